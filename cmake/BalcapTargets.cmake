@@ -1,0 +1,32 @@
+# Helpers that keep every target's flags identical, so one precompiled header serves all.
+
+add_library(balcap_flags INTERFACE)
+target_compile_options(balcap_flags INTERFACE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
+target_include_directories(balcap_flags INTERFACE ${PROJECT_SOURCE_DIR}/include)
+target_link_libraries(balcap_flags INTERFACE balcap::torch yaml-cpp::yaml-cpp spdlog::spdlog fmt::fmt nlohmann_json::nlohmann_json)
+target_compile_definitions(balcap_flags INTERFACE BALCAP_VERSION="${PROJECT_VERSION}" SPDLOG_FMT_EXTERNAL)
+
+# The heavy headers every TU uses: compiled once into balcap_core's PCH, reused by all targets.
+set(BALCAP_PCH_HEADERS
+  <ATen/ATen.h> ${PROJECT_SOURCE_DIR}/include/balcap/core/log.h <nlohmann/json.hpp>
+  <string> <vector> <map> <memory> <optional> <filesystem> <stdexcept> <functional>)
+
+function(balcap_use_pch target)
+  if(target STREQUAL balcap_core)
+    target_precompile_headers(${target} PRIVATE ${BALCAP_PCH_HEADERS})
+  else()
+    target_precompile_headers(${target} REUSE_FROM balcap_core)
+  endif()
+endfunction()
+
+# balcap_area(NAME DEPS a b ...): static library balcap_NAME from src/NAME/*.cpp.
+function(balcap_area name)
+  cmake_parse_arguments(ARG "" "" "DEPS" ${ARGN})
+  file(GLOB sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/src/${name}/*.cpp)
+  add_library(balcap_${name} STATIC ${sources})
+  target_link_libraries(balcap_${name} PUBLIC balcap_flags)
+  foreach(dep IN LISTS ARG_DEPS)
+    target_link_libraries(balcap_${name} PUBLIC balcap_${dep})
+  endforeach()
+  balcap_use_pch(balcap_${name})
+endfunction()
