@@ -1,0 +1,68 @@
+#pragma once
+// JSON files with errors that point at the file, line and column, plus typed access to the
+// keys of one object (`JsonFields`) whose errors name the file and the full key path
+// (e.g. "config.json: key 'text_config.hidden_size' must be an integer, got \"2048\"").
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace balcap {
+
+// Parses `path` as JSON. A missing file, unreadable file or syntax error -> balcap::Error
+// naming the file and (for syntax errors) the 1-based line and column.
+nlohmann::json read_json_file(const std::filesystem::path& path);
+
+// Parses `text` (the contents of `path`, or of a part of it) as JSON; `what` names the source
+// in errors ("model.safetensors: header").
+nlohmann::json parse_json_text(const std::string& text, const std::string& what);
+
+// 1-based line and column of byte `offset` in `text` (offset clamped to the text).
+std::pair<size_t, size_t> line_and_column(const std::string& text, size_t offset);
+
+// Typed, read-only view of one JSON object of a file. Absent keys and `null` values give the
+// default; a value of the wrong type is an error naming the file and key path.
+class JsonFields {
+ public:
+  // `object` must outlive this view; `prefix` is the key path of `object` ("" for the root).
+  JsonFields(std::filesystem::path file, const nlohmann::json& object, std::string prefix = "");
+
+  const std::filesystem::path& file() const { return file_; }
+  // "text_config.hidden_size" for key "hidden_size" under prefix "text_config".
+  std::string key_path(const std::string& key) const;
+  // Present and not null.
+  bool has(const std::string& key) const;
+  // Present, possibly null (transformers treats an explicit null differently from an absent key).
+  bool contains(const std::string& key) const { return object_->contains(key); }
+  // A nested object (present and an object); an error when present with another type.
+  std::optional<JsonFields> object(const std::string& key) const;
+
+  int64_t get_int(const std::string& key, int64_t fallback) const;
+  double get_double(const std::string& key, double fallback) const;
+  bool get_bool(const std::string& key, bool fallback) const;
+  std::string get_string(const std::string& key, const std::string& fallback) const;
+  std::optional<int64_t> get_optional_int(const std::string& key) const;
+  std::optional<double> get_optional_double(const std::string& key) const;
+  std::optional<bool> get_optional_bool(const std::string& key) const;
+  std::optional<std::string> get_optional_string(const std::string& key) const;
+  // A list of integers; `int_or_list` also accepts a single integer (as eos_token_id).
+  std::vector<int64_t> get_int_list(const std::string& key, const std::vector<int64_t>& fallback,
+                                    bool int_or_list = false) const;
+
+  // Throws balcap::Error "<file>: key '<path>' <problem>. HINT: <hint>".
+  [[noreturn]] void fail_key(const std::string& key, const std::string& problem,
+                             const std::string& hint) const;
+
+ private:
+  const nlohmann::json* find(const std::string& key) const;
+  [[noreturn]] void fail_type(const std::string& key, const char* expected) const;
+
+  std::filesystem::path file_;
+  const nlohmann::json* object_;
+  std::string prefix_;
+};
+
+}  // namespace balcap
