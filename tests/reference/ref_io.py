@@ -176,18 +176,25 @@ def write_configs(out):
     LlamaConfig(vocab_size=200, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
                 head_dim=16, mlp_bias=True, eos_token_id=[2, 7], rope_theta=500000.0, tie_word_embeddings=True
                 ).save_pretrained(os.path.join(root, "llama"))
-    Qwen2Config(vocab_size=200, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                num_attention_heads=4).save_pretrained(os.path.join(root, "qwen2"))
-    for name in ("qwen_v5", "qwen_flat", "qwen_nested_v4"):
+    Qwen2Config(vocab_size=200, hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+                num_key_value_heads=2, eos_token_id=5).save_pretrained(os.path.join(root, "qwen2"))
+    # Hand-written minimal files: every absent field takes the transformers class default
+    # (Qwen2Config: 32 kv heads; Qwen2_5_VLTextConfig: the 72B sizes; Qwen2_5_VLVisionConfig's tower).
+    write_json(os.path.join(root, "qwen2_defaults", "config.json"),
+               {"model_type": "qwen2", "hidden_size": 128, "num_attention_heads": 64})
+    write_json(os.path.join(root, "qwen_vl_defaults", "config.json"),
+               {"model_type": "qwen2_5_vl", "rope_scaling": {"type": "mrope", "mrope_section": [16, 24, 24]}})
+    for name in ("qwen_v5", "qwen_flat", "qwen_nested_v4", "qwen_vl_defaults"):
         cases[name] = {"path": os.path.join(root, name)} | qwen_vl_fields(Qwen2_5_VLConfig.from_pretrained(os.path.join(root, name)))
     for name in ("llava_v5", "llava_defaults"):
         cases[name] = {"path": os.path.join(root, name)} | llava_fields(LlavaConfig.from_pretrained(os.path.join(root, name)))
     llama = LlamaConfig.from_pretrained(os.path.join(root, "llama"))
     cases["llama"] = {"path": os.path.join(root, "llama"), "family": "llama", "text": llama_fields(llama, llama.tie_word_embeddings)}
-    qwen2 = Qwen2Config.from_pretrained(os.path.join(root, "qwen2"))
-    head_dim = getattr(qwen2, "head_dim", qwen2.hidden_size // qwen2.num_attention_heads)
-    cases["qwen2"] = {"path": os.path.join(root, "qwen2"), "family": "qwen2",
-                      "text": text_fields(qwen2, head_dim, True, False, False, qwen2.tie_word_embeddings)}
+    for name in ("qwen2", "qwen2_defaults"):
+        qwen2 = Qwen2Config.from_pretrained(os.path.join(root, name))
+        head_dim = getattr(qwen2, "head_dim", qwen2.hidden_size // qwen2.num_attention_heads)
+        cases[name] = {"path": os.path.join(root, name), "family": "qwen2",
+                       "text": text_fields(qwen2, head_dim, True, False, False, qwen2.tie_word_embeddings)}
     for name in ("qwen2_5_vl_3b_instruct", "qwen2_5_vl_7b_instruct"):
         path = os.path.abspath(os.path.join(HUB_DIR, name))
         cases["hub_" + name] = {"path": path} | qwen_vl_fields(Qwen2_5_VLConfig.from_pretrained(path))
