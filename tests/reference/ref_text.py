@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Tokenizer references for the text tests (ctest fixture): python ref_text.py OUT_DIR
+
+Inputs: the corpus tests/data/text/corpus.txt (one input per '\\n'-terminated line) followed by
+the strings of tests/data/text/extra_strings.json. Writes into OUT_DIR:
+  qwen/tokenizer.json           the Qwen tokenizer, decompressed from tests/data (kept gzipped there
+                                to stay under the 2 MB file limit)
+  hf_<name>.json                HF `tokenizers` results for qwen, llama2, mistral: per input the ids
+                                with and without special tokens, decode(ids) with and without
+                                skip_special_tokens, and the decode of the first half of the ids
+  sp_bpe.model, sp_unigram.model   sentencepiece models trained here on the corpus (byte_fallback)
+  sp_<kind>.json                python sentencepiece ids and decodes for the same inputs
+"""
+import gzip
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import sentencepiece as spm
+from tokenizers import Tokenizer
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+
+
+def load_inputs():
+    corpus = (DATA / "text" / "corpus.txt").read_text(encoding="utf-8")
+    lines = corpus.split("\n")
+    assert lines[-1] == "", "corpus.txt must end with a newline"
+    lines = lines[:-1]
+    extra = json.loads((DATA / "text" / "extra_strings.json").read_text(encoding="utf-8"))
+    return lines, extra
+
+
+def hf_reference(path, texts):
+    tok = Tokenizer.from_file(str(path))
+    out = {"ids": [], "ids_no_special": [], "decoded": [], "decoded_skip": [], "prefix_len": [], "decoded_prefix": []}
+    for text in texts:
+        ids = tok.encode(text, add_special_tokens=True).ids
+        out["ids"].append(ids)
+        out["ids_no_special"].append(tok.encode(text, add_special_tokens=False).ids)
+        out["decoded"].append(tok.decode(ids, skip_special_tokens=False))
+        out["decoded_skip"].append(tok.decode(ids, skip_special_tokens=True))
+        half = len(ids) // 2
+        out["prefix_len"].append(half)
+        out["decoded_prefix"].append(tok.decode(ids[:half], skip_special_tokens=False))
+    return out
+
+
+def train_sentencepiece(out_dir, corpus_path, kind):
+    prefix = out_dir / f"sp_{kind}"
+    spm.set_random_generator_seed(1234)
+    spm.SentencePieceTrainer.train(
+        input=str(corpus_path), model_prefix=str(prefix), model_type=kind, vocab_size=1000,
+        byte_fallback=True, character_coverage=0.9995, num_threads=1, max_sentence_length=16384,
+        user_defined_symbols=["<|image_pad|>"], hard_vocab_limit=False, minloglevel=2)
+    return prefix.with_suffix(".model")
+
+
+def sp_reference(model_path, texts):
+    sp = spm.SentencePieceProcessor(model_file=str(model_path))
+    ids = [sp.encode(t) for t in texts]
+    return {"ids": ids, "decoded": [sp.decode(i) for i in ids]}
+
+
+def write_json(path, obj):
+    path.write_text(json.dumps(obj, ensure_ascii=False), encoding="utf-8")
+
+
+def main():
+    out_dir = Path(sys.argv[1])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    lines, extra = load_inputs()
+    texts = lines + extra
+    meta = {"corpus_lines": len(lines), "extra_strings": len(extra)}
+
+    (out_dir / "qwen").mkdir(exist_ok=True)
+    with gzip.open(DATA / "tokenizers" / "qwen" / "tokenizer.json.gz", "rb") as src:
+        with open(out_dir / "qwen" / "tokenizer.json", "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    shutil.copy(DATA / "tokenizers" / "qwen" / "tokenizer_config.json", out_dir / "qwen")
+    paths = {"qwen": out_dir / "qwen" / "tokenizer.json",
+             "llama2": DATA / "tokenizers" / "llama2" / "tokenizer.json",
+             "mistral": DATA / "tokenizers" / "mistral" / "tokenizer.json"}
+    for name, path in paths.items():
+        write_json(out_dir / f"hf_{name}.json", {**meta, **hf_reference(path, texts)})
+
+    for kind in ("bpe", "unigram"):
+        model = train_sentencepiece(out_dir, DATA / "text" / "corpus.txt", kind)
+        write_json(out_dir / f"sp_{kind}.json", {**meta, **sp_reference(model, texts)})
+    print(f"text references: {len(lines)} corpus lines + {len(extra)} extra strings -> {out_dir}")
+
+
+if __name__ == "__main__":
+    main()
