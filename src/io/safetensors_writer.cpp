@@ -145,6 +145,11 @@ std::vector<fs::path> save_sharded_safetensors(const fs::path& dir,
                                                uint64_t max_shard_bytes,
                                                const std::map<std::string, std::string>& metadata) {
   BALCAP_CHECK(max_shard_bytes > 0, "{}: max shard size must be positive. HINT: pass e.g. 5 GB", dir.string());
+  std::set<std::string> names;
+  for (const auto& item : tensors) {
+    BALCAP_CHECK(names.insert(item.first).second, "{}: tensor '{}' given twice. HINT: tensor names must be unique",
+                 dir.string(), item.first);
+  }
   fs::create_directories(dir);
   const std::vector<NamedTensors> shards = split_into_shards(tensors, max_shard_bytes);
   if (shards.size() == 1) {

@@ -10,6 +10,7 @@ OUT_DIR:
                                      dtype, shape, raw bytes (hex) and values
   sharded/                           a tiny Qwen2ForCausalLM saved with save_pretrained(max_shard_size=...)
   sharded.json                       expected dtype/shape/bytes of every weight
+  shard_plan.json                    huggingface_hub's split of that state dict at 3000 bytes per shard
   configs/<case>/config.json         configs written by transformers (v5 layout) or by hand (v4 layouts)
   configs.json                       the values transformers parses from each case's config (and from the
                                      committed hub copies in tests/data/io/hub)
@@ -80,6 +81,11 @@ def write_sharded(out):
     model.save_pretrained(target, max_shard_size="4KB")
     sd = model.state_dict()
     json.dump({k: tensor_entry(v) for k, v in sd.items()}, open(os.path.join(out, "sharded.json"), "w"))
+    # How huggingface_hub (used by save_pretrained) splits this state dict, in this order, at 3000 bytes.
+    from huggingface_hub import split_torch_state_dict_into_shards
+    split = split_torch_state_dict_into_shards(sd, max_shard_size=3000)
+    json.dump({"order": list(sd.keys()), "max_shard_size": 3000, "weight_map": split.tensor_to_filename,
+               "total_size": split.metadata["total_size"]}, open(os.path.join(out, "shard_plan.json"), "w"))
 
 
 def text_fields(t, head_dim, qkv_bias, o_bias, mlp_bias, tie):
