@@ -1,0 +1,38 @@
+#pragma once
+// Decoded images and the decoder entry points (PNG via libpng, JPEG via libjpeg-turbo).
+//
+// The result is what transformers' image processors work on when given an image path: PIL
+// decode, `ImageOps.exif_transpose` and `convert("RGB")` (image_utils.load_image), then the
+// processor's `convert_to_rgb`. So: grey is replicated to 3 channels, palette entries are looked
+// up, 16-bit samples keep their high byte, alpha channels (RGBA, grey+alpha) and partial palette
+// alpha are dropped (not composited), while a PNG tRNS colour key (grey, RGB, or one fully
+// transparent palette entry) turns those pixels white; CMYK JPEGs are read with Adobe (inverted)
+// polarity and converted with PIL's formula; and the EXIF orientation (JPEG APP1, PNG eXIf,
+// XMP tiff:Orientation) is applied. docs/formats.md ("Images") lists the rules and exceptions.
+// The format is detected from the magic bytes, never from the file extension.
+#include <cstdint>
+#include <filesystem>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace balcap {
+
+// An 8-bit RGB image. rgb: [height, width, 3] row-major (HWC).
+struct Image {
+  int width = 0;
+  int height = 0;
+  std::vector<uint8_t> rgb;
+};
+
+// Pillow's decompression-bomb limit (Image.MAX_IMAGE_PIXELS * 2): larger images are refused.
+inline constexpr int64_t kMaxImagePixels = 178956970;
+
+// Reads and decodes `path`. Missing, empty, truncated, corrupt, oversized or non-image files ->
+// balcap::Error naming the file, what is wrong and a HINT.
+Image decode_image_file(const std::filesystem::path& path);
+
+// Decodes an in-memory file; `name_for_errors` names it in error messages.
+Image decode_image_bytes(std::span<const uint8_t> bytes, const std::string& name_for_errors);
+
+}  // namespace balcap

@@ -1,0 +1,233 @@
+"""Reference outputs for the vision area (decode + image processors), made with PIL and transformers.
+
+Usage: python tests/reference/ref_vision.py OUT_DIR
+
+Writes into OUT_DIR:
+  images/*.png|jpg          synthetic test images (odd sizes, 16-bit, alpha, palette, CMYK, progressive, EXIF)
+  models/<name>/            preprocessor_config.json + config.json for Qwen2-VL and CLIP (LLaVA-1.5)
+  decode/<case>.bin         PIL-decoded RGB uint8 [H, W, 3] of every test image as the HF image processor
+                            sees it when given the path: `load_image` (ImageOps.exif_transpose,
+                            convert("RGB")), then `convert_to_rgb` (colour keys composited onto white)
+  resample/<case>.bin       PIL Image.resize(BICUBIC) of a synthetic image, uint8 [H, W, 3]
+  processed/<case>.bin      float32 pixel_values of the HF image processor (PIL backend) on the image *path*
+  manifest.json             one entry per case: files, shapes, grid_thw, or the error HF raised
+
+The C++ tests (tests/parity/vision_*.cpp) read manifest.json and compare. Deterministic and offline.
+"""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from transformers import AutoImageProcessor
+from transformers.image_transforms import convert_to_rgb
+from transformers.image_utils import load_image
+
+REPO = Path(__file__).resolve().parents[2]
+DATA_IMAGES = REPO / "tests" / "data" / "images"
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+# Real photos copied from ../shared/assets/images (see tests/data/README.md).
+REAL_IMAGES = ["chelsea.png", "coffee.png", "camera.png", "palette_color.png", "foo3x5x4indexed.png",
+               "rocket.jpg", "hubble_deep_field.jpg"]
+
+
+def textured(width, height, seed):
+    """A smooth gradient plus noise: exercises both the low- and high-frequency parts of the kernel."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width]
+    base = np.stack([x * 255.0 / max(width - 1, 1), y * 255.0 / max(height - 1, 1),
+                     (x + y) * 127.0 / max(width + height - 2, 1)], axis=-1)
+    noise = rng.normal(0.0, 40.0, size=(height, width, 3))
+    return np.clip(base + noise, 0, 255).astype(np.uint8)
+
+
+def exif_with_orientation(orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif.tobytes()
+
+
+def save_png_rgb16(path, rgb8, seed):
+    """16-bit RGB PNG written by hand-made big-endian samples (PIL cannot write 16-bit RGB)."""
+    import struct
+    import zlib
+    rng = np.random.default_rng(seed)
+    low = rng.integers(0, 256, size=rgb8.shape, dtype=np.uint16)
+    samples = (rgb8.astype(np.uint16) << 8) | low
+    height, width, _ = samples.shape
+    raw = b"".join(b"\x00" + samples[r].astype(">u2").tobytes() for r in range(height))
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
+                     + chunk(b"IEND", b""))
+
+
+def make_synthetic(out):
+    """Writes the synthetic images; returns their file names."""
+    out.mkdir(parents=True, exist_ok=True)
+    names = []
+
+    def save(name, image, **kwargs):
+        image.save(out / name, **kwargs)
+        names.append(name)
+
+    for width, height in [(1, 1), (27, 1000), (1000, 27), (600, 3), (4000, 3), (3, 4000), (97, 61)]:
+        save(f"rgb_{width}x{height}.png", Image.fromarray(textured(width, height, width * 7 + height)))
+    photo = textured(64, 48, 1)
+    save_png_rgb16(out / "rgb16_64x48.png", photo, 2)
+    names.append("rgb16_64x48.png")
+    grey16 = (np.random.default_rng(3).integers(0, 65536, size=(40, 30))).astype(np.uint16)
+    save("grey16_30x40.png", Image.fromarray(grey16))
+    save("grey_1bit_33x17.png", Image.fromarray(photo[:17, :33, 0] > 128).convert("1"))
+    la = np.stack([photo[..., 0], photo[..., 1]], axis=-1)
+    save("grey_alpha_64x48.png", Image.fromarray(la, "LA"))
+    rgba = np.concatenate([photo, photo[..., 2:3]], axis=-1)
+    save("rgba_64x48.png", Image.fromarray(rgba, "RGBA"))
+    palette = Image.fromarray(photo).quantize(colors=16, dither=Image.Dither.NONE)
+    save("palette_trns_64x48.png", palette, transparency=bytes(range(0, 256, 16)))
+    save("grey_trns_64x48.png", Image.fromarray(photo[..., 0], "L"), transparency=77)
+    # Colour keys the HF processor turns white (see decode_reference): RGB tRNS, a palette with one
+    # fully transparent entry, 1-bit grey with tRNS 0.
+    save("rgb_trns_64x48.png", palette.convert("RGB"), transparency=tuple(palette.convert("RGB").getpixel((5, 5))))
+    save("palette_single_trns_64x48.png", palette, transparency=3)
+    save("grey_1bit_trns_33x17.png", Image.fromarray(photo[:17, :33, 0] > 128).convert("1"), transparency=0)
+    save("rgb_exif6_64x48.png", Image.fromarray(photo), exif=exif_with_orientation(6))
+    big = textured(160, 120, 4)
+    save("ycbcr420_160x120.jpg", Image.fromarray(big), quality=90)
+    save("ycbcr444_160x120.jpg", Image.fromarray(big), quality=90, subsampling=0)
+    save("progressive_160x120.jpg", Image.fromarray(big), quality=85, progressive=True)
+    save("grey_160x120.jpg", Image.fromarray(big[..., 1], "L"), quality=90)
+    save("cmyk_160x120.jpg", Image.fromarray(big).convert("CMYK"), quality=90)
+    for orientation in range(1, 9):
+        save(f"exif{orientation}_160x120.jpg", Image.fromarray(big), quality=90,
+             exif=exif_with_orientation(orientation))
+    return names
+
+
+def write_model_dirs(out):
+    """Qwen2-VL configs (hub defaults, a small one, v5 `size` naming) and LLaVA-1.5's CLIP config."""
+    qwen_common = {"patch_size": 14, "temporal_patch_size": 2, "merge_size": 2, "image_mean": CLIP_MEAN,
+                   "image_std": CLIP_STD, "image_processor_type": "Qwen2VLImageProcessor",
+                   "processor_class": "Qwen2_5_VLProcessor"}
+    models = {
+        "qwen_default": ({**qwen_common, "min_pixels": 3136, "max_pixels": 12845056}, "qwen2_5_vl"),
+        "qwen_small": ({**qwen_common, "min_pixels": 3136, "max_pixels": 100352}, "qwen2_5_vl"),
+        "qwen_v5size": ({**qwen_common, "size": {"shortest_edge": 50176, "longest_edge": 150528}},
+                        "qwen2_vl"),
+        "clip": ({"crop_size": {"height": 336, "width": 336}, "do_center_crop": True, "do_normalize": True,
+                  "do_resize": True, "do_rescale": True, "rescale_factor": 1 / 255, "resample": 3,
+                  "image_mean": CLIP_MEAN, "image_std": CLIP_STD, "size": {"shortest_edge": 336},
+                  "image_processor_type": "CLIPImageProcessor", "processor_class": "LlavaProcessor"},
+                 "llava"),
+    }
+    for name, (preprocessor, model_type) in models.items():
+        directory = out / "models" / name
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "preprocessor_config.json").write_text(json.dumps(preprocessor, indent=2))
+        (directory / "config.json").write_text(json.dumps({"model_type": model_type}))
+    return list(models)
+
+
+# Which (model, image) pairs get processor references. Default-size Qwen on big photos makes
+# thousands of patches, so it runs on a few images only.
+def processor_cases(synthetic):
+    small_synthetic = [n for n in synthetic if not n.startswith(("grey16", "exif"))] + ["exif6_160x120.jpg"]
+    cases = []
+    for image in REAL_IMAGES + small_synthetic:
+        cases.append(("qwen_small", image))
+        cases.append(("qwen_v5size", image))
+        if image not in ("rgb_4000x3.png", "rgb_3x4000.png"):  # CLIP would make a 448000-px-wide image
+            cases.append(("clip", image))
+    for image in ["rocket.jpg", "chelsea.png", "rgb_1x1.png", "rgb_27x1000.png", "rgb_600x3.png",
+                  "rgb_4000x3.png"]:
+        cases.append(("qwen_default", image))
+    return cases
+
+
+def image_path(out, name):
+    return DATA_IMAGES / name if name in REAL_IMAGES or name == "truncated.jpg" else out / "images" / name
+
+
+def decode_reference(out, name, manifest):
+    path = image_path(out, name)
+    image = Image.open(path)
+    if image.mode == "I;16":
+        # PIL's I;16 -> RGB conversion clips at 255 (white for almost every 16-bit value); balcap keeps
+        # the high byte instead, as PIL does for 16-bit RGB/RGBA/LA PNGs. Reference: the high byte.
+        rgb = np.repeat((np.array(image).astype(np.uint16) >> 8).astype(np.uint8)[..., None], 3, axis=-1)
+    else:
+        # What the image processor works on when given the path: load_image (exif_transpose +
+        # convert("RGB")), then its convert_to_rgb, which composites a surviving colour key onto white.
+        rgb = convert_to_rgb(load_image(str(path)), return_numpy=True)
+    (out / "decode" / f"{name}.bin").write_bytes(np.ascontiguousarray(rgb).tobytes())
+    manifest["decode"].append({"path": str(path),
+                               "name": name, "height": rgb.shape[0], "width": rgb.shape[1],
+                               "format": image.format, "mode": image.mode, "file": f"decode/{name}.bin"})
+
+
+def processor_reference(out, model, name, processors, manifest):
+    path = image_path(out, name)
+    entry = {"model": model, "image": name, "path": str(path)}
+    try:
+        result = processors[model](images=str(path), return_tensors="np")
+    except ValueError as e:
+        entry["error"] = str(e)
+        manifest["processed"].append(entry)
+        return
+    pixels = np.ascontiguousarray(result["pixel_values"], dtype=np.float32)
+    file = f"processed/{model}__{name}.bin"
+    (out / file).write_bytes(pixels.tobytes())
+    entry.update({"file": file, "shape": list(pixels.shape)})
+    if "image_grid_thw" in result:
+        entry["image_grid_thw"] = [int(v) for v in result["image_grid_thw"][0]]
+    manifest["processed"].append(entry)
+
+
+# PIL bicubic resizes of one textured image: up, down, one axis, extreme factors.
+# (97, 61) -> (67, 1) / (68, 1) sit on both sides of Pillow 13's pass-order rule.
+RESAMPLE_SIZES = [(97, 61, 56, 28), (97, 61, 300, 200), (97, 61, 97, 20), (97, 61, 13, 61), (97, 61, 1, 1),
+                  (97, 61, 500, 3), (97, 61, 67, 1), (97, 61, 68, 1), (97, 61, 90, 20), (27, 1000, 28, 1008),
+                  (600, 3, 812, 28), (1000, 27, 28, 28)]
+
+
+def resample_reference(out, manifest):
+    for in_w, in_h, out_w, out_h in RESAMPLE_SIZES:
+        source = Image.open(out / "images" / f"rgb_{in_w}x{in_h}.png").convert("RGB")
+        resized = np.array(source.resize((out_w, out_h), resample=Image.Resampling.BICUBIC, reducing_gap=None))
+        file = f"resample/{in_w}x{in_h}_to_{out_w}x{out_h}.bin"
+        (out / file).write_bytes(resized.tobytes())
+        manifest["resample"].append({"path": str(out / "images" / f"rgb_{in_w}x{in_h}.png"), "width": out_w, "height": out_h,
+                                     "file": file})
+
+
+def main():
+    out = Path(sys.argv[1]).resolve()
+    if out.exists():
+        shutil.rmtree(out)
+    for sub in ("decode", "processed", "resample"):
+        (out / sub).mkdir(parents=True)
+    synthetic = make_synthetic(out / "images")
+    models = write_model_dirs(out)
+    processors = {m: AutoImageProcessor.from_pretrained(out / "models" / m, backend="pil") for m in models}
+    assert all(type(p).__name__.endswith("Pil") for p in processors.values()), "PIL backend expected"
+    manifest = {"decode": [], "processed": [], "resample": []}
+    for name in REAL_IMAGES + synthetic:
+        decode_reference(out, name, manifest)
+    resample_reference(out, manifest)
+    for model, name in processor_cases(synthetic):
+        processor_reference(out, model, name, processors, manifest)
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    print(f"ref_vision: {len(manifest['decode'])} decode, {len(manifest['resample'])} resample and "
+          f"{len(manifest['processed'])} processor cases -> {out}")
+
+
+if __name__ == "__main__":
+    main()
