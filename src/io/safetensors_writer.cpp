@@ -1,15 +1,13 @@
 #include "balcap/io/safetensors_writer.h"
 
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
-#include <fstream>
 #include <regex>
 #include <set>
 
 #include "balcap/core/error.h"
+#include "balcap/io/atomic_file.h"
 #include "balcap/io/safetensors_reader.h"
 
 namespace balcap {
@@ -45,9 +43,8 @@ std::vector<Prepared> prepare(const fs::path& path, const NamedTensors& tensors)
   return out;
 }
 
-std::string serialize(const fs::path& path, const NamedTensors& tensors,
-                      const std::map<std::string, std::string>& metadata) {
-  const std::vector<Prepared> prepared = prepare(path, tensors);
+// The header bytes (length prefix + JSON padded to 8) for `prepared`, laid out back to back.
+std::string header_bytes(const std::vector<Prepared>& prepared, const std::map<std::string, std::string>& metadata) {
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
   nlohmann::ordered_json meta(metadata);
   if (!meta.contains("format")) meta["format"] = "pt";
@@ -60,17 +57,10 @@ std::string serialize(const fs::path& path, const NamedTensors& tensors,
   }
   std::string json = header.dump();
   json.append((8 - json.size() % 8) % 8, ' ');  // pad so the data section starts 8-aligned
-  std::string bytes(8 + json.size() + offset, '\0');
+  std::string bytes(8, '\0');
   const uint64_t len = json.size();
   for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((len >> (8 * i)) & 0xff);  // little-endian
-  std::memcpy(bytes.data() + 8, json.data(), json.size());
-  char* data = bytes.data() + 8 + json.size();
-  for (const auto& p : prepared) {
-    const size_t nbytes = size_t(p.cpu.numel()) * element_size(p.dtype);
-    if (nbytes > 0) std::memcpy(data, p.cpu.data_ptr(), nbytes);
-    data += nbytes;
-  }
-  return bytes;
+  return bytes + json;
 }
 
 uint64_t tensor_bytes(const at::Tensor& t) { return uint64_t(t.numel()) * t.element_size(); }
@@ -111,33 +101,15 @@ void remove_stale_weights(const fs::path& dir, const std::set<std::string>& keep
 
 }  // namespace
 
-void write_file_atomically(const fs::path& path, const std::string& bytes) {
-  const fs::path tmp = path.string() + fmt::format(".tmp.{}", ::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    BALCAP_CHECK(out.good(), "{}: cannot create the file. HINT: check that the directory exists and is writable",
-                 tmp.string());
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out.good()) {
-      out.close();
-      std::error_code ignored;
-      fs::remove(tmp, ignored);
-      fail("{}: writing {} bytes failed. HINT: check free disk space", path.string(), bytes.size());
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    fail("{}: cannot rename the temporary file into place: {}. HINT: check permissions", path.string(),
-         ec.message());
-  }
-}
-
 void save_safetensors(const fs::path& path, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
                       const std::map<std::string, std::string>& metadata) {
-  write_file_atomically(path, serialize(path, tensors, metadata));
+  const std::vector<Prepared> prepared = prepare(path, tensors);
+  // Streamed tensor by tensor: a multi-GB shard is never held twice in memory.
+  AtomicFileWriter out(path);
+  const std::string header = header_bytes(prepared, metadata);
+  out.write(header.data(), header.size());
+  for (const auto& p : prepared) out.write(p.cpu.data_ptr(), size_t(p.cpu.numel()) * element_size(p.dtype));
+  out.commit();
 }
 
 std::vector<fs::path> save_sharded_safetensors(const fs::path& dir,

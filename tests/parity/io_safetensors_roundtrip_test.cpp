@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "balcap/io/model_family.h"
 #include "balcap/io/safetensors_checkpoint.h"

@@ -111,5 +111,17 @@ TEST(SafetensorsWriter, DuplicateNamesAndUnsupportedDtypesAreRefusedNamingTheTen
   EXPECT_FALSE(fs::exists(path));  // nothing half-written under the final name
 }
 
+TEST(SafetensorsWriter, AnInterruptedWriteLeavesThePreviousFileUntouched) {
+  const fs::path path = test::scratch_dir() / "model.safetensors";
+  save_safetensors(path, {{"w", at::ones({2})}});
+  const std::string before = test::read_file(path);
+  {
+    AtomicFileWriter writer(path);  // as a crash mid-save: bytes written, never committed
+    writer.write("partial", 7);
+  }
+  EXPECT_EQ(test::read_file(path), before);
+  EXPECT_EQ(std::distance(fs::directory_iterator(path.parent_path()), fs::directory_iterator()), 1);
+}
+
 }  // namespace
 }  // namespace balcap

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "balcap/io/atomic_file.h"
+
 namespace balcap {
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
@@ -33,8 +35,5 @@ void save_safetensors(const std::filesystem::path& path,
 std::vector<std::filesystem::path> save_sharded_safetensors(
     const std::filesystem::path& dir, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
     uint64_t max_shard_bytes, const std::map<std::string, std::string>& metadata = {});
-
-// Writes `bytes` to `path` via a temporary file in the same directory and a rename.
-void write_file_atomically(const std::filesystem::path& path, const std::string& bytes);
 
 }  // namespace balcap
