@@ -104,9 +104,12 @@ void BpeTokenizer::load_added_tokens(const nlohmann::json& list) {
     AddedToken a{t.at("id").get<int32_t>(), t.at("content").get<std::string>(), t.value("special", false),
                  t.value("lstrip", false),  t.value("rstrip", false),            t.value("single_word", false),
                  t.value("normalized", false)};
+    added_by_content_[a.content] = a.id;
+    // HF matches a normalized token's normalised content, and id_to_token/decode give it too.
+    if (a.normalized) a.content = normalizer_.apply(a.content);
+    (a.normalized ? normalized : raw).push_back(a);
     added_by_id_[a.id] = added_tokens_.size();
     added_tokens_.push_back(a);
-    (a.normalized ? normalized : raw).push_back(a);
     vocab_size_ = std::max(vocab_size_, a.id + 1);
   }
   raw_matcher_ = AddedTokenMatcher(std::move(raw));
@@ -230,9 +233,8 @@ std::string BpeTokenizer::decode(std::span<const int32_t> ids, bool skip_special
 }
 
 std::optional<int32_t> BpeTokenizer::token_to_id(std::string_view token) const {
-  for (const auto& a : added_tokens_) {
-    if (a.content == token) return a.id;
-  }
+  auto it = added_by_content_.find(std::string(token));
+  if (it != added_by_content_.end()) return it->second;
   return model_->token_to_id(token);
 }
 

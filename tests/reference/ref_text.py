@@ -10,6 +10,8 @@ the strings of tests/data/text/extra_strings.json. Writes into OUT_DIR:
                                 skip_special_tokens, and the decode of the first half of the ids
   sp_bpe.model, sp_unigram.model   sentencepiece models trained here on the corpus (byte_fallback)
   sp_<kind>.json                python sentencepiece ids and decodes for the same inputs
+  flags/tokenizer.json, hf_flags.json   LLaMA-2 plus added tokens using lstrip, rstrip, single_word
+                                and normalized (the real files use none), with HF's ids for FLAG_INPUTS
 """
 import gzip
 import json
@@ -46,6 +48,31 @@ def hf_reference(path, texts):
         out["prefix_len"].append(half)
         out["decoded_prefix"].append(tok.decode(ids[:half], skip_special_tokens=False))
     return out
+
+
+FLAG_INPUTS = [
+    "a  <image>  b", "x<pad>   y", "[MASK] a[MASK]b [MASK]", "x_[MASK]", "é[MASK]", "[MASK]", "a\t<image>\n<pad>\nb",
+    "<image><image>", "<image>   <pad>   <image>", "a <norm> b", "<norm>", "x<norm>y", "a  <norm>", "<norm><norm>",
+    "a <both> b", "  <both>  ", "<pad>\u3000\u00a0z", "\u00a0<image>", "[MASK]\u00e9", "1[MASK] [MASK]2 _[MASK]_",
+]
+
+
+def flags_tokenizer(out_dir):
+    """LLaMA-2 with five extra added tokens exercising HF's added-token flags."""
+    spec = json.loads((DATA / "tokenizers" / "llama2" / "tokenizer.json").read_text(encoding="utf-8"))
+
+    def added(i, content, **flags):
+        base = {"id": i, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
+                "normalized": False, "special": True}
+        return {**base, **flags}
+    spec["added_tokens"] += [added(32000, "<image>", lstrip=True), added(32001, "<pad>", rstrip=True),
+                             added(32002, "[MASK]", single_word=True, special=False),
+                             added(32003, "<norm>", normalized=True, special=False),
+                             added(32004, "<both>", lstrip=True, rstrip=True)]
+    path = out_dir / "flags" / "tokenizer.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    return path
 
 
 def train_sentencepiece(out_dir, corpus_path, kind):
@@ -85,6 +112,9 @@ def main():
              "mistral": DATA / "tokenizers" / "mistral" / "tokenizer.json"}
     for name, path in paths.items():
         write_json(out_dir / f"hf_{name}.json", {**meta, **hf_reference(path, texts)})
+
+    flags = hf_reference(flags_tokenizer(out_dir), FLAG_INPUTS)
+    write_json(out_dir / "hf_flags.json", {"texts": FLAG_INPUTS, **flags})
 
     for kind in ("bpe", "unigram"):
         model = train_sentencepiece(out_dir, DATA / "text" / "corpus.txt", kind)

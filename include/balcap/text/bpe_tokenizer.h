@@ -53,6 +53,7 @@ class BpeTokenizer : public Tokenizer {
   bool byte_level_ = false;  // ByteLevel pre-tokenizer: byte symbols
   std::vector<AddedToken> added_tokens_;
   std::unordered_map<int32_t, size_t> added_by_id_;
+  std::unordered_map<std::string, int32_t> added_by_content_;  // content as written in the file
   AddedTokenMatcher raw_matcher_;         // normalized=false tokens, on the input text
   AddedTokenMatcher normalized_matcher_;  // normalized=true tokens, on normalised segments
   std::vector<int32_t> prefix_ids_, suffix_ids_;  // post-processor: around the sequence
