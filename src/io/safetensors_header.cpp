@@ -74,7 +74,7 @@ std::map<std::string, std::string> parse_metadata(const std::string& file, const
 uint64_t checked_numel(const std::string& file, const std::string& name, const std::vector<int64_t>& shape) {
   uint64_t numel = 1;
   for (int64_t dim : shape) {
-    if (dim != 0 && numel > (uint64_t(1) << 62) / uint64_t(dim)) {
+    if (dim != 0 && numel > (uint64_t(1) << 60) / uint64_t(dim)) {
       fail("{}: tensor '{}': shape is too large. HINT: {}", file, name, kCorruptHint);
     }
     numel *= uint64_t(dim);
