@@ -1,0 +1,172 @@
+// The schema as users meet it: documented defaults, the resolved YAML (stable, re-readable,
+// readable by PyYAML), the shipped configs, and docs/config.md in sync with the structs.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+
+#include "balcap/config/config.h"
+#include "balcap/core/error.h"
+#include "balcap_test/test_paths.h"
+#include "support/test_support.h"
+
+namespace balcap::config {
+namespace {
+
+namespace fs = std::filesystem;
+using balcap::test::read_file;
+using balcap::test::run_command;
+using balcap::test::scratch_dir;
+using balcap::test::shell_quote;
+using balcap::test::write_file;
+
+Config runnable_defaults() {
+  Config cfg = default_config();
+  cfg.model.path = "runs/m";
+  cfg.data.train = "d.jsonl";
+  return cfg;
+}
+
+TEST(ConfigSchema, DefaultsAreTheDocumentedRecipeValues) {
+  Config cfg = default_config();
+  EXPECT_DOUBLE_EQ(cfg.sampling.temperature, 1.0);
+  EXPECT_DOUBLE_EQ(cfg.sampling.top_p, 1.0);
+  EXPECT_EQ(cfg.sampling.top_k, 0);
+  EXPECT_EQ(cfg.train.group_size, 8);
+  EXPECT_DOUBLE_EQ(cfg.algo.clip_low, 0.2);
+  EXPECT_DOUBLE_EQ(cfg.algo.clip_high, 0.28);
+  EXPECT_DOUBLE_EQ(cfg.algo.eps, 1e-6);
+  EXPECT_EQ(cfg.algo.advantage, "gdpo");
+  EXPECT_DOUBLE_EQ(cfg.optim.lr, 1e-6);
+  EXPECT_EQ(cfg.rewards.length_mask.objectives, (std::vector<std::string>{"linguistic"}));
+  EXPECT_EQ(cfg.rewards.length_mask.mask_mode, "zero");
+  EXPECT_EQ(cfg.rewards.objectives.at("correctness").scorer, "claim_precision");
+  EXPECT_EQ(cfg.rewards.objectives.at("coverage").scorer, "claim_recall");
+  EXPECT_EQ(cfg.rewards.objectives.at("linguistic").scorer, "judge_rating");
+}
+
+TEST(ConfigSchema, DefaultsWithModelAndDataValidate) { EXPECT_NO_THROW(validate(runnable_defaults())); }
+
+TEST(ConfigSchema, ResolvedYamlReadsBackToTheSameConfig) {
+  Config cfg = runnable_defaults();
+  cfg.data.prompt = "Describe: \"this\" image, # carefully\n(two lines)";
+  cfg.model.tokenizer = "true";  // a string that plain YAML would read as a bool
+  cfg.optim.lr = 3.3e-7;
+  cfg.sampling.stop_token_ids = {7, 151645};
+  cfg.rewards.judges["remote_judge"] = JudgeConfig::defaults_for("remote_judge");
+  cfg.rewards.judges["remote_judge"].kind = "remote";
+  cfg.rewards.judges["remote_judge"].url = "http://h:8000/v1";
+  Config back = load_config_text(to_yaml(cfg), "resolved.yaml");
+  EXPECT_EQ(back, cfg) << to_yaml(back);
+  EXPECT_EQ(to_yaml(back), to_yaml(cfg));
+}
+
+TEST(ConfigSchema, ResolvedYamlHasAStableHandWrittenShape) {
+  std::string yaml = to_yaml(runnable_defaults());
+  EXPECT_EQ(yaml.rfind("model:\n  path: runs/m\n  family: auto\n", 0), 0u) << yaml;
+  EXPECT_NE(yaml.find("\nalgo:\n  advantage: gdpo\n  eps: 1.0e-06\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("  betas: [0.9, 0.999]\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("    objectives: [linguistic]\n"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("  objectives:\n    correctness:\n      scorer: claim_precision\n"), std::string::npos) << yaml;
+}
+
+TEST(ConfigSchema, HashIsStableAndFollowsEveryValue) {
+  Config a = runnable_defaults();
+  Config b = runnable_defaults();
+  EXPECT_EQ(config_hash(a), config_hash(b));
+  EXPECT_EQ(config_hash(a).size(), 16u);
+  b.rewards.length_mask.max_ratio = 2.5;
+  EXPECT_NE(config_hash(a), config_hash(b));
+}
+
+TEST(ConfigSchema, DiffListsTheKeysThatDiffer) {
+  Config a = runnable_defaults();
+  Config b = a;
+  b.optim.lr = 2e-6;
+  b.rewards.objectives.erase("coverage");
+  std::vector<std::string> keys = config_diff(a, b);
+  EXPECT_EQ(keys, (std::vector<std::string>{"optim.lr", "rewards.objectives.coverage.evidence",
+                                            "rewards.objectives.coverage.judge", "rewards.objectives.coverage.scorer",
+                                            "rewards.objectives.coverage.weight"}));
+  EXPECT_TRUE(config_diff(a, a).empty());
+}
+
+// PyYAML is an independent reader: the resolved text must mean the same values to it.
+TEST(ConfigSchema, PyYamlReadsTheResolvedConfigWithTheSameValuesAndTypes) {
+  Config cfg = load_config(fs::path(balcap::test::kSourceDir) / "configs" / "qwen2_5_vl_3b.yaml");
+  auto dir = scratch_dir();
+  write_file(dir / "resolved.yaml", to_yaml(cfg));
+  std::string script =
+      "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))";
+  auto result = run_command(std::string(balcap::test::kPython) + " -c " + shell_quote(script) + " " +
+                            shell_quote((dir / "resolved.yaml").string()));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  auto json = nlohmann::json::parse(result.out);
+  EXPECT_EQ(json["model"]["path"], cfg.model.path);
+  EXPECT_TRUE(json["algo"]["eps"].is_number_float());
+  EXPECT_DOUBLE_EQ(json["algo"]["eps"].get<double>(), cfg.algo.eps);
+  EXPECT_DOUBLE_EQ(json["optim"]["lr"].get<double>(), cfg.optim.lr);
+  EXPECT_TRUE(json["train"]["group_size"].is_number_integer());
+  EXPECT_EQ(json["train"]["group_size"].get<std::int64_t>(), 8);
+  EXPECT_EQ(json["rewards"]["judges"]["text_judge"]["kind"], "local");
+  EXPECT_EQ(json["rewards"]["length_mask"]["objectives"], nlohmann::json::array({"linguistic"}));
+  EXPECT_EQ(json["model"]["tokenizer"], "");
+  EXPECT_EQ(json["data"]["prompt"], cfg.data.prompt);
+}
+
+TEST(ConfigSchema, EveryShippedConfigValidates) {
+  fs::path dir = fs::path(balcap::test::kSourceDir) / "configs";
+  int count = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() != ".yaml") continue;
+    ++count;
+    EXPECT_NO_THROW({
+      try {
+        load_config(entry.path());
+      } catch (const Error& e) {
+        ADD_FAILURE() << e.what();
+        throw;
+      }
+    }) << entry.path();
+  }
+  EXPECT_GE(count, 4);
+}
+
+TEST(ConfigSchema, ShippedRecipesUseTheBalCapRlSettings) {
+  for (const char* name : {"qwen2_5_vl_3b.yaml", "qwen2_5_vl_7b.yaml", "llava_1_5_7b.yaml"}) {
+    Config cfg = load_config(fs::path(balcap::test::kSourceDir) / "configs" / name);
+    EXPECT_EQ(cfg.train.group_size, 8) << name;
+    EXPECT_EQ(cfg.algo.advantage, "gdpo") << name;
+    EXPECT_DOUBLE_EQ(cfg.algo.clip_low, 0.2) << name;
+    EXPECT_DOUBLE_EQ(cfg.algo.clip_high, 0.28) << name;
+    EXPECT_EQ(cfg.rewards.objectives.size(), 3u) << name;
+    EXPECT_EQ(cfg.rewards.length_mask.objectives, (std::vector<std::string>{"linguistic"})) << name;
+  }
+}
+
+TEST(ConfigSchema, CommittedDocsEqualTheGeneratedReference) {
+  fs::path docs = fs::path(balcap::test::kSourceDir) / "docs" / "config.md";
+  ASSERT_TRUE(fs::exists(docs)) << "docs/config.md is missing. Regenerate: build/bin/balcap config docs > docs/config.md";
+  EXPECT_TRUE(read_file(docs) == config_docs_markdown())
+      << "docs/config.md is out of date with include/balcap/config/*.h. "
+         "Regenerate: build/bin/balcap config docs > docs/config.md";
+}
+
+TEST(ConfigSchema, DocsHaveARowForEveryResolvedKey) {
+  std::string docs = config_docs_markdown();
+  // Every "key:" leaf line of the resolved default YAML has a row `section.key` in the docs.
+  std::string yaml = to_yaml(default_config());
+  for (const char* key : {"`model.path`", "`sampling.stop_token_ids`", "`rewards.length_mask.mask_mode`",
+                          "`rewards.objectives.<name>.weight`", "`rewards.judges.<name>.api_key_env`",
+                          "`algo.loss_aggregation`", "`optim.schedule`", "`train.lora.target_modules`",
+                          "`dist.bucket_mb`", "`checkpoint.resume`", "`logging.log_judge_calls`"}) {
+    EXPECT_NE(docs.find(key), std::string::npos) << key;
+  }
+  EXPECT_NE(docs.find("| `algo.clip_high` | float | `0.28` |"), std::string::npos);
+  EXPECT_NE(docs.find("one of: gdpo, grpo"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace balcap::config
