@@ -29,6 +29,8 @@ mappings work (`--set sampling.stop_token_ids=[151645,151643]`,
 `--set rewards.objectives.linguistic.weight=0.5`). Unknown keys, wrong types, out-of-range
 values and unknown enum values are errors that name the key path and the file line (or the
 `--set` argument), all reported at once. `balcap config default` prints every default.
+Relative paths in a config are relative to the working directory balcap runs in.
+`configs/demo.yaml` is compiled into the binary as the embedded default.
 
 Maps keyed by name (`rewards.objectives`, `rewards.judges`): a mapping written in the file
 replaces the default entries; each entry starts from the defaults of its name (the objectives
@@ -63,6 +65,7 @@ struct DocsWriter {
   void field(const char* key, T& member, const char* doc, const Spec& spec = {}) {
     std::string full = join_key(path, key);
     if constexpr (Section<T>) {
+      row(full, "section", "", doc, spec);
       DocsWriter nested{out, full};
       member.visit(nested);
     } else if constexpr (NamedMap<T>) {

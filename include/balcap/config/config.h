@@ -7,6 +7,7 @@
 //   std::string resolved = to_yaml(cfg);   // stable text; config_hash(cfg) hashes it
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "balcap/config/algo.h"
@@ -59,6 +60,11 @@ Config load_config(const std::filesystem::path& file, const std::vector<std::str
 // The same from YAML text; `source` names it in messages (e.g. a checkpoint's config snapshot).
 Config load_config_text(const std::string& yaml, const std::string& source,
                         const std::vector<std::string>& overrides = {});
+
+// configs/demo.yaml as compiled into the binary, and that config loaded (with overrides):
+// what `balcap train` runs when given no --config.
+std::string_view embedded_demo_yaml();
+Config demo_config(const std::vector<std::string>& overrides = {});
 
 // Throws balcap::Error listing every violated constraint (no line numbers: no source).
 void validate(const Config& config);
