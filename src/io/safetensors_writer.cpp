@@ -33,7 +33,7 @@ std::vector<Prepared> prepare(const fs::path& path, const NamedTensors& tensors)
     BALCAP_CHECK(dtype.has_value(), "{}: tensor '{}' has dtype {} which safetensors files here cannot hold "
                  "(supported: {}). HINT: convert it first, e.g. tensor.to(at::kFloat)",
                  path.string(), name, c10::toString(tensor.scalar_type()), supported_safetensors_dtypes());
-    out.push_back({name, *dtype, tensor.to(at::kCPU).contiguous()});
+    out.push_back({name, *dtype, tensor.to(at::kCPU).resolve_neg().resolve_conj().contiguous()});
   }
   // Largest elements first, then by name: with an 8-aligned header every tensor is aligned.
   std::sort(out.begin(), out.end(), [](const Prepared& a, const Prepared& b) {
