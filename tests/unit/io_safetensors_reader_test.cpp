@@ -5,6 +5,8 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <random>
+
 #include "balcap/core/error.h"
 #include "balcap/io/safetensors_reader.h"
 #include "support/test_support.h"
@@ -198,6 +200,47 @@ TEST(SafetensorsReader, NonJsonHeaderIsRefusedNamingTheFile) {
 
 TEST(SafetensorsReader, MissingFileNamesThePath) {
   expect_open_fails(scratch_dir() / "absent.safetensors", {"absent.safetensors", "not found"});
+}
+
+// Opens `path` and reads every tensor; true when that worked, false on a balcap::Error. Any other
+// exception (or a crash) fails the test.
+bool opens_or_refuses_cleanly(const fs::path& path) {
+  try {
+    SafetensorsFile file(path);
+    for (const auto& name : file.names()) (void)file.tensor(name).sum();
+    return true;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path.filename().string()), std::string::npos) << e.what();
+    return false;
+  }
+}
+
+TEST(SafetensorsReader, TruncationsOfAValidFileAreRefusedNotCrashed) {
+  const std::string good = test::read_file(reference_path("io", "dtypes.safetensors"));
+  const fs::path path = scratch_dir() / "cut.safetensors";
+  // Every size in the length prefix and the last bytes of the data, every 7th size in between.
+  for (size_t size = 0; size < good.size(); size += (size < 16 || size + 16 >= good.size()) ? 1 : 7) {
+    test::write_file(path, good.substr(0, size));
+    EXPECT_FALSE(opens_or_refuses_cleanly(path)) << "a file cut to " << size << " bytes was accepted";
+  }
+}
+
+TEST(SafetensorsReader, RandomlyCorruptedHeadersGiveAnErrorOrValidTensorsNeverACrash) {
+  const std::string good = test::read_file(reference_path("io", "dtypes.safetensors"));
+  uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | uint8_t(good[i]);
+  const fs::path path = scratch_dir() / "corrupt.safetensors";
+  std::mt19937 rng(7);
+  for (int trial = 0; trial < 400; ++trial) {
+    std::string bad = good;
+    const int flips = 1 + trial % 3;
+    for (int f = 0; f < flips; ++f) {
+      const size_t at = rng() % (8 + header_len);
+      bad[at] = static_cast<char>(rng() % 256);
+    }
+    test::write_file(path, bad);
+    opens_or_refuses_cleanly(path);
+  }
 }
 
 }  // namespace
