@@ -207,6 +207,14 @@ void OverrideApplier::descend(T& member, std::size_t index, const std::string& p
     std::string entry_path = join_key(path, name);
     auto it = member.find(name);
     if (it == member.end()) {
+      // A new entry: problems in it point at this --set, with the likely intended name.
+      std::vector<std::string> names;
+      for (const auto& entry : member) names.push_back(entry.first);
+      std::string suggestion = closest_key(name, names);
+      reader_.diag().locations[entry_path] =
+          reader_.origin().name + (suggestion.empty() ? std::string(" (adds a new entry)")
+                                                      : fmt::format(" (adds a new entry; did you mean '{}'?)",
+                                                                    join_key(path, suggestion)));
       it = member.emplace(name, entry_defaults<typename T::mapped_type>(name)).first;
     }
     if (index + 2 == segments_.size()) {

@@ -112,6 +112,14 @@ TEST(ConfigOverrides, UnknownSetSectionIsNamed) {
   EXPECT_NE(msg.find("unknown key 'trian' (did you mean 'train'?)"), std::string::npos) << msg;
 }
 
+TEST(ConfigOverrides, MistypedMapEntryInSetPointsAtTheIntendedName) {
+  std::string msg = override_error({"rewards.objectives.linguistc.weight=2"});
+  EXPECT_NE(msg.find("--set rewards.objectives.linguistc.weight=2 (adds a new entry; did you mean "
+                     "'rewards.objectives.linguistic'?): 'rewards.objectives.linguistc.scorer' is required"),
+            std::string::npos)
+      << msg;
+}
+
 TEST(ConfigOverrides, SetBelowAScalarIsAnError) {
   std::string msg = override_error({"train.seed.x=1"});
   EXPECT_NE(msg.find("--set train.seed.x=1: 'train.seed' is int; it has no key 'x'"), std::string::npos) << msg;
