@@ -73,6 +73,13 @@ BpeModel::BpeModel(std::vector<std::string> tokens, const std::vector<std::pair<
     byte_level_ids_[b] = token_to_id(level).value_or(-1);
     fallback_ids_[b] = token_to_id(fmt::format("<0x{:02X}>", b)).value_or(-1);
   }
+  for (size_t id = 0; id < tokens_.size(); ++id) {
+    uint32_t cp;
+    const std::string& t = tokens_[id];
+    if (!t.empty() && !utf8::find_invalid(t) && utf8::decode(t, 0, cp) == t.size()) {
+      char_ids_.emplace(cp, static_cast<int32_t>(id));
+    }
+  }
   merges_.reserve(merges.size());
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const auto& [a, b] = merges[rank];
@@ -97,12 +104,42 @@ void BpeModel::push_unknown(std::vector<int32_t>& symbols, bool& last_was_unk) c
   last_was_unk = true;
 }
 
+bool BpeModel::cached(std::string_view word, std::vector<int32_t>& out) const {
+  std::shared_lock lock(cache_mutex_);
+  auto it = cache_.find(word);
+  if (it == cache_.end()) return false;
+  out.insert(out.end(), it->second.begin(), it->second.end());
+  return true;
+}
+
+void BpeModel::remember(std::string_view word, const std::vector<int32_t>& ids) const {
+  constexpr size_t kMaxWordBytes = 256, kMaxWords = 10000;
+  if (word.size() >= kMaxWordBytes) return;
+  std::unique_lock lock(cache_mutex_);
+  if (cache_.size() < kMaxWords) cache_.emplace(std::string(word), ids);
+}
+
 void BpeModel::encode_bytes(std::string_view bytes, std::vector<int32_t>& out) const {
-  if (options_.ignore_merges) {
-    if (auto whole = token_to_id(byte_level::encode(bytes))) return out.push_back(*whole);
-  }
+  if (cached(bytes, out)) return;
   thread_local std::vector<int32_t> symbols;
+  encode_bytes_uncached(bytes, symbols);
+  remember(bytes, symbols);
+  out.insert(out.end(), symbols.begin(), symbols.end());
+}
+
+void BpeModel::encode_chars(std::string_view word, std::vector<int32_t>& out) const {
+  if (cached(word, out)) return;
+  thread_local std::vector<int32_t> symbols;
+  encode_chars_uncached(word, symbols);
+  remember(word, symbols);
+  out.insert(out.end(), symbols.begin(), symbols.end());
+}
+
+void BpeModel::encode_bytes_uncached(std::string_view bytes, std::vector<int32_t>& symbols) const {
   symbols.clear();
+  if (options_.ignore_merges) {
+    if (auto whole = token_to_id(byte_level::encode(bytes))) return symbols.push_back(*whole);
+  }
   bool last_was_unk = false;
   for (char c : bytes) {
     int32_t id = byte_level_ids_[static_cast<unsigned char>(c)];
@@ -113,23 +150,21 @@ void BpeModel::encode_bytes(std::string_view bytes, std::vector<int32_t>& out) c
     }
   }
   merge(symbols);
-  out.insert(out.end(), symbols.begin(), symbols.end());
 }
 
-void BpeModel::encode_chars(std::string_view word, std::vector<int32_t>& out) const {
-  if (options_.ignore_merges) {
-    if (auto whole = token_to_id(word)) return out.push_back(*whole);
-  }
-  thread_local std::vector<int32_t> symbols;
+void BpeModel::encode_chars_uncached(std::string_view word, std::vector<int32_t>& symbols) const {
   symbols.clear();
+  if (options_.ignore_merges) {
+    if (auto whole = token_to_id(word)) return symbols.push_back(*whole);
+  }
   bool last_was_unk = false;
   for (size_t i = 0; i < word.size();) {
     uint32_t cp;
     size_t len = utf8::decode(word, i, cp);
     std::string_view ch = word.substr(i, len);
     i += len;
-    if (auto id = token_to_id(ch)) {
-      symbols.push_back(*id), last_was_unk = false;
+    if (auto it = char_ids_.find(cp); it != char_ids_.end()) {
+      symbols.push_back(it->second), last_was_unk = false;
       continue;
     }
     bool bytes_known = options_.byte_fallback &&
@@ -142,7 +177,6 @@ void BpeModel::encode_chars(std::string_view word, std::vector<int32_t>& out) co
     last_was_unk = false;
   }
   merge(symbols);
-  out.insert(out.end(), symbols.begin(), symbols.end());
 }
 
 // symbols: ids of one word, merged in place.

@@ -5,7 +5,9 @@
 //   - characters (LLaMA): one symbol per UTF-8 character; a character missing from the
 //     vocabulary becomes its <0xXX> byte tokens (byte_fallback) or the unknown token.
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -51,6 +53,17 @@ class BpeModel {
     const Slot* find(int32_t left, int32_t right) const;
   };
 
+  // Words already encoded (as HF's BPE cache: words under 256 bytes, at most 10,000 of them).
+  struct WordHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using WordCache = std::unordered_map<std::string, std::vector<int32_t>, WordHash, std::equal_to<>>;
+  bool cached(std::string_view word, std::vector<int32_t>& out) const;
+  void remember(std::string_view word, const std::vector<int32_t>& ids) const;
+
+  void encode_bytes_uncached(std::string_view bytes, std::vector<int32_t>& symbols) const;
+  void encode_chars_uncached(std::string_view word, std::vector<int32_t>& symbols) const;
   void merge(std::vector<int32_t>& symbols) const;
   void push_unknown(std::vector<int32_t>& symbols, bool& last_was_unk) const;
 
@@ -60,6 +73,9 @@ class BpeModel {
   BpeOptions options_;
   int32_t byte_level_ids_[256];  // byte -> id of its GPT-2 alphabet token, -1 if absent
   int32_t fallback_ids_[256];    // byte -> id of "<0xXX>", -1 if absent
+  std::unordered_map<uint32_t, int32_t> char_ids_;  // code point -> id of its one-character token
+  mutable WordCache cache_;
+  mutable std::shared_mutex cache_mutex_;
 };
 
 }  // namespace balcap
