@@ -24,11 +24,11 @@ int64_t round_half_even(double x) {
 
 ResizeTarget smart_resize(int64_t height, int64_t width, int64_t factor, int64_t min_pixels, int64_t max_pixels,
                           const std::string& what) {
-  BALCAP_CHECK(height > 0 && width > 0 && factor > 0, "{}: cannot resize a {}x{} image (factor {})", what, width,
+  BALCAP_CHECK(height > 0 && width > 0 && factor > 0, "{} is {}x{}: cannot resize it (factor {})", what, width,
                height, factor);
   const double aspect = double(std::max(height, width)) / double(std::min(height, width));
   BALCAP_CHECK(aspect <= 200.0,
-               "{}: {}x{} has an aspect ratio of {:.1f}; Qwen2-VL accepts at most 200 (transformers raises "
+               "{} is {}x{}, an aspect ratio of {:.1f}; Qwen2-VL accepts at most 200 (transformers raises "
                "'absolute aspect ratio must be smaller than 200'). HINT: crop or pad the image", what, width,
                height, aspect);
   const double h = double(height), w = double(width), f = double(factor);
