@@ -20,8 +20,8 @@ std::string Diagnostics::location_of(std::string path) const {
 
 void Diagnostics::throw_if_any() const {
   if (problems.empty()) return;
-  std::string message = fmt::format("config {}: {} problem{}:", source, problems.size(),
-                                    problems.size() == 1 ? "" : "s");
+  std::string message =
+      fmt::format("config {}: {} problem{}:", source, problems.size(), problems.size() == 1 ? "" : "s");
   for (const auto& p : problems) message += "\n  - " + p;
   message +=
       "\nHINT: fix the keys above; `balcap config docs` (docs/config.md) lists every key with its "

@@ -8,9 +8,9 @@
 namespace balcap::config::detail {
 
 struct Diagnostics {
-  std::string source;                             // file name (or text source) for the headline
-  std::vector<std::string> problems;              // one line each, already located
-  std::map<std::string, std::string> locations;   // key path -> "file:12" or "--set a.b=c"
+  std::string source;                            // file name (or text source) for the headline
+  std::vector<std::string> problems;             // one line each, already located
+  std::map<std::string, std::string> locations;  // key path -> "file:12" or "--set a.b=c"
 
   void add(const std::string& where, const std::string& what) {
     problems.push_back(where.empty() ? what : where + ": " + what);

@@ -19,7 +19,9 @@ struct NullVisitor {
 };
 
 template <class T>
-concept Section = requires(T& t, NullVisitor& v) { t.visit(v); };
+concept Section = requires(T& t, NullVisitor& v) {
+  t.visit(v);
+};
 
 template <class T>
 struct IsList : std::false_type {};
@@ -39,8 +41,7 @@ template <class T>
 concept Integer = std::is_integral_v<T> && !std::is_same_v<T, bool>;
 
 template <class T>
-concept Scalar = std::is_same_v<T, bool> || Integer<T> || std::is_floating_point_v<T> ||
-                 std::is_same_v<T, std::string>;
+concept Scalar = std::is_same_v<T, bool> || Integer<T> || std::is_floating_point_v<T> || std::is_same_v<T, std::string>;
 
 // The entry a new map key starts from: E::defaults_for(name) when E has it.
 template <Section E>
@@ -81,12 +82,18 @@ std::string type_name(const Spec& spec) {
 // What error messages say was expected: "an int", "a list", "a mapping".
 template <class T>
 std::string expected_text() {
-  if constexpr (std::is_same_v<T, bool>) return "a bool (true/false)";
-  else if constexpr (Integer<T>) return "an int";
-  else if constexpr (std::is_floating_point_v<T>) return "a float";
-  else if constexpr (std::is_same_v<T, std::string>) return "a string";
-  else if constexpr (List<T>) return "a list";
-  else return "a mapping";
+  if constexpr (std::is_same_v<T, bool>)
+    return "a bool (true/false)";
+  else if constexpr (Integer<T>)
+    return "an int";
+  else if constexpr (std::is_floating_point_v<T>)
+    return "a float";
+  else if constexpr (std::is_same_v<T, std::string>)
+    return "a string";
+  else if constexpr (List<T>)
+    return "a list";
+  else
+    return "a mapping";
 }
 
 }  // namespace balcap::config::detail

@@ -53,7 +53,8 @@ void apply_override(Config& config, const std::string& text, Diagnostics& diag) 
     value = YAML::Node(origin.raw_value);
   }
   // A key set again replaces everything under it: forget where its old children were set.
-  for (auto it = diag.locations.lower_bound(key + "."); it != diag.locations.end() && it->first.rfind(key + ".", 0) == 0;) {
+  for (auto it = diag.locations.lower_bound(key + ".");
+       it != diag.locations.end() && it->first.rfind(key + ".", 0) == 0;) {
     it = diag.locations.erase(it);
   }
   YamlReader reader(origin, diag);

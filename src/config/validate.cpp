@@ -67,8 +67,9 @@ struct Validator {
   void check_string(const std::string& key, const std::string& value, const Spec& spec) {
     if (value.empty()) {
       if (spec.is_required || !spec.choices.empty() || spec.is_device) {
-        problem(key, fmt::format("'{}' is required but empty{}", key,
-                                 spec.choices.empty() ? "" : fmt::format(" (one of: {})", fmt::join(spec.choices, ", "))));
+        problem(key,
+                fmt::format("'{}' is required but empty{}", key,
+                            spec.choices.empty() ? "" : fmt::format(" (one of: {})", fmt::join(spec.choices, ", "))));
       }
       return;
     }

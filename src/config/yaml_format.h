@@ -10,8 +10,8 @@
 
 namespace balcap::config::detail {
 
-std::string format_double(double value);         // 1e-06, 0.2, 1.0 (always reads back as a float)
-std::string format_string(const std::string& s); // plain when safe, else "double-quoted"
+std::string format_double(double value);          // 1e-06, 0.2, 1.0 (always reads back as a float)
+std::string format_string(const std::string& s);  // plain when safe, else "double-quoted"
 
 template <class T>
 std::string format_value(const T& value) {

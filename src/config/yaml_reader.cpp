@@ -17,8 +17,7 @@ std::string describe_node(const YAML::Node& node) {
   return node.Tag() == "!" ? fmt::format("the quoted string \"{}\"", text) : fmt::format("'{}'", text);
 }
 
-void YamlReader::check_keys(const YAML::Node& node, const std::string& path,
-                            const std::vector<std::string>& keys) {
+void YamlReader::check_keys(const YAML::Node& node, const std::string& path, const std::vector<std::string>& keys) {
   std::map<std::string, int> first_line;
   for (auto it = node.begin(); it != node.end(); ++it) {
     const YAML::Node key = it->first;
@@ -53,11 +52,11 @@ bool YamlReader::read_name(const YAML::Node& key, const std::string& path, std::
     return false;
   }
   name = key.Scalar();
-  bool identifier = !name.empty() && (std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
-                    std::all_of(name.begin(), name.end(), [](char c) {
-                      return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) ||
-                             c == '_';
-                    });
+  bool identifier =
+      !name.empty() && (std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
+      std::all_of(name.begin(), name.end(), [](char c) {
+        return std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_';
+      });
   if (!identifier) {
     diag_.add(origin_.where(key),
               fmt::format("'{}' is not a valid name under '{}' (use lower-case letters, digits and _)", name, path));

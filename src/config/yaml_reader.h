@@ -33,7 +33,9 @@ std::string describe_node(const YAML::Node& node);
 struct KeyLister {
   std::vector<std::string> keys;
   template <class T>
-  void field(const char* key, T&, const char*, const Spec& = {}) { keys.emplace_back(key); }
+  void field(const char* key, T&, const char*, const Spec& = {}) {
+    keys.emplace_back(key);
+  }
 };
 
 template <Section T>
@@ -212,9 +214,9 @@ void OverrideApplier::descend(T& member, std::size_t index, const std::string& p
       for (const auto& entry : member) names.push_back(entry.first);
       std::string suggestion = closest_key(name, names);
       reader_.diag().locations[entry_path] =
-          reader_.origin().name + (suggestion.empty() ? std::string(" (adds a new entry)")
-                                                      : fmt::format(" (adds a new entry; did you mean '{}'?)",
-                                                                    join_key(path, suggestion)));
+          reader_.origin().name +
+          (suggestion.empty() ? std::string(" (adds a new entry)")
+                              : fmt::format(" (adds a new entry; did you mean '{}'?)", join_key(path, suggestion)));
       it = member.emplace(name, entry_defaults<typename T::mapped_type>(name)).first;
     }
     if (index + 2 == segments_.size()) {
@@ -236,10 +238,10 @@ void OverrideApplier::apply(T& section, std::size_t index, const std::string& pa
   section.visit(matcher);
   if (matcher.found) return;
   std::string suggestion = closest_key(wanted, section_keys(section));
-  reader_.diag().add(reader_.origin().name,
-                     fmt::format("unknown key '{}'{}", join_key(path, wanted),
-                                 suggestion.empty() ? std::string()
-                                                    : fmt::format(" (did you mean '{}'?)", join_key(path, suggestion))));
+  reader_.diag().add(reader_.origin().name, fmt::format("unknown key '{}'{}", join_key(path, wanted),
+                                                        suggestion.empty() ? std::string()
+                                                                           : fmt::format(" (did you mean '{}'?)",
+                                                                                         join_key(path, suggestion))));
 }
 
 }  // namespace balcap::config::detail

@@ -48,8 +48,7 @@ TEST(CliConfig, UnknownYamlKeyExitsOneNamingKeyAndLine) {
   auto r = run_balcap("config check " + shell_quote(file.string()));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(r.out.empty()) << r.out;
-  EXPECT_NE(r.err.find("bad.yaml:6: unknown key 'train.max_step' (did you mean 'train.max_steps'?)"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("bad.yaml:6: unknown key 'train.max_step' (did you mean 'train.max_steps'?)"), std::string::npos)
       << r.err;
 }
 

@@ -96,7 +96,8 @@ TEST(ConfigErrors, NanIsNotAFiniteNumber) {
 
 TEST(ConfigErrors, BadEnumListsAllowedValuesAndSuggests) {
   std::string msg = load_error(kMinimal + "algo:\n  advantage: gdop\n");
-  EXPECT_NE(msg.find("c.yaml:6: 'algo.advantage' = 'gdop' is not allowed: one of gdpo, grpo"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("c.yaml:6: 'algo.advantage' = 'gdop' is not allowed: one of gdpo, grpo"), std::string::npos)
+      << msg;
   EXPECT_NE(msg.find("did you mean 'gdpo'?"), std::string::npos) << msg;
 }
 
@@ -129,16 +130,17 @@ TEST(ConfigErrors, AllProblemsAreReportedInOneLoad) {
 }
 
 TEST(ConfigErrors, ObjectiveNamingAMissingJudgeIsAnError) {
-  std::string msg = load_error(std::string(kMinimal) +
-                               "rewards:\n  objectives:\n    correctness: {judge: big_judge}\n");
+  std::string msg =
+      load_error(std::string(kMinimal) + "rewards:\n  objectives:\n    correctness: {judge: big_judge}\n");
   EXPECT_NE(msg.find("c.yaml:7: 'rewards.objectives.correctness.judge' = 'big_judge' names no judge"),
             std::string::npos)
       << msg;
 }
 
 TEST(ConfigErrors, LengthMaskOnAMissingObjectiveIsAnError) {
-  std::string msg = load_error(std::string(kMinimal) +
-                               "rewards:\n  objectives:\n    correctness: {}\n  length_mask:\n    objectives: [linguistic]\n");
+  std::string msg =
+      load_error(std::string(kMinimal) +
+                 "rewards:\n  objectives:\n    correctness: {}\n  length_mask:\n    objectives: [linguistic]\n");
   EXPECT_NE(msg.find("'rewards.length_mask.objectives[0]' = 'linguistic' is not an objective"), std::string::npos)
       << msg;
 }

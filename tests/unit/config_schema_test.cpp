@@ -2,9 +2,8 @@
 // readable by PyYAML), the shipped configs, and docs/config.md in sync with the structs.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "balcap/config/config.h"
@@ -98,8 +97,7 @@ TEST(ConfigSchema, PyYamlReadsTheResolvedConfigWithTheSameValuesAndTypes) {
   Config cfg = load_config(fs::path(balcap::test::kSourceDir) / "configs" / "qwen2_5_vl_3b.yaml");
   auto dir = scratch_dir();
   write_file(dir / "resolved.yaml", to_yaml(cfg));
-  std::string script =
-      "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))";
+  std::string script = "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))";
   auto result = run_command(std::string(balcap::test::kPython) + " -c " + shell_quote(script) + " " +
                             shell_quote((dir / "resolved.yaml").string()));
   ASSERT_EQ(result.exit_code, 0) << result.err;
@@ -149,7 +147,8 @@ TEST(ConfigSchema, ShippedRecipesUseTheBalCapRlSettings) {
 
 TEST(ConfigSchema, CommittedDocsEqualTheGeneratedReference) {
   fs::path docs = fs::path(balcap::test::kSourceDir) / "docs" / "config.md";
-  ASSERT_TRUE(fs::exists(docs)) << "docs/config.md is missing. Regenerate: build/bin/balcap config docs > docs/config.md";
+  ASSERT_TRUE(fs::exists(docs))
+      << "docs/config.md is missing. Regenerate: build/bin/balcap config docs > docs/config.md";
   EXPECT_TRUE(read_file(docs) == config_docs_markdown())
       << "docs/config.md is out of date with include/balcap/config/*.h. "
          "Regenerate: build/bin/balcap config docs > docs/config.md";
@@ -200,6 +199,20 @@ TEST(ConfigSchema, EmbeddedDemoEqualsConfigsDemoYaml) {
   EXPECT_EQ(demo.train.max_steps, 2);
   EXPECT_EQ(demo.train.device, "cpu");
   EXPECT_EQ(demo.rewards.judges.at("scene").kind, "scene");
+}
+
+}  // namespace
+}  // namespace balcap::config
+
+namespace balcap::config {
+namespace {
+
+TEST(ConfigSchema, SavedConfigLoadsBackEqual) {
+  Config cfg = demo_config({"optim.lr=3e-5"});
+  auto file = balcap::test::scratch_dir() / "run" / "config.yaml";
+  save_config(cfg, file);
+  EXPECT_EQ(load_config(file), cfg);
+  EXPECT_FALSE(std::filesystem::exists(file.string() + ".tmp"));
 }
 
 }  // namespace

@@ -34,8 +34,7 @@ struct AlgoConfig {
     v.field("clip_high", clip_high, "PPO ratio clip above: ratio <= 1 + clip_high.", Spec().at_least(0).at_most(10));
     v.field("kl_coef", kl_coef, "KL-to-reference coefficient; 0 = no reference model is loaded.",
             Spec().at_least(0).at_most(100));
-    v.field("kl_estimator", kl_estimator, "KL estimator (Schulman's k1, k2, k3).",
-            Spec().one_of({"k1", "k2", "k3"}));
+    v.field("kl_estimator", kl_estimator, "KL estimator (Schulman's k1, k2, k3).", Spec().one_of({"k1", "k2", "k3"}));
     v.field("entropy_coef", entropy_coef, "Entropy bonus coefficient; 0 = entropy is only logged.",
             Spec().at_least(0).at_most(1));
     v.field("loss_aggregation", loss_aggregation,

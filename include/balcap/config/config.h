@@ -73,6 +73,10 @@ void validate(const Config& config);
 // name, numbers in shortest round-trip form. Same config -> same text (hashable).
 std::string to_yaml(const Config& config);
 
+// Writes to_yaml(config) to `file` (e.g. RUN_DIR/config.yaml) through a temporary file and
+// a rename, so a reader never sees half a config. Creates parent directories.
+void save_config(const Config& config, const std::filesystem::path& file);
+
 // 16 hex digits (FNV-1a 64 of to_yaml): the config identity stored in checkpoints.
 std::string config_hash(const Config& config);
 

@@ -25,8 +25,7 @@ struct DataConfig {
             Spec().required());
     v.field("eval", eval, "Held-out JSONL for evaluation; empty = no evaluation set.");
     v.field("prompt", prompt, "The captioning instruction put in the user turn after the image.");
-    v.field("system_prompt", system_prompt,
-            "System message; empty = the chat template's default for the family.");
+    v.field("system_prompt", system_prompt, "System message; empty = the chat template's default for the family.");
     v.field("on_bad_record", on_bad_record,
             "A record with bad JSON, missing fields or an unreadable image: `skip` logs it and "
             "goes on, `fail` stops before training starts.",

@@ -24,19 +24,17 @@ struct LengthMaskConfig {
     v.field("enabled", enabled, "Apply the mask at all.");
     v.field("objectives", objectives, "Objectives (names in rewards.objectives) the mask gates.");
     v.field("min_ratio", min_ratio,
-            "Masked when caption_tokens / reference_tokens (mean over references) is below this.",
-            Spec().at_least(0));
+            "Masked when caption_tokens / reference_tokens (mean over references) is below this.", Spec().at_least(0));
     v.field("max_ratio", max_ratio, "Masked when the length ratio is above this.", Spec().above(0));
     v.field("mask_mode", mask_mode,
             "`zero`: the raw score becomes masked_value and stays in the group statistics; "
             "`exclude`: the sample is left out of that objective's group statistics (advantage 0 from it).",
             Spec().one_of({"zero", "exclude"}));
-    v.field("masked_value", masked_value, "mask_mode zero: the score a masked caption gets.",
-            Spec().range(0, 1));
-    v.field("min_tokens", min_tokens,
-            "Records without a reference: masked below this many caption tokens.", Spec().at_least(0));
-    v.field("max_tokens", max_tokens,
-            "Records without a reference: masked above this many caption tokens.", Spec().at_least(1));
+    v.field("masked_value", masked_value, "mask_mode zero: the score a masked caption gets.", Spec().range(0, 1));
+    v.field("min_tokens", min_tokens, "Records without a reference: masked below this many caption tokens.",
+            Spec().at_least(0));
+    v.field("max_tokens", max_tokens, "Records without a reference: masked above this many caption tokens.",
+            Spec().at_least(1));
   }
   bool operator==(const LengthMaskConfig&) const = default;
 };

@@ -8,12 +8,12 @@
 namespace balcap::config {
 
 struct ModelConfig {
-  std::string path;                 // HF checkpoint directory (config.json + safetensors)
-  std::string family = "auto";      // auto = from config.json's model_type
-  std::string tokenizer;            // empty = the tokenizer files in `path`
-  std::string reference_path;       // frozen KL reference; empty = `path`
-  std::int64_t min_pixels = 0;      // 0 = preprocessor_config.json's value
-  std::int64_t max_pixels = 0;      // 0 = preprocessor_config.json's value
+  std::string path;             // HF checkpoint directory (config.json + safetensors)
+  std::string family = "auto";  // auto = from config.json's model_type
+  std::string tokenizer;        // empty = the tokenizer files in `path`
+  std::string reference_path;   // frozen KL reference; empty = `path`
+  std::int64_t min_pixels = 0;  // 0 = preprocessor_config.json's value
+  std::int64_t max_pixels = 0;  // 0 = preprocessor_config.json's value
 
   template <class V>
   void visit(V& v) {
@@ -21,8 +21,7 @@ struct ModelConfig {
             "Policy checkpoint: a Hugging Face model directory (config.json, *.safetensors, "
             "tokenizer files). Need not exist when the config is checked.",
             Spec().required());
-    v.field("family", family,
-            "Model family; `auto` reads `model_type` from the checkpoint's config.json.",
+    v.field("family", family, "Model family; `auto` reads `model_type` from the checkpoint's config.json.",
             Spec().one_of({"auto", "qwen2_5_vl", "llava"}));
     v.field("tokenizer", tokenizer, "Tokenizer directory; empty = the checkpoint directory.");
     v.field("reference_path", reference_path,

@@ -32,8 +32,7 @@ struct OptimConfig {
     v.field("schedule", schedule, "After warmup: `constant` lr, or `cosine` decay to min_lr at train.max_steps.",
             Spec().one_of({"constant", "cosine"}));
     v.field("min_lr", min_lr, "cosine: the final learning rate.", Spec().at_least(0));
-    v.field("fp32_master", fp32_master,
-            "Keep fp32 master weights and AdamW moments for bf16/f16 parameters.");
+    v.field("fp32_master", fp32_master, "Keep fp32 master weights and AdamW moments for bf16/f16 parameters.");
   }
   bool operator==(const OptimConfig&) const = default;
 };

@@ -35,8 +35,7 @@ struct CheckpointConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("keep_last", keep_last, "Complete checkpoints kept (older ones pruned); 0 = keep all.",
-            Spec().at_least(0));
+    v.field("keep_last", keep_last, "Complete checkpoints kept (older ones pruned); 0 = keep all.", Spec().at_least(0));
     v.field("resume", resume,
             "`auto`: the newest complete checkpoint in run_dir (none = fresh start); `none`: fresh start; "
             "otherwise a checkpoint directory path.",
@@ -57,8 +56,7 @@ struct LoggingConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("level", level, "Console/file log level.",
-            Spec().one_of({"trace", "debug", "info", "warn", "error"}));
+    v.field("level", level, "Console/file log level.", Spec().one_of({"trace", "debug", "info", "warn", "error"}));
     v.field("metrics_jsonl", metrics_jsonl, "Write one JSON object per step to run_dir/metrics.jsonl.");
     v.field("tensorboard", tensorboard, "Write TensorBoard scalars to run_dir/tensorboard/.");
     v.field("log_judge_calls", log_judge_calls, "Log every judge prompt and answer (large).");

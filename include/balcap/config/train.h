@@ -15,7 +15,7 @@ struct LoraConfig {
   std::int64_t r = 16;
   double alpha = 32.0;
   double dropout = 0.05;
-  std::vector<std::string> target_modules = {"q_proj", "k_proj", "v_proj", "o_proj",
+  std::vector<std::string> target_modules = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                              "gate_proj", "up_proj", "down_proj"};
 
   template <class V>
@@ -25,8 +25,7 @@ struct LoraConfig {
     v.field("alpha", alpha, "Scaling numerator: the update is (alpha / r) * B A.", Spec().above(0));
     v.field("dropout", dropout, "Dropout on the adapter input.", Spec().at_least(0).below(1));
     v.field("target_modules", target_modules,
-            "Names of the LM's linear layers that get adapters (PEFT's target_modules).",
-            Spec().required());
+            "Names of the LM's linear layers that get adapters (PEFT's target_modules).", Spec().required());
   }
   bool operator==(const LoraConfig&) const = default;
 };
@@ -50,8 +49,7 @@ struct TrainConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("run_dir", run_dir,
-            "Run directory: metrics.jsonl, logs, the resolved config, checkpoints/step-N/.",
+    v.field("run_dir", run_dir, "Run directory: metrics.jsonl, logs, the resolved config, checkpoints/step-N/.",
             Spec().required());
     v.field("max_steps", max_steps, "Training steps (one step = one rollout batch and its updates).",
             Spec().at_least(1));
@@ -78,8 +76,7 @@ struct TrainConfig {
     v.field("max_bad_steps", max_bad_steps,
             "Consecutive steps with a non-finite loss or gradient (skipped) before checkpoint and stop.",
             Spec().at_least(1));
-    v.field("device", device, "`auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`.",
-            Spec().device());
+    v.field("device", device, "`auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`.", Spec().device());
   }
   bool operator==(const TrainConfig&) const = default;
 };
