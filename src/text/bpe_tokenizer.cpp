@@ -26,6 +26,14 @@ std::pair<std::string, std::string> parse_merge(const nlohmann::json& m, const s
   fail("{}: bad BPE merge {}\nHINT: merges must be \"a b\" strings or [\"a\", \"b\"] pairs", where, m.dump());
 }
 
+// Ids index arrays: refuse negative or absurdly large ones before allocating.
+void check_id(const nlohmann::json& id, const std::string& token, const std::string& where) {
+  constexpr int64_t kMaxIds = int64_t{1} << 24;
+  BALCAP_CHECK(id.is_number_integer() && id.get<int64_t>() >= 0 && id.get<int64_t>() < kMaxIds,
+               "{}: token '{}' has id {}, outside [0, {})\nHINT: the tokenizer.json is damaged; ids are "
+               "non-negative integers", where, token, id.dump(), kMaxIds);
+}
+
 void check_byte_level(const nlohmann::json& spec, const std::string& where) {
   BALCAP_CHECK(!spec.value("use_regex", true) && !spec.value("add_prefix_space", false),
                "{}: unsupported ByteLevel pre-tokenizer settings {}\nHINT: balcap supports ByteLevel with "
@@ -58,7 +66,7 @@ BpeTokenizer::BpeTokenizer(const nlohmann::json& spec, const std::string& where)
     : normalizer_(Normalizer::from_json(spec.value("normalizer", nlohmann::json()), where)),
       decoder_(TokenDecoder::from_json(spec.value("decoder", nlohmann::json()), where)) {
   load_model(spec.at("model"), where);
-  load_added_tokens(spec.value("added_tokens", nlohmann::json::array()));
+  load_added_tokens(spec.value("added_tokens", nlohmann::json::array()), where);
   load_pre_tokenizer(spec.value("pre_tokenizer", nlohmann::json()), where);
   load_post_processor(spec.value("post_processor", nlohmann::json()), where);
 }
@@ -77,7 +85,10 @@ void BpeTokenizer::load_model(const nlohmann::json& model, const std::string& wh
   }
   const auto& vocab = model.at("vocab");
   int32_t max_id = -1;
-  for (const auto& [token, id] : vocab.items()) max_id = std::max(max_id, id.get<int32_t>());
+  for (const auto& [token, id] : vocab.items()) {
+    check_id(id, token, where);
+    max_id = std::max(max_id, id.get<int32_t>());
+  }
   std::vector<std::string> tokens(static_cast<size_t>(max_id + 1));
   for (const auto& [token, id] : vocab.items()) tokens[static_cast<size_t>(id.get<int32_t>())] = token;
   std::vector<std::pair<std::string, std::string>> merges;
@@ -98,9 +109,10 @@ void BpeTokenizer::load_model(const nlohmann::json& model, const std::string& wh
   vocab_size_ = model_->size();
 }
 
-void BpeTokenizer::load_added_tokens(const nlohmann::json& list) {
+void BpeTokenizer::load_added_tokens(const nlohmann::json& list, const std::string& where) {
   std::vector<AddedToken> raw, normalized;
   for (const auto& t : list) {
+    check_id(t.at("id"), t.at("content").get<std::string>(), where);
     AddedToken a{t.at("id").get<int32_t>(), t.at("content").get<std::string>(), t.value("special", false),
                  t.value("lstrip", false),  t.value("rstrip", false),            t.value("single_word", false),
                  t.value("normalized", false)};

@@ -137,6 +137,12 @@ TEST(TextTokenizer, TokenizerJsonIsPreferredOverTokenizerModel) {
   EXPECT_NE(dynamic_cast<SentencePieceTokenizer*>(load_tokenizer(dir).get()), nullptr);
 }
 
+TEST(TextTokenizer, NegativeTokenIdIsAnErrorNamingTheToken) {
+  auto dir = scratch_dir();
+  write_file(dir / "tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "zz": -4}, "merges": []}})");
+  expect_error([&] { load_tokenizer(dir); }, {"'zz'", "-4", "HINT"});
+}
+
 TEST(TextTokenizer, TruncatedTokenizerJsonNamesTheFile) {
   auto dir = scratch_dir();
   write_file(dir / "tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a)");

@@ -39,7 +39,7 @@ class BpeTokenizer : public Tokenizer {
 
  private:
   void load_model(const nlohmann::json& model, const std::string& where);
-  void load_added_tokens(const nlohmann::json& list);
+  void load_added_tokens(const nlohmann::json& list, const std::string& where);
   void load_pre_tokenizer(const nlohmann::json& spec, const std::string& where);
   void load_post_processor(const nlohmann::json& spec, const std::string& where);
   // Normalised plain text -> ids (pre-tokenizer + model).
