@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 from transformers import AutoImageProcessor
 from transformers.image_transforms import convert_to_rgb
 from transformers.image_utils import load_image
@@ -52,22 +53,47 @@ def exif_with_orientation(orientation):
     return exif.tobytes()
 
 
-def save_png_rgb16(path, rgb8, seed):
-    """16-bit RGB PNG written by hand-made big-endian samples (PIL cannot write 16-bit RGB)."""
+def png_chunk(kind, data):
     import struct
     import zlib
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def write_raw_png(path, width, height, bit_depth, color_type, rows, interlace_passes=None):
+    """A PNG written by hand (PIL cannot write 16-bit RGB, 2/4-bit grey or interlaced files).
+    rows: packed scanlines; interlace_passes: the 7 Adam7 sub-images' scanlines instead."""
+    import struct
+    import zlib
+    scanlines = interlace_passes if interlace_passes is not None else [rows]
+    raw = b"".join(b"\x00" + line for sub_image in scanlines for line in sub_image)
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 1 if interlace_passes else 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(raw))
+                     + png_chunk(b"IEND", b""))
+
+
+def save_png_rgb16(path, rgb8, seed):
+    """16-bit RGB: the 8-bit image as high bytes plus random low bytes (balcap keeps the high byte)."""
     rng = np.random.default_rng(seed)
-    low = rng.integers(0, 256, size=rgb8.shape, dtype=np.uint16)
-    samples = (rgb8.astype(np.uint16) << 8) | low
-    height, width, _ = samples.shape
-    raw = b"".join(b"\x00" + samples[r].astype(">u2").tobytes() for r in range(height))
+    samples = (rgb8.astype(np.uint16) << 8) | rng.integers(0, 256, size=rgb8.shape, dtype=np.uint16)
+    write_raw_png(path, rgb8.shape[1], rgb8.shape[0], 16, 2, [row.astype(">u2").tobytes() for row in samples])
 
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    ihdr = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
-                     + chunk(b"IEND", b""))
+def save_png_grey4(path, grey4):
+    """4-bit greyscale (values 0..15, two pixels per byte)."""
+    padded = np.pad(grey4, ((0, 0), (0, grey4.shape[1] % 2))).astype(np.uint8)
+    rows = [bytes((padded[r, 0::2] << 4) | padded[r, 1::2]) for r in range(grey4.shape[0])]
+    write_raw_png(path, grey4.shape[1], grey4.shape[0], 4, 0, rows)
+
+
+def save_png_adam7(path, rgb8):
+    """8-bit RGB, Adam7-interlaced."""
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)]
+    sub_images = []
+    for x0, y0, dx, dy in passes:
+        sub = rgb8[y0::dy, x0::dx]
+        if sub.size:
+            sub_images.append([row.tobytes() for row in sub])
+    write_raw_png(path, rgb8.shape[1], rgb8.shape[0], 8, 2, None, interlace_passes=sub_images)
 
 
 def make_synthetic(out):
@@ -83,7 +109,9 @@ def make_synthetic(out):
         save(f"rgb_{width}x{height}.png", Image.fromarray(textured(width, height, width * 7 + height)))
     photo = textured(64, 48, 1)
     save_png_rgb16(out / "rgb16_64x48.png", photo, 2)
-    names.append("rgb16_64x48.png")
+    save_png_grey4(out / "grey4_37x21.png", photo[:21, :37, 0] >> 4)
+    save_png_adam7(out / "adam7_61x43.png", textured(61, 43, 6))
+    names += ["rgb16_64x48.png", "grey4_37x21.png", "adam7_61x43.png"]
     grey16 = (np.random.default_rng(3).integers(0, 65536, size=(40, 30))).astype(np.uint16)
     save("grey16_30x40.png", Image.fromarray(grey16))
     save("grey_1bit_33x17.png", Image.fromarray(photo[:17, :33, 0] > 128).convert("1"))
@@ -100,6 +128,12 @@ def make_synthetic(out):
     save("palette_single_trns_64x48.png", palette, transparency=3)
     save("grey_1bit_trns_33x17.png", Image.fromarray(photo[:17, :33, 0] > 128).convert("1"), transparency=0)
     save("rgb_exif6_64x48.png", Image.fromarray(photo), exif=exif_with_orientation(6))
+    raw_profile = PngInfo()  # ImageMagick's way of storing EXIF in PNG text
+    exif8 = exif_with_orientation(8)
+    raw_profile.add_text("Raw profile type exif", f"\nexif\n{len(exif8):8}\n{exif8.hex()}\n", zip=True)
+    save("rgb_rawexif8_64x48.png", Image.fromarray(photo), pnginfo=raw_profile)
+    xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:Description tiff:Orientation="6"/></x:xmpmeta>'
+    save("xmp6_160x120.jpg", Image.fromarray(textured(160, 120, 4)), quality=90, xmp=xmp)
     big = textured(160, 120, 4)
     save("ycbcr420_160x120.jpg", Image.fromarray(big), quality=90)
     save("ycbcr444_160x120.jpg", Image.fromarray(big), quality=90, subsampling=0)
