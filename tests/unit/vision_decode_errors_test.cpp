@@ -39,6 +39,11 @@ TEST(VisionDecodeErrors, TruncatedJpegNamesTheFileAndSaysTruncated) {
   expect_error(test::data_path("images/truncated.jpg"), "truncated");
 }
 
+TEST(VisionDecodeErrors, JpegMissingOnlyItsEndMarkerIsTruncatedAsInPil) {
+  const std::string bytes = test::read_file(test::data_path("images/rocket.jpg"));
+  expect_error(write_scratch("no_eoi.jpg", bytes.substr(0, bytes.size() - 2)), "truncated");
+}
+
 TEST(VisionDecodeErrors, ZeroByteFileIsReportedAsEmpty) { expect_error(write_scratch("empty.jpg", ""), "empty"); }
 
 TEST(VisionDecodeErrors, RandomBytesAreNotAnImage) {
