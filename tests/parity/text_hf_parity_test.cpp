@@ -42,12 +42,29 @@ void check_decode(const Case& c) {
   }
 }
 
+// Random strings (ref_text.py, fixed seed): ids and decode equal HF.
+void check_random(const Case& c) {
+  auto tok = BpeTokenizer::from_file(c.file);
+  auto ref = load_text_reference("hf_random_" + c.name + ".json");
+  TextInputs in;
+  for (const auto& t : ref["texts"]) in.texts.push_back(t.get<std::string>());
+  ASSERT_GE(in.texts.size(), 2000u);
+  expect_same_ids(in, ref["ids"], [&](const std::string& t) { return tok->encode(t, true); });
+  for (size_t i = 0; i < in.texts.size(); ++i) {
+    auto ids = ref["ids"][i].get<std::vector<int32_t>>();
+    ASSERT_EQ(tok->decode(ids, false), ref["decoded"][i].get<std::string>()) << describe_input(in, i);
+  }
+}
+
 TEST(TextHfParity, QwenIdsEqualHfTokenizersOnEveryInput) { check_encode(qwen()); }
 TEST(TextHfParity, QwenDecodeEqualsHfTokenizersByteForByte) { check_decode(qwen()); }
 TEST(TextHfParity, Llama2IdsEqualHfTokenizersOnEveryInput) { check_encode(llama2()); }
 TEST(TextHfParity, Llama2DecodeEqualsHfTokenizersByteForByte) { check_decode(llama2()); }
 TEST(TextHfParity, MistralIdsEqualHfTokenizersOnEveryInput) { check_encode(mistral()); }
 TEST(TextHfParity, MistralDecodeEqualsHfTokenizersByteForByte) { check_decode(mistral()); }
+
+TEST(TextHfParity, QwenMatchesHfTokenizersOnRandomStrings) { check_random(qwen()); }
+TEST(TextHfParity, Llama2MatchesHfTokenizersOnRandomStrings) { check_random(llama2()); }
 
 }  // namespace
 }  // namespace balcap::test

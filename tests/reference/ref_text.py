@@ -10,13 +10,17 @@ the strings of tests/data/text/extra_strings.json. Writes into OUT_DIR:
                                 skip_special_tokens, and the decode of the first half of the ids
   sp_bpe.model, sp_unigram.model   sentencepiece models trained here on the corpus (byte_fallback)
   sp_<kind>.json                python sentencepiece ids and decodes for the same inputs
+  hf_random_<name>.json         the same for RANDOM_COUNT random strings (fixed seed) mixing ASCII,
+                                whitespace of every kind, apostrophes, marks and random code points
   flags/tokenizer.json, hf_flags.json   LLaMA-2 plus added tokens using lstrip, rstrip, single_word
                                 and normalized (the real files use none), with HF's ids for FLAG_INPUTS
 """
 import gzip
 import json
+import random
 import shutil
 import sys
+import unicodedata
 from pathlib import Path
 
 import sentencepiece as spm
@@ -55,6 +59,43 @@ FLAG_INPUTS = [
     "<image><image>", "<image>   <pad>   <image>", "a <norm> b", "<norm>", "x<norm>y", "a  <norm>", "<norm><norm>",
     "a <both> b", "  <both>  ", "<pad>\u3000\u00a0z", "\u00a0<image>", "[MASK]\u00e9", "1[MASK] [MASK]2 _[MASK]_",
 ]
+
+
+RANDOM_COUNT = 2000
+
+
+def random_assigned_char(rng):
+    """A character assigned in python's Unicode tables (14.0 for python 3.11). Characters assigned
+    later are left out: balcap's classes come from utf8proc 2.8 (Unicode 15.0) while HF's
+    Oniguruma knows Unicode 16, so they class such characters differently (letter vs unassigned)."""
+    while True:
+        cp = rng.randint(0x20, 0x2FFFF)
+        if unicodedata.category(chr(cp)) not in ("Cn", "Cs"):
+            return chr(cp)
+
+
+def random_texts():
+    """Random strings that stress the pre-tokenizer's alternatives and the byte fallback."""
+    rng = random.Random(7)
+    pools = [
+        "abcXYZ'sStTmMdDrRvVeElL ſ",
+        " \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2028\u2029\u202f\u3000\u200b\ufeff",
+        "0123456789²½Ⅷ١٢",
+        "!?.,;:'\"()[]{}<>|/\\-_=+*&^%$#@~`",
+        "éñüßøÅ\u0301\u0308\u0327中文한글ありがとうमस्तेΩЖש",
+        "😀👍🏽‍❤️🇺🇸",
+    ]
+    out = []
+    for _ in range(RANDOM_COUNT):
+        chars = []
+        for _ in range(rng.randint(1, 30)):
+            r = rng.random()
+            if r < 0.85:
+                chars.append(rng.choice(rng.choice(pools)))
+            else:  # a random assigned character of the BMP or the first astral planes
+                chars.append(random_assigned_char(rng))
+        out.append("".join(chars))
+    return out
 
 
 def flags_tokenizer(out_dir):
@@ -110,8 +151,10 @@ def main():
     paths = {"qwen": out_dir / "qwen" / "tokenizer.json",
              "llama2": DATA / "tokenizers" / "llama2" / "tokenizer.json",
              "mistral": DATA / "tokenizers" / "mistral" / "tokenizer.json"}
+    randoms = random_texts()
     for name, path in paths.items():
         write_json(out_dir / f"hf_{name}.json", {**meta, **hf_reference(path, texts)})
+        write_json(out_dir / f"hf_random_{name}.json", {"texts": randoms, **hf_reference(path, randoms)})
 
     flags = hf_reference(flags_tokenizer(out_dir), FLAG_INPUTS)
     write_json(out_dir / "hf_flags.json", {"texts": FLAG_INPUTS, **flags})
