@@ -15,9 +15,39 @@ constexpr const char* kDescription =
     "Built now: tokenize, preprocess, config check. Not built yet: logits, caption, train, sft,\n"
     "serve (they arrive with the model, sampler and trainer).";
 
+// `balcap help`: the top-level help (app.help() would render the selected subcommand's).
 void add_help_command(CLI::App& app) {
   auto* help = app.add_subcommand("help", "Show this help");
-  help->callback([&app] { std::cout << app.help(); });
+  help->callback([&app] { std::cout << app.get_formatter()->make_help(&app, "balcap", CLI::AppFormatMode::Normal); });
+}
+
+// Names an unknown subcommand or option before CLI11 parses: CLI11 2.1 reports a missing
+// required option first, which hides the real mistake (a typo in a flag).
+void check_known_words(CLI::App& app, int argc, char** argv) {
+  CLI::App* current = &app;
+  for (int i = 1; i < argc; ++i) {
+    std::string word = argv[i];
+    if (word == "--") return;
+    if (word.rfind("-", 0) != 0) {
+      auto subs = current->get_subcommands([&word](CLI::App* a) { return a->check_name(word); });
+      if (!subs.empty()) {
+        current = subs.front();
+      } else if (current == &app) {
+        balcap::usage_fail("unknown command '{}'. HINT: run 'balcap help' for the list of commands", word);
+      }
+      continue;
+    }
+    std::string name = word.substr(0, word.find('='));
+    const CLI::Option* option = current->get_option_no_throw(name);
+    for (CLI::App* parent = current->get_parent(); !option && parent; parent = parent->get_parent()) {
+      option = parent->get_option_no_throw(name);
+    }
+    if (!option) {
+      std::string where = current == &app ? "balcap" : "balcap " + current->get_name();
+      balcap::usage_fail("unknown option '{}' for '{}'. HINT: run '{} --help'", name, where, where);
+    }
+    if (word.find('=') == std::string::npos && option->get_expected_min() > 0) ++i;  // skip its value
+  }
 }
 
 }  // namespace
@@ -32,6 +62,7 @@ int main(int argc, char** argv) {
   balcap::cli::add_preprocess_command(app);
   balcap::cli::add_config_command(app);
   try {
+    check_known_words(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
