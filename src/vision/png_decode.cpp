@@ -127,6 +127,24 @@ void configure(png_structp png, png_infop info, PngState& state) {
   state.channels = png_get_channels(png, info);
 }
 
+// EXIF (eXIf chunk, else ImageMagick's "Raw profile type exif" text) and XMP (iTXt) read so far.
+void collect_metadata(png_structp png, png_infop info, std::vector<uint8_t>& exif, std::string& xmp) {
+  png_bytep exif_data = nullptr;
+  png_uint_32 exif_size = 0;
+  if (png_get_eXIf_1(png, info, &exif_size, &exif_data) != 0) exif.assign(exif_data, exif_data + exif_size);
+  png_textp texts = nullptr;
+  int num_texts = 0;
+  png_get_text(png, info, &texts, &num_texts);
+  for (int i = 0; i < num_texts; ++i) {
+    const char* text = texts[i].text != nullptr ? texts[i].text : "";
+    const size_t length = texts[i].compression > 0 ? texts[i].itxt_length : texts[i].text_length;
+    if (std::strcmp(texts[i].key, "XML:com.adobe.xmp") == 0) xmp.assign(text, length);
+    if (std::strcmp(texts[i].key, "Raw profile type exif") == 0 && exif.empty()) {
+      exif = raw_profile_bytes(std::string_view(text, length));
+    }
+  }
+}
+
 // Returns false on a libpng error (message in state.error).
 bool read_png(PngState& state, std::vector<uint8_t>& exif, std::string& xmp) {
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state, on_error, on_warning);
@@ -142,23 +160,11 @@ bool read_png(PngState& state, std::vector<uint8_t>& exif, std::string& xmp) {
   state.pixels.resize(stride * state.height);
   state.rows.resize(state.height);
   for (png_uint_32 y = 0; y < state.height; ++y) state.rows[y] = state.pixels.data() + y * stride;
+  collect_metadata(png, info, exif, xmp);  // chunks before IDAT
   png_read_image(png, state.rows.data());
-  state.image_complete = true;
-  png_read_end(png, info);  // chunks after IDAT (eXIf, iTXt may follow the image data)
-  png_bytep exif_data = nullptr;
-  png_uint_32 exif_size = 0;
-  if (png_get_eXIf_1(png, info, &exif_size, &exif_data) != 0) exif.assign(exif_data, exif_data + exif_size);
-  png_textp texts = nullptr;
-  int num_texts = 0;
-  png_get_text(png, info, &texts, &num_texts);
-  for (int i = 0; i < num_texts; ++i) {
-    const char* text = texts[i].text != nullptr ? texts[i].text : "";
-    const size_t length = texts[i].compression > 0 ? texts[i].itxt_length : texts[i].text_length;
-    if (std::strcmp(texts[i].key, "XML:com.adobe.xmp") == 0) xmp.assign(text, length);
-    if (std::strcmp(texts[i].key, "Raw profile type exif") == 0 && exif.empty()) {
-      exif = raw_profile_bytes(std::string_view(text, length));
-    }
-  }
+  state.image_complete = true;  // like PIL, a damaged tail (e.g. no IEND) only loses late chunks
+  png_read_end(png, info);
+  collect_metadata(png, info, exif, xmp);  // eXIf / iTXt may also follow the image data
   png_destroy_read_struct(&png, &info, nullptr);
   return true;
 }

@@ -71,6 +71,13 @@ TEST(VisionDecodeErrors, PngCutInsideIdatIsReportedAsTruncated) {
   expect_error(write_scratch("cut.png", bytes.substr(0, bytes.size() / 2)), "truncated");
 }
 
+TEST(VisionDecodeErrors, PngMissingOnlyIendStillDecodesAsInPil) {
+  const std::string bytes = chelsea_png();
+  const Image image = decode_image_file(write_scratch("no_iend.png", bytes.substr(0, bytes.size() - 12)));
+  EXPECT_EQ(image.width, 451);
+  EXPECT_EQ(image.height, 300);
+}
+
 TEST(VisionDecodeErrors, BareSignaturesAreErrors) {
   expect_error(write_scratch("sig.png", std::string("\x89PNG\r\n\x1a\n", 8)), "cannot decode PNG");
   expect_error(write_scratch("sig.jpg", std::string("\xFF\xD8\xFF", 3)), "cannot decode JPEG");
