@@ -1,6 +1,7 @@
 #pragma once
 // The Tokenizer seam: text <-> token ids, equal to HF `tokenizers` (tokenizer.json) or to
 // sentencepiece (tokenizer.model). Implementations: BpeTokenizer, SentencePieceTokenizer.
+// All methods are const and safe to call from several threads at once.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
