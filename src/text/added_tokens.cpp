@@ -54,7 +54,7 @@ void AddedTokenMatcher::split(std::string_view text, std::vector<TextSegment>& o
       bool word_before = start > 0 && is_word_char(codepoint_before(text, start, prev));
       bool word_after = stop < text.size() && (utf8::decode(text, stop, after), is_word_char(after));
       if (word_before || word_after) {
-        ++pos;
+        pos = stop;  // HF drops the match and searches on after it (matches never overlap)
         continue;
       }
     }

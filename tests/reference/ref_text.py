@@ -57,7 +57,7 @@ def hf_reference(path, texts):
 FLAG_INPUTS = [
     "a  <image>  b", "x<pad>   y", "[MASK] a[MASK]b [MASK]", "x_[MASK]", "é[MASK]", "[MASK]", "a\t<image>\n<pad>\nb",
     "<image><image>", "<image>   <pad>   <image>", "a <norm> b", "<norm>", "x<norm>y", "a  <norm>", "<norm><norm>",
-    "a <both> b", "  <both>  ", "<pad>\u3000\u00a0z", "\u00a0<image>", "[MASK]\u00e9", "1[MASK] [MASK]2 _[MASK]_",
+    "a <both> b", "  <both>  ", "<pad>\u3000\u00a0z", "\u00a0<image>", "[MASK]\u00e9", "1[MASK] [MASK]2 _[MASK]_", "a[MASK]<pad>[MASK]", "x[MASK][MASK] y",
 ]
 
 
