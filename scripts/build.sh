@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Configure (once) and build balcap into ${BALCAP_BUILD_DIR:-build}; binary at build/bin/balcap.
+#   scripts/build.sh [target...]     (default: everything, tests included)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -10,4 +11,6 @@ command -v ninja >/dev/null && generator=(-G Ninja)
 if [ ! -f "$build/CMakeCache.txt" ]; then
   cmake -S . -B "$build" "${generator[@]}" -DBALCAP_CUDA="${BALCAP_CUDA:-AUTO}" ${BALCAP_CMAKE_ARGS:-}
 fi
-cmake --build "$build" -j "$jobs"
+targets=()
+for t in "$@"; do targets+=(--target "$t"); done
+cmake --build "$build" -j "$jobs" "${targets[@]}"
