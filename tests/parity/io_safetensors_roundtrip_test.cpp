@@ -10,25 +10,15 @@
 #include "balcap/io/model_family.h"
 #include "balcap/io/safetensors_checkpoint.h"
 #include "balcap/io/safetensors_writer.h"
+#include "support/tensor_bytes.h"
 #include "support/test_support.h"
 
 namespace balcap {
 namespace {
 namespace fs = std::filesystem;
 using test::reference_path;
+using test::hex_of;
 using test::scratch_dir;
-
-std::string hex_of(const at::Tensor& t) {
-  static const char* digits = "0123456789abcdef";
-  const at::Tensor c = t.contiguous();
-  const auto* bytes = static_cast<const uint8_t*>(c.data_ptr());
-  std::string out;
-  for (size_t i = 0; i < size_t(c.numel()) * c.element_size(); ++i) {
-    out += digits[bytes[i] >> 4];
-    out += digits[bytes[i] & 15];
-  }
-  return out;
-}
 
 // The python side's view of `path` (ref_io.py --digest): per tensor dtype, shape and raw bytes.
 nlohmann::json python_digest(const fs::path& path) {

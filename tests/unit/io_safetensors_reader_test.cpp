@@ -9,25 +9,15 @@
 
 #include "balcap/core/error.h"
 #include "balcap/io/safetensors_reader.h"
+#include "support/tensor_bytes.h"
 #include "support/test_support.h"
 
 namespace balcap {
 namespace {
 namespace fs = std::filesystem;
 using test::reference_path;
+using test::hex_of;
 using test::scratch_dir;
-
-std::string hex_of(const at::Tensor& t) {
-  static const char* digits = "0123456789abcdef";
-  const at::Tensor c = t.contiguous();
-  const auto* bytes = static_cast<const uint8_t*>(c.data_ptr());
-  std::string out;
-  for (size_t i = 0; i < size_t(c.numel()) * c.element_size(); ++i) {
-    out += digits[bytes[i] >> 4];
-    out += digits[bytes[i] & 15];
-  }
-  return out;
-}
 
 std::string torch_name(at::ScalarType type) {
   switch (type) {
