@@ -64,6 +64,11 @@ message(STATUS "balcap: CUDA ${BALCAP_WITH_CUDA}")
 # the CUDA toolkit); without, we link the CPU libraries directly so a CUDA wheel
 # still builds a CPU-only binary on a machine without the toolkit.
 add_library(balcap::torch INTERFACE IMPORTED)
+# The wheel's libtorch.so and libtorch_cpu.so export their own copies of std::filesystem
+# (statically linked from a newer toolchain), and libtorch.so's remove_all crashes when
+# balcap calls it. Linking the system libstdc++ first puts its DT_NEEDED entry, and so
+# symbol lookup, ahead of torch's.
+target_link_libraries(balcap::torch INTERFACE stdc++)
 # The wheel ships its own fmt (v12) headers inside torch/include; balcap links the system
 # fmt that spdlog was built with, so it sees torch/include through a copy of symlinks
 # without fmt/ (otherwise <fmt/format.h> resolves to the wheel's and fails to link).
