@@ -11,9 +11,18 @@ set(BALCAP_PCH_HEADERS
   <ATen/ATen.h> ${PROJECT_SOURCE_DIR}/include/balcap/core/log.h <nlohmann/json.hpp>
   <string> <vector> <map> <memory> <optional> <filesystem> <stdexcept> <functional>)
 
+# Two precompiled headers: balcap_core's (ATen and the common headers) for the areas that only
+# use tensors, and balcap_models' (the same plus <torch/torch.h>, the nn modules) for the models
+# and for the targets that include model headers (the CLI, the model tests).
+set(BALCAP_PCH_NN_TARGETS balcap balcap_models_tests)
+
 function(balcap_use_pch target)
   if(target STREQUAL balcap_core)
     target_precompile_headers(${target} PRIVATE ${BALCAP_PCH_HEADERS})
+  elseif(target STREQUAL balcap_models)
+    target_precompile_headers(${target} PRIVATE ${BALCAP_PCH_HEADERS} <torch/torch.h>)
+  elseif(target IN_LIST BALCAP_PCH_NN_TARGETS)
+    target_precompile_headers(${target} REUSE_FROM balcap_models)
   else()
     target_precompile_headers(${target} REUSE_FROM balcap_core)
   endif()
