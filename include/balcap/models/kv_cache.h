@@ -1,0 +1,40 @@
+#pragma once
+// A preallocated key/value cache for the text decoders: per layer k and v of [B, H_kv, S_max, D],
+// written by position (no reallocation while decoding). `update` stores the new keys/values at
+// [start_pos, start_pos + S) and returns views of everything written so far, [B, H_kv, start_pos + S, D].
+// Rotary is applied before caching (cached keys are already rotated), as in transformers.
+#include <ATen/ATen.h>
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+namespace balcap {
+
+struct TextDecoderConfig;
+
+class KvCache {
+ public:
+  KvCache(int64_t num_layers, int64_t batch_size, int64_t num_kv_heads, int64_t max_seq_len, int64_t head_dim,
+          at::ScalarType dtype, at::Device device = at::kCPU);
+  // Sized for a decoder built from `config`.
+  KvCache(const TextDecoderConfig& config, int64_t batch_size, int64_t max_seq_len, at::ScalarType dtype,
+          at::Device device = at::kCPU);
+
+  // k, v: [B, H_kv, S, D] -> (keys, values) views [B, H_kv, start_pos + S, D].
+  // Out-of-range layer, positions past max_seq_len, or shape mismatch -> balcap::Error.
+  std::pair<at::Tensor, at::Tensor> update(int64_t layer, const at::Tensor& k, const at::Tensor& v, int64_t start_pos);
+
+  int64_t num_layers() const { return static_cast<int64_t>(keys_.size()); }
+  int64_t batch_size() const { return keys_.front().size(0); }
+  int64_t max_seq_len() const { return keys_.front().size(2); }
+  // The whole preallocated storage of one layer: [B, H_kv, S_max, D].
+  const at::Tensor& keys(int64_t layer) const { return keys_.at(layer); }
+  const at::Tensor& values(int64_t layer) const { return values_.at(layer); }
+
+ private:
+  std::vector<at::Tensor> keys_;
+  std::vector<at::Tensor> values_;
+};
+
+}  // namespace balcap

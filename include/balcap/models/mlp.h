@@ -1,0 +1,32 @@
+#pragma once
+// SwiGLU MLP as transformers' Qwen2MLP / LlamaMLP / Qwen2_5_VLMLP (the vision blocks, with bias):
+//   y = down_proj(silu(gate_proj(x)) * up_proj(x))
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <string>
+
+namespace balcap {
+
+struct SwiGluMlpOptions {
+  int64_t hidden_size = 0;
+  int64_t intermediate_size = 0;
+  bool bias = false;                  // all three projections carry a bias (vision: true; Qwen2 text: false)
+  std::string hidden_act = "silu";    // only "silu" is implemented (else balcap::Error at construction)
+};
+
+class SwiGluMlpImpl : public torch::nn::Module {
+ public:
+  explicit SwiGluMlpImpl(const SwiGluMlpOptions& options);
+
+  // x: [..., hidden_size] -> [..., hidden_size]
+  at::Tensor forward(const at::Tensor& x);
+
+  SwiGluMlpOptions options;
+  torch::nn::Linear gate_proj{nullptr};  // hidden -> intermediate
+  torch::nn::Linear up_proj{nullptr};    // hidden -> intermediate
+  torch::nn::Linear down_proj{nullptr};  // intermediate -> hidden
+};
+TORCH_MODULE(SwiGluMlp);
+
+}  // namespace balcap

@@ -1,0 +1,83 @@
+#include "balcap/models/attention.h"
+
+#include <cmath>
+
+#include "balcap/core/error.h"
+#include "balcap/models/kv_cache.h"
+#include "balcap/models/rotary.h"
+
+namespace balcap {
+
+AttentionImpl::AttentionImpl(const AttentionOptions& options_) : options(options_) {
+  const auto& o = options;
+  BALCAP_CHECK(o.hidden_size > 0 && o.num_heads > 0 && o.num_kv_heads > 0 && o.head_dim > 0,
+               "Attention: hidden_size {}, heads {}, kv heads {}, head_dim {} must be positive. HINT: check "
+               "config.json.",
+               o.hidden_size, o.num_heads, o.num_kv_heads, o.head_dim);
+  BALCAP_CHECK(o.num_heads % o.num_kv_heads == 0,
+               "Attention: num_attention_heads {} is not a multiple of num_key_value_heads {}. HINT: check "
+               "config.json.",
+               o.num_heads, o.num_kv_heads);
+  const auto lin = [](int64_t in, int64_t out, bool bias) {
+    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+  };
+  q_proj = register_module("q_proj", lin(o.hidden_size, o.num_heads * o.head_dim, o.qkv_bias));
+  k_proj = register_module("k_proj", lin(o.hidden_size, o.num_kv_heads * o.head_dim, o.qkv_bias));
+  v_proj = register_module("v_proj", lin(o.hidden_size, o.num_kv_heads * o.head_dim, o.qkv_bias));
+  o_proj = register_module("o_proj", lin(o.num_heads * o.head_dim, o.hidden_size, o.o_proj_bias));
+}
+
+// Causal bool mask [S, T] for S queries at positions start_pos.. over T = start_pos + S keys.
+static at::Tensor causal_mask(int64_t q_len, int64_t start_pos, const at::Device& device) {
+  const auto opts = at::TensorOptions().dtype(at::kLong).device(device);
+  const auto q_pos = at::arange(start_pos, start_pos + q_len, opts).unsqueeze(1);  // [S, 1]
+  const auto k_pos = at::arange(0, start_pos + q_len, opts).unsqueeze(0);          // [1, T]
+  return k_pos <= q_pos;
+}
+
+at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                  const at::Tensor& mask, KvCache* cache, int64_t layer, int64_t start_pos) {
+  const int64_t B = x.size(0), S = x.size(1), D = options.head_dim;
+  BALCAP_CHECK(cache != nullptr || start_pos == 0,
+               "Attention: start_pos {} without a KV cache. HINT: pass the cache that holds the earlier positions.",
+               start_pos);
+  // q: [B, H, S, D]; k, v: [B, H_kv, S, D]
+  auto q = q_proj->forward(x).view({B, S, options.num_heads, D}).transpose(1, 2);
+  auto k = k_proj->forward(x).view({B, S, options.num_kv_heads, D}).transpose(1, 2);
+  auto v = v_proj->forward(x).view({B, S, options.num_kv_heads, D}).transpose(1, 2);
+  q = apply_rotary(q, cos, sin);
+  k = apply_rotary(k, cos, sin);
+  if (cache != nullptr) std::tie(k, v) = cache->update(layer, k, v, start_pos);  // [B, H_kv, T, D]
+
+  // Causal without a mask: SDPA's is_causal aligns top-left, right only when T == S; a single new
+  // token sees every key; otherwise an explicit bottom-right causal mask.
+  std::optional<at::Tensor> attn_mask;
+  bool is_causal = false;
+  if (mask.defined()) {
+    attn_mask = mask.scalar_type() == at::kBool ? mask : mask.to(q.scalar_type());
+  } else if (start_pos == 0 && S > 1) {
+    is_causal = true;
+  } else if (S > 1) {
+    attn_mask = causal_mask(S, start_pos, x.device());
+  }
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  const bool gqa = options.num_heads != options.num_kv_heads;
+  const auto out = at::scaled_dot_product_attention(q, k, v, attn_mask, /*dropout_p=*/0.0, is_causal, scale,
+                                                    /*enable_gqa=*/gqa);  // [B, H, S, D]
+  return o_proj->forward(out.transpose(1, 2).reshape({B, S, options.num_heads * D}));
+}
+
+at::Tensor attention_mask_for(const at::Tensor& padding_mask, int64_t q_len, int64_t start_pos) {
+  BALCAP_CHECK(padding_mask.dim() == 2 && padding_mask.size(1) == start_pos + q_len,
+               "attention mask: expected [batch, {}] (start_pos {} + {} new tokens), got {}. HINT: the mask covers "
+               "the cached tokens and the new ones.",
+               start_pos + q_len, start_pos, q_len, c10::str(padding_mask.sizes()));
+  const auto opts = at::TensorOptions().dtype(at::kLong).device(padding_mask.device());
+  const auto q_pos = at::arange(start_pos, start_pos + q_len, opts).view({1, 1, q_len, 1});
+  const auto k_pos = at::arange(0, start_pos + q_len, opts).view({1, 1, 1, start_pos + q_len});
+  const auto real_key = padding_mask.to(at::kBool).view({padding_mask.size(0), 1, 1, start_pos + q_len});
+  // A query always sees itself: padding rows keep a finite softmax (no NaN reaching later layers).
+  return ((k_pos <= q_pos) & real_key) | (k_pos == q_pos);  // [B, 1, S, T]
+}
+
+}  // namespace balcap

@@ -1,0 +1,44 @@
+#include "balcap/models/kv_cache.h"
+
+#include "balcap/core/error.h"
+#include "balcap/io/hf_config.h"
+
+namespace balcap {
+
+KvCache::KvCache(int64_t num_layers, int64_t batch_size, int64_t num_kv_heads, int64_t max_seq_len, int64_t head_dim,
+                 at::ScalarType dtype, at::Device device) {
+  BALCAP_CHECK(num_layers > 0 && batch_size > 0 && num_kv_heads > 0 && max_seq_len > 0 && head_dim > 0,
+               "KvCache: sizes must be positive (layers {}, batch {}, kv heads {}, max_seq_len {}, head_dim {}). "
+               "HINT: check the model config and the requested sequence length.",
+               num_layers, batch_size, num_kv_heads, max_seq_len, head_dim);
+  const auto opts = at::TensorOptions().dtype(dtype).device(device);
+  for (int64_t i = 0; i < num_layers; ++i) {
+    keys_.push_back(at::zeros({batch_size, num_kv_heads, max_seq_len, head_dim}, opts));
+    values_.push_back(at::zeros({batch_size, num_kv_heads, max_seq_len, head_dim}, opts));
+  }
+}
+
+KvCache::KvCache(const TextDecoderConfig& config, int64_t batch_size, int64_t max_seq_len, at::ScalarType dtype,
+                 at::Device device)
+    : KvCache(config.num_hidden_layers, batch_size, config.num_key_value_heads, max_seq_len, config.head_dim, dtype,
+              device) {}
+
+std::pair<at::Tensor, at::Tensor> KvCache::update(int64_t layer, const at::Tensor& k, const at::Tensor& v,
+                                                  int64_t start_pos) {
+  BALCAP_CHECK(layer >= 0 && layer < num_layers(), "KvCache: layer {} out of range [0, {}).", layer, num_layers());
+  const auto& kc = keys_[layer];
+  BALCAP_CHECK(k.dim() == 4 && k.sizes() == v.sizes() && k.size(0) == kc.size(0) && k.size(1) == kc.size(1) &&
+                   k.size(3) == kc.size(3),
+               "KvCache: k {} / v {} do not fit the cache [B, H_kv, S_max, D] = {}.", c10::str(k.sizes()), c10::str(v.sizes()),
+               c10::str(kc.sizes()));
+  const int64_t end = start_pos + k.size(2);
+  BALCAP_CHECK(start_pos >= 0 && end <= kc.size(2),
+               "KvCache: positions [{}, {}) exceed the cache length {}. HINT: allocate the cache for the prompt "
+               "plus the maximum number of new tokens.",
+               start_pos, end, kc.size(2));
+  keys_[layer].narrow(2, start_pos, k.size(2)).copy_(k);
+  values_[layer].narrow(2, start_pos, v.size(2)).copy_(v);
+  return {keys_[layer].narrow(2, 0, end), values_[layer].narrow(2, 0, end)};
+}
+
+}  // namespace balcap

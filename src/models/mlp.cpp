@@ -1,0 +1,27 @@
+#include "balcap/models/mlp.h"
+
+#include "balcap/core/error.h"
+
+namespace balcap {
+
+SwiGluMlpImpl::SwiGluMlpImpl(const SwiGluMlpOptions& options_) : options(options_) {
+  BALCAP_CHECK(options.hidden_act == "silu" || options.hidden_act == "swish",
+               "SwiGluMlp: hidden_act '{}' is not supported. HINT: balcap implements the silu MLPs of "
+               "Qwen2/Qwen2.5-VL/LLaMA checkpoints.",
+               options.hidden_act);
+  BALCAP_CHECK(options.hidden_size > 0 && options.intermediate_size > 0,
+               "SwiGluMlp: hidden_size {} and intermediate_size {} must be positive. HINT: check config.json.",
+               options.hidden_size, options.intermediate_size);
+  const auto up = torch::nn::LinearOptions(options.hidden_size, options.intermediate_size).bias(options.bias);
+  const auto down = torch::nn::LinearOptions(options.intermediate_size, options.hidden_size).bias(options.bias);
+  gate_proj = register_module("gate_proj", torch::nn::Linear(up));
+  up_proj = register_module("up_proj", torch::nn::Linear(up));
+  down_proj = register_module("down_proj", torch::nn::Linear(down));
+}
+
+at::Tensor SwiGluMlpImpl::forward(const at::Tensor& x) {
+  const auto gate = at::silu(gate_proj->forward(x));  // [..., I]
+  return down_proj->forward(gate * up_proj->forward(x));
+}
+
+}  // namespace balcap
