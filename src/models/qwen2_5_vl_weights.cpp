@@ -1,0 +1,149 @@
+// Qwen2.5-VL checkpoint loading and saving (see qwen2_5_vl_weights.h).
+#include "balcap/models/qwen2_5_vl_weights.h"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <set>
+
+#include "balcap/core/error.h"
+#include "balcap/core/log.h"
+#include "balcap/io/atomic_file.h"
+#include "balcap/io/json_file.h"
+#include "balcap/io/model_family.h"
+#include "balcap/io/safetensors_checkpoint.h"
+#include "balcap/io/safetensors_writer.h"
+#include "balcap/models/weight_loading.h"
+
+namespace balcap {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+
+constexpr std::string_view kLanguage = "model.language_model.";
+constexpr std::string_view kVisual = "model.visual.";
+
+// Files a transformers model directory may carry besides weights and config.json.
+constexpr std::array<const char*, 12> kCompanionFiles = {
+    "generation_config.json", "tokenizer.json",           "tokenizer_config.json", "special_tokens_map.json",
+    "added_tokens.json",      "vocab.json",               "merges.txt",            "tokenizer.model",
+    "chat_template.json",     "chat_template.jinja",      "preprocessor_config.json",
+    "processor_config.json"};
+
+const char* dtype_name(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kBFloat16:
+      return "bfloat16";
+    case at::kHalf:
+      return "float16";
+    default:
+      return "float32";
+  }
+}
+
+// config.json of `source_dir` with its dtype keys set to the saved weights' dtype.
+void write_config(const fs::path& source_dir, const fs::path& dir, at::ScalarType dtype) {
+  nlohmann::json config = read_json_file(config_json_path(source_dir));
+  bool set = false;
+  for (const char* key : {"dtype", "torch_dtype"}) {
+    if (config.contains(key)) config[key] = dtype_name(dtype), set = true;
+  }
+  if (!set) config["dtype"] = dtype_name(dtype);
+  for (const char* sub : {"text_config", "vision_config"}) {
+    if (config.contains(sub) && config[sub].is_object() && config[sub].contains("dtype")) {
+      config[sub]["dtype"] = dtype_name(dtype);
+    }
+  }
+  write_file_atomically(dir / "config.json", config.dump(2) + "\n");
+}
+
+}  // namespace
+
+const char* to_string(WeightLayout layout) { return layout == WeightLayout::hub ? "hub" : "v5"; }
+
+std::string qwen2_5_vl_module_name(const std::string& disk_name) {
+  if (starts_with(disk_name, kLanguage) || starts_with(disk_name, kVisual)) return disk_name;
+  if (starts_with(disk_name, "visual.")) return "model." + disk_name;
+  if (starts_with(disk_name, "model.")) return std::string(kLanguage) + disk_name.substr(6);
+  return disk_name;
+}
+
+std::string qwen2_5_vl_hub_name(const std::string& module_name) {
+  if (starts_with(module_name, kLanguage)) return "model." + module_name.substr(kLanguage.size());
+  if (starts_with(module_name, kVisual)) return module_name.substr(6);  // drop "model."
+  return module_name;
+}
+
+Qwen2_5_VLCheckpoint load_qwen2_5_vl(const fs::path& dir, at::ScalarType dtype, at::Device device) {
+  BALCAP_CHECK(dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf,
+               "{}: cannot load weights as {}. HINT: use float32, bfloat16 or float16.", dir.string(),
+               c10::toString(dtype));
+  const ModelFamily family = detect_family(dir);
+  BALCAP_CHECK(family == ModelFamily::qwen2_5_vl,
+               "{}: model_type is '{}', not a Qwen2.5-VL checkpoint. HINT: point --model at a Qwen2.5-VL "
+               "directory (e.g. Qwen/Qwen2.5-VL-3B-Instruct); other families are not supported here yet.",
+               config_json_path(dir).string(), to_string(family));
+
+  Qwen2_5_VLCheckpoint out;
+  out.dir = dir;
+  out.config = load_qwen2_5_vl_config(dir);
+  if (fs::exists(dir / "generation_config.json")) out.generation = load_generation_config(dir);
+  const SafetensorsCheckpoint checkpoint(dir);
+
+  out.layout = WeightLayout::hub;
+  for (const std::string& name : checkpoint.names()) {
+    if (starts_with(name, kLanguage) || starts_with(name, kVisual)) out.layout = WeightLayout::v5;
+  }
+  {
+    torch::NoGradGuard no_grad;
+    out.model = Qwen2_5_VLForConditionalGeneration(out.config);
+  }
+  WeightLoadOptions options;
+  options.to_module_name = qwen2_5_vl_module_name;
+  options.dtype = dtype;
+  options.device = device;
+  if (out.config.tie_word_embeddings && checkpoint.contains("lm_head.weight")) {
+    // transformers ties after loading, so the stored copy is never used either.
+    spdlog::warn("{}: tie_word_embeddings is true; the stored lm_head.weight is ignored", dir.string());
+    options.ignored_disk_names.insert("lm_head.weight");
+  }
+  try {
+    load_module_weights(*out.model, checkpoint, options);
+  } catch (const Error& e) {
+    if (!out.config.tie_word_embeddings && !checkpoint.contains("lm_head.weight")) {
+      fail("{}\n(lm_head.weight is absent and config.json has tie_word_embeddings false, so it is required. "
+           "HINT: if this model really ties its head to the embeddings, set tie_word_embeddings: true.)",
+           e.what());
+    }
+    throw;
+  }
+  out.model->eval();
+  return out;
+}
+
+void save_qwen2_5_vl(Qwen2_5_VLForConditionalGeneration& model, const fs::path& dir, WeightLayout layout,
+                     const fs::path& source_dir, uint64_t max_shard_bytes) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  BALCAP_CHECK(!ec, "{}: cannot create the directory: {}. HINT: check the path and permissions.", dir.string(),
+               ec.message());
+  const auto to_disk = layout == WeightLayout::hub ? std::function<std::string(const std::string&)>(qwen2_5_vl_hub_name)
+                                                   : std::function<std::string(const std::string&)>();
+  const NamedTensors tensors = module_weights_for_saving(*model, to_disk);
+  BALCAP_CHECK(!tensors.empty(), "{}: the model has no parameters to save. HINT: this is a bug.", dir.string());
+  const at::ScalarType dtype = tensors.front().second.scalar_type();
+  save_sharded_safetensors(dir, tensors, max_shard_bytes, {{"format", "pt"}});
+  write_config(source_dir, dir, dtype);
+  if (fs::equivalent(source_dir, dir, ec)) return;
+  for (const char* name : kCompanionFiles) {
+    const fs::path from = source_dir / name;
+    if (!fs::exists(from)) continue;
+    fs::copy_file(from, dir / name, fs::copy_options::overwrite_existing, ec);
+    BALCAP_CHECK(!ec, "cannot copy {} to {}: {}. HINT: check disk space and permissions.", from.string(),
+                 dir.string(), ec.message());
+  }
+}
+
+}  // namespace balcap
