@@ -85,23 +85,38 @@ TextDecoder random_decoder(const TextDecoderConfig& config, uint64_t seed) {
   return decoder;
 }
 
-// Writes config.json + inputs.safetensors (w.<name> weights + `inputs`), runs the python check.
-Tensors run_reference(const nlohmann::json& config, const TextDecoder& decoder, const Tensors& inputs) {
-  const fs::path dir = test::scratch_dir();
-  test::write_file(dir / "config.json", config.dump());
-  NamedTensors tensors;
-  if (!decoder.is_empty()) {
-    for (const auto& p : decoder->named_parameters()) tensors.emplace_back("w." + p.key(), p.value().detach());
+// One reference check: its config, the decoder whose weights python loads, the inputs, and the
+// outputs python wrote.
+struct Check {
+  nlohmann::json config;
+  TextDecoder decoder{nullptr};
+  Tensors inputs;
+  Tensors outputs;
+};
+
+// Writes DIR/config.json + DIR/inputs.safetensors (w.<name> weights + inputs) for each check, runs
+// tests/reference/models_lm_check.py once over all of them (python start-up dominates), reads outputs.
+void run_reference(std::map<std::string, Check>& checks) {
+  const fs::path root = test::scratch_dir();
+  std::string dirs;
+  for (auto& [name, check] : checks) {
+    const fs::path dir = root / name;
+    fs::create_directories(dir);
+    test::write_file(dir / "config.json", check.config.dump());
+    NamedTensors tensors;
+    if (!check.decoder.is_empty()) {
+      for (const auto& p : check.decoder->named_parameters()) tensors.emplace_back("w." + p.key(), p.value().detach());
+    }
+    for (const auto& [input, t] : check.inputs) tensors.emplace_back(input, t);
+    save_safetensors(dir / "inputs.safetensors", tensors);
+    dirs += " " + test::shell_quote(dir.string());
   }
-  for (const auto& [name, t] : inputs) tensors.emplace_back(name, t);
-  save_safetensors(dir / "inputs.safetensors", tensors);
   const std::string script = std::string(test::kSourceDir) + "/tests/reference/models_lm_check.py";
-  const auto r = test::run_command(test::shell_quote(test::kPython) + " " + test::shell_quote(script) + " " +
-                                   test::shell_quote(dir.string()));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  Tensors out;
-  for (const auto& [name, t] : load_safetensors(dir / "outputs.safetensors")) out[name] = t.clone();
-  return out;
+  const auto r = test::run_command(test::shell_quote(test::kPython) + " " + test::shell_quote(script) + dirs);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (auto& [name, check] : checks) {
+    for (const auto& [out, t] : load_safetensors(root / name / "outputs.safetensors")) check.outputs[out] = t.clone();
+  }
 }
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
@@ -116,21 +131,73 @@ at::Tensor mixed_positions(int64_t batch, int64_t seq) {
   return base + at::randint(0, 6, {3, batch, seq}, at::kLong);
 }
 
-TEST(TextDecoderParity, QwenTextModelWithThreeDPositionsMatchesTransformers) {
-  const auto config = qwen_text_config();
-  auto decoder = random_decoder(config, 1);
-  torch::manual_seed(3);
-  const int64_t B = 2, S = 9;
-  const auto ids = at::randint(0, config.vocab_size, {B, S}, at::kLong);
-  const auto pos = mixed_positions(B, S);
-  const auto ref = run_reference(config_json(config, "qwen2_5_vl_text"), decoder,
-                                 {{"input_ids", ids}, {"position_ids", pos}});
+std::map<std::string, Check> make_checks() {
+  std::map<std::string, Check> checks;
+  const auto qwen = qwen_text_config();
+  {  // Qwen2.5-VL text model, [3, B, S] positions (also the KV-cache decode reference).
+    Check c{config_json(qwen, "qwen2_5_vl_text"), random_decoder(qwen, 1)};
+    torch::manual_seed(3);
+    c.inputs = {{"input_ids", at::randint(0, qwen.vocab_size, {2, 9}, at::kLong)}, {"position_ids", mixed_positions(2, 9)}};
+    checks["qwen"] = std::move(c);
+  }
+  {  // Left padding in row 0, HF's attention_mask.
+    Check c{config_json(qwen, "qwen2_5_vl_text"), random_decoder(qwen, 5)};
+    torch::manual_seed(6);
+    const auto ids = at::randint(0, qwen.vocab_size, {2, 8}, at::kLong);
+    auto padding = at::ones({2, 8}, at::kLong);
+    padding[0].narrow(0, 0, 3).fill_(0);
+    const auto pos = qwen2_5_vl_rope_index(ids, {}, padding, Qwen2_5_VLConfig{}).position_ids;
+    c.inputs = {{"input_ids", ids}, {"position_ids", pos}, {"attention_mask", padding}};
+    checks["padded"] = std::move(c);
+  }
+  {  // LLaMA: MHA, attention and MLP biases, 1-D positions starting at 3.
+    const auto llama = llama_config();
+    Check c{config_json(llama, "llama"), random_decoder(llama, 8)};
+    torch::manual_seed(9);
+    c.inputs = {{"input_ids", at::randint(0, llama.vocab_size, {2, 7}, at::kLong)},
+                {"position_ids", at::arange(7, at::kLong).unsqueeze(0).expand({2, 7}).contiguous() + 3}};
+    checks["llama"] = std::move(c);
+  }
+  {  // get_rope_index on a padded two-row batch with three images.
+    constexpr int64_t T = 100, VS = 151652, VE = 151653, P = 151655, PAD = 151643;
+    // Row 0: left padding, one image [1, 4, 6] (6 tokens). Row 1: images [1, 2, 4] (2 tokens) and
+    // [2, 4, 2] (4 tokens, two temporal slices), right padding.
+    std::vector<int64_t> r0{PAD, PAD, T, T + 1, T + 2, VS, P, P, P, P, P, P, VE, T + 3, T + 4};
+    std::vector<int64_t> r1{T, T + 1, VS, P, P, VE, VS, P, P, P, P, VE, PAD, PAD, PAD};
+    std::vector<int64_t> m0{0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    std::vector<int64_t> m1{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0};
+    Check c{{{"mode", "rope_index"}, {"spatial_merge_size", 2}, {"image_token_id", P}}};
+    c.inputs = {{"input_ids", at::stack({at::tensor(r0, at::kLong), at::tensor(r1, at::kLong)})},
+                {"attention_mask", at::stack({at::tensor(m0, at::kLong), at::tensor(m1, at::kLong)})},
+                {"image_grid_thw", at::tensor(std::vector<int64_t>{1, 4, 6, 1, 2, 4, 2, 4, 2}, at::kLong).view({3, 3})}};
+    checks["rope_index"] = std::move(c);
+  }
+  return checks;
+}
+
+class TransformersParity : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    checks_ = new std::map<std::string, Check>(make_checks());
+    run_reference(*checks_);
+  }
+  static void TearDownTestSuite() {
+    delete checks_;
+    checks_ = nullptr;
+  }
+  static Check& check(const std::string& name) { return checks_->at(name); }
+  static std::map<std::string, Check>* checks_;
+};
+std::map<std::string, Check>* TransformersParity::checks_ = nullptr;
+
+TEST_F(TransformersParity, QwenTextModelWithThreeDPositionsMatchesTransformers) {
+  auto& c = check("qwen");
   torch::NoGradGuard no_grad;
-  const auto [cos, sin] = decoder->rotary(pos, at::kFloat);
-  const auto hidden = decoder->forward(decoder->embed(ids), cos, sin);
-  const double cos_diff = max_abs_diff(cos, ref.at("cos")), sin_diff = max_abs_diff(sin, ref.at("sin"));
-  const double diff = max_abs_diff(hidden, ref.at("hidden"));
-  const double scale = ref.at("hidden").std().item<double>();
+  const auto [cos, sin] = c.decoder->rotary(c.inputs.at("position_ids"), at::kFloat);
+  const auto hidden = c.decoder->forward(c.decoder->embed(c.inputs.at("input_ids")), cos, sin);
+  const double cos_diff = max_abs_diff(cos, c.outputs.at("cos")), sin_diff = max_abs_diff(sin, c.outputs.at("sin"));
+  const double diff = max_abs_diff(hidden, c.outputs.at("hidden"));
+  const double scale = c.outputs.at("hidden").std().item<double>();
   std::cout << "qwen text: max |cos| diff " << cos_diff << ", |sin| " << sin_diff << ", hidden " << diff
             << " (hidden std " << scale << ")\n";
   EXPECT_LE(cos_diff, 1e-6);
@@ -138,83 +205,55 @@ TEST(TextDecoderParity, QwenTextModelWithThreeDPositionsMatchesTransformers) {
   EXPECT_LE(diff, 1e-5 * scale);
 }
 
-TEST(TextDecoderParity, KvCacheDecodeMatchesTransformersFullForward) {
+TEST_F(TransformersParity, KvCacheDecodeMatchesTransformersFullForward) {
   // Prefill 4 tokens, then a chunk of 2 (explicit causal mask past the cache), then 1 at a time.
-  const auto config = qwen_text_config();
-  auto decoder = random_decoder(config, 2);
-  torch::manual_seed(4);
-  const int64_t B = 2, S = 9;
-  const auto ids = at::randint(0, config.vocab_size, {B, S}, at::kLong);
-  const auto pos = mixed_positions(B, S);
-  const auto ref = run_reference(config_json(config, "qwen2_5_vl_text"), decoder,
-                                 {{"input_ids", ids}, {"position_ids", pos}});
+  auto& c = check("qwen");
+  const auto& ids = c.inputs.at("input_ids");
+  const auto& pos = c.inputs.at("position_ids");
   torch::NoGradGuard no_grad;
-  KvCache cache(config, B, 16, at::kFloat);
+  KvCache cache(c.decoder->config(), ids.size(0), 16, at::kFloat);
   std::vector<at::Tensor> pieces;
   const std::vector<std::pair<int64_t, int64_t>> steps{{0, 4}, {4, 2}, {6, 1}, {7, 1}, {8, 1}};
   for (const auto& [start, len] : steps) {
-    const auto [cos, sin] = decoder->rotary(pos.narrow(2, start, len), at::kFloat);
-    pieces.push_back(decoder->forward(decoder->embed(ids.narrow(1, start, len)), cos, sin, {}, &cache, start));
+    const auto [cos, sin] = c.decoder->rotary(pos.narrow(2, start, len), at::kFloat);
+    pieces.push_back(c.decoder->forward(c.decoder->embed(ids.narrow(1, start, len)), cos, sin, {}, &cache, start));
   }
-  const double diff = max_abs_diff(at::cat(pieces, 1), ref.at("hidden"));
+  const double diff = max_abs_diff(at::cat(pieces, 1), c.outputs.at("hidden"));
   std::cout << "kv-cache decode vs HF full forward: max |diff| " << diff << "\n";
-  EXPECT_LE(diff, 1e-5 * ref.at("hidden").std().item<double>());
+  EXPECT_LE(diff, 1e-5 * c.outputs.at("hidden").std().item<double>());
 }
 
-TEST(TextDecoderParity, LeftPaddedBatchMatchesTransformersOnRealTokens) {
-  const auto config = qwen_text_config();
-  auto decoder = random_decoder(config, 5);
-  torch::manual_seed(6);
-  const int64_t B = 2, S = 8;
-  const auto ids = at::randint(0, config.vocab_size, {B, S}, at::kLong);
-  auto padding = at::ones({B, S}, at::kLong);
-  padding[0].narrow(0, 0, 3).fill_(0);  // row 0: 3 pads on the left
-  const auto pos = qwen2_5_vl_rope_index(ids, {}, padding, Qwen2_5_VLConfig{}).position_ids;
-  const auto ref = run_reference(config_json(config, "qwen2_5_vl_text"), decoder,
-                                 {{"input_ids", ids}, {"position_ids", pos}, {"attention_mask", padding}});
+TEST_F(TransformersParity, LeftPaddedBatchMatchesTransformersOnRealTokens) {
+  auto& c = check("padded");
+  const auto& padding = c.inputs.at("attention_mask");
   torch::NoGradGuard no_grad;
-  const auto [cos, sin] = decoder->rotary(pos, at::kFloat);
-  const auto hidden = decoder->forward(decoder->embed(ids), cos, sin, attention_mask_for(padding, S, 0));
+  const auto [cos, sin] = c.decoder->rotary(c.inputs.at("position_ids"), at::kFloat);
+  const auto mask = attention_mask_for(padding, padding.size(1), 0);
+  const auto hidden = c.decoder->forward(c.decoder->embed(c.inputs.at("input_ids")), cos, sin, mask);
   const auto real = padding.to(at::kBool);
-  const double diff = max_abs_diff(hidden.index({real}), ref.at("hidden").index({real}));
+  const double diff = max_abs_diff(hidden.index({real}), c.outputs.at("hidden").index({real}));
   std::cout << "left-padded batch, real tokens: max |diff| " << diff << "\n";
   EXPECT_TRUE(hidden.isfinite().all().item<bool>());
-  EXPECT_LE(diff, 1e-5 * ref.at("hidden").std().item<double>());
+  EXPECT_LE(diff, 1e-5 * c.outputs.at("hidden").std().item<double>());
 }
 
-TEST(TextDecoderParity, LlamaWithBiasesAndOneDPositionsMatchesTransformers) {
-  const auto config = llama_config();
-  auto decoder = random_decoder(config, 8);
-  torch::manual_seed(9);
-  const int64_t B = 2, S = 7;
-  const auto ids = at::randint(0, config.vocab_size, {B, S}, at::kLong);
-  const auto pos = at::arange(S, at::kLong).unsqueeze(0).expand({B, S}).contiguous() + 3;
-  const auto ref = run_reference(config_json(config, "llama"), decoder, {{"input_ids", ids}, {"position_ids", pos}});
+TEST_F(TransformersParity, LlamaWithBiasesAndOneDPositionsMatchesTransformers) {
+  auto& c = check("llama");
   torch::NoGradGuard no_grad;
-  const auto [cos, sin] = decoder->rotary(pos, at::kFloat);
-  const auto hidden = decoder->forward(decoder->embed(ids), cos, sin);
-  const double diff = max_abs_diff(hidden, ref.at("hidden"));
-  std::cout << "llama: max |cos| diff " << max_abs_diff(cos, ref.at("cos")) << ", hidden " << diff << "\n";
-  EXPECT_LE(max_abs_diff(cos, ref.at("cos")), 1e-6);
-  EXPECT_LE(diff, 1e-5 * ref.at("hidden").std().item<double>());
+  const auto [cos, sin] = c.decoder->rotary(c.inputs.at("position_ids"), at::kFloat);
+  const auto hidden = c.decoder->forward(c.decoder->embed(c.inputs.at("input_ids")), cos, sin);
+  const double cos_diff = max_abs_diff(cos, c.outputs.at("cos")), diff = max_abs_diff(hidden, c.outputs.at("hidden"));
+  std::cout << "llama: max |cos| diff " << cos_diff << ", hidden " << diff << "\n";
+  EXPECT_LE(cos_diff, 1e-6);
+  EXPECT_LE(diff, 1e-5 * c.outputs.at("hidden").std().item<double>());
 }
 
-TEST(RopeIndexParity, PaddedTwoImageBatchMatchesTransformersGetRopeIndex) {
-  constexpr int64_t T = 100, VS = 151652, VE = 151653, P = 151655, PAD = 151643;
-  // Row 0: left padding, one image [1, 4, 6] (6 tokens). Row 1: two images [1, 2, 4] (2 tokens) and
-  // [2, 4, 2] (4 tokens, two temporal slices), right padding.
-  std::vector<int64_t> r0{PAD, PAD, T, T + 1, T + 2, VS, P, P, P, P, P, P, VE, T + 3, T + 4};
-  std::vector<int64_t> r1{T, T + 1, VS, P, P, VE, VS, P, P, P, P, VE, PAD, PAD, PAD};
-  std::vector<int64_t> m0{0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
-  std::vector<int64_t> m1{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0};
-  const auto ids = at::stack({at::tensor(r0, at::kLong), at::tensor(r1, at::kLong)});
-  const auto mask = at::stack({at::tensor(m0, at::kLong), at::tensor(m1, at::kLong)});
-  const auto grids = at::tensor(std::vector<int64_t>{1, 4, 6, 1, 2, 4, 2, 4, 2}, at::kLong).view({3, 3});
-  const nlohmann::json config{{"mode", "rope_index"}, {"spatial_merge_size", 2}, {"image_token_id", P}};
-  const auto ref = run_reference(config, nullptr, {{"input_ids", ids}, {"attention_mask", mask}, {"image_grid_thw", grids}});
-  const auto r = qwen2_5_vl_rope_index(ids, grids, mask, Qwen2_5_VLConfig{});
-  EXPECT_TRUE(at::equal(r.position_ids, ref.at("position_ids"))) << r.position_ids << ref.at("position_ids");
-  EXPECT_TRUE(at::equal(r.rope_deltas, ref.at("rope_deltas"))) << r.rope_deltas << ref.at("rope_deltas");
+TEST_F(TransformersParity, PaddedThreeImageBatchRopeIndexMatchesGetRopeIndex) {
+  auto& c = check("rope_index");
+  const auto r = qwen2_5_vl_rope_index(c.inputs.at("input_ids"), c.inputs.at("image_grid_thw"),
+                                       c.inputs.at("attention_mask"), Qwen2_5_VLConfig{});
+  EXPECT_TRUE(at::equal(r.position_ids, c.outputs.at("position_ids"))) << r.position_ids << c.outputs.at("position_ids");
+  EXPECT_TRUE(at::equal(r.rope_deltas, c.outputs.at("rope_deltas"))) << r.rope_deltas << c.outputs.at("rope_deltas");
 }
 
 }  // namespace

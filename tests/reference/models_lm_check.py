@@ -1,6 +1,6 @@
 """Layer-level transformers reference for balcap's text decoder pieces (called by the models tests).
 
-Usage: python tests/reference/models_lm_check.py DIR
+Usage: python tests/reference/models_lm_check.py DIR [DIR...]   (one python start for many checks)
 
 DIR/config.json names the check ("mode") and the sizes; DIR/inputs.safetensors holds the weights the
 C++ test generated ("w.<transformers name>") and the inputs. Writes DIR/outputs.safetensors:
@@ -82,12 +82,14 @@ def run_rope_index(cfg, inputs):
 
 
 def main():
-    out = Path(sys.argv[1])
-    cfg = json.loads((out / "config.json").read_text())
-    inputs = load_file(out / "inputs.safetensors")
-    torch.manual_seed(0)
-    result = run_rope_index(cfg, inputs) if cfg["mode"] == "rope_index" else run_decoder(cfg, inputs)
-    save_file(result, out / "outputs.safetensors")
+    torch.set_num_threads(2)
+    for arg in sys.argv[1:]:
+        out = Path(arg)
+        cfg = json.loads((out / "config.json").read_text())
+        inputs = load_file(out / "inputs.safetensors")
+        torch.manual_seed(0)
+        result = run_rope_index(cfg, inputs) if cfg["mode"] == "rope_index" else run_decoder(cfg, inputs)
+        save_file(result, out / "outputs.safetensors")
 
 
 if __name__ == "__main__":
