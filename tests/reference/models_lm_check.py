@@ -6,7 +6,9 @@ DIR/config.json names the check ("mode") and the sizes; DIR/inputs.safetensors h
 C++ test generated ("w.<transformers name>") and the inputs. Writes DIR/outputs.safetensors:
   mode "qwen2_5_vl_text" / "llama": hidden [B, S, E] = last_hidden_state of Qwen2_5_VLTextModel /
       LlamaModel (eager attention, float32) for input_ids, position_ids (and attention_mask if given);
-      cos, sin [B, S, D] from the model's rotary embedding.
+      cos, sin [B, S, D] from the model's rotary embedding (all saved as float32). "dtype": "bf16" runs
+      the model in bfloat16 and also writes hidden_f32, the float32 model's output (the yardstick for
+      how far bfloat16 rounding alone moves the result).
   mode "rope_index": position_ids [3, B, S], rope_deltas [B, 1] from Qwen2_5_VLModel.get_rope_index
       (mm_token_type_ids = 1 where input_ids == image_token_id, as the processor builds it).
 The weights are loaded with strict=True, so a parameter name that differs from transformers' fails.
@@ -56,6 +58,14 @@ def run_decoder(cfg, inputs):
     model = Model(config).eval()
     weights = {k[2:]: v for k, v in inputs.items() if k.startswith("w.")}
     model.load_state_dict(weights, strict=True)
+    extra = {}
+    if cfg.get("dtype") == "bf16":  # the float32 weights rounded to bfloat16, as the C++ side does
+        with torch.no_grad():
+            extra["hidden_f32"] = model(input_ids=inputs["input_ids"], position_ids=inputs["position_ids"]).last_hidden_state
+        inv_freq = model.rotary_emb.inv_freq.clone()
+        model = model.to(torch.bfloat16)
+        # .to() would round the rotary buffer too; from_pretrained(dtype=bfloat16) keeps it float32.
+        model.rotary_emb.inv_freq = inv_freq
     kwargs = {"input_ids": inputs["input_ids"], "position_ids": inputs["position_ids"]}
     if "attention_mask" in inputs:
         kwargs["attention_mask"] = inputs["attention_mask"]
@@ -63,7 +73,8 @@ def run_decoder(cfg, inputs):
         hidden = model(**kwargs).last_hidden_state
         embeds = model.embed_tokens(inputs["input_ids"])
         cos, sin = model.rotary_emb(embeds, inputs["position_ids"])
-    return {"hidden": hidden.contiguous(), "cos": cos.contiguous(), "sin": sin.contiguous()}
+    return {"hidden": hidden.float().contiguous(), "cos": cos.float().contiguous(), "sin": sin.float().contiguous(),
+            **{k: v.contiguous() for k, v in extra.items()}}
 
 
 def run_rope_index(cfg, inputs):

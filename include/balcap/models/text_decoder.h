@@ -22,7 +22,9 @@ class TextDecoderImpl : public torch::nn::Module {
   // mrope_section that does not sum to head_dim / 2 -- balcap::Error with a HINT.
   explicit TextDecoderImpl(const TextDecoderConfig& config);
 
-  // input_ids: [B, S] int64 -> [B, S, hidden] (embedding rows).
+  // input_ids: [B, S] int64 -> [B, S, hidden] (embedding rows). Checks the ids against the vocabulary
+  // (a clear error instead of an index crash; costs one host sync): decode loops with ids the model
+  // produced itself may call embed_tokens->forward directly.
   at::Tensor embed(const at::Tensor& input_ids);
 
   // cos/sin [B, S, head_dim] for position_ids in the activation `dtype`: [3, B, S] (M-RoPE; needs
