@@ -9,5 +9,6 @@ namespace balcap::cli {
 void add_tokenize_command(CLI::App& app);
 void add_preprocess_command(CLI::App& app);
 void add_config_command(CLI::App& app);
+void add_logits_command(CLI::App& app);
 
 }  // namespace balcap::cli

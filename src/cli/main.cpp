@@ -12,8 +12,8 @@ namespace {
 
 constexpr const char* kDescription =
     "balcap: RL fine-tuning of multimodal LLMs for image captioning (BalCapRL).\n"
-    "Built now: tokenize, preprocess, config check. Not built yet: logits, caption, train, sft,\n"
-    "serve (they arrive with the model, sampler and trainer).";
+    "Built now: tokenize, preprocess, config check, logits (Qwen2.5-VL). Not built yet: caption,\n"
+    "train, sft, serve (they arrive with the sampler and trainer).";
 
 // `balcap help`: the top-level help (app.help() would render the selected subcommand's).
 void add_help_command(CLI::App& app) {
@@ -61,6 +61,7 @@ int main(int argc, char** argv) {
   balcap::cli::add_tokenize_command(app);
   balcap::cli::add_preprocess_command(app);
   balcap::cli::add_config_command(app);
+  balcap::cli::add_logits_command(app);
   try {
     check_known_words(app, argc, argv);
     app.parse(argc, argv);

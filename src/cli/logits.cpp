@@ -1,0 +1,122 @@
+// `balcap logits --model DIR [--image IMG]... --prompt TEXT [--out OUT.safetensors] [--dtype f32|bf16]`
+// Runs the captioning chat template + image processor + tokenizer + the full Qwen2.5-VL forward on a
+// transformers model directory; writes float32 `logits` [sequence, vocab] and int64 `input_ids`
+// [sequence] (the exact prompt ids) when --out is given, and prints one JSON line with the shapes
+// and the top-5 next tokens of the last position. Without --image the prompt is text only.
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+#include "balcap/core/error.h"
+#include "balcap/io/safetensors_writer.h"
+#include "balcap/models/qwen2_5_vl_weights.h"
+#include "balcap/text/chat_template.h"
+#include "balcap/text/tokenizer.h"
+#include "balcap/vision/image.h"
+#include "balcap/vision/image_processor.h"
+#include "commands.h"
+
+namespace balcap::cli {
+namespace {
+
+struct LogitsArgs {
+  std::string model, prompt, out, dtype = "f32", device = "cpu";
+  std::vector<std::string> images;
+};
+
+at::ScalarType parse_dtype(const std::string& name) {
+  if (name == "f32" || name == "float32") return at::kFloat;
+  if (name == "bf16" || name == "bfloat16") return at::kBFloat16;
+  if (name == "f16" || name == "float16") return at::kHalf;
+  usage_fail("--dtype '{}' is not supported. HINT: use f32, bf16 or f16.", name);
+}
+
+at::Device parse_device(const std::string& name) {
+  try {
+    return at::Device(name);
+  } catch (const std::exception&) {
+    usage_fail("--device '{}' is not a device. HINT: use cpu or cuda (cuda:0, ...).", name);
+  }
+}
+
+// pixel_values of all images stacked [N, 1176], grids [n, 3], tokens per image.
+struct Pixels {
+  at::Tensor pixel_values, image_grid_thw;
+  std::vector<int64_t> tokens_per_image;
+};
+
+Pixels process_images(const std::string& model_dir, const std::vector<std::string>& paths) {
+  Pixels out;
+  if (paths.empty()) return out;
+  const auto processor = load_image_processor(model_dir);
+  std::vector<at::Tensor> pixels, grids;
+  for (const std::string& path : paths) {
+    ProcessedImage image;
+    try {
+      image = processor->process(decode_image_file(path));
+    } catch (const Error& e) {
+      fail("{}: {}", path, e.what());
+    }
+    pixels.push_back(image.pixel_values);
+    grids.push_back(image.image_grid_thw);
+    out.tokens_per_image.push_back(image.num_image_tokens);
+  }
+  out.pixel_values = at::cat(pixels);
+  out.image_grid_thw = at::cat(grids);
+  return out;
+}
+
+void run(const LogitsArgs& args) {
+  const at::ScalarType dtype = parse_dtype(args.dtype);
+  const at::Device device = parse_device(args.device);
+  auto checkpoint = load_qwen2_5_vl(args.model, dtype, device);
+  const auto tokenizer = load_tokenizer(args.model);
+  const Pixels pixels = process_images(args.model, args.images);
+
+  const std::string prompt = expand_image_tokens(
+      qwen2_5_vl_chat_prompt(int64_t(args.images.size()), args.prompt), kQwenImagePad, pixels.tokens_per_image);
+  const std::vector<int32_t> ids32 = tokenizer->encode(prompt);
+  const at::Tensor input_ids = at::tensor(std::vector<int64_t>(ids32.begin(), ids32.end()), at::kLong);  // [S]
+
+  torch::NoGradGuard no_grad;
+  const at::Tensor pv = pixels.pixel_values.defined() ? pixels.pixel_values.to(device) : at::Tensor();
+  const at::Tensor grid = pixels.image_grid_thw;  // stays on CPU (read element-wise)
+  const at::Tensor logits =
+      checkpoint.model->forward(input_ids.unsqueeze(0).to(device), pv, grid)[0].to(at::kCPU, at::kFloat);  // [S, V]
+
+  nlohmann::json line = {{"model", args.model},
+                         {"dtype", args.dtype},
+                         {"sequence", logits.size(0)},
+                         {"vocab", logits.size(1)},
+                         {"image_tokens", pixels.tokens_per_image}};
+  const auto [values, indices] = logits[-1].topk(5);
+  nlohmann::json top = nlohmann::json::array();
+  for (int64_t k = 0; k < 5; ++k) {
+    const int32_t id = int32_t(indices[k].item<int64_t>());
+    top.push_back({{"id", id}, {"token", tokenizer->decode(std::vector<int32_t>{id})},
+                   {"logit", values[k].item<double>()}});
+  }
+  line["top5"] = top;
+  if (!args.out.empty()) {
+    save_safetensors(args.out, {{"logits", logits.contiguous()}, {"input_ids", input_ids}});
+    line["out"] = args.out;
+  }
+  std::cout << line.dump() << "\n";
+}
+
+}  // namespace
+
+void add_logits_command(CLI::App& app) {
+  auto args = std::make_shared<LogitsArgs>();
+  auto* cmd = app.add_subcommand(
+      "logits", "Run the full model on the captioning prompt; print the top-5 next tokens as JSON");
+  cmd->add_option("--model", args->model, "transformers model directory (Qwen2.5-VL)")->required();
+  cmd->add_option("--image", args->images, "PNG or JPEG image (repeat for several; none: text only)");
+  cmd->add_option("--prompt", args->prompt, "The instruction, e.g. \"Describe this image.\"")->required();
+  cmd->add_option("--out", args->out, "Write float32 logits [sequence, vocab] and int64 input_ids to this file");
+  cmd->add_option("--dtype", args->dtype, "Weights dtype: f32 (default), bf16 or f16");
+  cmd->add_option("--device", args->device, "cpu (default) or cuda[:N]");
+  cmd->callback([args] { run(*args); });
+}
+
+}  // namespace balcap::cli
