@@ -65,7 +65,8 @@ Qwen2_5_VisionPatchEmbedImpl::Qwen2_5_VisionPatchEmbedImpl(const Qwen2_5_VLVisio
     : hidden_size(c.hidden_size), row_size(c.in_channels * c.temporal_patch_size * c.patch_size * c.patch_size) {
   const auto kernel = torch::ExpandingArray<3>({c.temporal_patch_size, c.patch_size, c.patch_size});
   proj = register_module(
-      "proj", torch::nn::Conv3d(torch::nn::Conv3dOptions(c.in_channels, c.hidden_size, kernel).stride(kernel).bias(false)));
+      "proj",
+      torch::nn::Conv3d(torch::nn::Conv3dOptions(c.in_channels, c.hidden_size, kernel).stride(kernel).bias(false)));
 }
 
 at::Tensor Qwen2_5_VisionPatchEmbedImpl::forward(const at::Tensor& pixel_values) {
@@ -135,8 +136,7 @@ at::Tensor Qwen2_5_VisionTransformerImpl::forward(const at::Tensor& pixel_values
                    pixel_values.size(1) == patch_embed->row_size,
                "pixel_values has shape {}, but image_grid_thw describes {} patches of {} values. HINT: pass the "
                "pixel_values and image_grid_thw the image processor returned together",
-               describe(pixel_values), patches,
-               patch_embed->row_size);
+               describe(pixel_values), patches, patch_embed->row_size);
   const at::Device device = patch_embed->proj->weight.device();
 
   // Host-side bookkeeping, once per call: window order, attention segments, rotary table.
@@ -150,17 +150,17 @@ at::Tensor Qwen2_5_VisionTransformerImpl::forward(const at::Tensor& pixel_values
   const at::Tensor unwindow_index = at::tensor(unwindow, long_opts).to(device);
   const VisionSegments full = make_vision_segments(qwen2_5_vl_vision_cu_seqlens(grids), device);
   const VisionSegments windowed = make_vision_segments(windows.cu_window_seqlens, device);
-  const auto [cos_rows, sin_rows] = qwen2_5_vl_vision_cos_sin(
-      qwen2_5_vl_vision_position_ids(grids, c.spatial_merge_size), c.hidden_size / c.num_heads, kVisionRopeTheta,
-      device);
+  const auto [cos_rows, sin_rows] =
+      qwen2_5_vl_vision_cos_sin(qwen2_5_vl_vision_position_ids(grids, c.spatial_merge_size),
+                                c.hidden_size / c.num_heads, kVisionRopeTheta, device);
 
   // Everything below runs in window order: [N, hidden], cos/sin [N, head_dim].
   at::Tensor x = reorder_units(patch_embed(pixel_values), window_index, unit);
   const at::Tensor cos = reorder_units(cos_rows, window_index, unit);
   const at::Tensor sin = reorder_units(sin_rows, window_index, unit);
   for (int64_t i = 0; i < c.depth; ++i) {
-    const bool full_attention = std::find(c.fullatt_block_indexes.begin(), c.fullatt_block_indexes.end(), i) !=
-                                c.fullatt_block_indexes.end();
+    const bool full_attention =
+        std::find(c.fullatt_block_indexes.begin(), c.fullatt_block_indexes.end(), i) != c.fullatt_block_indexes.end();
     x = blocks[i]->as<Qwen2_5_VLVisionBlockImpl>()->forward(x, cos, sin, full_attention ? full : windowed);
   }
   // [N / unit, out_hidden] in window order -> processor order.

@@ -69,9 +69,8 @@ at::Tensor segmented_attention(const at::Tensor& q, const at::Tensor& k, const a
   return segments.inverse.defined() ? out.index_select(0, segments.inverse) : out;
 }
 
-std::pair<at::Tensor, at::Tensor> qwen2_5_vl_vision_cos_sin(const std::vector<int64_t>& position_ids,
-                                                            int64_t head_dim, double theta,
-                                                            const at::Device& device) {
+std::pair<at::Tensor, at::Tensor> qwen2_5_vl_vision_cos_sin(const std::vector<int64_t>& position_ids, int64_t head_dim,
+                                                            double theta, const at::Device& device) {
   // HF compute_axial_rope_parameters: spatial_dim = head_dim / 2, inv_freq [head_dim / 4] in float32.
   const int64_t spatial_dim = head_dim / 2;
   const auto f32 = at::TensorOptions().dtype(at::kFloat).device(device);

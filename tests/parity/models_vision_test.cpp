@@ -4,15 +4,13 @@
 // and both run the same pixels and grids: images smaller than a window, whole multiples of the
 // window (HF then pads a whole empty window row/column), several images in one call, a single
 // row of merged tokens, and two temporal patches.
-#include <gtest/gtest.h>
-
-#include <torch/torch.h>
-
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
 
 #include <cstdio>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -73,16 +71,14 @@ void randomise(torch::nn::Module& module) {
 
 // One call of the tower: the grids of its images, [t, h, w] in patches.
 const std::vector<std::vector<int64_t>> kCases = {
-    {1, 4, 6},                         // 0: 2 x 3 merged tokens, less than one window
-    {1, 16, 16},                       // 1: 8 x 8 merged tokens, exactly 2 x 2 windows
+    {1, 4, 6},                        // 0: 2 x 3 merged tokens, less than one window
+    {1, 16, 16},                      // 1: 8 x 8 merged tokens, exactly 2 x 2 windows
     {1, 10, 22, 1, 4, 6, 1, 16, 16},  // 2: three images, partial windows
-    {1, 2, 18},                        // 3: one row of 9 merged tokens
-    {2, 8, 4},                         // 4: two temporal patches (separate full-attention segments)
+    {1, 2, 18},                       // 3: one row of 9 merged tokens
+    {2, 8, 4},                        // 4: two temporal patches (separate full-attention segments)
 };
 
-at::Tensor grid_tensor(size_t i) {
-  return at::tensor(kCases[i], at::kLong).view({-1, 3});
-}
+at::Tensor grid_tensor(size_t i) { return at::tensor(kCases[i], at::kLong).view({-1, 3}); }
 
 class VisionTowerParity : public ::testing::Test {
  protected:
@@ -105,11 +101,11 @@ class VisionTowerParity : public ::testing::Test {
     save_safetensors(dir / "inputs.safetensors", inputs);
     for (const auto& [name, t] : inputs) inputs_[name] = t;
     const fs::path script = fs::path(test::kSourceDir) / "tests" / "reference" / "models_vision_check.py";
-    const auto result = test::run_command(
-        test::shell_quote(test::kPython) + " " + test::shell_quote(script.string()) + " " +
-        test::shell_quote((dir / "config.json").string()) + " " + test::shell_quote((dir / "weights.safetensors").string()) +
-        " " + test::shell_quote((dir / "inputs.safetensors").string()) + " " +
-        test::shell_quote((dir / "reference.safetensors").string()));
+    const auto result = test::run_command(test::shell_quote(test::kPython) + " " + test::shell_quote(script.string()) +
+                                          " " + test::shell_quote((dir / "config.json").string()) + " " +
+                                          test::shell_quote((dir / "weights.safetensors").string()) + " " +
+                                          test::shell_quote((dir / "inputs.safetensors").string()) + " " +
+                                          test::shell_quote((dir / "reference.safetensors").string()));
     python_error_ = result.exit_code == 0 ? "" : result.err;
     if (python_error_.empty()) reference_ = load_safetensors(dir / "reference.safetensors");
   }

@@ -31,8 +31,7 @@ TEST(VisionWindowIndex, WindowsAreRowMajorWithTokensRowMajorInside) {
 
 TEST(VisionWindowIndex, SecondImageContinuesTheNumberingAndTheBoundaries) {
   // The 1 x 1-token second image is unit 6 and one window of 4 patches.
-  const auto w =
-      qwen2_5_vl_window_index(validated_vision_grids({1, 4, 6, 1, 2, 2}, kMerge), kMerge, kWindow, kPatch);
+  const auto w = qwen2_5_vl_window_index(validated_vision_grids({1, 4, 6, 1, 2, 2}, kMerge), kMerge, kWindow, kPatch);
   EXPECT_EQ(w.window_index, (Ints{0, 1, 3, 4, 2, 5, 6}));
   EXPECT_EQ(w.cu_window_seqlens, (Ints{0, 16, 24, 28}));
 }

@@ -42,9 +42,8 @@ at::Tensor segmented_attention(const at::Tensor& q, const at::Tensor& k, const a
 // The 2-D rotary table of HF's Qwen2_5_VLVisionRotaryEmbedding (axial, theta 10000):
 // inv_freq over head_dim/4 frequencies; angle = [row * inv_freq, col * inv_freq] repeated twice.
 // position_ids: N (row, col) pairs flattened [N*2]. Returns cos, sin [N, head_dim] float32.
-std::pair<at::Tensor, at::Tensor> qwen2_5_vl_vision_cos_sin(const std::vector<int64_t>& position_ids,
-                                                            int64_t head_dim, double theta,
-                                                            const at::Device& device);
+std::pair<at::Tensor, at::Tensor> qwen2_5_vl_vision_cos_sin(const std::vector<int64_t>& position_ids, int64_t head_dim,
+                                                            double theta, const at::Device& device);
 
 // x * cos + rotate_half(x) * sin computed in float32, cast back to x's dtype (as HF).
 // x: [S, H, D]; cos, sin: [S, D].
@@ -68,8 +67,7 @@ class Qwen2_5_VLVisionAttentionImpl : public torch::nn::Module {
  public:
   explicit Qwen2_5_VLVisionAttentionImpl(const Qwen2_5_VLVisionConfig& config);
   // x: [S, hidden]; cos, sin: [S, head_dim] -> [S, hidden]
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                     const VisionSegments& segments);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const VisionSegments& segments);
 
   int64_t num_heads = 0;
   int64_t head_dim = 0;
@@ -83,8 +81,7 @@ class Qwen2_5_VLVisionBlockImpl : public torch::nn::Module {
  public:
   explicit Qwen2_5_VLVisionBlockImpl(const Qwen2_5_VLVisionConfig& config);
   // x: [S, hidden] -> [S, hidden]
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                     const VisionSegments& segments);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const VisionSegments& segments);
 
   RMSNorm norm1{nullptr};
   RMSNorm norm2{nullptr};

@@ -28,8 +28,7 @@ int64_t vision_patch_count(const std::vector<VisionGrid>& grids);
 
 // (row, col) of every patch in processor order, flattened [N*2]: patch i has row = out[2i],
 // col = out[2i+1]. Frames of a video repeat the rows and columns of the first.
-std::vector<int64_t> qwen2_5_vl_vision_position_ids(const std::vector<VisionGrid>& grids,
-                                                    int64_t spatial_merge_size);
+std::vector<int64_t> qwen2_5_vl_vision_position_ids(const std::vector<VisionGrid>& grids, int64_t spatial_merge_size);
 
 // Boundaries of full attention in patches: one segment per frame, [0, h*w, 2*h*w, ...] across all
 // images (HF cu_seqlens).
