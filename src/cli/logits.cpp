@@ -3,9 +3,8 @@
 // transformers model directory; writes float32 `logits` [sequence, vocab] and int64 `input_ids`
 // [sequence] (the exact prompt ids) when --out is given, and prints one JSON line with the shapes
 // and the top-5 next tokens of the last position. Without --image the prompt is text only.
-#include <nlohmann/json.hpp>
-
 #include <iostream>
+#include <nlohmann/json.hpp>
 
 #include "balcap/core/error.h"
 #include "balcap/io/safetensors_writer.h"
@@ -73,8 +72,8 @@ void run(const LogitsArgs& args) {
   const auto tokenizer = load_tokenizer(args.model);
   const Pixels pixels = process_images(args.model, args.images);
 
-  const std::string prompt = expand_image_tokens(
-      qwen2_5_vl_chat_prompt(int64_t(args.images.size()), args.prompt), kQwenImagePad, pixels.tokens_per_image);
+  const std::string prompt = expand_image_tokens(qwen2_5_vl_chat_prompt(int64_t(args.images.size()), args.prompt),
+                                                 kQwenImagePad, pixels.tokens_per_image);
   const std::vector<int32_t> ids32 = tokenizer->encode(prompt);
   const at::Tensor input_ids = at::tensor(std::vector<int64_t>(ids32.begin(), ids32.end()), at::kLong);  // [S]
 
@@ -93,8 +92,8 @@ void run(const LogitsArgs& args) {
   nlohmann::json top = nlohmann::json::array();
   for (int64_t k = 0; k < 5; ++k) {
     const int32_t id = int32_t(indices[k].item<int64_t>());
-    top.push_back({{"id", id}, {"token", tokenizer->decode(std::vector<int32_t>{id})},
-                   {"logit", values[k].item<double>()}});
+    top.push_back(
+        {{"id", id}, {"token", tokenizer->decode(std::vector<int32_t>{id})}, {"logit", values[k].item<double>()}});
   }
   line["top5"] = top;
   if (!args.out.empty()) {
@@ -108,8 +107,8 @@ void run(const LogitsArgs& args) {
 
 void add_logits_command(CLI::App& app) {
   auto args = std::make_shared<LogitsArgs>();
-  auto* cmd = app.add_subcommand(
-      "logits", "Run the full model on the captioning prompt; print the top-5 next tokens as JSON");
+  auto* cmd =
+      app.add_subcommand("logits", "Run the full model on the captioning prompt; print the top-5 next tokens as JSON");
   cmd->add_option("--model", args->model, "transformers model directory (Qwen2.5-VL)")->required();
   cmd->add_option("--image", args->images, "PNG or JPEG image (repeat for several; none: text only)");
   cmd->add_option("--prompt", args->prompt, "The instruction, e.g. \"Describe this image.\"")->required();

@@ -22,14 +22,15 @@ Qwen2_5_VLForConditionalGenerationImpl::Qwen2_5_VLForConditionalGenerationImpl(c
   model = register_module("model", Qwen2_5_VLModel(config));
   if (!config.tie_word_embeddings) {
     lm_head = register_module(
-        "lm_head", torch::nn::Linear(torch::nn::LinearOptions(config.text.hidden_size, config.text.vocab_size).bias(false)));
+        "lm_head",
+        torch::nn::Linear(torch::nn::LinearOptions(config.text.hidden_size, config.text.vocab_size).bias(false)));
   }
 }
 
 at::Tensor Qwen2_5_VLForConditionalGenerationImpl::embed_inputs(const at::Tensor& input_ids,
                                                                 const at::Tensor& pixel_values,
                                                                 const at::Tensor& image_grid_thw) {
-  at::Tensor embeds = model->language_model->embed(input_ids);  // [B, S, E]
+  at::Tensor embeds = model->language_model->embed(input_ids);     // [B, S, E]
   const at::Tensor is_pad = input_ids.eq(config_.image_token_id);  // [B, S]
   const int64_t pads = is_pad.sum().item<int64_t>();
   if (!pixel_values.defined()) {
@@ -62,8 +63,8 @@ at::Tensor Qwen2_5_VLForConditionalGenerationImpl::forward(const at::Tensor& inp
   BALCAP_CHECK(input_ids.dim() == 2, "input_ids must be [batch, sequence], got {} dims. HINT: add a batch dim.",
                input_ids.dim());
   const at::Tensor embeds = embed_inputs(input_ids, pixel_values, image_grid_thw);  // [B, S, E]
-  const RopeIndex rope = qwen2_5_vl_rope_index(input_ids, pixel_values.defined() ? image_grid_thw : at::Tensor(),
-                                               attention_mask, config_);
+  const RopeIndex rope =
+      qwen2_5_vl_rope_index(input_ids, pixel_values.defined() ? image_grid_thw : at::Tensor(), attention_mask, config_);
   const auto [cos, sin] =
       model->language_model->rotary(rope.position_ids.to(embeds.device()), embeds.scalar_type());  // [B, S, D]
   // Causal unless some token is padding; then causal AND real key.
@@ -72,7 +73,7 @@ at::Tensor Qwen2_5_VLForConditionalGenerationImpl::forward(const at::Tensor& inp
     mask = attention_mask_for(attention_mask.to(embeds.device()), input_ids.size(1), 0);
   }
   const at::Tensor hidden = model->language_model->forward(embeds, cos, sin, mask);  // [B, S, E]
-  return project(hidden);                                                          // [B, S, V]
+  return project(hidden);                                                            // [B, S, V]
 }
 
 }  // namespace balcap

@@ -1,9 +1,8 @@
 // Qwen2.5-VL checkpoint loading and saving (see qwen2_5_vl_weights.h).
 #include "balcap/models/qwen2_5_vl_weights.h"
 
-#include <nlohmann/json.hpp>
-
 #include <array>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "balcap/core/error.h"
@@ -26,11 +25,18 @@ constexpr std::string_view kLanguage = "model.language_model.";
 constexpr std::string_view kVisual = "model.visual.";
 
 // Files a transformers model directory may carry besides weights and config.json.
-constexpr std::array<const char*, 12> kCompanionFiles = {
-    "generation_config.json", "tokenizer.json",           "tokenizer_config.json", "special_tokens_map.json",
-    "added_tokens.json",      "vocab.json",               "merges.txt",            "tokenizer.model",
-    "chat_template.json",     "chat_template.jinja",      "preprocessor_config.json",
-    "processor_config.json"};
+constexpr std::array<const char*, 12> kCompanionFiles = {"generation_config.json",
+                                                         "tokenizer.json",
+                                                         "tokenizer_config.json",
+                                                         "special_tokens_map.json",
+                                                         "added_tokens.json",
+                                                         "vocab.json",
+                                                         "merges.txt",
+                                                         "tokenizer.model",
+                                                         "chat_template.json",
+                                                         "chat_template.jinja",
+                                                         "preprocessor_config.json",
+                                                         "processor_config.json"};
 
 const char* dtype_name(at::ScalarType dtype) {
   switch (dtype) {
@@ -113,9 +119,10 @@ Qwen2_5_VLCheckpoint load_qwen2_5_vl(const fs::path& dir, at::ScalarType dtype, 
     load_module_weights(*out.model, checkpoint, options);
   } catch (const Error& e) {
     if (!out.config.tie_word_embeddings && !checkpoint.contains("lm_head.weight")) {
-      fail("{}\n(lm_head.weight is absent and config.json has tie_word_embeddings false, so it is required. "
-           "HINT: if this model really ties its head to the embeddings, set tie_word_embeddings: true.)",
-           e.what());
+      fail(
+          "{}\n(lm_head.weight is absent and config.json has tie_word_embeddings false, so it is required. "
+          "HINT: if this model really ties its head to the embeddings, set tie_word_embeddings: true.)",
+          e.what());
     }
     throw;
   }
@@ -141,8 +148,8 @@ void save_qwen2_5_vl(Qwen2_5_VLForConditionalGeneration& model, const fs::path& 
     const fs::path from = source_dir / name;
     if (!fs::exists(from)) continue;
     fs::copy_file(from, dir / name, fs::copy_options::overwrite_existing, ec);
-    BALCAP_CHECK(!ec, "cannot copy {} to {}: {}. HINT: check disk space and permissions.", from.string(),
-                 dir.string(), ec.message());
+    BALCAP_CHECK(!ec, "cannot copy {} to {}: {}. HINT: check disk space and permissions.", from.string(), dir.string(),
+                 ec.message());
   }
 }
 

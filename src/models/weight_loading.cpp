@@ -77,10 +77,11 @@ void load_module_weights(torch::nn::Module& module, const SafetensorsCheckpoint&
   if (!duplicated.empty())
     problems += fmt::format("\n{} tensors given twice:{}", duplicated.size(), bullet_list(duplicated));
   if (!problems.empty()) {
-    fail("{}: the checkpoint does not match the model built from its config.json:{}\nHINT: check that "
-         "config.json belongs to these weights (sizes, layer count, tie_word_embeddings) and that no "
-         "shard is from another model.",
-         checkpoint.path().string(), problems);
+    fail(
+        "{}: the checkpoint does not match the model built from its config.json:{}\nHINT: check that "
+        "config.json belongs to these weights (sizes, layer count, tie_word_embeddings) and that no "
+        "shard is from another model.",
+        checkpoint.path().string(), problems);
   }
 
   // Replace each tensor's data (no copy into the freshly initialised storage, which is dropped).

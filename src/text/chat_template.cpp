@@ -19,8 +19,7 @@ const char* to_string(ChatTemplate chat_template) {
 }
 
 std::string qwen2_5_vl_chat_prompt(int64_t num_images, std::string_view instruction, std::string_view system) {
-  BALCAP_CHECK(num_images >= 0, "chat template: {} images asked for. HINT: pass 0 for a text-only prompt.",
-               num_images);
+  BALCAP_CHECK(num_images >= 0, "chat template: {} images asked for. HINT: pass 0 for a text-only prompt.", num_images);
   std::string out = fmt::format("<|im_start|>system\n{}<|im_end|>\n<|im_start|>user\n", system);
   for (int64_t i = 0; i < num_images; ++i) out += "<|vision_start|><|image_pad|><|vision_end|>";
   out += instruction;
@@ -55,8 +54,8 @@ std::string expand_image_tokens(std::string_view prompt, std::string_view image_
   }
   out.append(prompt.substr(pos));
   BALCAP_CHECK(image == tokens_per_image.size(),
-               "prompt has {} '{}' placeholders but {} images were given. HINT: give one image per placeholder.",
-               image, image_token, tokens_per_image.size());
+               "prompt has {} '{}' placeholders but {} images were given. HINT: give one image per placeholder.", image,
+               image_token, tokens_per_image.size());
   return out;
 }
 

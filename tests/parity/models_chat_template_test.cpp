@@ -28,7 +28,8 @@ TEST(ChatTemplate, ExpandedAndTokenizedPromptEqualsProcessorInputIds) {
     for (const auto& grid : entry["image_grid_thw"]) {
       tokens_per_image.push_back(grid[0].get<int64_t>() * grid[1].get<int64_t>() * grid[2].get<int64_t>() / 4);
     }
-    const std::string prompt = qwen2_5_vl_chat_prompt(int64_t(tokens_per_image.size()), entry["prompt"].get<std::string>());
+    const std::string prompt =
+        qwen2_5_vl_chat_prompt(int64_t(tokens_per_image.size()), entry["prompt"].get<std::string>());
     const std::vector<int32_t> ids = tokenizer->encode(expand_image_tokens(prompt, kQwenImagePad, tokens_per_image));
     const at::Tensor expected = test::load_case(entry)["input_ids"];
     ASSERT_EQ(int64_t(ids.size()), expected.numel());

@@ -51,9 +51,9 @@ void expect_case_matches(const nlohmann::json& entry, const std::string& model_n
   const double diff = (logits - expected).abs().max().item<double>();
   const double std = expected.std().item<double>();
   const int64_t argmax_diff = logits.argmax(-1).ne(c["top1"]).sum().item<int64_t>();
-  std::cout << "logits " << entry["name"].get<std::string>() << " on " << model_name << " [" << logits.size(0)
-            << ", " << logits.size(1) << "]: max diff " << diff << " = " << diff / std << " x std; "
-            << argmax_diff << " argmax differences\n";
+  std::cout << "logits " << entry["name"].get<std::string>() << " on " << model_name << " [" << logits.size(0) << ", "
+            << logits.size(1) << "]: max diff " << diff << " = " << diff / std << " x std; " << argmax_diff
+            << " argmax differences\n";
   EXPECT_LE(diff, 1e-4 * std);
   EXPECT_EQ(argmax_diff, 0);
 }

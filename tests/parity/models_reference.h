@@ -2,9 +2,9 @@
 // Reading the models-area references written by tests/reference/ref_models.py: manifest.json,
 // the tiny checkpoints and the per-case tensors (safetensors).
 #include <ATen/ATen.h>
-#include <nlohmann/json.hpp>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "balcap/io/json_file.h"

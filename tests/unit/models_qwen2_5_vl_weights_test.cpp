@@ -41,7 +41,8 @@ void expect_contains(const std::string& text, const std::string& part) {
 }
 
 TEST(Qwen2_5_VLWeights, NameMapAcceptsBothSpellingsAndWritesTheHubOne) {
-  EXPECT_EQ(qwen2_5_vl_module_name("model.layers.3.mlp.up_proj.weight"), "model.language_model.layers.3.mlp.up_proj.weight");
+  EXPECT_EQ(qwen2_5_vl_module_name("model.layers.3.mlp.up_proj.weight"),
+            "model.language_model.layers.3.mlp.up_proj.weight");
   EXPECT_EQ(qwen2_5_vl_module_name("model.embed_tokens.weight"), "model.language_model.embed_tokens.weight");
   EXPECT_EQ(qwen2_5_vl_module_name("visual.merger.mlp.0.bias"), "model.visual.merger.mlp.0.bias");
   EXPECT_EQ(qwen2_5_vl_module_name("model.visual.blocks.0.norm1.weight"), "model.visual.blocks.0.norm1.weight");
@@ -65,13 +66,17 @@ TEST(Qwen2_5_VLWeights, TruncatedShardNamesTheShard) {
   expect_contains(load_error(dir), "model-00003-of-00003.safetensors");
 }
 
-TEST(Qwen2_5_VLWeights, WrongShapeMissingAndUnexpectedTensorsAreReportedTogether) {
+TEST(Qwen2_5_VLWeights, WrongShapeWrongDtypeMissingAndUnexpectedTensorsAreReportedTogether) {
   const fs::path dir = copy_model("tied");
   NamedTensors tensors;
   for (auto& [name, t] : load_safetensors(dir / "model.safetensors")) {
-    if (name == "model.norm.weight") continue;                                               // missing
-    if (name == "visual.merger.mlp.2.bias") tensors.emplace_back(name, at::zeros({7}));     // wrong shape
-    else tensors.emplace_back(name, t.clone());
+    if (name == "model.norm.weight") continue;  // missing
+    if (name == "model.layers.0.input_layernorm.weight")
+      tensors.emplace_back(name, at::ones({64}, at::kInt));  // wrong dtype
+    else if (name == "visual.merger.mlp.2.bias")
+      tensors.emplace_back(name, at::zeros({7}));  // wrong shape
+    else
+      tensors.emplace_back(name, t.clone());
   }
   tensors.emplace_back("model.layers.9.mlp.up_proj.weight", at::zeros({2}));  // unexpected
   save_safetensors(dir / "model.safetensors", tensors);
@@ -79,6 +84,7 @@ TEST(Qwen2_5_VLWeights, WrongShapeMissingAndUnexpectedTensorsAreReportedTogether
   expect_contains(error, "1 missing tensors:\n  - model.language_model.norm.weight");
   expect_contains(error, "1 unexpected tensors:\n  - model.layers.9.mlp.up_proj.weight");
   expect_contains(error, "visual.merger.mlp.2.bias: [7] in model.safetensors but the model expects [64]");
+  expect_contains(error, "model.layers.0.input_layernorm.weight: I32 (a float tensor is expected)");
   expect_contains(error, "HINT:");
 }
 

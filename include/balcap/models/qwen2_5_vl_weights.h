@@ -46,8 +46,7 @@ Qwen2_5_VLCheckpoint load_qwen2_5_vl(const std::filesystem::path& dir, at::Scala
 // model.safetensors.index.json, or one model.safetensors) in `layout`'s spelling, in the weights'
 // current dtype; config.json from `source_dir` with its dtype updated; generation_config.json and
 // the tokenizer/processor files copied from `source_dir` (those that exist there).
-void save_qwen2_5_vl(Qwen2_5_VLForConditionalGeneration& model, const std::filesystem::path& dir,
-                     WeightLayout layout, const std::filesystem::path& source_dir,
-                     uint64_t max_shard_bytes = 5'000'000'000ULL);
+void save_qwen2_5_vl(Qwen2_5_VLForConditionalGeneration& model, const std::filesystem::path& dir, WeightLayout layout,
+                     const std::filesystem::path& source_dir, uint64_t max_shard_bytes = 5'000'000'000ULL);
 
 }  // namespace balcap
