@@ -29,8 +29,8 @@ std::pair<at::Tensor, at::Tensor> KvCache::update(int64_t layer, const at::Tenso
   const auto& kc = keys_[layer];
   BALCAP_CHECK(k.dim() == 4 && k.sizes() == v.sizes() && k.size(0) == kc.size(0) && k.size(1) == kc.size(1) &&
                    k.size(3) == kc.size(3),
-               "KvCache: k {} / v {} do not fit the cache [B, H_kv, S_max, D] = {}.", c10::str(k.sizes()), c10::str(v.sizes()),
-               c10::str(kc.sizes()));
+               "KvCache: k {} / v {} do not fit the cache [B, H_kv, S_max, D] = {}.", c10::str(k.sizes()),
+               c10::str(v.sizes()), c10::str(kc.sizes()));
   const int64_t end = start_pos + k.size(2);
   BALCAP_CHECK(start_pos >= 0 && end <= kc.size(2),
                "KvCache: positions [{}, {}) exceed the cache length {}. HINT: allocate the cache for the prompt "

@@ -72,7 +72,8 @@ AxisPositions sequence_positions(const std::vector<int64_t>& ids, GridCursor& gr
 
 RopeIndex qwen2_5_vl_rope_index(const at::Tensor& input_ids, const at::Tensor& image_grid_thw,
                                 const at::Tensor& attention_mask, const Qwen2_5_VLConfig& config) {
-  BALCAP_CHECK(input_ids.dim() == 2, "rope index: input_ids must be [batch, seq], got {}.", c10::str(input_ids.sizes()));
+  BALCAP_CHECK(input_ids.dim() == 2, "rope index: input_ids must be [batch, seq], got {}.",
+               c10::str(input_ids.sizes()));
   const int64_t B = input_ids.size(0), S = input_ids.size(1);
   const auto ids = input_ids.to(at::kCPU, at::kLong).contiguous();
   BALCAP_CHECK(!(ids == config.video_token_id).any().item<bool>(),
@@ -125,8 +126,8 @@ RopeIndex qwen2_5_vl_rope_index(const at::Tensor& input_ids, const at::Tensor& i
 }
 
 at::Tensor qwen2_5_vl_decode_position_ids(const at::Tensor& rope_deltas, int64_t start_pos, int64_t seq_len) {
-  BALCAP_CHECK(rope_deltas.dim() == 2 && rope_deltas.size(1) == 1, "rope index: rope_deltas must be [batch, 1], got {}.",
-               c10::str(rope_deltas.sizes()));
+  BALCAP_CHECK(rope_deltas.dim() == 2 && rope_deltas.size(1) == 1,
+               "rope index: rope_deltas must be [batch, 1], got {}.", c10::str(rope_deltas.sizes()));
   const auto steps = at::arange(start_pos, start_pos + seq_len, rope_deltas.options().dtype(at::kLong));
   const auto pos = steps.unsqueeze(0) + rope_deltas.to(at::kLong);  // [B, S]
   return pos.unsqueeze(0).expand({3, pos.size(0), seq_len}).contiguous();

@@ -9,9 +9,10 @@
 namespace balcap {
 
 at::Tensor rope_inv_freq(int64_t head_dim, double theta) {
-  BALCAP_CHECK(head_dim > 0 && head_dim % 2 == 0,
-               "rotary: head_dim {} must be positive and even. HINT: check head_dim / hidden_size / heads in config.json.",
-               head_dim);
+  BALCAP_CHECK(
+      head_dim > 0 && head_dim % 2 == 0,
+      "rotary: head_dim {} must be positive and even. HINT: check head_dim / hidden_size / heads in config.json.",
+      head_dim);
   BALCAP_CHECK(theta > 0, "rotary: rope_theta {} must be positive. HINT: check rope_theta in config.json.", theta);
   // As HF: base ** (arange(0, D, 2, float32) / D), the power taken in float32.
   const auto exponents = at::arange(0, head_dim, 2, at::kFloat) / static_cast<double>(head_dim);
@@ -40,8 +41,7 @@ static at::Tensor rope_angles(const at::Tensor& position_ids, const at::Tensor& 
 
 std::pair<at::Tensor, at::Tensor> rope_cos_sin(const at::Tensor& position_ids, const at::Tensor& inv_freq,
                                                at::ScalarType dtype) {
-  BALCAP_CHECK(position_ids.dim() == 2, "rotary: position ids must be [batch, seq], got {} dims.",
-               position_ids.dim());
+  BALCAP_CHECK(position_ids.dim() == 2, "rotary: position ids must be [batch, seq], got {} dims.", position_ids.dim());
   const auto angles = rope_angles(position_ids, inv_freq);  // [B, S, D/2]
   const auto emb = at::cat({angles, angles}, -1);           // [B, S, D]
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
@@ -62,8 +62,8 @@ std::pair<at::Tensor, at::Tensor> mrope_cos_sin(const at::Tensor& position_ids, 
     chunks.push_back(angles[static_cast<int64_t>(k % 3)].narrow(-1, offset, mrope_section[k]));
     offset += mrope_section[k];
   }
-  const auto half = at::cat(chunks, -1);         // [B, S, D/2]
-  const auto emb = at::cat({half, half}, -1);    // [B, S, D]
+  const auto half = at::cat(chunks, -1);       // [B, S, D/2]
+  const auto emb = at::cat({half, half}, -1);  // [B, S, D]
   // cos/sin of the selected angles == HF's selection of cos/sin chunks (elementwise, same values).
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }

@@ -4,9 +4,8 @@
 // with strict=True, so the parameter names must be transformers') and compares the outputs.
 #include <gtest/gtest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "balcap/io/hf_config.h"
@@ -137,14 +136,16 @@ std::map<std::string, Check> make_checks() {
   {  // Qwen2.5-VL text model, [3, B, S] positions (also the KV-cache decode reference).
     Check c{config_json(qwen, "qwen2_5_vl_text"), random_decoder(qwen, 1)};
     torch::manual_seed(3);
-    c.inputs = {{"input_ids", at::randint(0, qwen.vocab_size, {2, 9}, at::kLong)}, {"position_ids", mixed_positions(2, 9)}};
+    c.inputs = {{"input_ids", at::randint(0, qwen.vocab_size, {2, 9}, at::kLong)},
+                {"position_ids", mixed_positions(2, 9)}};
     checks["qwen"] = std::move(c);
   }
   {  // The same in bfloat16 (HF's dtype handling: RMSNorm in float32, cos/sin cast to bf16).
     Check c{config_json(qwen, "qwen2_5_vl_text"), random_decoder(qwen, 11)};
     c.config["dtype"] = "bf16";
     torch::manual_seed(12);
-    c.inputs = {{"input_ids", at::randint(0, qwen.vocab_size, {2, 9}, at::kLong)}, {"position_ids", mixed_positions(2, 9)}};
+    c.inputs = {{"input_ids", at::randint(0, qwen.vocab_size, {2, 9}, at::kLong)},
+                {"position_ids", mixed_positions(2, 9)}};
     checks["qwen_bf16"] = std::move(c);
   }
   {  // Left padding in row 0, HF's attention_mask.
@@ -174,9 +175,10 @@ std::map<std::string, Check> make_checks() {
     std::vector<int64_t> m0{0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
     std::vector<int64_t> m1{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0};
     Check c{{{"mode", "rope_index"}, {"spatial_merge_size", 2}, {"image_token_id", P}}};
-    c.inputs = {{"input_ids", at::stack({at::tensor(r0, at::kLong), at::tensor(r1, at::kLong)})},
-                {"attention_mask", at::stack({at::tensor(m0, at::kLong), at::tensor(m1, at::kLong)})},
-                {"image_grid_thw", at::tensor(std::vector<int64_t>{1, 4, 6, 1, 2, 4, 2, 4, 2}, at::kLong).view({3, 3})}};
+    c.inputs = {
+        {"input_ids", at::stack({at::tensor(r0, at::kLong), at::tensor(r1, at::kLong)})},
+        {"attention_mask", at::stack({at::tensor(m0, at::kLong), at::tensor(m1, at::kLong)})},
+        {"image_grid_thw", at::tensor(std::vector<int64_t>{1, 4, 6, 1, 2, 4, 2, 4, 2}, at::kLong).view({3, 3})}};
     checks["rope_index"] = std::move(c);
   }
   return checks;
@@ -287,7 +289,8 @@ TEST_F(TransformersParity, PaddedThreeImageBatchRopeIndexMatchesGetRopeIndex) {
   auto& c = check("rope_index");
   const auto r = qwen2_5_vl_rope_index(c.inputs.at("input_ids"), c.inputs.at("image_grid_thw"),
                                        c.inputs.at("attention_mask"), Qwen2_5_VLConfig{});
-  EXPECT_TRUE(at::equal(r.position_ids, c.outputs.at("position_ids"))) << r.position_ids << c.outputs.at("position_ids");
+  EXPECT_TRUE(at::equal(r.position_ids, c.outputs.at("position_ids")))
+      << r.position_ids << c.outputs.at("position_ids");
   EXPECT_TRUE(at::equal(r.rope_deltas, c.outputs.at("rope_deltas"))) << r.rope_deltas << c.outputs.at("rope_deltas");
 }
 

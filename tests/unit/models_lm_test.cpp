@@ -115,8 +115,8 @@ TEST(KvCache, WritesByPositionAndRefusesPositionsPastItsLength) {
   EXPECT_EQ(keys2.size(2), 4);
   EXPECT_EQ(keys2[0][0][3][0].item<float>(), 3.0f);
   EXPECT_EQ(values2[0][0][1][0].item<float>(), 2.0f);
-  EXPECT_THROW(cache.update(1, k, k, 2), Error);   // [2, 5) > 4
-  EXPECT_THROW(cache.update(2, k, k, 0), Error);   // no layer 2
+  EXPECT_THROW(cache.update(1, k, k, 2), Error);                                            // [2, 5) > 4
+  EXPECT_THROW(cache.update(2, k, k, 0), Error);                                            // no layer 2
   EXPECT_THROW(cache.update(0, at::ones({1, 3, 1, 3}), at::ones({1, 3, 1, 3}), 0), Error);  // 3 kv heads
 }
 

@@ -15,7 +15,7 @@ struct AttentionOptions {
   int64_t num_heads = 0;
   int64_t num_kv_heads = 0;
   int64_t head_dim = 0;
-  bool qkv_bias = false;    // Qwen2: true
+  bool qkv_bias = false;  // Qwen2: true
   bool o_proj_bias = false;
 };
 
@@ -30,9 +30,8 @@ class AttentionImpl : public torch::nn::Module {
   // cache: when given, k/v are written at [start_pos, start_pos + S) of `layer` and attention reads all
   //        cached keys up to start_pos + S; without a cache start_pos must be 0.
   // -> [B, S, hidden]
-  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                     const at::Tensor& mask = {}, KvCache* cache = nullptr, int64_t layer = 0,
-                     int64_t start_pos = 0);
+  at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask = {},
+                     KvCache* cache = nullptr, int64_t layer = 0, int64_t start_pos = 0);
 
   AttentionOptions options;
   torch::nn::Linear q_proj{nullptr};  // hidden -> heads * D

@@ -11,8 +11,8 @@ namespace balcap {
 struct SwiGluMlpOptions {
   int64_t hidden_size = 0;
   int64_t intermediate_size = 0;
-  bool bias = false;                  // all three projections carry a bias (vision: true; Qwen2 text: false)
-  std::string hidden_act = "silu";    // only "silu" is implemented (else balcap::Error at construction)
+  bool bias = false;                // all three projections carry a bias (vision: true; Qwen2 text: false)
+  std::string hidden_act = "silu";  // only "silu" is implemented (else balcap::Error at construction)
 };
 
 class SwiGluMlpImpl : public torch::nn::Module {
