@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The embedded default, end to end: set-up, build, and the main job on bundled data.
 #   scripts/demo.sh [RUN_DIR]        (default runs/demo)
-# Today balcap has its input side (config, tokenizer, image processors); the policy model,
-# sampler, rewards and trainer are not built yet, so the demo runs the input pipeline of a
+# Today balcap has its input side (config, tokenizer, image processors) and the Qwen2.5-VL
+# model; the sampler, rewards and trainer are not built yet, so the demo runs the input pipeline of a
 # BalCapRL step on the bundled photos and says what comes next.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,7 +59,8 @@ echo "first ids: $(cut -c1-120 "$run_dir/prompt_ids.jsonl")..."
 
 echo
 echo "== not built yet =="
-echo "The policy model (Qwen2.5-VL / LLaVA in LibTorch), the group sampler, the three BalCapRL"
-echo "objectives with GDPO and the length mask, and the trainer. When they land, this script runs"
-echo "SFT then BalCapRL on a synthetic captioning world and prints before/after scores."
+echo "The Qwen2.5-VL policy exists (balcap logits --model DIR on a hub checkpoint; no weights are"
+echo "bundled). Not built yet: LLaVA-1.5, the group sampler, the three BalCapRL objectives with GDPO"
+echo "and the length mask, and the trainer. When they land, this script runs SFT then BalCapRL on a"
+echo "synthetic captioning world and prints before/after scores."
 echo "demo: inputs written to $run_dir"
