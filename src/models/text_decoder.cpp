@@ -7,7 +7,7 @@ namespace balcap {
 
 TextDecoderImpl::TextDecoderImpl(const TextDecoderConfig& config) : config_(config) {
   BALCAP_CHECK(config.rope_type == "default",
-               "text decoder ({}): rope type '{}' is not implemented. HINT: balcap supports the default RoPE "
+               "text decoder ({}): rope type '{}' is not supported. HINT: balcap supports the default RoPE "
                "(and Qwen2.5-VL's mrope); remove rope scaling from config.json or use a supported checkpoint.",
                config.model_type, config.rope_type);
   BALCAP_CHECK(config.vocab_size > 0 && config.num_hidden_layers > 0,
