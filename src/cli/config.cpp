@@ -46,3 +46,5 @@ void add_config_command(CLI::App& app) {
 }
 
 }  // namespace balcap::cli
+
+BALCAP_COMMAND(5, config);

@@ -119,3 +119,5 @@ void add_logits_command(CLI::App& app) {
 }
 
 }  // namespace balcap::cli
+
+BALCAP_COMMAND(30, logits);

@@ -2,11 +2,21 @@
 // failure into one clear line on stderr: exit 2 for usage errors, 1 for everything else.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
 
 #include "balcap/core/error.h"
 #include "balcap/core/log.h"
 #include "commands.h"
+
+namespace balcap::cli {
+
+std::vector<CommandEntry>& command_registry() {
+  static std::vector<CommandEntry> registry;
+  return registry;
+}
+
+}  // namespace balcap::cli
 
 namespace {
 
@@ -58,10 +68,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("balcap ") + BALCAP_VERSION);
   app.require_subcommand(1);
   add_help_command(app);
-  balcap::cli::add_tokenize_command(app);
-  balcap::cli::add_preprocess_command(app);
-  balcap::cli::add_config_command(app);
-  balcap::cli::add_logits_command(app);
+  auto commands = balcap::cli::command_registry();
+  std::stable_sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
+  for (const auto& command : commands) command.add(app);
   try {
     check_known_words(app, argc, argv);
     app.parse(argc, argv);

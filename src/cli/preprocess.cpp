@@ -79,3 +79,5 @@ void add_preprocess_command(CLI::App& app) {
 }
 
 }  // namespace balcap::cli
+
+BALCAP_COMMAND(20, preprocess);

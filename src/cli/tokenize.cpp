@@ -117,3 +117,5 @@ void add_tokenize_command(CLI::App& app) {
 }
 
 }  // namespace balcap::cli
+
+BALCAP_COMMAND(10, tokenize);

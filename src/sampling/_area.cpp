@@ -1,0 +1,1 @@
+// Placeholder so the sampling area library exists before its first source; delete it with the first real file.
