@@ -41,4 +41,11 @@ std::pair<at::Tensor, at::Tensor> KvCache::update(int64_t layer, const at::Tenso
   return {keys_[layer].narrow(2, 0, end), values_[layer].narrow(2, 0, end)};
 }
 
+void KvCache::select_rows(const at::Tensor& index) {
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    keys_[i] = keys_[i].index_select(0, index);
+    values_[i] = values_[i].index_select(0, index);
+  }
+}
+
 }  // namespace balcap

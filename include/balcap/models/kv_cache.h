@@ -32,6 +32,10 @@ class KvCache {
   const at::Tensor& keys(int64_t layer) const { return keys_.at(layer); }
   const at::Tensor& values(int64_t layer) const { return values_.at(layer); }
 
+  // Keeps the batch rows `index` ([N'] int64 on the cache's device), in that order: every layer
+  // becomes [N', H_kv, S_max, D] (new storage). The sampler drops finished sequences with it.
+  void select_rows(const at::Tensor& index);
+
  private:
   std::vector<at::Tensor> keys_;
   std::vector<at::Tensor> values_;

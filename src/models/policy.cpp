@@ -1,0 +1,52 @@
+// Policy helpers shared by the families: the right-padded full-forward batch and one decode step
+// of the shared text decoder.
+#include "balcap/models/policy.h"
+
+#include <algorithm>
+
+#include "balcap/core/error.h"
+#include "balcap/models/text_decoder.h"
+
+namespace balcap {
+
+PolicyBatch make_policy_batch(const std::vector<std::vector<int64_t>>& ids,
+                              const std::vector<const PolicyPrompt*>& images, at::Device device) {
+  BALCAP_CHECK(!ids.empty() && images.size() == ids.size(),
+               "policy batch: {} sequences and {} image entries. HINT: pass one image entry (or nullptr) per row.",
+               ids.size(), images.size());
+  size_t longest = 0;
+  for (size_t b = 0; b < ids.size(); ++b) {
+    BALCAP_CHECK(!ids[b].empty(), "policy batch: row {} has no tokens. HINT: every row needs its prompt.", b);
+    longest = std::max(longest, ids[b].size());
+  }
+  const auto B = static_cast<int64_t>(ids.size()), S = static_cast<int64_t>(longest);
+  at::Tensor input_ids = at::zeros({B, S}, at::kLong), mask = at::zeros({B, S}, at::kLong);
+  std::vector<at::Tensor> pixels, grids;
+  for (int64_t b = 0; b < B; ++b) {
+    const auto& row = ids[b];
+    const auto n = static_cast<int64_t>(row.size());
+    input_ids[b].narrow(0, 0, n).copy_(at::tensor(row, at::kLong));
+    mask[b].narrow(0, 0, n).fill_(1);
+    const PolicyPrompt* image = images[b];
+    if (image != nullptr && image->pixel_values.defined()) {
+      pixels.push_back(image->pixel_values);
+      if (image->image_grid_thw.defined()) grids.push_back(image->image_grid_thw.to(at::kCPU, at::kLong));
+    }
+  }
+  PolicyBatch batch{input_ids.to(device), mask.to(device), {}, {}};
+  if (!pixels.empty()) batch.pixel_values = at::cat(pixels).to(device);
+  if (!grids.empty()) batch.image_grid_thw = at::cat(grids);
+  return batch;
+}
+
+at::Tensor text_decoder_step(TextDecoderImpl& decoder, const at::Tensor& embeds, const at::Tensor& positions,
+                             KvCache& cache, int64_t cache_index, const at::Tensor& key_mask) {
+  const int64_t N = embeds.size(0);
+  // [N, 1] positions: the decoder's M-RoPE reads 2-D positions as equal on every axis.
+  const auto [cos, sin] = decoder.rotary(positions.view({N, 1}), embeds.scalar_type());  // [N, 1, D]
+  at::Tensor mask;
+  if (key_mask.defined()) mask = key_mask.view({N, 1, 1, cache_index + 1});  // [N, 1, S=1, T]
+  return decoder.forward(embeds, cos, sin, mask, &cache, cache_index).squeeze(1);  // [N, E]
+}
+
+}  // namespace balcap
