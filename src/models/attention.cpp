@@ -42,9 +42,10 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
                "Attention: start_pos {} without a KV cache. HINT: pass the cache that holds the earlier positions.",
                start_pos);
   // q: [B, H, S, D]; k, v: [B, H_kv, S, D]
-  auto q = q_proj->forward(x).view({B, S, options.num_heads, D}).transpose(1, 2);
-  auto k = k_proj->forward(x).view({B, S, options.num_kv_heads, D}).transpose(1, 2);
-  auto v = v_proj->forward(x).view({B, S, options.num_kv_heads, D}).transpose(1, 2);
+  const bool training = is_training();
+  auto q = linear_with_lora(q_proj, q_lora, x, training).view({B, S, options.num_heads, D}).transpose(1, 2);
+  auto k = linear_with_lora(k_proj, k_lora, x, training).view({B, S, options.num_kv_heads, D}).transpose(1, 2);
+  auto v = linear_with_lora(v_proj, v_lora, x, training).view({B, S, options.num_kv_heads, D}).transpose(1, 2);
   q = apply_rotary(q, cos, sin);
   k = apply_rotary(k, cos, sin);
   if (cache != nullptr) std::tie(k, v) = cache->update(layer, k, v, start_pos);  // [B, H_kv, T, D]
@@ -64,7 +65,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
   const bool gqa = options.num_heads != options.num_kv_heads;
   const auto out = at::scaled_dot_product_attention(q, k, v, attn_mask, /*dropout_p=*/0.0, is_causal, scale,
                                                     /*enable_gqa=*/gqa);  // [B, H, S, D]
-  return o_proj->forward(out.transpose(1, 2).reshape({B, S, options.num_heads * D}));
+  return linear_with_lora(o_proj, o_lora, out.transpose(1, 2).reshape({B, S, options.num_heads * D}), training);
 }
 
 at::Tensor attention_mask_for(const at::Tensor& padding_mask, int64_t q_len, int64_t start_pos) {

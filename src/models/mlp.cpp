@@ -20,8 +20,9 @@ SwiGluMlpImpl::SwiGluMlpImpl(const SwiGluMlpOptions& options_) : options(options
 }
 
 at::Tensor SwiGluMlpImpl::forward(const at::Tensor& x) {
-  const auto gate = at::silu(gate_proj->forward(x));  // [..., I]
-  return down_proj->forward(gate * up_proj->forward(x));
+  const bool training = is_training();
+  const auto gate = at::silu(linear_with_lora(gate_proj, gate_lora, x, training));  // [..., I]
+  return linear_with_lora(down_proj, down_lora, gate * linear_with_lora(up_proj, up_lora, x, training), training);
 }
 
 }  // namespace balcap

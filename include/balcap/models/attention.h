@@ -6,6 +6,8 @@
 
 #include <cstdint>
 
+#include "balcap/models/lora_adapter.h"
+
 namespace balcap {
 
 class KvCache;
@@ -38,6 +40,8 @@ class AttentionImpl : public torch::nn::Module {
   torch::nn::Linear k_proj{nullptr};  // hidden -> kv_heads * D
   torch::nn::Linear v_proj{nullptr};  // hidden -> kv_heads * D
   torch::nn::Linear o_proj{nullptr};  // heads * D -> hidden
+  // Optional LoRA slots (null = plain projection; not registered: parameter names unchanged).
+  LoraAdapter q_lora{nullptr}, k_lora{nullptr}, v_lora{nullptr}, o_lora{nullptr};
 };
 TORCH_MODULE(Attention);
 

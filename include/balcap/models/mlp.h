@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "balcap/models/lora_adapter.h"
+
 namespace balcap {
 
 struct SwiGluMlpOptions {
@@ -26,6 +28,8 @@ class SwiGluMlpImpl : public torch::nn::Module {
   torch::nn::Linear gate_proj{nullptr};  // hidden -> intermediate
   torch::nn::Linear up_proj{nullptr};    // hidden -> intermediate
   torch::nn::Linear down_proj{nullptr};  // intermediate -> hidden
+  // Optional LoRA slots (null = plain projection; not registered: parameter names unchanged).
+  LoraAdapter gate_lora{nullptr}, up_lora{nullptr}, down_lora{nullptr};
 };
 TORCH_MODULE(SwiGluMlp);
 
