@@ -1,0 +1,71 @@
+#include "balcap/checkpoint/trainer_state.h"
+
+#include "balcap/core/error.h"
+#include "balcap/io/atomic_file.h"
+#include "balcap/io/json_file.h"
+
+namespace balcap::checkpoint {
+
+namespace {
+constexpr int kFormat = 1;
+
+const nlohmann::json& need(const nlohmann::json& j, const char* key, const std::string& source) {
+  if (!j.contains(key)) {
+    fail("{}: key '{}' is missing. HINT: the checkpoint is damaged or from another program; resume from another "
+         "checkpoint or start fresh with --resume none",
+         source, key);
+  }
+  return j.at(key);
+}
+
+template <class T>
+T typed(const nlohmann::json& j, const char* key, const std::string& source) {
+  const auto& v = need(j, key, source);
+  try {
+    return v.get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("{}: key '{}' has the wrong type (value {}). HINT: the checkpoint is damaged; resume from another one",
+         source, key, v.dump());
+  }
+}
+}  // namespace
+
+nlohmann::json to_json(const TrainerState& s) {
+  return {{"format", kFormat},         {"step", s.step},
+          {"epoch", s.epoch},          {"data_cursor", s.data_cursor},
+          {"rng", s.rng},              {"lr_schedule", s.lr_schedule},
+          {"world_size", s.world_size}, {"config_hash", s.config_hash},
+          {"extra", s.extra}};
+}
+
+TrainerState trainer_state_from_json(const nlohmann::json& j, const std::string& source) {
+  BALCAP_CHECK(j.is_object(), "{}: expected a JSON object, got {}. HINT: the checkpoint is damaged", source,
+               j.type_name());
+  const auto format = typed<int64_t>(j, "format", source);
+  BALCAP_CHECK(format == kFormat,
+               "{}: trainer state format {} is not supported (this balcap reads {}). HINT: resume with the balcap "
+               "version that wrote it",
+               source, format, kFormat);
+  TrainerState s;
+  s.step = typed<int64_t>(j, "step", source);
+  s.epoch = typed<int64_t>(j, "epoch", source);
+  s.data_cursor = need(j, "data_cursor", source);
+  s.rng = typed<std::map<std::string, std::string>>(j, "rng", source);
+  s.lr_schedule = need(j, "lr_schedule", source);
+  s.world_size = typed<int64_t>(j, "world_size", source);
+  s.config_hash = typed<std::string>(j, "config_hash", source);
+  s.extra = need(j, "extra", source);
+  BALCAP_CHECK(s.step >= 0 && s.world_size >= 1, "{}: step {} / world_size {} out of range. HINT: damaged checkpoint",
+               source, s.step, s.world_size);
+  return s;
+}
+
+void save_trainer_state(const std::filesystem::path& file, const TrainerState& state) {
+  write_file_atomically(file, to_json(state).dump(2) + "\n");
+}
+
+TrainerState load_trainer_state(const std::filesystem::path& file) {
+  return trainer_state_from_json(read_json_file(file), file.string());
+}
+
+}  // namespace balcap::checkpoint
