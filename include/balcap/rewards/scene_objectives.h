@@ -1,0 +1,40 @@
+#pragma once
+// The `scene` judge (issue 7, docs/data.md "Scene scorers"): exact scoring of captions against a
+// synthetic record's scene. The caption's claims come from the scene grammar
+// (data/scene_grammar.h); the scene's own claims are data::scene_claims.
+//   claim_precision: true claims / claims the caption makes (no claim at all -> 0)
+//   claim_recall:    scene claims the caption states / all scene claims
+//   qa_accuracy:     the record's questions answered from the caption's claims alone; a question
+//                    the caption leaves open (or answers two ways) counts as wrong
+//   judge_rating:    lexical linguistic score = grammatical sentences / sentences
+//                    x (1 - repeated n-grams within sentences / n-grams within sentences)
+//                    x (1 - sentences that repeat an earlier sentence / sentences);
+//                    the two repetition factors only when rewards.repetition_guard is enabled
+//                    (n = its ngram). Within-sentence, because the scene paragraph legitimately
+//                    repeats "the red circle is" across its sentences. Empty caption -> 0.
+// A record without a scene is scored valid = false, with one warning per objective.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "balcap/config/rewards.h"
+#include "balcap/data/record.h"
+#include "balcap/data/scene.h"
+#include "balcap/data/scene_grammar.h"
+#include "balcap/rewards/objective.h"
+
+namespace balcap::rewards {
+
+double scene_claim_precision(const data::Scene& scene, const data::ParsedCaption& caption);
+double scene_claim_recall(const data::Scene& scene, const data::ParsedCaption& caption);
+// The caption's answer to a question as choice text ("" when it does not answer).
+std::string scene_answer(const data::SceneQuestion& question, const data::ParsedCaption& caption);
+// Share of `qa` (aligned with scene.questions) answered right; < 0 when there is no question.
+double scene_qa_accuracy(const data::Scene& scene, const std::vector<data::QaItem>& qa,
+                         const data::ParsedCaption& caption);
+double scene_linguistic(const data::ParsedCaption& caption, const config::RepetitionGuardConfig& guard);
+
+// Implemented in scene_objectives.cpp; declared in judge_factories.h as
+// make_scene_objective(objective_name, ObjectiveConfig, RewardsConfig).
+
+}  // namespace balcap::rewards
