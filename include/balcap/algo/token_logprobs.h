@@ -1,0 +1,44 @@
+#pragma once
+// Sampled-token log-probabilities (and entropies) of a causal LM head without ever holding the
+// [N, V] logits: the rows are processed in chunks, each chunk's logits live only inside the
+// chunk (forward) and are recomputed in backward. For Qwen (V = 151,936) a full float32 logits
+// tensor of 8 x 531 tokens alone is 2.6 GB, plus as much again for its gradient and softmax.
+//
+//   logits[n] = (hidden[n] @ weight^T) / temperature          (float32 per chunk)
+//   logprob[n] = logits[n, target[n]] - logsumexp(logits[n])
+//   entropy[n] = -sum_v p[n, v] log p[n, v],  p = softmax(logits[n])
+//
+// Gradients (d logprob / d logits = onehot - p; d entropy / d logits = -p (logits - E_p[logits]))
+// flow into `hidden` and `weight` exactly as autograd through a full log_softmax would.
+#include <ATen/ATen.h>
+
+#include <cstdint>
+
+namespace balcap::algo {
+
+struct TokenLogprobsOptions {
+  // Rows per chunk; 0 = as many as fit chunk_bytes of float32 logits (at least 1).
+  std::int64_t chunk_rows = 0;
+  std::int64_t chunk_bytes = std::int64_t{256} << 20;
+  // The sampler's distribution: logits are divided by it before the softmax.
+  double temperature = 1.0;
+  // Also compute entropies; with entropy_grad they carry gradient (entropy bonus), otherwise
+  // they are a detached metric.
+  bool entropy = false;
+  bool entropy_grad = false;
+};
+
+struct TokenLogprobs {
+  at::Tensor logprobs;  // [N] float32, differentiable w.r.t. hidden and weight
+  at::Tensor entropy;   // [N] float32, or undefined when not requested
+};
+
+// hidden: [N, E] (the positions that predict the targets), weight: [V, E] (same dtype/device),
+// targets: [N] int64 in [0, V). Throws balcap::Error on mismatched shapes or out-of-range ids.
+TokenLogprobs token_logprobs(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets,
+                             const TokenLogprobsOptions& options = {});
+
+// The rows per chunk token_logprobs uses for a vocabulary of `vocab` entries.
+std::int64_t token_logprobs_chunk_rows(std::int64_t vocab, const TokenLogprobsOptions& options);
+
+}  // namespace balcap::algo

@@ -1,0 +1,163 @@
+// Chunked sampled-token logprobs as one custom autograd function; see
+// include/balcap/algo/token_logprobs.h for the formulas.
+#include "balcap/algo/token_logprobs.h"
+
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <algorithm>
+
+#include "balcap/core/error.h"
+
+namespace balcap::algo {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// One chunk's logits in float32: [c, E] x [V, E]^T -> [c, V], divided by the temperature.
+at::Tensor chunk_logits(const at::Tensor& hidden, const at::Tensor& weight, double temperature) {
+  at::Tensor z = at::matmul(hidden, weight.t()).to(at::kFloat);
+  if (temperature != 1.0) z.div_(temperature);
+  return z;
+}
+
+// Per-row statistics of one chunk: logprob of the target, entropy (when asked).
+struct ChunkStats {
+  at::Tensor logprob;  // [c]
+  at::Tensor entropy;  // [c] or undefined
+};
+
+ChunkStats chunk_stats(const at::Tensor& z, const at::Tensor& targets, bool with_entropy) {
+  at::Tensor lse = z.logsumexp(-1);  // [c]
+  ChunkStats s;
+  s.logprob = z.gather(1, targets.unsqueeze(1)).squeeze(1) - lse;
+  if (with_entropy) {
+    at::Tensor p = (z - lse.unsqueeze(1)).exp_();
+    s.entropy = lse - (p * z).sum(-1);  // H = lse - E_p[z]
+  }
+  return s;
+}
+
+// d(loss)/d(logits) of one chunk, [c, V] float32, from the gradients of its logprobs/entropies.
+at::Tensor chunk_logits_grad(const at::Tensor& z, const at::Tensor& targets, const at::Tensor& g_logprob,
+                             const at::Tensor& g_entropy, double temperature) {
+  at::Tensor p = (z - z.logsumexp(-1, true)).exp_();  // softmax [c, V]
+  at::Tensor g = at::zeros_like(z);
+  if (g_logprob.defined()) {
+    // d logprob / d z = onehot(target) - p
+    g.sub_(p * g_logprob.unsqueeze(1));
+    g.scatter_add_(1, targets.unsqueeze(1), g_logprob.unsqueeze(1));
+  }
+  if (g_entropy.defined()) {
+    // d H / d z = -p (z - E_p[z])
+    at::Tensor mean_z = (p * z).sum(-1, true);
+    g.sub_(p * (z - mean_z) * g_entropy.unsqueeze(1));
+  }
+  if (temperature != 1.0) g.div_(temperature);  // z = raw / T
+  return g;
+}
+
+struct ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogprobs> {
+  // Returns {logprobs [N], entropy [N] (empty [0] when not computed)}.
+  static variable_list forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
+                               const at::Tensor& targets, std::int64_t chunk_rows, double temperature,
+                               bool with_entropy, bool entropy_grad) {
+    const std::int64_t n = hidden.size(0);
+    at::Tensor logprobs = at::empty({n}, hidden.options().dtype(at::kFloat));
+    at::Tensor entropy = with_entropy ? at::empty({n}, logprobs.options()) : at::empty({0}, logprobs.options());
+    for (std::int64_t start = 0; start < n; start += chunk_rows) {
+      const std::int64_t len = std::min(chunk_rows, n - start);
+      at::Tensor z = chunk_logits(hidden.narrow(0, start, len), weight, temperature);
+      ChunkStats s = chunk_stats(z, targets.narrow(0, start, len), with_entropy);
+      logprobs.narrow(0, start, len).copy_(s.logprob);
+      if (with_entropy) entropy.narrow(0, start, len).copy_(s.entropy);
+    }
+    ctx->save_for_backward({hidden, weight, targets});
+    ctx->saved_data["chunk_rows"] = chunk_rows;
+    ctx->saved_data["temperature"] = temperature;
+    ctx->set_materialize_grads(false);
+    if (!(with_entropy && entropy_grad)) ctx->mark_non_differentiable({entropy});
+    return {logprobs, entropy};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    variable_list saved = ctx->get_saved_variables();
+    const at::Tensor& hidden = saved[0];
+    const at::Tensor& weight = saved[1];
+    const at::Tensor& targets = saved[2];
+    const std::int64_t chunk_rows = ctx->saved_data["chunk_rows"].toInt();
+    const double temperature = ctx->saved_data["temperature"].toDouble();
+    const at::Tensor& g_logprob = grads[0];
+    const at::Tensor g_entropy = grads[1].defined() && grads[1].numel() > 0 ? grads[1] : at::Tensor();
+    const bool want_hidden = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
+    variable_list out(7);
+    if ((!g_logprob.defined() && !g_entropy.defined()) || (!want_hidden && !want_weight)) return out;
+
+    at::Tensor grad_hidden = want_hidden ? at::empty_like(hidden) : at::Tensor();
+    // Accumulated over chunks in float32 even for bf16 weights (one rounding at the end).
+    at::Tensor grad_weight = want_weight ? at::zeros(weight.sizes(), weight.options().dtype(at::kFloat)) : at::Tensor();
+    const std::int64_t n = hidden.size(0);
+    for (std::int64_t start = 0; start < n; start += chunk_rows) {
+      const std::int64_t len = std::min(chunk_rows, n - start);
+      at::Tensor h = hidden.narrow(0, start, len);
+      at::Tensor z = chunk_logits(h, weight, temperature);
+      at::Tensor g = chunk_logits_grad(z, targets.narrow(0, start, len),
+                                       g_logprob.defined() ? g_logprob.narrow(0, start, len) : at::Tensor(),
+                                       g_entropy.defined() ? g_entropy.narrow(0, start, len) : at::Tensor(),
+                                       temperature)
+                         .to(weight.scalar_type());  // [c, V]
+      if (want_hidden) grad_hidden.narrow(0, start, len).copy_(at::matmul(g, weight));
+      if (want_weight) grad_weight.add_(at::matmul(g.t(), h).to(at::kFloat));
+    }
+    out[0] = grad_hidden;
+    if (want_weight) out[1] = grad_weight.to(weight.scalar_type());
+    return out;
+  }
+};
+
+void check_inputs(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets) {
+  BALCAP_CHECK(hidden.dim() == 2 && weight.dim() == 2 && hidden.size(1) == weight.size(1),
+               "token_logprobs: hidden {} and output weight {} must be [N, E] and [V, E]. HINT: pass the "
+               "flattened positions that predict the targets and the lm_head (or tied embedding) weight.",
+               c10::str(hidden.sizes()), c10::str(weight.sizes()));
+  BALCAP_CHECK(targets.dim() == 1 && targets.size(0) == hidden.size(0) && targets.scalar_type() == at::kLong,
+               "token_logprobs: targets {} ({}) must be int64 [N] with N = {}. HINT: one target id per hidden row.",
+               c10::str(targets.sizes()), c10::toString(targets.scalar_type()), hidden.size(0));
+  BALCAP_CHECK(hidden.scalar_type() == weight.scalar_type() && hidden.device() == weight.device(),
+               "token_logprobs: hidden ({}, {}) and weight ({}, {}) differ in dtype or device. HINT: run the "
+               "policy in one dtype on one device.",
+               c10::toString(hidden.scalar_type()), hidden.device().str(), c10::toString(weight.scalar_type()),
+               weight.device().str());
+  if (targets.numel() > 0) {
+    const std::int64_t lo = targets.min().item<std::int64_t>(), hi = targets.max().item<std::int64_t>();
+    BALCAP_CHECK(lo >= 0 && hi < weight.size(0),
+                 "token_logprobs: target id {} outside the vocabulary [0, {}). HINT: the sampled ids do not "
+                 "belong to this model's vocabulary.",
+                 lo < 0 ? lo : hi, weight.size(0));
+  }
+}
+
+}  // namespace
+
+std::int64_t token_logprobs_chunk_rows(std::int64_t vocab, const TokenLogprobsOptions& options) {
+  if (options.chunk_rows > 0) return options.chunk_rows;
+  const std::int64_t row_bytes = std::max<std::int64_t>(1, vocab) * 4;
+  return std::max<std::int64_t>(1, options.chunk_bytes / row_bytes);
+}
+
+TokenLogprobs token_logprobs(const at::Tensor& hidden, const at::Tensor& weight, const at::Tensor& targets,
+                             const TokenLogprobsOptions& options) {
+  check_inputs(hidden, weight, targets);
+  BALCAP_CHECK(options.temperature > 0, "token_logprobs: temperature {} must be > 0. HINT: use sampling.temperature.",
+               options.temperature);
+  const std::int64_t rows = token_logprobs_chunk_rows(weight.size(0), options);
+  variable_list out = ChunkedTokenLogprobs::apply(hidden, weight, targets.to(hidden.device()), rows,
+                                                  options.temperature, options.entropy, options.entropy_grad);
+  TokenLogprobs result;
+  result.logprobs = out[0];
+  if (options.entropy) result.entropy = options.entropy_grad ? out[1] : out[1].detach();
+  return result;
+}
+
+}  // namespace balcap::algo

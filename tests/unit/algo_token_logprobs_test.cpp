@@ -1,0 +1,111 @@
+// Chunked sampled-token logprobs against a hand-worked case and against torch autograd through
+// a full [N, V] log_softmax (tests/reference/ref_algo_loss.py, run by ref_algo.py).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "balcap/algo/token_logprobs.h"
+#include "balcap/core/error.h"
+#include "balcap/io/safetensors_reader.h"
+#include "support/test_support.h"
+
+namespace balcap::algo {
+namespace {
+
+double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+}
+
+// float32 tolerance against the float64 reference: 1e-5 x the tensor's scale (at least 1). The
+// gradients sum 37 rows x 1000 vocabulary entries; their scale reaches ~7 at temperature 0.7.
+double tolerance(const at::Tensor& reference) {
+  return 1e-5 * std::max(1.0, reference.abs().max().item<double>());
+}
+
+TEST(TokenLogprobs, ThreeWordVocabularyMatchesHandComputedValues) {
+  // logits = [0, 1, 2] for the one row: logprob(2) = 2 - log(1 + e + e^2).
+  at::Tensor hidden = at::ones({1, 1});
+  at::Tensor weight = at::tensor({0.0f, 1.0f, 2.0f}).reshape({3, 1});
+  TokenLogprobsOptions opt;
+  opt.entropy = true;
+  TokenLogprobs r = token_logprobs(hidden, weight, at::tensor({int64_t{2}}), opt);
+  const double lse = std::log(1 + std::exp(1.0) + std::exp(2.0));
+  EXPECT_NEAR(r.logprobs.item<double>(), 2 - lse, 1e-6);
+  double h = 0;
+  for (double z : {0.0, 1.0, 2.0}) h -= std::exp(z - lse) * (z - lse);
+  EXPECT_NEAR(r.entropy.item<double>(), h, 1e-6);
+}
+
+TEST(TokenLogprobs, GradientOfOneTokenIsOnehotMinusSoftmax) {
+  // d logprob / d logits = onehot - p; logits = w * h with h = 1 -> d/dw_v = onehot_v - p_v.
+  at::Tensor hidden = at::ones({1, 1});
+  at::Tensor weight = at::tensor({0.0f, 1.0f, 2.0f}).reshape({3, 1}).requires_grad_(true);
+  token_logprobs(hidden, weight, at::tensor({int64_t{0}})).logprobs.sum().backward();
+  const double lse = std::log(1 + std::exp(1.0) + std::exp(2.0));
+  EXPECT_NEAR(weight.grad()[0][0].item<double>(), 1 - std::exp(0 - lse), 1e-6);
+  EXPECT_NEAR(weight.grad()[1][0].item<double>(), -std::exp(1 - lse), 1e-6);
+  EXPECT_NEAR(weight.grad()[2][0].item<double>(), -std::exp(2 - lse), 1e-6);
+}
+
+void check_against_reference(const std::string& prefix, double temperature) {
+  SafetensorsFile ref(test::reference_path("algo", "token_logprobs.safetensors"));
+  auto t = [&](const std::string& name) { return ref.tensor(prefix + name).clone(); };
+  at::Tensor hidden = t("hidden").requires_grad_(true);
+  at::Tensor weight = t("weight").requires_grad_(true);
+  TokenLogprobsOptions opt;
+  opt.chunk_rows = 8;  // 37 rows: 4 full chunks and a partial one
+  opt.temperature = temperature;
+  opt.entropy = true;
+  opt.entropy_grad = true;
+  TokenLogprobs r = token_logprobs(hidden, weight, t("targets"), opt);
+  (t("g_logprob") * r.logprobs + t("g_entropy") * r.entropy).sum().backward();
+  EXPECT_LE(max_abs_diff(r.logprobs, t("logprobs")), tolerance(t("logprobs")));
+  EXPECT_LE(max_abs_diff(r.entropy, t("entropy")), tolerance(t("entropy")));
+  EXPECT_LE(max_abs_diff(hidden.grad(), t("grad_hidden")), tolerance(t("grad_hidden")));
+  EXPECT_LE(max_abs_diff(weight.grad(), t("grad_weight")), tolerance(t("grad_weight")));
+}
+
+TEST(TokenLogprobs, ValuesAndGradientsMatchAutogradThroughFullLogSoftmax) { check_against_reference("t1.", 1.0); }
+
+TEST(TokenLogprobs, TemperatureScaledValuesAndGradientsMatchAutograd) { check_against_reference("t07.", 0.7); }
+
+TEST(TokenLogprobs, EntropyWithoutGradIsADetachedMetric) {
+  SafetensorsFile ref(test::reference_path("algo", "token_logprobs.safetensors"));
+  at::Tensor hidden = ref.tensor("t1.hidden").clone().requires_grad_(true);
+  TokenLogprobsOptions opt;
+  opt.entropy = true;
+  TokenLogprobs r = token_logprobs(hidden, ref.tensor("t1.weight"), ref.tensor("t1.targets"), opt);
+  EXPECT_FALSE(r.entropy.requires_grad());
+  // A loss that also reads the (detached) entropy: only the logprob part reaches hidden.
+  (ref.tensor("t1.g_logprob") * r.logprobs + r.entropy).sum().backward();
+  at::Tensor expected = ref.tensor("t1.grad_hidden_logprob_only");
+  EXPECT_LE(max_abs_diff(hidden.grad(), expected), tolerance(expected));
+}
+
+TEST(TokenLogprobs, ChunkRowsFollowTheByteBudget) {
+  TokenLogprobsOptions opt;
+  opt.chunk_bytes = 151936 * 4 * 10;
+  EXPECT_EQ(token_logprobs_chunk_rows(151936, opt), 10);
+  opt.chunk_bytes = 1;
+  EXPECT_EQ(token_logprobs_chunk_rows(151936, opt), 1);
+  opt.chunk_rows = 7;
+  EXPECT_EQ(token_logprobs_chunk_rows(151936, opt), 7);
+}
+
+TEST(TokenLogprobs, OutOfVocabularyTargetNamesTheId) {
+  try {
+    token_logprobs(at::ones({1, 2}), at::ones({5, 2}), at::tensor({int64_t{9}}));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("target id 9"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("HINT"), std::string::npos);
+  }
+}
+
+TEST(TokenLogprobs, MismatchedHiddenAndWeightWidthsAreRefused) {
+  EXPECT_THROW(token_logprobs(at::ones({2, 3}), at::ones({5, 2}), at::zeros({2}, at::kLong)), Error);
+}
+
+}  // namespace
+}  // namespace balcap::algo
