@@ -1,0 +1,27 @@
+// Family dispatch for loading a policy (see load_policy.h).
+#include "balcap/models/load_policy.h"
+
+#include "balcap/core/error.h"
+#include "balcap/io/model_family.h"
+#include "balcap/models/qwen2_5_vl_policy.h"
+#include "balcap/models/text_causal_lm_policy.h"
+
+namespace balcap {
+
+std::unique_ptr<Policy> load_policy(const std::filesystem::path& dir, at::ScalarType dtype, at::Device device) {
+  switch (detect_family(dir)) {
+    case ModelFamily::qwen2_5_vl:
+      return Qwen2_5_VLPolicy::load(dir, dtype, device);
+    case ModelFamily::qwen2:
+    case ModelFamily::llama:
+      return TextCausalLMPolicy::load(dir, dtype, device);
+    case ModelFamily::llava:
+      break;
+  }
+  fail("{}: LLaVA checkpoints (model_type 'llava') are not supported yet. HINT: use a Qwen2.5-VL checkpoint "
+       "(e.g. Qwen/Qwen2.5-VL-3B-Instruct) for the policy or a vision judge, or a Qwen2/LLaMA text checkpoint "
+       "for a text judge.",
+       config_json_path(dir).string());
+}
+
+}  // namespace balcap

@@ -1,0 +1,167 @@
+// Qwen2ForCausalLM / LlamaForCausalLM (see text_causal_lm.h). Spec: transformers'
+// modeling_qwen2.py / modeling_llama.py (Model.forward, ForCausalLM.forward) and generate's
+// position ids for padded batches.
+#include "balcap/models/text_causal_lm.h"
+
+#include <array>
+#include <nlohmann/json.hpp>
+
+#include "balcap/core/error.h"
+#include "balcap/core/log.h"
+#include "balcap/io/atomic_file.h"
+#include "balcap/io/json_file.h"
+#include "balcap/io/model_family.h"
+#include "balcap/io/safetensors_checkpoint.h"
+#include "balcap/io/safetensors_writer.h"
+#include "balcap/models/attention.h"
+#include "balcap/models/weight_loading.h"
+
+namespace balcap {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Files a transformers text-model directory carries besides weights and config.json.
+constexpr std::array<const char*, 10> kCompanionFiles = {
+    "generation_config.json", "tokenizer.json",  "tokenizer_config.json", "special_tokens_map.json",
+    "added_tokens.json",      "vocab.json",      "merges.txt",            "tokenizer.model",
+    "chat_template.json",     "chat_template.jinja"};
+
+const char* dtype_name(at::ScalarType dtype) {
+  if (dtype == at::kBFloat16) return "bfloat16";
+  if (dtype == at::kHalf) return "float16";
+  return "float32";
+}
+
+// transformers applies a sliding window to layers >= max_window_layers when use_sliding_window is
+// set (Qwen2); balcap's attention has no window, so such a config is refused rather than run wrong.
+void refuse_sliding_window(const fs::path& dir, const TextDecoderConfig& config) {
+  const fs::path file = config_json_path(dir);
+  const nlohmann::json root = read_json_file(file);
+  const JsonFields fields(file, root);
+  if (config.model_type != "qwen2" || !fields.get_bool("use_sliding_window", false)) return;
+  const int64_t first_windowed = fields.get_int("max_window_layers", 28);
+  BALCAP_CHECK(first_windowed >= config.num_hidden_layers,
+               "{}: use_sliding_window is true and layers {}..{} would use a sliding window (max_window_layers {}); "
+               "balcap does not implement sliding-window attention. HINT: use a checkpoint with "
+               "use_sliding_window false (every Qwen2.5 hub config).",
+               file.string(), first_windowed, config.num_hidden_layers - 1, first_windowed);
+}
+
+// config.json of `source_dir` with its dtype keys set to the saved weights' dtype.
+void write_config(const fs::path& source_dir, const fs::path& dir, at::ScalarType dtype) {
+  nlohmann::json config = read_json_file(config_json_path(source_dir));
+  bool set = false;
+  for (const char* key : {"dtype", "torch_dtype"}) {
+    if (config.contains(key)) config[key] = dtype_name(dtype), set = true;
+  }
+  if (!set) config["dtype"] = dtype_name(dtype);
+  write_file_atomically(dir / "config.json", config.dump(2) + "\n");
+}
+
+void copy_companion_files(const fs::path& source_dir, const fs::path& dir) {
+  std::error_code ec;
+  if (fs::equivalent(source_dir, dir, ec)) return;
+  for (const char* name : kCompanionFiles) {
+    const fs::path from = source_dir / name;
+    if (!fs::exists(from)) continue;
+    fs::copy_file(from, dir / name, fs::copy_options::overwrite_existing, ec);
+    BALCAP_CHECK(!ec, "cannot copy {} to {}: {}. HINT: check disk space and permissions.", from.string(), dir.string(),
+                 ec.message());
+  }
+}
+
+}  // namespace
+
+TextCausalLMImpl::TextCausalLMImpl(const TextDecoderConfig& config) : config_(config) {
+  BALCAP_CHECK(config.mrope_section.empty(),
+               "text causal LM ({}): the config has an mrope_section; text-only Qwen2/LLaMA models use 1-D RoPE. "
+               "HINT: load Qwen2.5-VL checkpoints with load_qwen2_5_vl.",
+               config.model_type);
+  model = register_module("model", TextDecoder(config));
+  if (!config.tie_word_embeddings) {
+    lm_head = register_module(
+        "lm_head", torch::nn::Linear(torch::nn::LinearOptions(config.hidden_size, config.vocab_size).bias(false)));
+  }
+}
+
+at::Tensor TextCausalLMImpl::hidden_states(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+  BALCAP_CHECK(input_ids.dim() == 2, "input_ids must be [batch, sequence], got {} dims. HINT: add a batch dim.",
+               input_ids.dim());
+  const int64_t B = input_ids.size(0), S = input_ids.size(1);
+  const at::Tensor embeds = model->embed(input_ids);  // [B, S, E]
+  at::Tensor positions, mask;                         // positions [B, S]; mask undefined = causal
+  if (attention_mask.defined() && !attention_mask.all().item<bool>()) {
+    const at::Tensor real = attention_mask.to(input_ids.device(), at::kLong);
+    // Padding gets position 1 (HF generate's masked_fill): any finite value works, it is never attended.
+    positions = (real.cumsum(1) - 1).masked_fill(real.eq(0), 1);
+    mask = attention_mask_for(real, S, 0);  // [B, 1, S, S]: causal AND real key
+  } else {
+    positions = at::arange(S, input_ids.options()).view({1, S}).expand({B, S});
+  }
+  const auto [cos, sin] = model->rotary(positions, embeds.scalar_type());  // [B, S, D]
+  return model->forward(embeds, cos, sin, mask);                           // [B, S, E]
+}
+
+at::Tensor TextCausalLMImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
+  return project(hidden_states(input_ids, attention_mask));
+}
+
+at::Tensor TextCausalLMImpl::project(const at::Tensor& hidden) { return at::linear(hidden, output_weight()); }
+
+at::Tensor TextCausalLMImpl::output_weight() { return lm_head ? lm_head->weight : model->embed_tokens->weight; }
+
+TextCausalLMCheckpoint load_text_causal_lm(const fs::path& dir, at::ScalarType dtype, at::Device device) {
+  BALCAP_CHECK(dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf,
+               "{}: cannot load weights as {}. HINT: use float32, bfloat16 or float16.", dir.string(),
+               c10::toString(dtype));
+  const ModelFamily family = detect_family(dir);
+  BALCAP_CHECK(family == ModelFamily::qwen2 || family == ModelFamily::llama,
+               "{}: model_type is '{}', not a text-only Qwen2 or LLaMA checkpoint. HINT: load it with "
+               "load_policy, which picks the loader for each family.",
+               config_json_path(dir).string(), to_string(family));
+  TextCausalLMCheckpoint out;
+  out.dir = dir;
+  out.config = load_text_decoder_config(dir);
+  refuse_sliding_window(dir, out.config);
+  if (fs::exists(dir / "generation_config.json")) out.generation = load_generation_config(dir);
+  const SafetensorsCheckpoint checkpoint(dir);
+  {
+    torch::NoGradGuard no_grad;
+    out.model = TextCausalLM(out.config);
+  }
+  WeightLoadOptions options;
+  options.dtype = dtype;
+  options.device = device;
+  if (out.config.tie_word_embeddings && checkpoint.contains("lm_head.weight")) {
+    spdlog::warn("{}: tie_word_embeddings is true; the stored lm_head.weight is ignored", dir.string());
+    options.ignored_disk_names.insert("lm_head.weight");
+  }
+  try {
+    load_module_weights(*out.model, checkpoint, options);
+  } catch (const Error& e) {
+    if (!out.config.tie_word_embeddings && !checkpoint.contains("lm_head.weight")) {
+      fail("{}\n(lm_head.weight is absent and config.json has tie_word_embeddings false, so it is required. "
+           "HINT: if this model really ties its head to the embeddings, set tie_word_embeddings: true.)",
+           e.what());
+    }
+    throw;
+  }
+  out.model->eval();
+  return out;
+}
+
+void save_text_causal_lm(TextCausalLM& model, const fs::path& dir, const fs::path& source_dir,
+                         uint64_t max_shard_bytes) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  BALCAP_CHECK(!ec, "{}: cannot create the directory: {}. HINT: check the path and permissions.", dir.string(),
+               ec.message());
+  const NamedTensors tensors = module_weights_for_saving(*model, {});
+  BALCAP_CHECK(!tensors.empty(), "{}: the model has no parameters to save. HINT: this is a bug.", dir.string());
+  save_sharded_safetensors(dir, tensors, max_shard_bytes, {{"format", "pt"}});
+  write_config(source_dir, dir, tensors.front().second.scalar_type());
+  copy_companion_files(source_dir, dir);
+}
+
+}  // namespace balcap

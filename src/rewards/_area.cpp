@@ -1,1 +1,0 @@
-// Placeholder so the rewards area library exists before its first source; delete it with the first real file.

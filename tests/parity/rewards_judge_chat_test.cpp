@@ -1,0 +1,27 @@
+// Judge prompts (text/judge_chat.h) against the judge checkpoints' own chat templates rendered by
+// transformers' apply_chat_template in ref_rewards.py: Qwen2.5-Instruct (ChatML), Llama-2-chat and
+// the Qwen2.5-VL processor template with an image, for every judge case of the fixture.
+#include <gtest/gtest.h>
+
+#include "balcap/text/judge_chat.h"
+#include "rewards_reference.h"
+
+namespace balcap {
+namespace {
+
+TEST(JudgeChat, PromptsEqualApplyChatTemplateForEveryJudgeCase) {
+  int checked = 0;
+  for (const auto& entry : test::rewards_manifest()["judge_cases"]) {
+    const std::string model = entry["model"];
+    const JudgeChatFormat format = model == "llama" ? JudgeChatFormat::llama2 : JudgeChatFormat::chatml;
+    const int64_t images = entry["image"].is_null() ? 0 : 1;
+    EXPECT_EQ(judge_prompt(format, entry["system"].get<std::string>(), entry["user"].get<std::string>(), images),
+              entry["prompt_text"].get<std::string>())
+        << model << ": " << entry["user"].get<std::string>();
+    ++checked;
+  }
+  EXPECT_GE(checked, 10);
+}
+
+}  // namespace
+}  // namespace balcap
