@@ -28,6 +28,7 @@ struct JudgeConfig {
   std::int64_t max_retries = 3;
   double backoff_s = 1.0;
   bool cache = true;
+  bool vision = false;
 
   // The entry a name starts from: judges named `lexical` or `scene` need no `kind`.
   static JudgeConfig defaults_for(std::string_view name) {
@@ -47,7 +48,9 @@ struct JudgeConfig {
     v.field("device", device, "local: where the judge runs; `auto` = the policy's device.", Spec().device());
     v.field("dtype", dtype, "local: judge weight dtype; `auto` = bfloat16 on GPU, float32 on CPU.",
             Spec().one_of({"auto", "float32", "bfloat16", "float16"}));
-    v.field("batch_size", batch_size, "local: prompts per judge forward pass.", Spec().at_least(1));
+    v.field("batch_size", batch_size,
+            "local: prompts per judge forward pass; remote (`api: completions`): prompts per HTTP request.",
+            Spec().at_least(1));
     v.field("max_new_tokens", max_new_tokens, "Longest judge generation (claim extraction), in tokens.",
             Spec().at_least(1));
     v.field("url", url, "remote: server base URL, e.g. http://judge-host:8000/v1.");
@@ -63,6 +66,8 @@ struct JudgeConfig {
             Spec().at_least(0).at_most(100));
     v.field("backoff_s", backoff_s, "remote: first retry delay, seconds; doubles each retry.", Spec().at_least(0));
     v.field("cache", cache, "remote: reuse responses for identical requests (keyed by a request hash).");
+    v.field("vision", vision,
+            "remote, `api: chat`: the served model sees images; requests carry their image as a data: URL.");
   }
   bool operator==(const JudgeConfig&) const = default;
 };

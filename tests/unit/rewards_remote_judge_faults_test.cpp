@@ -1,0 +1,347 @@
+// The remote judge against scripted raw servers: what it sends (ChatML prompts, echo logprobs
+// requests, Bearer key), how it reads replies (echoed continuation logprobs, chat top_logprobs),
+// and every failure path: hang -> timeout, dropped connection, malformed JSON, HTTP 500 then
+// success, always failing -> JudgeError after the retry budget with backoff, 400 not retried, the
+// cache, bounded concurrency, and the API key never appearing in errors or logs.
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <sstream>
+#include <thread>
+
+#include "balcap/rewards/remote_judge.h"
+#include "unit/net_raw_server.h"
+
+namespace balcap::rewards {
+namespace {
+
+using balcap::test::RawServer;
+using nlohmann::json;
+
+config::JudgeConfig remote_config(const RawServer& server) {
+  config::JudgeConfig c;
+  c.kind = "remote";
+  c.url = server.url();
+  c.model_name = "tiny";
+  c.timeout_s = 2.0;
+  c.max_retries = 2;
+  c.backoff_s = 0.01;
+  c.batch_size = 8;
+  return c;
+}
+
+// A well-behaved /v1/completions: generation = "echo:" + the prompt's last 5 characters.
+void answer_completions(net::Socket& s) {
+  auto request = RawServer::read_request(s);
+  json body = json::parse(request.body);
+  json choices = json::array();
+  for (size_t i = 0; i < body["prompt"].size(); ++i) {
+    std::string p = body["prompt"][i];
+    choices.push_back({{"index", i}, {"text", "echo:" + p.substr(p.size() - 5)}, {"finish_reason", "stop"}});
+  }
+  RawServer::reply(s, 200, json{{"choices", choices}}.dump());
+}
+
+const std::vector<JudgeRequest> kTwo = {{"sys", "first question", {}}, {"sys", "second question", {}}};
+
+template <class Fn>
+std::string judge_error_of(Fn fn) {
+  try {
+    fn();
+  } catch (const JudgeError& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no JudgeError";
+  return "";
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+TEST(RemoteJudge, CompletionsSendsChatMlPromptsGreedyWithTheEndOfTurnStop) {
+  json seen;
+  std::mutex m;
+  RawServer server([&](net::Socket& s, int) {
+    auto request = RawServer::read_request(s);
+    {
+      std::lock_guard lock(m);
+      seen = json::parse(request.body);
+      seen["path"] = request.target;
+    }
+    RawServer::reply(s, 200, json{{"choices", {{{"index", 1}, {"text", "B"}}, {{"index", 0}, {"text", "A"}}}}}.dump());
+  });
+  RemoteJudge judge("j", remote_config(server));
+  EXPECT_EQ(judge.generate(kTwo, 7), (std::vector<std::string>{"A", "B"}));  // reordered by index
+  std::lock_guard lock(m);
+  EXPECT_EQ(seen["path"], "/v1/completions");
+  EXPECT_EQ(seen["model"], "tiny");
+  EXPECT_EQ(seen["max_tokens"], 7);
+  EXPECT_EQ(seen["temperature"], 0);
+  EXPECT_EQ(seen["stop"], json::array({"<|im_end|>"}));
+  EXPECT_EQ(seen["prompt"][0],
+            "<|im_start|>system\nsys<|im_end|>\n<|im_start|>user\nfirst question<|im_end|>\n<|im_start|>assistant\n");
+}
+
+TEST(RemoteJudge, ChoiceLogprobsSumTheEchoedTokensAfterThePrompt) {
+  json seen;
+  std::mutex m;
+  RawServer server([&](net::Socket& s, int) {
+    auto request = RawServer::read_request(s);
+    json body = json::parse(request.body);
+    {
+      std::lock_guard lock(m);
+      seen = body;
+    }
+    json choices = json::array();
+    for (size_t i = 0; i < body["prompt"].size(); ++i) {
+      std::string p = body["prompt"][i];  // prompt + "10" or prompt + "7": tokens "1","0" / "7", then one generated
+      size_t n = utf8_length(p);
+      bool ten = p.ends_with("10");
+      json offsets = ten ? json{0, n - 2, n - 1, n} : json{0, n - 1, n};
+      json values = ten ? json{nullptr, -1.5, -0.25, -9.0} : json{nullptr, -2.0, -9.0};
+      choices.push_back({{"index", i}, {"logprobs", {{"tokens", json::array()}, {"token_logprobs", values},
+                                                     {"text_offset", offsets}}}});
+    }
+    RawServer::reply(s, 200, json{{"choices", choices}}.dump());
+  });
+  RemoteJudge judge("j", remote_config(server));
+  // A prompt with non-ASCII text: offsets count characters, not bytes.
+  auto lp = judge.choice_logprobs({{"s", "caf\xc3\xa9 ok?", {}}}, {"10", "7"});
+  EXPECT_DOUBLE_EQ(lp[0][0], -1.75);
+  EXPECT_DOUBLE_EQ(lp[0][1], -2.0);
+  std::lock_guard lock(m);
+  EXPECT_EQ(seen["echo"], true);
+  EXPECT_EQ(seen["max_tokens"], 1);
+  EXPECT_EQ(seen["logprobs"], 1);
+  EXPECT_EQ(seen["prompt"].size(), 2u);
+}
+
+TEST(RemoteJudge, EchoWithoutATokenBoundaryAtThePromptEndIsAJudgeError) {
+  json lp = {{"token_logprobs", {nullptr, -1.0, -2.0}}, {"text_offset", {0, 5, 9}}};
+  EXPECT_DOUBLE_EQ(echoed_continuation_logprob(lp, 5, 9, "w"), -1.0);
+  std::string msg = judge_error_of([&] { echoed_continuation_logprob(lp, 6, 9, "judge 'j'"); });
+  EXPECT_NE(msg.find("no echoed token starts at the end of the prompt (character 6)"), std::string::npos) << msg;
+  json null_lp = {{"token_logprobs", {nullptr, nullptr}}, {"text_offset", {0, 5}}};
+  EXPECT_NE(judge_error_of([&] { echoed_continuation_logprob(null_lp, 5, 9, "w"); }).find("has no logprob"),
+            std::string::npos);
+}
+
+TEST(RemoteJudge, ChatChoicesUseTheFirstTokensTopLogprobs) {
+  json top = {{{"token", "Yes"}, {"logprob", -0.1}}, {{"token", " No"}, {"logprob", -2.5}},
+              {{"token", "1"}, {"logprob", -3.0}}, {{"token", "7"}, {"logprob", -4.0}}};
+  EXPECT_DOUBLE_EQ(top_logprob_of_choice(top, "yes") /* case matters: not listed */, -4.0);
+  EXPECT_DOUBLE_EQ(top_logprob_of_choice(top, "Yes"), -0.1);
+  EXPECT_DOUBLE_EQ(top_logprob_of_choice(top, "No"), -2.5);   // leading space ignored
+  EXPECT_DOUBLE_EQ(top_logprob_of_choice(top, "10"), -3.0);   // first token "1"
+  EXPECT_DOUBLE_EQ(top_logprob_of_choice(top, "7"), -4.0);
+}
+
+TEST(RemoteJudge, HangingServerTimesOutAndFailsAfterTheRetryBudget) {
+  RawServer server([](net::Socket& s, int) { RawServer::hang(s); });
+  auto config = remote_config(server);
+  config.timeout_s = 0.2;
+  config.max_retries = 1;
+  config.backoff_s = 0.05;
+  RemoteJudge judge("claims", config);
+  auto t0 = std::chrono::steady_clock::now();
+  std::string msg = judge_error_of([&] { judge.generate(kTwo, 4); });
+  double elapsed = seconds_since(t0);
+  EXPECT_NE(msg.find("judge 'claims'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find(server.url("/v1/completions")), std::string::npos) << msg;
+  EXPECT_NE(msg.find("failed after 2 attempt(s)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("timed out after 0.2 s waiting for the response"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("HINT"), std::string::npos) << msg;
+  EXPECT_EQ(server.connections(), 2);
+  EXPECT_GE(elapsed, 0.44);
+  EXPECT_LT(elapsed, 2.0);
+}
+
+TEST(RemoteJudge, DroppedConnectionIsRetriedAndThenAnswers) {
+  RawServer server([](net::Socket& s, int index) {
+    if (index == 0) {
+      RawServer::read_request(s);
+      return;  // closes without a reply
+    }
+    answer_completions(s);
+  });
+  RemoteJudge judge("j", remote_config(server));
+  auto out = judge.generate(kTwo, 4);
+  EXPECT_EQ(out, (std::vector<std::string>{"echo:tant\n", "echo:tant\n"}));  // the prompts' last 5 characters
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST(RemoteJudge, Http500IsRetriedThenSucceeds) {
+  RawServer server([](net::Socket& s, int index) {
+    if (index == 0) {
+      RawServer::read_request(s);
+      RawServer::reply(s, 500, R"({"error":{"message":"CUDA out of memory"}})");
+      return;
+    }
+    answer_completions(s);
+  });
+  RemoteJudge judge("j", remote_config(server));
+  EXPECT_EQ(judge.generate(kTwo, 4).size(), 2u);
+  EXPECT_EQ(server.connections(), 2);
+}
+
+TEST(RemoteJudge, MalformedJsonIsRetriedAndNamedInTheFinalError) {
+  RawServer server([](net::Socket& s, int) {
+    RawServer::read_request(s);
+    RawServer::reply(s, 200, "{\"choices\": [ oops");
+  });
+  RemoteJudge judge("j", remote_config(server));
+  std::string msg = judge_error_of([&] { judge.generate(kTwo, 4); });
+  EXPECT_NE(msg.find("malformed JSON"), std::string::npos) << msg;
+  EXPECT_EQ(server.connections(), 3);  // 1 + max_retries
+}
+
+TEST(RemoteJudge, AlwaysFailingServerBacksOffExponentially) {
+  std::vector<double> arrivals;
+  std::mutex m;
+  auto t0 = std::chrono::steady_clock::now();
+  RawServer server([&](net::Socket& s, int) {
+    RawServer::read_request(s);
+    {
+      std::lock_guard lock(m);
+      arrivals.push_back(seconds_since(t0));
+    }
+    RawServer::reply(s, 503, R"({"error":{"message":"overloaded"}})");
+  });
+  auto config = remote_config(server);
+  config.max_retries = 3;
+  config.backoff_s = 0.05;
+  RemoteJudge judge("j", config);
+  std::string msg = judge_error_of([&] { judge.generate(kTwo, 4); });
+  EXPECT_NE(msg.find("failed after 4 attempt(s)"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("HTTP 503"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("overloaded"), std::string::npos) << msg;
+  std::lock_guard lock(m);
+  ASSERT_EQ(arrivals.size(), 4u);
+  const double expected[] = {0.05, 0.10, 0.20};  // backoff_s doubling
+  for (int k = 0; k < 3; ++k) {
+    double gap = arrivals[k + 1] - arrivals[k];
+    EXPECT_GE(gap, expected[k] * 0.95) << "gap " << k;
+    EXPECT_LT(gap, expected[k] + 0.3) << "gap " << k;
+  }
+}
+
+TEST(RemoteJudge, ClientErrorsAreNotRetried) {
+  RawServer server([](net::Socket& s, int) {
+    RawServer::read_request(s);
+    RawServer::reply(s, 404, R"({"error":{"message":"The model `tinyy` does not exist."}})");
+  });
+  RemoteJudge judge("j", remote_config(server));
+  std::string msg = judge_error_of([&] { judge.generate(kTwo, 4); });
+  EXPECT_NE(msg.find("HTTP 404"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("does not exist"), std::string::npos) << msg;
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(RemoteJudge, CacheHitAvoidsASecondRequest) {
+  RawServer server([](net::Socket& s, int) { answer_completions(s); });
+  auto config = remote_config(server);
+  RemoteJudge judge("j", config);
+  auto first = judge.generate(kTwo, 4);
+  EXPECT_EQ(judge.generate(kTwo, 4), first);
+  EXPECT_EQ(server.connections(), 1);
+  EXPECT_EQ(judge.cache_hits(), 2);
+  judge.generate(kTwo, 5);  // different parameters: a new request
+  EXPECT_EQ(server.connections(), 2);
+  config.cache = false;
+  RemoteJudge uncached("j", config);
+  uncached.generate(kTwo, 4);
+  uncached.generate(kTwo, 4);
+  EXPECT_EQ(server.connections(), 4);
+}
+
+TEST(RemoteJudge, ConcurrencyBoundsRequestsInFlight) {
+  std::atomic<int> in_flight{0}, peak{0};
+  RawServer server([&](net::Socket& s, int) {
+    auto request = RawServer::read_request(s);
+    int now = ++in_flight;
+    for (int p = peak; now > p && !peak.compare_exchange_weak(p, now);) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    --in_flight;
+    json body = json::parse(request.body);
+    RawServer::reply(s, 200, json{{"choices", {{{"index", 0}, {"text", body["prompt"][0]}}}}}.dump());
+  });
+  auto config = remote_config(server);
+  config.batch_size = 1;
+  config.concurrency = 2;
+  RemoteJudge judge("j", config);
+  std::vector<JudgeRequest> six;
+  for (int i = 0; i < 6; ++i) six.push_back({"s", "q" + std::to_string(i), {}});
+  auto out = judge.generate(six, 4);
+  for (int i = 0; i < 6; ++i) EXPECT_NE(out[i].find("q" + std::to_string(i)), std::string::npos);
+  EXPECT_EQ(server.connections(), 6);
+  EXPECT_EQ(peak.load(), 2);
+}
+
+TEST(RemoteJudge, EmptyModelNameAsksTheServerAndRefusesAmbiguity) {
+  RawServer one([](net::Socket& s, int index) {
+    if (index == 0) {
+      RawServer::read_request(s);
+      RawServer::reply(s, 200, R"({"object":"list","data":[{"id":"served-judge","object":"model"}]})");
+      return;
+    }
+    auto request = RawServer::read_request(s);
+    EXPECT_EQ(json::parse(request.body)["model"], "served-judge");
+    RawServer::reply(s, 200, R"({"choices":[{"index":0,"text":"ok"}]})");
+  });
+  auto config = remote_config(one);
+  config.model_name = "";
+  EXPECT_EQ(RemoteJudge("j", config).generate({kTwo[0]}, 2)[0], "ok");
+  RawServer two([](net::Socket& s, int) {
+    RawServer::read_request(s);
+    RawServer::reply(s, 200, R"({"data":[{"id":"a"},{"id":"b"}]})");
+  });
+  config.url = two.url();
+  std::string msg = judge_error_of([&] { RemoteJudge("j", config).generate({kTwo[0]}, 2); });
+  EXPECT_NE(msg.find("lists 2 model(s) [a, b]"), std::string::npos) << msg;
+}
+
+TEST(RemoteJudge, ApiKeyIsSentAsBearerButNeverLoggedOrInErrors) {
+  const std::string secret = "sk-balcap-test-5ecret";
+  ::setenv("BALCAP_TEST_JUDGE_KEY", secret.c_str(), 1);
+  std::atomic<int> authorised{0};
+  RawServer server([&](net::Socket& s, int) {
+    auto request = RawServer::read_request(s);
+    if (request.headers.get("Authorization") == "Bearer " + secret) ++authorised;
+    RawServer::reply(s, 500, R"({"error":{"message":"boom"}})");
+  });
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(sink);
+  auto config = remote_config(server);
+  config.api_key_env = "BALCAP_TEST_JUDGE_KEY";
+  std::string msg = judge_error_of([&] { RemoteJudge("j", config).generate(kTwo, 4); });
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_EQ(authorised.load(), 3);
+  EXPECT_NE(log.str().find("retrying"), std::string::npos) << log.str();
+  EXPECT_EQ(log.str().find(secret), std::string::npos);
+  EXPECT_EQ(msg.find(secret), std::string::npos);
+  ::unsetenv("BALCAP_TEST_JUDGE_KEY");
+  try {
+    RemoteJudge("j", config);
+    FAIL() << "unset key accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("BALCAP_TEST_JUDGE_KEY"), std::string::npos);
+  }
+}
+
+TEST(RemoteJudge, ImagesNeedAVisionChatJudge) {
+  RawServer server([](net::Socket& s, int) { answer_completions(s); });
+  RemoteJudge judge("j", remote_config(server));
+  EXPECT_THROW(judge.generate({{"s", "u", std::string("x.png")}}, 2), Error);
+  auto config = remote_config(server);
+  config.vision = true;
+  EXPECT_THROW(RemoteJudge("j", config), Error);  // vision needs api: chat
+}
+
+}  // namespace
+}  // namespace balcap::rewards
