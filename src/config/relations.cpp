@@ -32,6 +32,13 @@ void check_rewards(const RewardsConfig& r, Diagnostics& diag) {
               fmt::format("'{}' = '{}' names no judge: rewards.judges has {}", key, objective.judge,
                           names.empty() ? std::string("none") : format_value(names)));
     }
+    auto judge = r.judges.find(objective.judge);
+    if (judge != r.judges.end() && judge->second.kind == "lexical" && objective.scorer == "qa_accuracy") {
+      problem(diag, key,
+              fmt::format("'rewards.objectives.{}' uses scorer qa_accuracy with the lexical judge '{}', which cannot "
+                          "answer questions: use a local or remote judge, or scorer claim_precision",
+                          name, objective.judge));
+    }
   }
   if (!r.objectives.empty() && !(total_weight > 0)) {
     problem(diag, "rewards.objectives", "the weights of rewards.objectives sum to 0: at least one must be positive");
@@ -45,6 +52,7 @@ void check_rewards(const RewardsConfig& r, Diagnostics& diag) {
       problem(diag, prefix, fmt::format("'{}.url' is required for a remote judge (e.g. http://host:8000/v1)", prefix));
     }
   }
+  for (const PromptProblem& p : prompt_problems(r.prompts)) problem(diag, p.key, p.message);
   const LengthMaskConfig& m = r.length_mask;
   for (std::size_t i = 0; i < m.objectives.size(); ++i) {
     if (!r.objectives.count(m.objectives[i])) {

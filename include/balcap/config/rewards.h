@@ -8,6 +8,7 @@
 
 #include "balcap/config/judge.h"
 #include "balcap/config/length_mask.h"
+#include "balcap/config/prompts.h"
 #include "balcap/config/spec.h"
 
 namespace balcap::config {
@@ -57,7 +58,9 @@ struct RepetitionGuardConfig {
   template <class V>
   void visit(V& v) {
     v.field("enabled", enabled, "Lower the judge_rating score of captions that repeat n-grams.");
-    v.field("ngram", ngram, "n of the repeated n-grams counted.", Spec().at_least(1).at_most(16));
+    v.field("ngram", ngram,
+            "n of the n-grams counted: the score is multiplied by distinct n-grams / all n-grams of the caption.",
+            Spec().at_least(1).at_most(16));
   }
   bool operator==(const RepetitionGuardConfig&) const = default;
 };
@@ -71,7 +74,9 @@ struct RewardsConfig {
   std::map<std::string, JudgeConfig> judges = {{"lexical", JudgeConfig::defaults_for("lexical")}};
   LengthMaskConfig length_mask;
   RepetitionGuardConfig repetition_guard;
+  PromptsConfig prompts;
   std::string on_judge_failure = "fail";
+  std::string log_judge_calls;
 
   template <class V>
   void visit(V& v) {
@@ -86,10 +91,14 @@ struct RewardsConfig {
             Spec().required());
     v.field("length_mask", length_mask, "Length-conditional masking of chosen objectives.");
     v.field("repetition_guard", repetition_guard, "Repetition penalty inside the judge_rating score.");
+    v.field("prompts", prompts, "Judge prompt templates (placeholders in braces are filled by the scorer).");
     v.field("on_judge_failure", on_judge_failure,
             "A judge still failing after its retries: `fail` stops the step with an error; "
             "`invalid` marks those scores invalid (left out of the statistics). Never a silent zero.",
             Spec().one_of({"fail", "invalid"}));
+    v.field("log_judge_calls", log_judge_calls,
+            "Path of a JSONL file that receives every judge call (request, choices, answer, seconds); "
+            "relative to the working directory; empty = off.");
   }
   bool operator==(const RewardsConfig&) const = default;
 };
