@@ -17,6 +17,7 @@
 #include "balcap/config/rewards.h"
 #include "balcap/config/runtime.h"
 #include "balcap/config/sampling.h"
+#include "balcap/config/sft.h"
 #include "balcap/config/train.h"
 
 namespace balcap::config {
@@ -29,6 +30,7 @@ struct Config {
   AlgoConfig algo;
   OptimConfig optim;
   TrainConfig train;
+  SftConfig sft;
   DistConfig dist;
   CheckpointConfig checkpoint;
   LoggingConfig logging;
@@ -42,6 +44,7 @@ struct Config {
     v.field("algo", algo, "Advantages and the policy loss.");
     v.field("optim", optim, "Optimizer and learning-rate schedule.");
     v.field("train", train, "The training loop.");
+    v.field("sft", sft, "Supervised captioning before RL (`balcap sft`).");
     v.field("dist", dist, "Multi-process training.");
     v.field("checkpoint", checkpoint, "Checkpoints and resume.");
     v.field("logging", logging, "Logs, metrics and progress.");

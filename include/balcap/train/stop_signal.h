@@ -1,0 +1,16 @@
+#pragma once
+// SIGTERM / SIGINT during training: the handler only sets a flag; the loop checks it after each
+// micro-step and phase, saves a checkpoint and exits 0. A second signal of the same kind gets the
+// default action (a second Ctrl-C kills at once).
+namespace balcap::train {
+
+// Installs the handlers (idempotent) and clears the flag.
+void install_stop_handlers();
+// Restores the default actions.
+void remove_stop_handlers();
+bool stop_requested();
+// The signal that asked to stop (SIGTERM, SIGINT), 0 when none.
+int stop_signal();
+const char* stop_signal_name();
+
+}  // namespace balcap::train

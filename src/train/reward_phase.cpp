@@ -1,0 +1,66 @@
+// Reward phase; see include/balcap/train/reward_phase.h.
+#include "balcap/train/reward_phase.h"
+
+#include <chrono>
+
+#include "balcap/rewards/score_captions.h"
+
+namespace balcap::train {
+
+double ReferenceLengths::of(const data::Record& record) {
+  auto it = cache_.find(record.index);
+  if (it != cache_.end()) return it->second;
+  double total = 0;
+  for (const std::string& ref : record.references) total += static_cast<double>(tokenizer_.encode(ref, false).size());
+  const double mean = record.references.empty() ? 0.0 : total / static_cast<double>(record.references.size());
+  cache_[record.index] = mean;
+  return mean;
+}
+
+std::int64_t caption_tokens(const sampling::Sample& sample) {
+  const auto n = static_cast<std::int64_t>(sample.ids.size());
+  return sample.finish_reason == "stop" && n > 0 ? n - 1 : n;
+}
+
+namespace {
+
+std::vector<rewards::ScoredCaption> scored_captions(const Rollout& rollout) {
+  std::vector<rewards::ScoredCaption> out;
+  for (const sampling::Sample& s : rollout.samples) {
+    out.push_back({rollout.items.at(static_cast<std::size_t>(s.request)).record, s.text, caption_tokens(s)});
+  }
+  return out;
+}
+
+std::vector<algo::ObjectiveRewards> objective_rewards(const Config& config, const rewards::RewardMatrix& m) {
+  std::vector<algo::ObjectiveRewards> out;
+  for (std::size_t k = 0; k < m.objectives.size(); ++k) {
+    const double weight = config.rewards.objectives.at(m.objectives[k]).weight;
+    out.push_back({m.objectives[k], weight, m.score[k], m.valid[k]});
+  }
+  return out;
+}
+
+}  // namespace
+
+RewardOutcome reward_phase(const Config& config, const std::vector<std::unique_ptr<rewards::Objective>>& objectives,
+                           const Rollout& rollout, ReferenceLengths& reference_lengths, dist::Communicator& comm) {
+  const auto t0 = std::chrono::steady_clock::now();
+  RewardOutcome out;
+  const rewards::RewardMatrix matrix = rewards::score_captions(objectives, scored_captions(rollout));
+  out.raw = objective_rewards(config, matrix);
+  out.objective_seconds = matrix.seconds;
+
+  std::vector<algo::SampleLength> lengths;
+  for (const sampling::Sample& s : rollout.samples) {
+    const data::Record& record = *rollout.items.at(static_cast<std::size_t>(s.request)).record;
+    lengths.push_back({caption_tokens(s), reference_lengths.of(record)});
+  }
+  const std::vector<std::int64_t> groups(rollout.items.size(), config.train.group_size);
+  out.advantage = algo::advantages_from_rewards(out.raw, lengths, groups, config.rewards.length_mask,
+                                                algo::AdvantageOptions::from(config.algo), comm);
+  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace balcap::train

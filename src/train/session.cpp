@@ -1,0 +1,218 @@
+// The shared run set-up of `balcap train` / `balcap sft`; see include/balcap/train/session.h.
+#include "balcap/train/session.h"
+
+#include <chrono>
+
+#include "balcap/checkpoint/resume.h"
+#include "balcap/checkpoint/rng_state.h"
+#include "balcap/core/error.h"
+#include "balcap/core/log.h"
+#include "balcap/io/safetensors_reader.h"
+#include "balcap/io/safetensors_writer.h"
+#include "balcap/models/load_policy.h"
+#include "balcap/models/text_decoder.h"
+
+namespace balcap::train {
+
+namespace fs = std::filesystem;
+
+at::Device resolve_device(const std::string& device) {
+  if (device == "auto") return at::hasCUDA() ? at::Device(at::kCUDA, 0) : at::Device(at::kCPU);
+  at::Device d(device);
+  BALCAP_CHECK(!d.is_cuda() || at::hasCUDA(),
+               "train.device '{}': this build or machine has no CUDA. HINT: use train.device cpu (or auto).", device);
+  return d;
+}
+
+at::ScalarType resolve_dtype(const std::string& dtype, const at::Device& device) {
+  if (dtype == "auto") return device.is_cuda() ? at::kBFloat16 : at::kFloat;
+  if (dtype == "bfloat16") return at::kBFloat16;
+  if (dtype == "float16") return at::kHalf;
+  return at::kFloat;
+}
+
+namespace {
+
+bool is_projector(const std::string& name) {
+  return name.find("visual.merger.") != std::string::npos || name.find("multi_modal_projector.") != std::string::npos;
+}
+
+bool is_vision(const std::string& name) {
+  if (is_projector(name)) return false;
+  return name.find("visual.") != std::string::npos || name.find("vision_tower.") != std::string::npos;
+}
+
+at::Generator cpu_generator() { return at::detail::getDefaultCPUGenerator(); }
+
+}  // namespace
+
+NamedParams trainable_parameters(torch::nn::Module& module, const config::TrainConfig& train) {
+  NamedParams out;
+  for (const auto& item : module.named_parameters()) {
+    at::Tensor p = item.value();
+    const bool frozen = (train.freeze_vision && is_vision(item.key())) ||
+                        (train.freeze_projector && is_projector(item.key())) || train.lora.enabled;
+    p.requires_grad_(!frozen);
+    if (!frozen) out.emplace_back(item.key(), p);
+  }
+  return out;
+}
+
+void set_gradient_checkpointing(torch::nn::Module& module, bool on) {
+  for (const auto& m : module.modules(/*include_self=*/true)) {
+    if (auto* decoder = dynamic_cast<TextDecoderImpl*>(m.get())) decoder->set_gradient_checkpointing(on);
+  }
+}
+
+Session::Session(Config cfg, const RunArgs& args, std::int64_t updates_per_step) : config(std::move(cfg)) {
+  run_dir = config.train.run_dir;
+  device = resolve_device(config.train.device);
+  dtype = resolve_dtype(config.train.dtype, device);
+  comm = dist::single_process_communicator();
+  at::manual_seed(static_cast<std::uint64_t>(config.train.seed));
+  load_model();
+  load_data();
+  fs::create_directories(run_dir);
+  config::save_config(config, run_dir / "config.yaml");
+  checkpointer = std::make_unique<checkpoint::Checkpointer>(run_dir, config.checkpoint.keep_last);
+  build_optimizer(updates_per_step);
+  const std::string resume_mode = args.resume.empty() ? config.checkpoint.resume : args.resume;
+  if (auto dir = checkpoint::resolve_resume(resume_mode, run_dir)) resume(*dir, args.resume_force);
+  metrics = std::make_unique<MetricsWriter>(run_dir, resumed_from);
+  if (config.logging.tensorboard) {
+    tensorboard = std::make_unique<TensorBoardWriter>(run_dir / "tensorboard", resumed_from);
+  }
+}
+
+Session::~Session() = default;
+
+void Session::load_model() {
+  const fs::path model = config.model.path;
+  policy = load_policy(model, dtype, device);
+  tokenizer = load_tokenizer(config.model.tokenizer.empty() ? model : fs::path(config.model.tokenizer));
+  processor = load_image_processor(model);
+  policy->module().eval();
+  set_gradient_checkpointing(policy->module(), config.train.grad_checkpointing);
+  spdlog::info("policy {} ({}, {}) loaded", model.string(), c10::toString(dtype), device.str());
+}
+
+void Session::load_data() {
+  dataset = data::load_dataset(config.data.train, config.data);
+  order = std::make_unique<data::DataOrder>(static_cast<std::int64_t>(dataset.records.size()),
+                                            static_cast<std::uint64_t>(config.train.seed), config.data.shuffle);
+  images = std::make_unique<data::RecordImageDecoder>(data::parse_on_bad_record(config.data.on_bad_record));
+  totals["records_bad_at_load"] = static_cast<std::int64_t>(dataset.bad.size());
+  spdlog::info("data {}: {} records ({} bad lines skipped)", config.data.train, dataset.records.size(),
+               dataset.bad.size());
+}
+
+void Session::build_optimizer(std::int64_t updates_per_step) {
+  NamedParams params = trainable_parameters(policy->module(), config.train);
+  BALCAP_CHECK(!params.empty(),
+               "nothing to train: every parameter is frozen. HINT: check train.freeze_vision, "
+               "train.freeze_projector and train.lora.");
+  optimizer = std::make_unique<AdamW>(std::move(params), adamw_options_from(config.optim));
+  schedule = std::make_unique<LrSchedule>(config.optim, config.train.max_steps * updates_per_step);
+}
+
+RolloutInputs Session::rollout_inputs() {
+  return {&config, policy.get(), tokenizer.get(), processor.get(), &dataset, images.get(), comm.get()};
+}
+
+checkpoint::TrainerState Session::trainer_state() const {
+  checkpoint::TrainerState s;
+  s.step = step;
+  s.epoch = order->cursor().epoch;
+  s.data_cursor = order->state();
+  s.rng["torch_cpu"] = checkpoint::generator_state_base64(cpu_generator());
+  if (device.is_cuda()) {
+    s.rng["torch_cuda"] = checkpoint::generator_state_base64(at::globalContext().defaultGenerator(device));
+  }
+  s.lr_schedule = LrSchedule::state(updates);
+  s.world_size = comm->world_size();
+  s.config_hash = checkpoint::resume_config_hash(config);
+  s.extra = {{"bad_in_a_row", bad_in_a_row}, {"totals", totals}};
+  return s;
+}
+
+double Session::save_checkpoint() {
+  const auto t0 = std::chrono::steady_clock::now();
+  const checkpoint::TrainerState state = trainer_state();
+  const fs::path dir = checkpointer->save(step, [&](const fs::path& tmp) {
+    policy->save_pretrained(checkpoint::model_dir(tmp));
+    if (config.checkpoint.save_optimizer) {
+      const fs::path file = checkpoint::optimizer_file(tmp, comm->rank());
+      fs::create_directories(file.parent_path());
+      save_safetensors(file, optimizer->state_dict());
+    }
+    config::save_config(config, checkpoint::config_file(tmp));
+    checkpoint::save_trainer_state(checkpoint::trainer_state_file(tmp), state);
+  });
+  spdlog::info("checkpoint {}", dir.string());
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double Session::maybe_save(std::int64_t save_every) {
+  if (save_every <= 0 || step % save_every != 0) return 0.0;
+  return save_checkpoint();
+}
+
+void Session::write_metrics(const nlohmann::json& row) {
+  metrics->write(row);
+  if (!tensorboard) return;
+  std::vector<std::pair<std::string, double>> scalars;
+  for (const auto& [key, value] : row.items()) {
+    if (key != "step" && value.is_number()) scalars.emplace_back(key, value.get<double>());
+  }
+  tensorboard->add_scalars(row.at("step").get<std::int64_t>(), scalars, unix_seconds());
+}
+
+void Session::resume(const fs::path& checkpoint_dir, bool force) {
+  const checkpoint::TrainerState state = checkpoint::load_for_resume(checkpoint_dir, config, force);
+  load_weights_from(checkpoint_dir);
+  const fs::path optim = checkpoint::optimizer_file(checkpoint_dir, comm->rank());
+  if (fs::exists(optim)) {
+    SafetensorsFile file(optim);
+    std::vector<std::pair<std::string, at::Tensor>> tensors;
+    for (const std::string& name : file.names()) tensors.emplace_back(name, file.tensor(name));
+    optimizer->load_state_dict(tensors, optim.string());
+  } else {
+    spdlog::warn("{}: no optimizer state (checkpoint.save_optimizer was off): AdamW moments start at zero, "
+                 "the resumed run is not bitwise identical",
+                 checkpoint_dir.string());
+  }
+  restore_state(state);
+  resumed_from = state.step;
+  spdlog::info("resumed from {} (step {}, epoch {})", checkpoint_dir.string(), state.step, state.epoch);
+}
+
+void Session::restore_state(const checkpoint::TrainerState& state) {
+  step = state.step;
+  updates = LrSchedule::step_from_state(state.lr_schedule, "trainer_state.json lr_schedule");
+  order->restore(state.data_cursor);
+  at::Generator cpu = cpu_generator();
+  checkpoint::restore_generator_state(cpu, state.rng.at("torch_cpu"), "torch_cpu");
+  if (device.is_cuda() && state.rng.count("torch_cuda")) {
+    at::Generator cuda = at::globalContext().defaultGenerator(device);
+    checkpoint::restore_generator_state(cuda, state.rng.at("torch_cuda"), "torch_cuda");
+  }
+  bad_in_a_row = state.extra.value("bad_in_a_row", std::int64_t{0});
+  totals = state.extra.value("totals", nlohmann::json::object());
+}
+
+void Session::load_weights_from(const fs::path& checkpoint_dir) {
+  // The saved model is the same family as the policy: its parameters share the in-memory names.
+  std::unique_ptr<Policy> saved = load_policy(checkpoint::model_dir(checkpoint_dir), dtype, device);
+  auto source = saved->module().named_parameters();
+  at::NoGradGuard no_grad;
+  for (auto& item : policy->module().named_parameters()) {
+    const at::Tensor* src = source.find(item.key());
+    BALCAP_CHECK(src != nullptr && src->sizes() == item.value().sizes(),
+                 "{}: parameter {} is missing or has another shape in the checkpoint's model. HINT: resume with the "
+                 "model the checkpoint was made from (model.path), or --resume none.",
+                 checkpoint_dir.string(), item.key());
+    item.value().copy_(*src);
+  }
+}
+
+}  // namespace balcap::train

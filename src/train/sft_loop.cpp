@@ -1,0 +1,190 @@
+// Supervised captioning (`balcap sft`): cross-entropy on reference captions through the chunked
+// completion logprobs, with the session's data order, AdamW, checkpoints and metrics.
+#include <chrono>
+
+#include "balcap/algo/policy_loss.h"
+#include "balcap/core/error.h"
+#include "balcap/core/log.h"
+#include "balcap/data/data_order.h"
+#include "balcap/dist/shard.h"
+#include "balcap/train/progress.h"
+#include "balcap/train/sequence_logprobs.h"
+#include "balcap/train/stop_signal.h"
+#include "balcap/train/trainer.h"
+#include "balcap/train/update_phase.h"
+
+namespace balcap::train {
+
+Config sft_phase_config(const Config& config) {
+  Config c = config;
+  c.train.run_dir = config.sft.run_dir.empty() ? (std::filesystem::path(config.train.run_dir) / "sft").string()
+                                               : config.sft.run_dir;
+  c.train.max_steps = config.sft.max_steps;
+  c.train.save_every = config.sft.save_every;
+  c.train.batch_size = config.sft.batch_size;
+  c.optim.lr = config.sft.lr;
+  c.optim.warmup_steps = config.sft.warmup_steps;
+  c.optim.min_lr = std::min(config.optim.min_lr, config.sft.lr);
+  return c;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// One training sequence: a prompt and a tokenized reference + the end-of-turn id.
+struct SftRow {
+  const PolicyPrompt* prompt;
+  std::vector<std::int64_t> target;
+};
+
+std::vector<std::size_t> chosen_references(const config::Config& cfg, const data::Record& r, std::int64_t step) {
+  const std::size_t n = r.references.size();
+  if (n == 0) return {};
+  if (cfg.sft.references == "all") {
+    std::vector<std::size_t> all(n);
+    for (std::size_t i = 0; i < n; ++i) all[i] = i;
+    return all;
+  }
+  if (cfg.sft.references == "first") return {0};
+  const std::uint64_t h = data::splitmix64(static_cast<std::uint64_t>(cfg.train.seed) ^
+                                           data::splitmix64(static_cast<std::uint64_t>(step) * 1000003u +
+                                                            static_cast<std::uint64_t>(r.index)));
+  return {static_cast<std::size_t>(h % n)};
+}
+
+std::vector<SftRow> sft_rows(const Session& s, const std::vector<PromptedRecord>& items, std::int64_t step) {
+  const auto& eos = s.policy->generation_config().eos_token_ids;
+  BALCAP_CHECK(!eos.empty(), "{}: generation_config.json has no eos_token_id, so a caption cannot end. HINT: add it.",
+               s.config.model.path);
+  std::vector<SftRow> rows;
+  for (const PromptedRecord& item : items) {
+    for (std::size_t k : chosen_references(s.config, *item.record, step)) {
+      std::vector<std::int32_t> ids = s.tokenizer->encode(item.record->references[k], false);
+      SftRow row{&item.prompt, std::vector<std::int64_t>(ids.begin(), ids.end())};
+      row.target.push_back(eos.front());  // the caption ends the assistant turn
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
+struct SftStep {
+  double loss = 0, grad_norm = 0, lr = 0;
+  std::int64_t tokens = 0, sequences = 0, images = 0, images_skipped = 0;
+  bool applied = false, dropped = false;
+  double seconds = 0, preprocess_seconds = 0;
+};
+
+// Mean token NLL over the step's rows: backward per micro-batch with token_mean weights of the step.
+void sft_update(Session& s, const std::vector<SftRow>& rows, SftStep& out) {
+  std::vector<double> counts{0, static_cast<double>(rows.size())};
+  for (const auto& r : rows) counts[0] += static_cast<double>(r.target.size());
+  s.comm->all_reduce_sum(counts);
+  const auto total_tokens = static_cast<std::int64_t>(counts[0]);
+  s.policy->module().train();
+  at::Tensor loss_sum;
+  for (auto [a, b] : split_evenly(static_cast<std::int64_t>(rows.size()),
+                                  micro_batch_count(s.config.train, static_cast<std::int64_t>(rows.size())))) {
+    std::vector<CompletionRow> batch;
+    for (std::int64_t i = a; i < b; ++i) batch.push_back({rows[i].prompt, &rows[i].target});
+    CompletionLogprobs lp = completion_logprobs(*s.policy, batch, {});
+    at::Tensor w = algo::aggregation_weights(lp.lengths, "token_mean", total_tokens, 1).to(lp.logprobs.device());
+    at::Tensor loss = -(w * lp.logprobs).sum();
+    loss.backward();
+    loss_sum = loss_sum.defined() ? loss_sum + loss.detach() : loss.detach();
+    out.tokens += static_cast<std::int64_t>(w.numel());
+    if (stop_requested()) return s.optimizer->zero_grad(), s.policy->module().eval(), void(out.dropped = true);
+  }
+  s.policy->module().eval();
+  std::vector<double> v{loss_sum.item<double>()};
+  s.comm->all_reduce_sum(v);
+  out.loss = v[0];
+  const GradNorm g = s.optimizer->clip_grad_norm(s.config.optim.grad_clip);
+  out.grad_norm = g.norm;
+  out.lr = s.schedule->lr_at(s.updates);
+  if (std::isfinite(out.loss) && g.finite) {
+    s.optimizer->step(out.lr);
+    ++s.updates;
+    out.applied = true;
+  } else {
+    spdlog::warn("SFT step {}: non-finite loss ({}) or gradient norm ({}): optimizer step skipped", s.step + 1,
+                 out.loss, g.norm);
+  }
+  s.optimizer->zero_grad();
+}
+
+SftStep sft_step(Session& s) {
+  const auto t0 = Clock::now();
+  SftStep out;
+  const nlohmann::json cursor = s.order->state();
+  std::vector<PromptedRecord> items =
+      build_prompts(s.rollout_inputs(), dist::rank_shard(s.order->next(s.config.train.batch_size), *s.comm),
+                    &out.images_skipped);
+  out.preprocess_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  out.images = static_cast<std::int64_t>(items.size());
+  const std::vector<SftRow> rows = sft_rows(s, items, s.step + 1);
+  out.sequences = static_cast<std::int64_t>(rows.size());
+  if (!rows.empty()) sft_update(s, rows, out);
+  if (out.dropped) {
+    s.order->restore(cursor);
+    return out;
+  }
+  out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return out;
+}
+
+nlohmann::json sft_metrics(const Session& s, const SftStep& r) {
+  return {{"step", s.step},
+          {"epoch", s.order->cursor().epoch},
+          {"loss", r.loss},
+          {"grad_norm", r.grad_norm},
+          {"lr", r.lr},
+          {"tokens/update", r.tokens},
+          {"sequences", r.sequences},
+          {"images", r.images},
+          {"images_skipped", r.images_skipped},
+          {"skipped_steps", r.applied || r.sequences == 0 ? 0 : 1},
+          {"time/preprocess_s", r.preprocess_seconds},
+          {"time/step_s", r.seconds},
+          {"perf/update_tokens_per_s", r.seconds > 0 ? static_cast<double>(r.tokens) / r.seconds : 0.0}};
+}
+
+void save_final_model(Session& s) {
+  const std::filesystem::path dir = s.run_dir / "model";
+  s.policy->save_pretrained(dir);
+  spdlog::info("SFT model written to {} (point model.path of the RL phase at it)", dir.string());
+}
+
+}  // namespace
+
+int run_sft(const Config& config, const RunArgs& args) {
+  install_stop_handlers();
+  const Config phase = sft_phase_config(config);
+  Session s(phase, args, 1);
+  Progress progress(phase.train.max_steps, s.step, phase.logging.progress);
+  while (s.step < phase.train.max_steps) {
+    SftStep r = sft_step(s);
+    if (r.dropped) break;
+    s.step += 1;
+    s.bad_in_a_row = (!r.applied && r.sequences > 0) ? s.bad_in_a_row + 1 : 0;
+    s.write_metrics(sft_metrics(s, r));
+    s.maybe_save(phase.train.save_every);
+    progress.update(s.step, fmt::format("loss {:.4f}", r.loss));
+    if (stop_requested()) break;
+    BALCAP_CHECK(s.bad_in_a_row < phase.train.max_bad_steps,
+                 "SFT: {} steps in a row had a non-finite loss or gradient; stopped at step {}. HINT: lower sft.lr.",
+                 s.bad_in_a_row, s.step);
+  }
+  if (!checkpoint::is_complete(s.checkpointer->step_dir(s.step))) s.save_checkpoint();
+  progress.finish();
+  if (stop_requested()) {
+    spdlog::info("stopped by {} after SFT step {}; continue with --resume auto", stop_signal_name(), s.step);
+    return 0;
+  }
+  save_final_model(s);
+  remove_stop_handlers();
+  return 0;
+}
+
+}  // namespace balcap::train

@@ -1,0 +1,147 @@
+// The RL loop (`balcap train`); see include/balcap/train/trainer.h.
+#include <chrono>
+
+#include "balcap/checkpoint/rng_state.h"
+#include "balcap/core/error.h"
+#include "balcap/core/log.h"
+#include "balcap/models/load_policy.h"
+#include "balcap/rewards/build_objectives.h"
+#include "balcap/train/progress.h"
+#include "balcap/train/reward_phase.h"
+#include "balcap/train/step_metrics.h"
+#include "balcap/train/stop_signal.h"
+#include "balcap/train/trainer.h"
+#include "balcap/train/update_phase.h"
+
+namespace balcap::train {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// What the loop holds besides the session.
+struct RlParts {
+  std::vector<std::unique_ptr<rewards::Objective>> objectives;
+  std::unique_ptr<Policy> reference;  // only with algo.kl_coef > 0
+  std::unique_ptr<ReferenceLengths> reference_lengths;
+  double last_checkpoint_seconds = 0;
+};
+
+std::unique_ptr<Policy> load_reference(const Session& s) {
+  if (s.config.algo.kl_coef <= 0) return nullptr;  // no reference model at all
+  const std::string path = s.config.model.reference_path.empty() ? s.config.model.path : s.config.model.reference_path;
+  std::unique_ptr<Policy> ref = load_policy(path, s.dtype, s.device);
+  ref->module().eval();
+  for (auto& p : ref->module().parameters()) p.requires_grad_(false);
+  spdlog::info("KL reference policy {} loaded (kl_coef {})", path, s.config.algo.kl_coef);
+  return ref;
+}
+
+// The state a dropped step must leave untouched: the data cursor and the CPU RNG.
+struct StepSnapshot {
+  nlohmann::json cursor;
+  std::string cpu_rng;
+};
+
+StepSnapshot snapshot(const Session& s) {
+  return {s.order->state(), checkpoint::generator_state_base64(at::detail::getDefaultCPUGenerator())};
+}
+
+void restore(Session& s, const StepSnapshot& snap) {
+  s.order->restore(snap.cursor);
+  at::Generator cpu = at::detail::getDefaultCPUGenerator();
+  checkpoint::restore_generator_state(cpu, snap.cpu_rng, "torch_cpu");
+}
+
+enum class StepEnd { kDone, kDropped };
+
+void count_total(Session& s, const char* key, std::int64_t n) { s.totals[key] = s.totals.value(key, std::int64_t{0}) + n; }
+
+// One RL step; kDropped when a stop signal came before any optimizer update.
+StepEnd rl_step(Session& s, RlParts& parts, Progress& progress) {
+  const Config& cfg = s.config;
+  const auto t_step = Clock::now();
+  const StepSnapshot snap = snapshot(s);
+  const std::vector<std::int64_t> indices = s.order->next(cfg.train.batch_size);
+  Rollout rollout = rollout_phase(s.rollout_inputs(), indices, s.step + 1);
+  if (stop_requested()) return restore(s, snap), StepEnd::kDropped;
+  StepTimes times{rollout.preprocess_seconds, rollout.sample_seconds};
+  RewardOutcome rewards;
+  UpdateOutcome update;
+  if (!rollout.items.empty()) {
+    rewards = reward_phase(cfg, parts.objectives, rollout, *parts.reference_lengths, *s.comm);
+    times.reward = rewards.seconds;
+    if (stop_requested()) return restore(s, snap), StepEnd::kDropped;
+    UpdateInputs in{&cfg, s.policy.get(), parts.reference.get(), s.optimizer.get(), s.schedule.get(), s.comm.get()};
+    update = update_phase(in, rollout, rewards.advantage.advantages, s.updates);
+    if (update.aborted) return restore(s, snap), StepEnd::kDropped;
+    times.update = update.seconds;
+    times.optimizer = update.optimizer_seconds;
+  } else {
+    spdlog::warn("step {}: no image of the batch could be decoded; nothing to train on", s.step + 1);
+  }
+  s.step += 1;
+  s.bad_in_a_row = update.skipped_steps > 0 ? s.bad_in_a_row + 1 : 0;
+  count_total(s, "images_skipped", rollout.images_skipped);
+  count_total(s, "skipped_optimizer_steps", update.skipped_steps);
+  times.checkpoint = parts.last_checkpoint_seconds;  // the previous save (this step's comes after its row)
+  times.step = since(t_step);
+  nlohmann::json row = step_metrics(s.step, s.order->cursor().epoch, rollout, rewards, update,
+                                    length_stats(rollout, *parts.reference_lengths), times);
+  row["images_skipped_total"] = s.totals["images_skipped"];
+  if (cfg.logging.samples_every > 0 && s.step % cfg.logging.samples_every == 0 && !rollout.samples.empty()) {
+    row["samples"] = caption_samples(rollout, rewards, cfg.logging.samples_count);
+    for (const auto& c : row["samples"]) spdlog::info("step {} sample {}: {}", s.step, c.at("id").get<std::string>(), c.dump());
+  }
+  s.write_metrics(row);  // before the checkpoint: a checkpoint of step N always has row N on disk
+  parts.last_checkpoint_seconds = s.maybe_save(cfg.train.save_every);
+  progress.update(s.step, fmt::format("loss {:.4f} adv_std {:.3f} len {:.1f}", update.loss,
+                                      rewards.advantage.stats.std, row["caption/length_mean"].get<double>()));
+  return StepEnd::kDone;
+}
+
+bool saved_at_current_step(const Session& s) { return checkpoint::is_complete(s.checkpointer->step_dir(s.step)); }
+
+void save_unless_saved(Session& s) {
+  if (!saved_at_current_step(s)) s.save_checkpoint();
+}
+
+void check_bad_steps(Session& s) {
+  if (s.bad_in_a_row < s.config.train.max_bad_steps) return;
+  save_unless_saved(s);
+  fail("{} steps in a row had a non-finite loss or gradient (train.max_bad_steps = {}); stopped after step {} "
+       "with a checkpoint in {}. HINT: lower optim.lr, check the data and rewards, or raise optim.grad_clip "
+       "clipping (smaller value); resume with --resume auto once fixed.",
+       s.bad_in_a_row, s.config.train.max_bad_steps, s.step, s.checkpointer->step_dir(s.step).string());
+}
+
+}  // namespace
+
+int run_training(const Config& config, const RunArgs& args) {
+  install_stop_handlers();
+  Session s(config, args, config.algo.ppo_epochs * config.algo.mini_batches);
+  RlParts parts;
+  parts.objectives = rewards::build_objectives(config.rewards, s.device);
+  parts.reference = load_reference(s);
+  parts.reference_lengths = std::make_unique<ReferenceLengths>(*s.tokenizer);
+  Progress progress(config.train.max_steps, s.step, config.logging.progress);
+  while (s.step < config.train.max_steps) {
+    if (rl_step(s, parts, progress) == StepEnd::kDropped || stop_requested()) {
+      save_unless_saved(s);
+      progress.finish();
+      spdlog::info("stopped by {} after step {}: checkpoint {}; continue with --resume auto", stop_signal_name(),
+                   s.step, s.checkpointer->step_dir(s.step).string());
+      return 0;
+    }
+    check_bad_steps(s);
+  }
+  save_unless_saved(s);
+  progress.finish();
+  spdlog::info("training finished: {} steps; checkpoint {}", s.step, s.checkpointer->step_dir(s.step).string());
+  remove_stop_handlers();
+  return 0;
+}
+
+}  // namespace balcap::train

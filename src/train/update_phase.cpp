@@ -1,0 +1,183 @@
+// Update phase; see include/balcap/train/update_phase.h.
+#include "balcap/train/update_phase.h"
+
+#include <chrono>
+#include <cmath>
+
+#include "balcap/algo/policy_loss.h"
+#include "balcap/core/log.h"
+#include "balcap/train/sequence_logprobs.h"
+#include "balcap/train/stop_signal.h"
+
+namespace balcap::train {
+
+std::vector<std::pair<std::int64_t, std::int64_t>> split_evenly(std::int64_t n, std::int64_t parts) {
+  std::vector<std::pair<std::int64_t, std::int64_t>> out;
+  parts = std::max<std::int64_t>(1, std::min(parts, n));
+  std::int64_t start = 0;
+  for (std::int64_t p = 0; p < parts; ++p) {
+    const std::int64_t len = n / parts + (p < n % parts ? 1 : 0);
+    out.emplace_back(start, start + len);
+    start += len;
+  }
+  return out;
+}
+
+std::int64_t micro_batch_count(const config::TrainConfig& train, std::int64_t n) {
+  if (train.grad_accum > 0) return train.grad_accum;
+  return (n + train.micro_batch - 1) / train.micro_batch;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Per-token inputs of rows [first, last): old logprobs, advantages; and the rows themselves.
+struct MicroBatch {
+  std::vector<CompletionRow> rows;
+  std::vector<float> old_logprobs, advantages;
+};
+
+MicroBatch micro_batch(const Rollout& rollout, const std::vector<double>& adv, std::int64_t first, std::int64_t last) {
+  MicroBatch mb;
+  for (std::int64_t i = first; i < last; ++i) {
+    const sampling::Sample& s = rollout.samples.at(static_cast<std::size_t>(i));
+    mb.rows.push_back({&rollout.items.at(static_cast<std::size_t>(s.request)).prompt, &s.ids});
+    mb.old_logprobs.insert(mb.old_logprobs.end(), s.logprobs.begin(), s.logprobs.end());
+    mb.advantages.insert(mb.advantages.end(), s.ids.size(), static_cast<float>(adv.at(static_cast<std::size_t>(i))));
+  }
+  return mb;
+}
+
+// Loss parts of one mini-batch, summed over its micro-batches (detached, on the device).
+struct LossSums {
+  at::Tensor loss, pg, kl, entropy, clip, approx_kl;
+  void add(const algo::PolicyLossOutput& o) {
+    auto acc = [](at::Tensor& sum, const at::Tensor& v) { sum = sum.defined() ? sum + v.detach() : v.detach(); };
+    acc(loss, o.loss), acc(pg, o.pg_loss), acc(kl, o.kl), acc(entropy, o.entropy), acc(clip, o.clip_frac);
+    acc(approx_kl, o.approx_kl);
+  }
+};
+
+at::Tensor reference_logprobs(const UpdateInputs& in, const MicroBatch& mb) {
+  if (in.reference == nullptr) return {};
+  at::NoGradGuard no_grad;
+  algo::TokenLogprobsOptions opt;
+  opt.temperature = in.config->sampling.temperature;
+  return completion_logprobs(*in.reference, mb.rows, opt).logprobs;
+}
+
+// Forward + backward of one micro-batch; returns its loss parts.
+algo::PolicyLossOutput micro_step(const UpdateInputs& in, const MicroBatch& mb, std::int64_t total_tokens,
+                                  std::int64_t total_sequences) {
+  const Config& cfg = *in.config;
+  algo::TokenLogprobsOptions opt;
+  opt.temperature = cfg.sampling.temperature;
+  opt.entropy = true;
+  opt.entropy_grad = cfg.algo.entropy_coef > 0;
+  CompletionLogprobs lp = completion_logprobs(*in.policy, mb.rows, opt);
+  const at::Device dev = lp.logprobs.device();
+  algo::PolicyLossInputs x;
+  x.logprobs = lp.logprobs;
+  x.entropy = lp.entropy;
+  x.old_logprobs = at::tensor(mb.old_logprobs).to(dev);
+  x.advantages = at::tensor(mb.advantages).to(dev);
+  x.weights = algo::aggregation_weights(lp.lengths, cfg.algo.loss_aggregation, total_tokens, total_sequences).to(dev);
+  x.ref_logprobs = reference_logprobs(in, mb);
+  algo::PolicyLossOutput out = algo::policy_loss(x, algo::policy_loss_options_from(cfg.algo));
+  out.loss.backward();
+  return out;
+}
+
+// Tokens and captions of rows [first, last) over all ranks (the aggregation denominators).
+std::pair<std::int64_t, std::int64_t> global_counts(const UpdateInputs& in, const Rollout& rollout, std::int64_t first,
+                                                    std::int64_t last) {
+  std::vector<double> counts{0, static_cast<double>(last - first)};
+  for (std::int64_t i = first; i < last; ++i) counts[0] += static_cast<double>(rollout.samples[i].ids.size());
+  in.comm->all_reduce_sum(counts);
+  return {static_cast<std::int64_t>(counts[0]), static_cast<std::int64_t>(counts[1])};
+}
+
+struct MiniBatchResult {
+  double loss = 0, pg = 0, kl = 0, entropy = 0, clip = 0, approx_kl = 0, grad_norm = 0;
+  bool finite = true, applied = false, aborted = false;
+  std::int64_t tokens = 0;
+  double optimizer_seconds = 0;
+};
+
+// The micro-batches of rows [first, last) and, unless aborted, one optimizer step.
+MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const std::vector<double>& adv,
+                           std::int64_t first, std::int64_t last, double lr, bool may_abort) {
+  MiniBatchResult r;
+  const auto [tokens, sequences] = global_counts(in, rollout, first, last);
+  LossSums sums;
+  for (auto [a, b] : split_evenly(last - first, micro_batch_count(in.config->train, last - first))) {
+    MicroBatch mb = micro_batch(rollout, adv, first + a, first + b);
+    sums.add(micro_step(in, mb, tokens, sequences));
+    r.tokens += static_cast<std::int64_t>(mb.advantages.size());
+    if (may_abort && stop_requested()) {
+      in.optimizer->zero_grad();
+      r.aborted = true;
+      return r;
+    }
+  }
+  std::vector<double> v{sums.loss.item<double>(), sums.pg.item<double>(), sums.kl.item<double>(),
+                        sums.entropy.item<double>(), sums.clip.item<double>(), sums.approx_kl.item<double>()};
+  in.comm->all_reduce_sum(v);  // each rank's sums carry the global weights: the sum is the global value
+  r.loss = v[0], r.pg = v[1], r.kl = v[2], r.entropy = v[3], r.clip = v[4], r.approx_kl = v[5];
+  const auto t0 = Clock::now();
+  const GradNorm g = in.optimizer->clip_grad_norm(in.config->optim.grad_clip);
+  r.grad_norm = g.norm;
+  r.finite = std::isfinite(r.loss) && g.finite;
+  if (r.finite) {
+    in.optimizer->step(lr);
+    r.applied = true;
+  }
+  in.optimizer->zero_grad();
+  r.optimizer_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace
+
+UpdateOutcome update_phase(const UpdateInputs& in, const Rollout& rollout, const std::vector<double>& advantages,
+                           std::int64_t& updates_done) {
+  const auto t0 = Clock::now();
+  UpdateOutcome out;
+  const Config& cfg = *in.config;
+  const auto n = static_cast<std::int64_t>(rollout.samples.size());
+  std::int64_t mini_batches_run = 0;
+  in.policy->module().train();
+  for (std::int64_t epoch = 0; epoch < cfg.algo.ppo_epochs; ++epoch) {
+    for (auto [first, last] : split_evenly(n, cfg.algo.mini_batches)) {
+      const double lr = in.schedule->lr_at(updates_done);
+      MiniBatchResult r = mini_batch(in, rollout, advantages, first, last, lr, out.optimizer_steps == 0);
+      out.tokens += r.tokens;
+      if (r.aborted) {
+        out.aborted = true;
+        in.policy->module().eval();
+        return out;
+      }
+      ++mini_batches_run;
+      out.loss += r.loss, out.pg_loss += r.pg, out.kl += r.kl, out.entropy += r.entropy;
+      out.clip_frac += r.clip, out.approx_kl += r.approx_kl, out.grad_norm += r.grad_norm;
+      if (std::isfinite(r.grad_norm)) out.grad_norm_max = std::max(out.grad_norm_max, r.grad_norm);
+      out.optimizer_seconds += r.optimizer_seconds;
+      if (r.applied) {
+        ++out.optimizer_steps, ++updates_done, out.lr = lr;
+      } else {
+        ++out.skipped_steps;
+        spdlog::warn("non-finite loss ({}) or gradient norm ({}): optimizer step skipped", r.loss, r.grad_norm);
+      }
+    }
+  }
+  in.policy->module().eval();
+  const double m = static_cast<double>(std::max<std::int64_t>(1, mini_batches_run));
+  for (double* v : {&out.loss, &out.pg_loss, &out.kl, &out.entropy, &out.clip_frac, &out.approx_kl, &out.grad_norm}) {
+    *v /= m;
+  }
+  out.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return out;
+}
+
+}  // namespace balcap::train
