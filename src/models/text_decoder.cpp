@@ -1,6 +1,7 @@
 #include "balcap/models/text_decoder.h"
 
 #include "balcap/core/error.h"
+#include "balcap/models/activation_checkpoint.h"
 #include "balcap/models/rotary.h"
 
 namespace balcap {
@@ -45,8 +46,16 @@ std::pair<at::Tensor, at::Tensor> TextDecoderImpl::rotary(const at::Tensor& posi
 at::Tensor TextDecoderImpl::forward(const at::Tensor& inputs_embeds, const at::Tensor& cos, const at::Tensor& sin,
                                     const at::Tensor& mask, KvCache* cache, int64_t start_pos) {
   at::Tensor h = inputs_embeds;  // [B, S, hidden]
+  const bool recompute = grad_checkpointing_ && is_training() && cache == nullptr && at::GradMode::is_enabled();
   for (size_t i = 0; i < layers->size(); ++i) {
-    h = layers[i]->as<DecoderLayerImpl>()->forward(h, cos, sin, mask, cache, static_cast<int64_t>(i), start_pos);
+    auto* layer = layers[i]->as<DecoderLayerImpl>();
+    if (recompute) {
+      // Only h is kept per layer; cos/sin/mask need no gradient.
+      auto fn = [layer, cos, sin, mask](const at::Tensor& x) { return layer->forward(x, cos, sin, mask); };
+      h = checkpointed(fn, h, layer->parameters());
+    } else {
+      h = layer->forward(h, cos, sin, mask, cache, static_cast<int64_t>(i), start_pos);
+    }
   }
   return norm->forward(h);
 }

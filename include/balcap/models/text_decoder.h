@@ -38,6 +38,11 @@ class TextDecoderImpl : public torch::nn::Module {
 
   const TextDecoderConfig& config() const { return config_; }
 
+  // Gradient checkpointing of the decoder layers (train.grad_checkpointing): in training mode with
+  // grad enabled and no KV cache, each layer keeps only its input and is recomputed in backward.
+  void set_gradient_checkpointing(bool on) { grad_checkpointing_ = on; }
+  bool gradient_checkpointing() const { return grad_checkpointing_; }
+
   torch::nn::Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
@@ -45,6 +50,7 @@ class TextDecoderImpl : public torch::nn::Module {
  private:
   TextDecoderConfig config_;
   at::Tensor inv_freq_;  // [head_dim / 2] float32 on CPU (not a parameter: HF does not save it)
+  bool grad_checkpointing_ = false;
 };
 TORCH_MODULE(TextDecoder);
 
