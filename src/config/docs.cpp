@@ -22,7 +22,7 @@ unless marked *required*; a missing key takes the default shown. Check a config 
 resolved value with:
 
     balcap config check configs/demo.yaml
-    balcap config check configs/qwen2_5_vl_3b.yaml --set optim.lr=2e-6 --set train.lora.enabled=true
+    balcap config check configs/qwen2_5_vl_3b_balcap.yaml --set optim.lr=2e-6 --set train.lora.enabled=true
 
 `--set KEY=VALUE` overrides any key after the file is read; VALUE is YAML, so lists and
 mappings work (`--set sampling.stop_token_ids=[151645,151643]`,

@@ -94,7 +94,7 @@ TEST(ConfigSchema, DiffListsTheKeysThatDiffer) {
 
 // PyYAML is an independent reader: the resolved text must mean the same values to it.
 TEST(ConfigSchema, PyYamlReadsTheResolvedConfigWithTheSameValuesAndTypes) {
-  Config cfg = load_config(fs::path(balcap::test::kSourceDir) / "configs" / "qwen2_5_vl_3b.yaml");
+  Config cfg = load_config(fs::path(balcap::test::kSourceDir) / "configs" / "qwen2_5_vl_3b_balcap.yaml");
   auto dir = scratch_dir();
   write_file(dir / "resolved.yaml", to_yaml(cfg));
   std::string script = "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))";
@@ -134,7 +134,7 @@ TEST(ConfigSchema, EveryShippedConfigValidates) {
 }
 
 TEST(ConfigSchema, ShippedRecipesUseTheBalCapRlSettings) {
-  for (const char* name : {"qwen2_5_vl_3b.yaml", "qwen2_5_vl_7b.yaml", "llava_1_5_7b.yaml"}) {
+  for (const char* name : {"qwen2_5_vl_3b_balcap.yaml", "qwen2_5_vl_7b_balcap.yaml", "llava_1_5_7b.yaml"}) {
     Config cfg = load_config(fs::path(balcap::test::kSourceDir) / "configs" / name);
     EXPECT_EQ(cfg.train.group_size, 8) << name;
     EXPECT_EQ(cfg.algo.advantage, "gdpo") << name;
