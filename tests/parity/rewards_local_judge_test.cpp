@@ -15,12 +15,13 @@
 namespace balcap::rewards {
 namespace {
 
-std::unique_ptr<LocalJudge> make_judge(const std::string& model, int64_t batch_size = 16) {
+std::unique_ptr<LocalJudge> make_judge(const std::string& model, int64_t batch_size = 16,
+                                       const std::string& dtype = "auto") {
   config::JudgeConfig config;
   config.kind = "local";
   config.model = test::judge_model_dir(model).string();
   config.device = "auto";  // -> the policy device given below
-  config.dtype = "auto";   // -> float32 on CPU
+  config.dtype = dtype;    // auto -> float32 on CPU
   config.batch_size = batch_size;
   std::unique_ptr<Judge> judge = make_local_judge(model + "_judge", config, at::kCPU);
   auto* local = dynamic_cast<LocalJudge*>(judge.get());
@@ -88,6 +89,23 @@ TEST(LocalJudge, MultiTokenChoiceIsTheSumOverItsTokens) {
     return;
   }
   FAIL() << "no rating case in the fixture";
+}
+
+// dtype auto on CPU is float32; bfloat16 runs the same path in bf16 (matmul in bf16, log-softmax in
+// float32) and stays near the float32 reference.
+TEST(LocalJudge, DtypeAutoIsFloat32OnCpuAndBfloat16StaysNearTheReference) {
+  EXPECT_EQ(make_judge("llama")->policy().dtype(), at::kFloat);
+  auto judge = make_judge("llama", 16, "bfloat16");
+  EXPECT_EQ(judge->policy().dtype(), at::kBFloat16);
+  double worst = 0;
+  for (const auto& entry : test::rewards_entries("judge_cases", "llama")) {
+    const auto choices = entry["choices"].get<std::vector<std::string>>();
+    const auto got = judge->choice_logprobs({request_of(entry)}, choices)[0];
+    const auto expected = entry["logprobs"].get<std::vector<double>>();
+    for (size_t c = 0; c < choices.size(); ++c) worst = std::max(worst, std::abs(got[c] - expected[c]));
+  }
+  std::cout << "bfloat16 llama judge: choice logprobs max |diff| vs float32 transformers " << worst << "\n";
+  EXPECT_LE(worst, 1.0);
 }
 
 TEST(LocalJudge, BatchSizeOneAndEightGiveTheSameNumbers) {
