@@ -18,10 +18,11 @@ std::unique_ptr<Policy> load_policy(const std::filesystem::path& dir, at::Scalar
     case ModelFamily::llava:
       break;
   }
-  fail("{}: LLaVA checkpoints (model_type 'llava') are not supported yet. HINT: use a Qwen2.5-VL checkpoint "
-       "(e.g. Qwen/Qwen2.5-VL-3B-Instruct) for the policy or a vision judge, or a Qwen2/LLaMA text checkpoint "
-       "for a text judge.",
-       config_json_path(dir).string());
+  fail(
+      "{}: LLaVA checkpoints (model_type 'llava') are not supported yet. HINT: use a Qwen2.5-VL checkpoint "
+      "(e.g. Qwen/Qwen2.5-VL-3B-Instruct) for the policy or a vision judge, or a Qwen2/LLaMA text checkpoint "
+      "for a text judge.",
+      config_json_path(dir).string());
 }
 
 }  // namespace balcap

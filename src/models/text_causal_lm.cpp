@@ -22,10 +22,16 @@ namespace {
 namespace fs = std::filesystem;
 
 // Files a transformers text-model directory carries besides weights and config.json.
-constexpr std::array<const char*, 10> kCompanionFiles = {
-    "generation_config.json", "tokenizer.json",  "tokenizer_config.json", "special_tokens_map.json",
-    "added_tokens.json",      "vocab.json",      "merges.txt",            "tokenizer.model",
-    "chat_template.json",     "chat_template.jinja"};
+constexpr std::array<const char*, 10> kCompanionFiles = {"generation_config.json",
+                                                         "tokenizer.json",
+                                                         "tokenizer_config.json",
+                                                         "special_tokens_map.json",
+                                                         "added_tokens.json",
+                                                         "vocab.json",
+                                                         "merges.txt",
+                                                         "tokenizer.model",
+                                                         "chat_template.json",
+                                                         "chat_template.jinja"};
 
 const char* dtype_name(at::ScalarType dtype) {
   if (dtype == at::kBFloat16) return "bfloat16";
@@ -141,9 +147,10 @@ TextCausalLMCheckpoint load_text_causal_lm(const fs::path& dir, at::ScalarType d
     load_module_weights(*out.model, checkpoint, options);
   } catch (const Error& e) {
     if (!out.config.tie_word_embeddings && !checkpoint.contains("lm_head.weight")) {
-      fail("{}\n(lm_head.weight is absent and config.json has tie_word_embeddings false, so it is required. "
-           "HINT: if this model really ties its head to the embeddings, set tie_word_embeddings: true.)",
-           e.what());
+      fail(
+          "{}\n(lm_head.weight is absent and config.json has tie_word_embeddings false, so it is required. "
+          "HINT: if this model really ties its head to the embeddings, set tie_word_embeddings: true.)",
+          e.what());
     }
     throw;
   }

@@ -44,14 +44,14 @@ PolicyPrefill TextCausalLMPolicy::prefill(const PolicyPrompt& prompt) {
   const at::Tensor embeds = lm.model->embed(ids);  // [1, L, E]; checks the ids against the vocabulary
   const auto [cos, sin] = lm.model->rotary(at::arange(L, ids.options()).view({1, L}), dtype_);  // [1, L, D]
   KvCache cache(checkpoint_.config, 1, L, dtype_, device_);
-  const at::Tensor hidden = lm.model->forward(embeds, cos, sin, {}, &cache, 0);  // [1, L, E]
+  const at::Tensor hidden = lm.model->forward(embeds, cos, sin, {}, &cache, 0);    // [1, L, E]
   return PolicyPrefill{std::move(cache), lm.project(hidden.select(1, L - 1)), L};  // logits [1, V]
 }
 
 at::Tensor TextCausalLMPolicy::decode(const at::Tensor& tokens, const at::Tensor& positions, KvCache& cache,
                                       int64_t cache_index, const at::Tensor& key_mask) {
   auto& lm = *checkpoint_.model;
-  const at::Tensor embeds = lm.model->embed_tokens->forward(tokens.view({-1, 1}));  // [N, 1, E]
+  const at::Tensor embeds = lm.model->embed_tokens->forward(tokens.view({-1, 1}));                   // [N, 1, E]
   return lm.project(text_decoder_step(*lm.model, embeds, positions, cache, cache_index, key_mask));  // [N, V]
 }
 

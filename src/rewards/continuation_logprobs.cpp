@@ -57,7 +57,7 @@ void score_batch(Policy& policy, const std::vector<PolicyPrompt>& prompts, const
                  size_t end, std::vector<std::vector<double>>& out) {
   std::vector<std::vector<int64_t>> ids;
   std::vector<const PolicyPrompt*> images;
-  std::vector<int64_t> flat_index, tokens;  // over the [B * S] positions of the batch
+  std::vector<int64_t> flat_index, tokens;                      // over the [B * S] positions of the batch
   const auto S = static_cast<int64_t>(rows[begin].ids.size());  // the longest row comes first
   for (size_t i = begin; i < end; ++i) {
     ids.push_back(rows[i].ids);
@@ -71,7 +71,7 @@ void score_batch(Policy& policy, const std::vector<PolicyPrompt>& prompts, const
   const PolicyBatch batch = make_policy_batch(ids, images, device);
   const at::Tensor hidden = policy.hidden_states(batch);  // [B, S, E]
   const at::Tensor picked =
-      hidden.reshape({-1, hidden.size(2)}).index_select(0, at::tensor(flat_index, at::kLong).to(device));  // [M, E]
+      hidden.reshape({-1, hidden.size(2)}).index_select(0, at::tensor(flat_index, at::kLong).to(device));     // [M, E]
   const at::Tensor logprobs = at::matmul(picked, policy.output_weight().t()).to(at::kFloat).log_softmax(-1);  // [M, V]
   const at::Tensor chosen =
       logprobs.gather(1, at::tensor(tokens, at::kLong).to(device).view({-1, 1})).view(-1).to(at::kCPU);  // [M]

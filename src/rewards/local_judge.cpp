@@ -56,8 +56,9 @@ LocalJudge::LocalJudge(std::string name, std::unique_ptr<Policy> policy, std::un
       processor_(std::move(processor)),
       format_(format),
       batch_size_(batch_size) {
-  BALCAP_CHECK(batch_size_ >= 1, "judge '{}': batch_size {} must be at least 1. HINT: fix rewards.judges.{}.batch_size.",
-               name_, batch_size_, name_);
+  BALCAP_CHECK(batch_size_ >= 1,
+               "judge '{}': batch_size {} must be at least 1. HINT: fix rewards.judges.{}.batch_size.", name_,
+               batch_size_, name_);
   stop_ids_ = end_of_turn_ids(*policy_, *tokenizer_, format_);
 }
 

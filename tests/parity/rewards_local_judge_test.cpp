@@ -173,7 +173,9 @@ TEST(LocalJudge, ChoiceThatMergesWithThePromptIsAClearError) {
   const std::string message = error_of([&] { judge->choice_logprobs({{"s", "u", std::nullopt}}, {"yes", "\n"}); });
   EXPECT_NE(message.find("does not start with tokenize(prompt)"), std::string::npos) << message;
   EXPECT_NE(message.find("HINT"), std::string::npos) << message;
-  EXPECT_NE(error_of([&] { judge->choice_logprobs({{"s", "u", std::nullopt}}, {""}); }).find("empty choice"),
+  EXPECT_NE(error_of([&] {
+              judge->choice_logprobs({{"s", "u", std::nullopt}}, {""});
+            }).find("empty choice"),
             std::string::npos);
 }
 

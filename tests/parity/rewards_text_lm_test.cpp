@@ -33,8 +33,8 @@ void expect_logits_match(const at::Tensor& logits, const at::Tensor& expected, c
   const double diff = (logits - expected).abs().max().item<double>();
   const double std = expected.std().item<double>();
   const int64_t argmax_diff = logits.argmax(-1).ne(expected.argmax(-1)).sum().item<int64_t>();
-  std::cout << what << " [" << logits.size(0) << ", " << logits.size(1) << "]: max diff " << diff << " = "
-            << diff / std << " x std; " << argmax_diff << " argmax differences\n";
+  std::cout << what << " [" << logits.size(0) << ", " << logits.size(1) << "]: max diff " << diff << " = " << diff / std
+            << " x std; " << argmax_diff << " argmax differences\n";
   EXPECT_LE(diff, 1e-4 * std) << what;
   EXPECT_EQ(argmax_diff, 0) << what;
 }
@@ -189,9 +189,9 @@ TEST(TextLm, BadCheckpointNamesEveryMissingUnexpectedAndMisShapedTensorAtOnce) {
 }
 
 TEST(TextLm, UntiedCheckpointWithoutLmHeadSaysWhyItIsRequired) {
-  const fs::path dir = broken_copy([](nlohmann::json&) {}, [](NamedTensors& t) {
-    std::erase_if(t, [](const auto& p) { return p.first == "lm_head.weight"; });
-  });
+  const fs::path dir =
+      broken_copy([](nlohmann::json&) {},
+                  [](NamedTensors& t) { std::erase_if(t, [](const auto& p) { return p.first == "lm_head.weight"; }); });
   const std::string message = load_error(dir);
   EXPECT_NE(message.find("lm_head.weight"), std::string::npos) << message;
   EXPECT_NE(message.find("tie_word_embeddings"), std::string::npos) << message;
@@ -215,7 +215,8 @@ TEST(TextLm, LoadPolicyPicksTheClassOfEachFamilyAndRefusesLlava) {
   EXPECT_NE(dynamic_cast<Qwen2_5_VLPolicy*>(load_policy(test::judge_model_dir("qwen_vl")).get()), nullptr);
   const fs::path dir = test::scratch_dir() / "llava";
   fs::create_directories(dir);
-  test::write_file(dir / "config.json", R"({"model_type": "llava", "architectures": ["LlavaForConditionalGeneration"]})");
+  test::write_file(dir / "config.json",
+                   R"({"model_type": "llava", "architectures": ["LlavaForConditionalGeneration"]})");
   try {
     load_policy(dir);
     FAIL() << "llava loaded";
