@@ -165,6 +165,7 @@ LoadOptions load_options_from(const config::DataConfig& config) {
   LoadOptions o;
   o.on_bad_record = parse_on_bad_record(config.on_bad_record);
   o.max_records = config.max_records;
+  o.decode_images = config.image_check == "decode";
   return o;
 }
 

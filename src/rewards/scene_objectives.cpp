@@ -44,24 +44,17 @@ std::set<std::string> mentioned(const data::ParsedCaption& caption, const std::s
   return out;
 }
 
-// n-grams repeated inside their sentence / all n-grams inside sentences.
-double within_sentence_repeats(const data::ParsedCaption& caption, size_t n) {
+// Claim statements that repeat an earlier statement / all claim statements (0 without claims).
+double repeated_claims(const data::ParsedCaption& caption) {
+  std::set<Claim> seen;
   size_t total = 0, repeated = 0;
   for (const auto& s : caption.sentences) {
-    std::set<std::vector<std::string>> seen;
-    for (size_t i = 0; i + n <= s.words.size(); ++i) {
+    for (const auto& c : s.claims) {
       ++total;
-      if (!seen.insert({s.words.begin() + i, s.words.begin() + i + n}).second) ++repeated;
+      repeated += !seen.insert(c).second;
     }
   }
   return total == 0 ? 0.0 : static_cast<double>(repeated) / total;
-}
-
-double repeated_sentences(const data::ParsedCaption& caption) {
-  std::set<std::vector<std::string>> seen;
-  size_t repeated = 0;
-  for (const auto& s : caption.sentences) repeated += !seen.insert(s.words).second;
-  return caption.sentences.empty() ? 0.0 : static_cast<double>(repeated) / caption.sentences.size();
 }
 
 class SceneObjective : public Objective {
@@ -160,10 +153,7 @@ double scene_linguistic(const data::ParsedCaption& caption, const config::Repeti
   auto good = std::count_if(caption.sentences.begin(), caption.sentences.end(),
                             [](const data::ParsedSentence& s) { return s.grammatical(); });
   double score = static_cast<double>(good) / caption.sentences.size();
-  if (guard.enabled) {
-    score *= (1.0 - within_sentence_repeats(caption, static_cast<size_t>(guard.ngram))) *
-             (1.0 - repeated_sentences(caption));
-  }
+  if (guard.enabled) score *= 1.0 - repeated_claims(caption);
   return score;
 }
 

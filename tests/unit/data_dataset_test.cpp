@@ -184,6 +184,20 @@ TEST(DataDataset, ImageThatFailsToDecodeLaterIsACountedSkipUnderSkipAndAnErrorUn
   }
 }
 
+TEST(DataDataset, OptionsComeFromTheDataSectionOfTheConfig) {
+  config::DataConfig c;
+  auto defaults = load_options_from(c);
+  EXPECT_EQ(defaults.on_bad_record, OnBadRecord::kSkip);
+  EXPECT_FALSE(defaults.decode_images);
+  c.on_bad_record = "fail";
+  c.max_records = 3;
+  c.image_check = "decode";
+  auto o = load_options_from(c);
+  EXPECT_EQ(o.on_bad_record, OnBadRecord::kFail);
+  EXPECT_EQ(o.max_records, 3);
+  EXPECT_TRUE(o.decode_images);
+}
+
 TEST(DataDataset, ReportSummarisesAndLimitsTheListedLines) {
   fs::path dir = make_images();
   auto path = write_jsonl(dir, kGood1 + "\n{x\n{y\n{z\n");

@@ -15,6 +15,7 @@ struct DataConfig {
   std::string on_bad_record = "skip";
   bool shuffle = true;
   std::int64_t max_records = 0;
+  std::string image_check = "header";
   std::int64_t workers = 2;
 
   template <class V>
@@ -31,7 +32,12 @@ struct DataConfig {
             "goes on, `fail` stops before training starts.",
             Spec().one_of({"skip", "fail"}));
     v.field("shuffle", shuffle, "Shuffle the records every epoch (seeded by train.seed and the epoch).");
-    v.field("max_records", max_records, "Use only the first N records; 0 = all.", Spec().at_least(0));
+    v.field("max_records", max_records,
+            "Use only the first N good records (later lines are not read); 0 = all.", Spec().at_least(0));
+    v.field("image_check", image_check,
+            "How images are validated at load: `header` (the file exists and its PNG/JPEG header decodes; "
+            "fast) or `decode` (every image decoded once).",
+            Spec().one_of({"header", "decode"}));
     v.field("workers", workers, "Threads that decode and preprocess images.", Spec().at_least(1).at_most(256));
   }
   bool operator==(const DataConfig&) const = default;

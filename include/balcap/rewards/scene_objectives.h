@@ -7,11 +7,17 @@
 //   qa_accuracy:     the record's questions answered from the caption's claims alone; a question
 //                    the caption leaves open (or answers two ways) counts as wrong
 //   judge_rating:    lexical linguistic score = grammatical sentences / sentences
-//                    x (1 - repeated n-grams within sentences / n-grams within sentences)
-//                    x (1 - sentences that repeat an earlier sentence / sentences);
-//                    the two repetition factors only when rewards.repetition_guard is enabled
-//                    (n = its ngram). Within-sentence, because the scene paragraph legitimately
-//                    repeats "the red circle is" across its sentences. Empty caption -> 0.
+//                    x (1 - repeated claim statements / claim statements)
+//                    (data/scene_grammar.h defines a grammatical sentence: it parses, agrees in
+//                    number, starts with a capital and ends with . ! ?; a caption cut mid-word
+//                    has an unterminated last sentence). The repetition factor applies when
+//                    rewards.repetition_guard is enabled; it counts every statement of a claim
+//                    that an earlier one already made ("A red circle, a red circle, a red circle."
+//                    -> 1/3). The scene scorer counts repeated claims, not repeated n-grams:
+//                    correct scene lists repeat n-grams ("two small purple squares, two small
+//                    purple diamonds"), and a repeated phrase outside the grammar already makes
+//                    its sentence ungrammatical. repetition_guard.ngram is not used here.
+//                    Empty caption -> 0.
 // A record without a scene is scored valid = false, with one warning per objective.
 #include <memory>
 #include <string>
