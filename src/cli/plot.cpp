@@ -33,14 +33,13 @@ void run(const PlotArgs& args) {
 
 void add_plot_command(CLI::App& app) {
   auto args = std::make_shared<PlotArgs>();
-  auto* cmd = app.add_subcommand("plot",
-                                 "Render a run's metrics.jsonl as PNG charts (rewards per "
-                                 "objective, caption length); several runs side by side");
+  auto* cmd = app.add_subcommand(
+      "plot",
+      "Render a run's metrics.jsonl as PNG charts (rewards per objective, caption length); several runs side by side");
   cmd->add_option("runs", args->runs, "Run directories (with metrics.jsonl) or metrics.jsonl files")->required();
   cmd->add_option("--out", args->out, "Output directory (default RUN_DIR/plots; required for several runs)");
   cmd->add_option("--metrics", args->metrics,
-                  "Extra charts, one per name: every metric equal to NAME or "
-                  "under NAME/ (e.g. loss,kl,advantage,time)")
+                  "Extra charts, one per name: every metric equal to NAME or under NAME/ (e.g. loss,kl,advantage,time)")
       ->delimiter(',');
   cmd->callback([args] { run(*args); });
 }

@@ -40,9 +40,8 @@ Rect segment_box(Point a, Point b, double hw) {
 
 Canvas::Canvas(int width, int height, Rgb background) : width_(width), height_(height) {
   BALCAP_CHECK(width > 0 && height > 0 && width <= kMaxSide && height <= kMaxSide,
-               "plot: canvas size {}x{} is outside 1..{}\nHINT: use fewer "
-               "panels or a smaller panel size",
-               width, height, kMaxSide);
+               "plot: canvas size {}x{} is outside 1..{}\nHINT: use fewer panels or a smaller panel size", width,
+               height, kMaxSide);
   rgb_.resize(static_cast<size_t>(width) * height * 3);
   for (size_t i = 0; i < rgb_.size(); i += 3) {
     rgb_[i] = background.r;

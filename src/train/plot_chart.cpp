@@ -222,9 +222,7 @@ Rgb series_color(size_t index) {
 }
 
 Image render_figure(const Figure& f) {
-  BALCAP_CHECK(!f.panels.empty(),
-               "plot: figure '{}' has no panel\nHINT: choose metrics that "
-               "exist in the run",
+  BALCAP_CHECK(!f.panels.empty(), "plot: figure '{}' has no panel\nHINT: choose metrics that exist in the run",
                f.title);
   const int n = static_cast<int>(f.panels.size());
   const int columns = std::clamp(f.columns, 1, n);

@@ -19,19 +19,16 @@ namespace {
 namespace fs = std::filesystem;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* kRowHint =
-    "HINT: metrics.jsonl holds one JSON object per line with a numeric "
-    "\"step\", as `balcap train` and "
-    "`balcap sft` write it; fix or delete the line";
+    "HINT: metrics.jsonl holds one JSON object per line with a numeric \"step\", as `balcap train` and `balcap sft` "
+    "write it; fix or delete the line";
 
 fs::path metrics_file(const fs::path& run) {
-  BALCAP_CHECK(fs::exists(run),
-               "plot: {} does not exist\nHINT: pass the run directory "
-               "(train.run_dir) of a run",
+  std::error_code ec;  // the error_code overloads: a permission problem is an Error, not an exception
+  BALCAP_CHECK(fs::exists(run, ec), "plot: {} does not exist\nHINT: pass the run directory (train.run_dir) of a run",
                run.string());
-  const fs::path file = fs::is_directory(run) ? run / "metrics.jsonl" : run;
-  BALCAP_CHECK(fs::is_regular_file(file),
-               "plot: {} not found\nHINT: pass a run directory written by "
-               "`balcap train` or `balcap sft` "
+  const fs::path file = fs::is_directory(run, ec) ? run / "metrics.jsonl" : run;
+  BALCAP_CHECK(fs::is_regular_file(file, ec),
+               "plot: {} not found\nHINT: pass a run directory written by `balcap train` or `balcap sft` "
                "(runtime.metrics_jsonl must be on)",
                file.string());
   return file;
@@ -67,10 +64,8 @@ std::string keys_hint(const std::vector<MetricsTable>& runs) {
   std::string list;
   for (size_t i = 0; i < keys.size() && i < 40; ++i) list += (i ? ", " : "") + keys[i];
   if (keys.size() > 40) list += fmt::format(", ... ({} in all)", keys.size());
-  return fmt::format(
-      "HINT: pick groups with --metrics NAME,... (a key or the "
-      "part before a '/'); logged: {}",
-      keys.empty() ? std::string("nothing numeric") : list);
+  return fmt::format("HINT: pick groups with --metrics NAME,... (a key or the part before a '/'); logged: {}",
+                     keys.empty() ? std::string("nothing numeric") : list);
 }
 
 // "FILE" or "FILE1, FILE2 ..." for error messages.
@@ -88,8 +83,11 @@ bool has_key(const std::vector<MetricsTable>& runs, const std::string& key) {
 std::vector<std::string> run_names(const std::vector<fs::path>& runs) {
   std::vector<std::string> names;
   for (const fs::path& r : runs) {
-    fs::path dir = fs::is_directory(r) ? r : r.parent_path();
-    dir = fs::weakly_canonical(fs::absolute(dir));
+    std::error_code ec;
+    fs::path dir = fs::is_directory(r, ec) ? r : r.parent_path();
+    // "runs/demo/", "." and ".." name the directory they resolve to.
+    const fs::path resolved = fs::weakly_canonical(fs::absolute(dir, ec), ec);
+    if (!ec && !resolved.filename().empty()) dir = resolved;
     names.push_back(dir.filename().empty() ? r.string() : dir.filename().string());
   }
   const std::set<std::string> distinct(names.begin(), names.end());
@@ -146,18 +144,13 @@ MetricsTable read_metrics_table(const fs::path& run_dir_or_file, const std::stri
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     const std::string where = fmt::format("{} line {}", t.file.string(), line_no);
     if (nl == std::string::npos && !nlohmann::json::accept(line)) {
-      spdlog::warn(
-          "plot: {}: incomplete last line skipped (the run is still "
-          "writing it)",
-          where);
+      spdlog::warn("plot: {}: incomplete last line skipped (the run is still writing it)", where);
       break;
     }
     auto [step, values] = parse_row(line, where);
     rows[step] = std::move(values);
   }
-  BALCAP_CHECK(!rows.empty(),
-               "plot: {} has no rows\nHINT: the run has not logged its first "
-               "step yet; plot it later",
+  BALCAP_CHECK(!rows.empty(), "plot: {} has no rows\nHINT: the run has not logged its first step yet; plot it later",
                t.file.string());
   for (const auto& [step, values] : rows) {
     const size_t i = t.steps.size();
@@ -234,14 +227,10 @@ Figure group_figure(const MetricGroup& group, const std::vector<MetricsTable>& r
 }
 
 std::vector<fs::path> plot_runs(const PlotOptions& o) {
-  if (o.runs.empty())
-    usage_fail(
-        "plot: no run directory given\nHINT: balcap plot RUN_DIR "
-        "[RUN_DIR ...] [--out DIR]");
+  if (o.runs.empty()) usage_fail("plot: no run directory given\nHINT: balcap plot RUN_DIR [RUN_DIR ...] [--out DIR]");
   if (o.runs.size() > 1 && o.out_dir.empty()) {
     usage_fail(
-        "plot: {} runs but no --out\nHINT: comparisons need an output "
-        "directory: balcap plot RUN1 RUN2 --out DIR",
+        "plot: {} runs but no --out\nHINT: comparisons need an output directory: balcap plot RUN1 RUN2 --out DIR",
         o.runs.size());
   }
   const std::vector<std::string> names = run_names(o.runs);
@@ -256,8 +245,7 @@ std::vector<fs::path> plot_runs(const PlotOptions& o) {
     }
   }
   BALCAP_CHECK(!groups.empty() || !o.metrics.empty(),
-               "plot: no per-objective reward (reward/*/mean) or caption "
-               "length (caption/length_*) series in {}\n{}",
+               "plot: no per-objective reward (reward/*/mean) or caption length (caption/length_*) series in {}\n{}",
                files_of(runs), keys_hint(runs));
   for (const std::string& name : o.metrics) {
     MetricGroup g = named_group(runs, name);
