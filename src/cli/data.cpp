@@ -4,9 +4,8 @@
 // exit 0 when every record is good, 1 otherwise (docs/data.md).
 #include <iostream>
 #include <memory>
-#include <string>
-
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "balcap/core/error.h"
 #include "balcap/data/dataset.h"
@@ -46,8 +45,10 @@ void run_check(const CheckArgs& a) {
   options.decode_images = a.decode;
   auto ds = data::read_dataset(a.file, options);
   std::cout << data::validation_report(ds, a.limit);
-  BALCAP_CHECK(ds.bad.empty(), "data check: {} of {} records in {} are bad (listed above). HINT: fix them, or train "
-               "with data.on_bad_record: skip", ds.bad.size(), ds.lines_read, a.file);
+  BALCAP_CHECK(ds.bad.empty(),
+               "data check: {} of {} records in {} are bad (listed above). HINT: fix them, or train "
+               "with data.on_bad_record: skip",
+               ds.bad.size(), ds.lines_read, a.file);
 }
 
 }  // namespace

@@ -51,7 +51,8 @@ std::vector<std::int64_t> epoch_permutation(std::int64_t n, std::uint64_t seed, 
 
 DataOrder::DataOrder(std::int64_t num_records, std::uint64_t seed, bool shuffle)
     : num_records_(num_records), seed_(seed), shuffle_(shuffle) {
-  BALCAP_CHECK(num_records >= 1, "data order: the dataset has no usable records. HINT: check data.train and the "
+  BALCAP_CHECK(num_records >= 1,
+               "data order: the dataset has no usable records. HINT: check data.train and the "
                "validation report (`balcap data check FILE.jsonl`)");
 }
 
@@ -89,15 +90,15 @@ std::vector<std::int64_t> DataOrder::next(std::int64_t n) {
 }
 
 nlohmann::json DataOrder::state() const {
-  return {{"version", 1},          {"num_records", num_records_}, {"seed", std::to_string(seed_)},
-          {"shuffle", shuffle_},   {"epoch", cursor_.epoch},      {"position", cursor_.position}};
+  return {{"version", 1},        {"num_records", num_records_}, {"seed", std::to_string(seed_)},
+          {"shuffle", shuffle_}, {"epoch", cursor_.epoch},      {"position", cursor_.position}};
 }
 
 void DataOrder::restore(const nlohmann::json& state) {
   const char* hint = "HINT: pass the trainer_state.json written by this version of balcap";
   try {
-    BALCAP_CHECK(state.value("version", 0) == 1, "data order state: unknown version {}. {}",
-                 state.value("version", 0), hint);
+    BALCAP_CHECK(state.value("version", 0) == 1, "data order state: unknown version {}. {}", state.value("version", 0),
+                 hint);
     auto n = state.at("num_records").get<std::int64_t>();
     BALCAP_CHECK(n == num_records_,
                  "data order state: the checkpoint was made with {} records, the dataset now has {}. HINT: resume "
@@ -106,8 +107,10 @@ void DataOrder::restore(const nlohmann::json& state) {
     auto seed = std::stoull(state.at("seed").get<std::string>());
     auto shuffle = state.at("shuffle").get<bool>();
     if (seed != seed_ || shuffle != shuffle_) {
-      spdlog::warn("data order: the checkpoint's seed/shuffle ({}, {}) differ from the config's ({}, {}); "
-                   "continuing the checkpoint's order", seed, shuffle, seed_, shuffle_);
+      spdlog::warn(
+          "data order: the checkpoint's seed/shuffle ({}, {}) differ from the config's ({}, {}); "
+          "continuing the checkpoint's order",
+          seed, shuffle, seed_, shuffle_);
     }
     DataCursor c{state.at("epoch").get<std::int64_t>(), state.at("position").get<std::int64_t>()};
     BALCAP_CHECK(c.epoch >= 0 && c.position >= 0 && c.position < num_records_,

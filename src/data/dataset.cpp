@@ -2,12 +2,12 @@
 // (so a user fixes a file in one go), the on_bad_record policy applied at the end.
 #include "balcap/data/dataset.h"
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <map>
-#include <string>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <string>
 
 #include "balcap/core/error.h"
 #include "balcap/core/log.h"
@@ -61,20 +61,23 @@ void read_qa_item(const json& q, size_t i, std::vector<QaItem>& out, std::vector
     problems.push_back(where + " needs \"choices\": a list of at least 2 strings");
   } else {
     for (const auto& c : q["choices"]) {
-      if (c.is_string()) item.choices.push_back(c.get<std::string>());
-      else problems.push_back(fmt::format("{} choice {} is not a string", where, c.dump()));
+      if (c.is_string())
+        item.choices.push_back(c.get<std::string>());
+      else
+        problems.push_back(fmt::format("{} choice {} is not a string", where, c.dump()));
     }
   }
   const json answer = q.value("answer", json());
   if (answer.is_number_integer()) {
     item.answer = answer.get<std::int64_t>();
     if (item.answer < 0 || item.answer >= static_cast<std::int64_t>(item.choices.size())) {
-      problems.push_back(fmt::format("{} \"answer\" {} is not an index into its {} choices", where, item.answer,
-                                     item.choices.size()));
+      problems.push_back(
+          fmt::format("{} \"answer\" {} is not an index into its {} choices", where, item.answer, item.choices.size()));
     }
   } else if (answer.is_string()) {
     auto it = std::find(item.choices.begin(), item.choices.end(), answer.get<std::string>());
-    if (it == item.choices.end()) problems.push_back(fmt::format("{} \"answer\" {} is not one of its choices", where, answer.dump()));
+    if (it == item.choices.end())
+      problems.push_back(fmt::format("{} \"answer\" {} is not one of its choices", where, answer.dump()));
     item.answer = it - item.choices.begin();
   } else {
     problems.push_back(where + " needs \"answer\": the index of the right choice or its text");
@@ -109,8 +112,10 @@ std::vector<std::string> read_record(const json& j, const fs::path& base, const 
   record.references = string_list(j, "references", true, problems);
   record.claims = string_list(j, "claims", false, problems);
   if (j.contains("qa")) {
-    if (!j["qa"].is_array()) problems.push_back("\"qa\" must be a list of questions");
-    else for (size_t i = 0; i < j["qa"].size(); ++i) read_qa_item(j["qa"][i], i, record.qa, problems);
+    if (!j["qa"].is_array())
+      problems.push_back("\"qa\" must be a list of questions");
+    else
+      for (size_t i = 0; i < j["qa"].size(); ++i) read_qa_item(j["qa"][i], i, record.qa, problems);
   }
   if (j.contains("scene") && !j["scene"].is_null()) {
     try {
@@ -171,8 +176,10 @@ LoadOptions load_options_from(const config::DataConfig& config) {
 
 Dataset read_dataset(const fs::path& path, const LoadOptions& options) {
   std::ifstream in(path, std::ios::binary);
-  BALCAP_CHECK(in, "dataset {}: cannot open the file. HINT: check data.train/data.eval (paths are relative to the "
-               "directory balcap runs in)", path.string());
+  BALCAP_CHECK(in,
+               "dataset {}: cannot open the file. HINT: check data.train/data.eval (paths are relative to the "
+               "directory balcap runs in)",
+               path.string());
   Dataset ds;
   ds.path = path;
   const fs::path base = path.parent_path();
@@ -222,16 +229,19 @@ std::string validation_report(const Dataset& ds, std::size_t limit) {
 Dataset load_dataset(const fs::path& path, const LoadOptions& options) {
   Dataset ds = read_dataset(path, options);
   if (!ds.bad.empty() && options.on_bad_record == OnBadRecord::kFail) {
-    fail("dataset {} has {} bad record(s) (data.on_bad_record: fail):\n{}HINT: fix the lines listed (`balcap data "
-         "check {}` prints this report), or set data.on_bad_record: skip to train on the {} good records",
-         path.string(), ds.bad.size(), validation_report(ds, 50), path.string(), ds.records.size());
+    fail(
+        "dataset {} has {} bad record(s) (data.on_bad_record: fail):\n{}HINT: fix the lines listed (`balcap data "
+        "check {}` prints this report), or set data.on_bad_record: skip to train on the {} good records",
+        path.string(), ds.bad.size(), validation_report(ds, 50), path.string(), ds.records.size());
   }
   for (const auto& bad : ds.bad) spdlog::warn("skipping bad record: {}", describe(path, bad));
   if (!ds.bad.empty()) {
     spdlog::warn("dataset {}: skipped {} bad record(s), kept {}", path.string(), ds.bad.size(), ds.records.size());
   }
-  BALCAP_CHECK(!ds.records.empty(), "dataset {}: no usable records ({} read, {} bad). HINT: check the file with "
-               "`balcap data check {}`", path.string(), ds.lines_read, ds.bad.size(), path.string());
+  BALCAP_CHECK(!ds.records.empty(),
+               "dataset {}: no usable records ({} read, {} bad). HINT: check the file with "
+               "`balcap data check {}`",
+               path.string(), ds.lines_read, ds.bad.size(), path.string());
   return ds;
 }
 

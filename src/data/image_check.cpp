@@ -1,13 +1,13 @@
 // check_image: cheap load-time validation of a record's image. Reads at most the bytes up to
 // the frame header (PNG: 33 bytes; JPEG: marker segments until SOFn), so validating a large
 // dataset does not decode every image; `decode` = full decode with balcap's decoder.
+#include <fmt/format.h>
+
 #include <array>
 #include <cstdint>
 #include <fstream>
 #include <string>
 #include <system_error>
-
-#include <fmt/format.h>
 
 #include "balcap/core/error.h"
 #include "balcap/data/dataset.h"

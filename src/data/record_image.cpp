@@ -11,8 +11,10 @@ std::optional<Image> RecordImageDecoder::decode(const Record& record) {
     return decode_image_file(record.image);
   } catch (const Error& e) {
     if (policy_ == OnBadRecord::kFail) {
-      fail("record '{}' (line {}): its image no longer decodes: {}\nHINT: fix or remove the record, or set "
-           "data.on_bad_record: skip to skip such records", record.id, record.line, e.what());
+      fail(
+          "record '{}' (line {}): its image no longer decodes: {}\nHINT: fix or remove the record, or set "
+          "data.on_bad_record: skip to skip such records",
+          record.id, record.line, e.what());
     }
     std::lock_guard lock(mutex_);
     ++skipped_;

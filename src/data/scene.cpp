@@ -56,7 +56,8 @@ SceneObject object_from_json(const nlohmann::json& j, size_t i) {
 }
 
 SceneQuestion question_from_json(const nlohmann::json& j, size_t i) {
-  static constexpr std::array<std::string_view, 6> kAsks = {"background", "count", "colour", "shape", "position", "size"};
+  static constexpr std::array<std::string_view, 6> kAsks = {"background", "count",    "colour",
+                                                            "shape",      "position", "size"};
   std::string where = "qa[" + std::to_string(i) + "]";
   SceneQuestion q;
   q.ask = word(j, "ask", kAsks, where);
@@ -72,8 +73,8 @@ void check_consistent(const Scene& s) {
     BALCAP_CHECK(!used[o.cell], "scene: two objects in the {} cell. {}", kCells[o.cell], kHint);
     used[o.cell] = true;
     auto [it, fresh] = sizes.emplace(std::pair{o.colour, o.shape}, o.size);
-    BALCAP_CHECK(fresh || it->second == o.size, "scene: the {} {} are both {} and {}. {}", o.colour,
-                 plural(o.shape), it->second, o.size, kHint);
+    BALCAP_CHECK(fresh || it->second == o.size, "scene: the {} {} are both {} and {}. {}", o.colour, plural(o.shape),
+                 it->second, o.size, kHint);
   }
 }
 
@@ -100,8 +101,12 @@ std::vector<SceneGroup> scene_groups(const Scene& scene) {
 nlohmann::json scene_to_json(const Scene& s) {
   nlohmann::json objects = nlohmann::json::array(), qa = nlohmann::json::array();
   for (const auto& o : s.objects) {
-    objects.push_back({{"colour", o.colour}, {"shape", o.shape}, {"size", o.size},
-                       {"cell", std::string(kCells[o.cell])}, {"dx", o.dx}, {"dy", o.dy}});
+    objects.push_back({{"colour", o.colour},
+                       {"shape", o.shape},
+                       {"size", o.size},
+                       {"cell", std::string(kCells[o.cell])},
+                       {"dx", o.dx},
+                       {"dy", o.dy}});
   }
   for (const auto& q : s.questions) {
     nlohmann::json j = {{"ask", q.ask}};
@@ -109,11 +114,12 @@ nlohmann::json scene_to_json(const Scene& s) {
     if (!q.shape.empty()) j["shape"] = q.shape;
     qa.push_back(j);
   }
-  return {{"size", s.size},
-          {"background",
-           {{"colour", s.background_colour}, {"style", s.background_style}, {"noise_seed", std::to_string(s.noise_seed)}}},
-          {"objects", objects},
-          {"qa", qa}};
+  return {
+      {"size", s.size},
+      {"background",
+       {{"colour", s.background_colour}, {"style", s.background_style}, {"noise_seed", std::to_string(s.noise_seed)}}},
+      {"objects", objects},
+      {"qa", qa}};
 }
 
 Scene scene_from_json(const nlohmann::json& j) {

@@ -80,14 +80,19 @@ bool claim_holds(const Scene& scene, const Claim& c) {
   auto groups = scene_groups(scene);
   const auto* g = find_group(groups, c.colour, c.shape);
   switch (c.kind) {
-    case ClaimKind::kBackgroundColour: return c.value == scene.background_colour;
-    case ClaimKind::kBackgroundStyle: return c.value == scene.background_style;
-    case ClaimKind::kExists: return g != nullptr;
-    case ClaimKind::kCount: return g != nullptr && c.value == std::to_string(g->cells.size());
-    case ClaimKind::kSize: return g != nullptr && c.value == g->size;
+    case ClaimKind::kBackgroundColour:
+      return c.value == scene.background_colour;
+    case ClaimKind::kBackgroundStyle:
+      return c.value == scene.background_style;
+    case ClaimKind::kExists:
+      return g != nullptr;
+    case ClaimKind::kCount:
+      return g != nullptr && c.value == std::to_string(g->cells.size());
+    case ClaimKind::kSize:
+      return g != nullptr && c.value == g->size;
     case ClaimKind::kPosition:
-      return g != nullptr && std::any_of(g->cells.begin(), g->cells.end(),
-                                         [&](int cell) { return kCells[cell] == c.value; });
+      return g != nullptr &&
+             std::any_of(g->cells.begin(), g->cells.end(), [&](int cell) { return kCells[cell] == c.value; });
     case ClaimKind::kRelation: {
       const auto* h = find_group(groups, c.colour2, c.shape2);
       return g != nullptr && h != nullptr && g != h && relation_holds(*g, *h, c.value);
@@ -103,21 +108,24 @@ std::string claim_sentence(const Scene& scene, const Claim& c) {
   std::string subject = definite(groups, c.colour, c.shape);
   std::string be = many ? " are " : " is ";
   switch (c.kind) {
-    case ClaimKind::kBackgroundColour: return "The background is " + c.value + ".";
+    case ClaimKind::kBackgroundColour:
+      return "The background is " + c.value + ".";
     case ClaimKind::kBackgroundStyle:
       return c.value == "gradient" ? "The background is a gradient." : "The background is " + c.value + ".";
-    case ClaimKind::kExists: return "There is a " + c.colour + " " + c.shape + ".";
+    case ClaimKind::kExists:
+      return "There is a " + c.colour + " " + c.shape + ".";
     case ClaimKind::kCount: {
       int n = std::stoi(c.value);
       return n == 1 ? "There is one " + c.colour + " " + c.shape + "."
                     : "There are " + number_word(n) + " " + c.colour + " " + plural(c.shape) + ".";
     }
-    case ClaimKind::kSize: return capitalise(subject) + be + c.value + ".";
+    case ClaimKind::kSize:
+      return capitalise(subject) + be + c.value + ".";
     case ClaimKind::kPosition: {
       int cell = static_cast<int>(std::find(kCells.begin(), kCells.end(), c.value) - kCells.begin());
       if (cell >= static_cast<int>(kCells.size())) return "";
-      std::string who = many ? capitalise(indefinite_article(c.colour)) + " " + c.colour + " " + c.shape
-                             : capitalise(subject);
+      std::string who =
+          many ? capitalise(indefinite_article(c.colour)) + " " + c.colour + " " + c.shape : capitalise(subject);
       return who + " is " + cell_phrase(cell) + ".";
     }
     case ClaimKind::kRelation: {

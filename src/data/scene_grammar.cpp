@@ -15,9 +15,9 @@ constexpr std::string_view kSep = ",";
 constexpr std::string_view kJunk = "#";  // any character the grammar has no place for
 
 std::string normalise(std::string w) {
-  static const std::map<std::string, std::string> kSynonyms = {
-      {"grey", "gray"}, {"centre", "center"}, {"middle", "center"}, {"big", "large"},
-      {"upper", "top"}, {"lower", "bottom"}};
+  static const std::map<std::string, std::string> kSynonyms = {{"grey", "gray"},     {"centre", "center"},
+                                                               {"middle", "center"}, {"big", "large"},
+                                                               {"upper", "top"},     {"lower", "bottom"}};
   auto it = kSynonyms.find(w);
   return it == kSynonyms.end() ? w : it->second;
 }
@@ -183,8 +183,7 @@ class SentenceParser {
     if (accept_all({"to", "the", "left", "of"}) || accept_all({"the", "left", "of"}) || accept_all({"left", "of"})) {
       return "left of";
     }
-    if (accept_all({"to", "the", "right", "of"}) || accept_all({"the", "right", "of"}) ||
-        accept_all({"right", "of"})) {
+    if (accept_all({"to", "the", "right", "of"}) || accept_all({"the", "right", "of"}) || accept_all({"right", "of"})) {
       return "right of";
     }
     if (accept("above") || accept("over")) return "above";
@@ -213,13 +212,15 @@ class SentenceParser {
 
   bool background_words(bool need_noun) {
     size_t start = p_;
-    static constexpr std::array<std::string_view, 7> kWords = {"white",    "gray",  "black", "plain",
-                                                               "solid",    "noisy", "gradient"};
+    static constexpr std::array<std::string_view, 7> kWords = {"white", "gray",  "black",   "plain",
+                                                               "solid", "noisy", "gradient"};
     std::vector<Claim> found;
     while (in(kWords, peek())) {
       std::string w = t_[p_++];
-      if (in(kBackgroundColours, w)) found.push_back({ClaimKind::kBackgroundColour, "", "", w});
-      else found.push_back({ClaimKind::kBackgroundStyle, "", "", w == "solid" ? "plain" : w});
+      if (in(kBackgroundColours, w))
+        found.push_back({ClaimKind::kBackgroundColour, "", "", w});
+      else
+        found.push_back({ClaimKind::kBackgroundStyle, "", "", w == "solid" ? "plain" : w});
     }
     if (p_ == start || (need_noun && !accept("background"))) {
       p_ = start;
@@ -277,8 +278,10 @@ class SentenceParser {
     if (!np) return false;
     if (first && intro_kind == 1 && np->plural) agree_ = false;
     if (first && intro_kind == 2 && !np->plural) agree_ = false;
-    if (np->count > 0) emit(ClaimKind::kCount, *np, std::to_string(np->count));
-    else emit(ClaimKind::kExists, *np, "");
+    if (np->count > 0)
+      emit(ClaimKind::kCount, *np, std::to_string(np->count));
+    else
+      emit(ClaimKind::kExists, *np, "");
     if (!np->size.empty()) emit(ClaimKind::kSize, *np, np->size);
     places(*np);
     return true;

@@ -16,8 +16,8 @@ void shuffle(std::vector<T>& v, SplitMix64& rng) {
 
 // `answer` plus `n - 1` other words of `pool`, shuffled.
 template <size_t N>
-std::vector<std::string> choices_with(const std::string& answer, const std::array<std::string_view, N>& pool,
-                                      size_t n, SplitMix64& rng) {
+std::vector<std::string> choices_with(const std::string& answer, const std::array<std::string_view, N>& pool, size_t n,
+                                      SplitMix64& rng) {
   std::vector<std::string> others;
   for (auto w : pool) {
     if (w != answer) others.emplace_back(w);

@@ -64,7 +64,8 @@ void draw_object(const SceneObject& o, int image_size, Image& img) {
       if (covered == 0) continue;
       auto* px = &img.rgb[(static_cast<size_t>(y) * img.width + x) * 3];
       constexpr int kAll = kSub * kSub;
-      for (int c = 0; c < 3; ++c) px[c] = static_cast<std::uint8_t>((px[c] * (kAll - covered) + colour[c] * covered + kAll / 2) / kAll);
+      for (int c = 0; c < 3; ++c)
+        px[c] = static_cast<std::uint8_t>((px[c] * (kAll - covered) + colour[c] * covered + kAll / 2) / kAll);
     }
   }
 }
@@ -73,7 +74,7 @@ void draw_object(const SceneObject& o, int image_size, Image& img) {
 
 std::array<std::uint8_t, 3> colour_rgb(std::string_view colour) {
   static const std::map<std::string, std::array<std::uint8_t, 3>, std::less<>> kRgb = {
-      {"red", {220, 40, 40}},    {"green", {40, 170, 70}},   {"blue", {40, 90, 220}},
+      {"red", {220, 40, 40}},     {"green", {40, 170, 70}},   {"blue", {40, 90, 220}},
       {"yellow", {240, 210, 40}}, {"purple", {140, 70, 200}}, {"orange", {245, 140, 30}},
       {"white", {240, 240, 240}}, {"gray", {128, 128, 128}},  {"black", {25, 25, 25}}};
   auto it = kRgb.find(colour);

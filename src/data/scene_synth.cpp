@@ -1,11 +1,11 @@
 // Scene generation, reference texts, questions and the synthetic dataset writer.
 #include "balcap/data/scene_synth.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <fstream>
 #include <numeric>
-
-#include <fmt/format.h>
 
 #include "balcap/core/error.h"
 #include "balcap/data/scene_claims.h"
@@ -91,8 +91,8 @@ std::vector<std::string> relation_sentences(const Scene& scene, const std::vecto
 }  // namespace
 
 Scene random_scene(std::uint64_t seed, SynthSplit split, std::int64_t index, int size) {
-  SplitMix64 rng(splitmix64(splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(split))) ^
-                            static_cast<std::uint64_t>(index)));
+  SplitMix64 rng(
+      splitmix64(splitmix64(seed ^ splitmix64(static_cast<std::uint64_t>(split))) ^ static_cast<std::uint64_t>(index)));
   Scene s;
   s.size = size;
   s.background_colour = std::string(kBackgroundColours[rng.uniform(kBackgroundColours.size())]);
@@ -144,18 +144,23 @@ std::vector<std::string> scene_references(const Scene& scene) {
 nlohmann::json scene_record(const std::string& id, const std::string& image, const Scene& scene,
                             const std::vector<QaItem>& qa) {
   nlohmann::json questions = nlohmann::json::array(), claims = nlohmann::json::array();
-  for (const auto& q : qa) questions.push_back({{"question", q.question}, {"choices", q.choices}, {"answer", q.answer}});
+  for (const auto& q : qa)
+    questions.push_back({{"question", q.question}, {"choices", q.choices}, {"answer", q.answer}});
   for (const auto& c : scene_claims(scene)) claims.push_back(claim_sentence(scene, c));
-  return {{"id", id},          {"image", image},   {"references", scene_references(scene)},
-          {"qa", questions},   {"claims", claims}, {"scene", scene_to_json(scene)}};
+  return {{"id", id},        {"image", image},   {"references", scene_references(scene)},
+          {"qa", questions}, {"claims", claims}, {"scene", scene_to_json(scene)}};
 }
 
 SynthResult synth_dataset(const SynthOptions& o) {
   BALCAP_CHECK(o.n >= 1 && o.n <= 10'000'000, "data synth: --n {} is out of range. HINT: pass 1..10000000", o.n);
-  BALCAP_CHECK(o.n_eval >= 0 && o.n_eval <= 10'000'000, "data synth: --split-eval {} is out of range. HINT: pass "
-               "0..10000000", o.n_eval);
-  BALCAP_CHECK(o.size >= 24 && o.size <= 1024, "data synth: --size {} is out of range. HINT: pass 24..1024 pixels "
-               "(84 = 3 x 28: one Qwen2.5-VL merged token per cell)", o.size);
+  BALCAP_CHECK(o.n_eval >= 0 && o.n_eval <= 10'000'000,
+               "data synth: --split-eval {} is out of range. HINT: pass "
+               "0..10000000",
+               o.n_eval);
+  BALCAP_CHECK(o.size >= 24 && o.size <= 1024,
+               "data synth: --size {} is out of range. HINT: pass 24..1024 pixels "
+               "(84 = 3 x 28: one Qwen2.5-VL merged token per cell)",
+               o.size);
   std::filesystem::create_directories(o.out / "images");
   SynthResult result;
   auto write_split = [&](SynthSplit split, std::int64_t n, const char* name) {

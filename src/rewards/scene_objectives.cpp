@@ -29,8 +29,8 @@ std::set<std::string> values_of(const data::ParsedCaption& caption, ClaimKind ki
 }
 
 // Colours the caption gives to `shape` objects (want_colour) or shapes it gives to `colour` ones.
-std::set<std::string> mentioned(const data::ParsedCaption& caption, const std::string& colour,
-                                const std::string& shape, bool want_colour) {
+std::set<std::string> mentioned(const data::ParsedCaption& caption, const std::string& colour, const std::string& shape,
+                                bool want_colour) {
   std::set<std::string> out;
   auto take = [&](const std::string& c, const std::string& s) {
     if (c.empty()) return;
@@ -94,9 +94,11 @@ class SceneObjective : public Objective {
 
   void warn_once(const std::string& what) {
     if (warned_.exchange(true)) return;
-    spdlog::warn("objective '{}' (judge: scene, scorer: {}): {}; such captions are scored invalid (left out of the "
-                 "statistics). The scene judge only scores `balcap data synth` records; use another judge for "
-                 "other data. (Warned once.)", name_, scorer_, what);
+    spdlog::warn(
+        "objective '{}' (judge: scene, scorer: {}): {}; such captions are scored invalid (left out of the "
+        "statistics). The scene judge only scores `balcap data synth` records; use another judge for "
+        "other data. (Warned once.)",
+        name_, scorer_, what);
   }
 
   std::string name_, scorer_;
@@ -163,7 +165,8 @@ std::unique_ptr<Objective> make_scene_objective(const std::string& objective_nam
   const std::string& s = objective.scorer;
   BALCAP_CHECK(s == "claim_precision" || s == "claim_recall" || s == "qa_accuracy" || s == "judge_rating",
                "rewards.objectives.{}.scorer = '{}' is not one the scene judge answers\nHINT: claim_precision, "
-               "claim_recall, qa_accuracy or judge_rating", objective_name, s);
+               "claim_recall, qa_accuracy or judge_rating",
+               objective_name, s);
   return std::make_unique<SceneObjective>(objective_name, s, rewards.repetition_guard);
 }
 

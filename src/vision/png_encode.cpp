@@ -3,6 +3,8 @@
 //
 // libpng reports errors by longjmp: the writing function keeps only trivially destructible
 // locals and writes through a state struct owned by the caller.
+#include "balcap/vision/png_encode.h"
+
 #include <png.h>
 
 #include <csetjmp>
@@ -11,7 +13,6 @@
 #include <system_error>
 
 #include "balcap/core/error.h"
-#include "balcap/vision/png_encode.h"
 
 namespace balcap {
 namespace {
@@ -64,10 +65,10 @@ bool write_rows(PngWriteState& state, const Image& image, png_bytep* rows) {
 }  // namespace
 
 std::vector<uint8_t> encode_png(const Image& image) {
-  BALCAP_CHECK(image.width > 0 && image.height > 0 &&
-                   image.rgb.size() == static_cast<size_t>(image.width) * image.height * 3,
-               "encode_png: a {}x{} image needs {} RGB bytes, got {}. HINT: this is a bug in the caller",
-               image.width, image.height, static_cast<int64_t>(image.width) * image.height * 3, image.rgb.size());
+  BALCAP_CHECK(
+      image.width > 0 && image.height > 0 && image.rgb.size() == static_cast<size_t>(image.width) * image.height * 3,
+      "encode_png: a {}x{} image needs {} RGB bytes, got {}. HINT: this is a bug in the caller", image.width,
+      image.height, static_cast<int64_t>(image.width) * image.height * 3, image.rgb.size());
   std::vector<png_bytep> rows(static_cast<size_t>(image.height));
   auto* base = const_cast<uint8_t*>(image.rgb.data());  // libpng's row type is non-const; it only reads
   for (int y = 0; y < image.height; ++y) rows[y] = base + static_cast<size_t>(y) * image.width * 3;

@@ -102,8 +102,8 @@ TEST(DataSynth, CheckReportsBadLinesWithNumbersAndExitsNonZero) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("broken.jsonl:3: record 'x': missing \"image\""), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("HINT"), std::string::npos) << r.err;
-  auto bad_size = test::run_balcap("data synth --out " + test::shell_quote((dir / "t").string()) +
-                                   " --n 2 --seed 1 --size 8");
+  auto bad_size =
+      test::run_balcap("data synth --out " + test::shell_quote((dir / "t").string()) + " --n 2 --seed 1 --size 8");
   EXPECT_EQ(bad_size.exit_code, 1);
   EXPECT_NE(bad_size.err.find("--size 8"), std::string::npos) << bad_size.err;
 }

@@ -73,17 +73,17 @@ TEST(DataDataset, GoodRecordsLoadWithPathsRelativeToTheFileAndAnswersAsIndices) 
 TEST(DataDataset, EveryKindOfBadLineIsReportedWithItsLineNumber) {
   fs::path dir = make_images();
   std::string lines[] = {
-      kGood1,                                                                            // 1
-      R"({"id": "b", "image": "img/ok.png", "references": ["x"])",                       // 2 bad JSON
-      "{\"id\": \"c\", \"image\": \"img/ok.png\", \"references\": [\"caf\xE9\"]}",       // 3 invalid UTF-8
-      R"({"image": "img/ok.png", "references": ["x"]})",                                 // 4 no id
-      R"({"id": "e", "image": "img/missing.png", "references": ["x"]})",                 // 5 no such image
-      R"({"id": "f", "image": "img/notes.png", "references": ["x"]})",                   // 6 not an image
-      R"({"id": "g", "image": "img/ok.png", "references": "x"})",                        // 7 mistyped field
-      R"({"id": "a", "image": "img/ok.png", "references": ["x"]})",                      // 8 duplicate id
+      kGood1,                                                                       // 1
+      R"({"id": "b", "image": "img/ok.png", "references": ["x"])",                  // 2 bad JSON
+      "{\"id\": \"c\", \"image\": \"img/ok.png\", \"references\": [\"caf\xE9\"]}",  // 3 invalid UTF-8
+      R"({"image": "img/ok.png", "references": ["x"]})",                            // 4 no id
+      R"({"id": "e", "image": "img/missing.png", "references": ["x"]})",            // 5 no such image
+      R"({"id": "f", "image": "img/notes.png", "references": ["x"]})",              // 6 not an image
+      R"({"id": "g", "image": "img/ok.png", "references": "x"})",                   // 7 mistyped field
+      R"({"id": "a", "image": "img/ok.png", "references": ["x"]})",                 // 8 duplicate id
       R"({"id": "i", "image": "img/ok.png", "references": ["x"], "qa": [{"question": "q", "choices": ["y", "n"], "answer": 5}]})",  // 9
-      R"([1, 2])",                                                                       // 10 not an object
-      R"({"id": "k", "references": ["x"], "claims": [3]})",                              // 11 two problems
+      R"([1, 2])",                                           // 10 not an object
+      R"({"id": "k", "references": ["x"], "claims": [3]})",  // 11 two problems
   };
   std::string text;
   for (const auto& l : lines) text += l + "\n";
@@ -97,7 +97,8 @@ TEST(DataDataset, EveryKindOfBadLineIsReportedWithItsLineNumber) {
   EXPECT_NE(problem_on(ds, 3).find("invalid UTF-8 at byte"), std::string::npos) << problem_on(ds, 3);
   EXPECT_NE(problem_on(ds, 4).find(loc + "4: missing \"id\""), std::string::npos) << problem_on(ds, 4);
   EXPECT_NE(problem_on(ds, 5).find("record 'e': image " + (dir / "img/missing.png").string() + " does not exist"),
-            std::string::npos) << problem_on(ds, 5);
+            std::string::npos)
+      << problem_on(ds, 5);
   EXPECT_NE(problem_on(ds, 6).find("not a PNG or JPEG"), std::string::npos) << problem_on(ds, 6);
   EXPECT_NE(problem_on(ds, 7).find("\"references\" must be a list of strings, got string"), std::string::npos);
   EXPECT_NE(problem_on(ds, 8).find("duplicate id 'a' (first on line 1)"), std::string::npos) << problem_on(ds, 8);

@@ -1,6 +1,8 @@
 // The resumable record order: permutations against the independent Python implementation of
 // docs/data.md (tests/reference/ref_data.py), the stream across epochs, batch-size independence
 // and the cursor's save/restore.
+#include "balcap/data/data_order.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -8,7 +10,6 @@
 #include <numeric>
 
 #include "balcap/core/error.h"
-#include "balcap/data/data_order.h"
 #include "support/test_support.h"
 
 namespace balcap::data {

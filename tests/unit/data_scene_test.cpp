@@ -26,8 +26,8 @@ Claim claim(K kind, std::string colour, std::string shape, std::string value, st
 Scene hand_scene() {
   Scene s;
   s.background_colour = "gray";
-  s.objects = {{"red", "circle", "small", 0, 0, 0}, {"blue", "square", "large", 6, 0, 0},
-               {"blue", "square", "large", 4, 0, 0}};
+  s.objects = {
+      {"red", "circle", "small", 0, 0, 0}, {"blue", "square", "large", 6, 0, 0}, {"blue", "square", "large", 4, 0, 0}};
   return s;
 }
 
@@ -36,10 +36,10 @@ std::set<Claim> as_set(const std::vector<Claim>& v) { return {v.begin(), v.end()
 TEST(DataScene, ClaimsOfAHandMadeSceneAreExactlyTheDocumentedSet) {
   auto claims = as_set(scene_claims(hand_scene()));
   std::set<Claim> expected = {
-      claim(K::kBackgroundColour, "", "", "gray"),    claim(K::kBackgroundStyle, "", "", "plain"),
-      claim(K::kCount, "red", "circle", "1"),          claim(K::kSize, "red", "circle", "small"),
+      claim(K::kBackgroundColour, "", "", "gray"), claim(K::kBackgroundStyle, "", "", "plain"),
+      claim(K::kCount, "red", "circle", "1"), claim(K::kSize, "red", "circle", "small"),
       claim(K::kPosition, "red", "circle", "top left"), claim(K::kCount, "blue", "square", "2"),
-      claim(K::kSize, "blue", "square", "large"),      claim(K::kPosition, "blue", "square", "bottom left"),
+      claim(K::kSize, "blue", "square", "large"), claim(K::kPosition, "blue", "square", "bottom left"),
       claim(K::kPosition, "blue", "square", "center"),
       // red (row 0) is above both squares (rows 1, 2); not left of them (a square shares column 0)
       claim(K::kRelation, "red", "circle", "above", "blue", "square")};
@@ -47,8 +47,9 @@ TEST(DataScene, ClaimsOfAHandMadeSceneAreExactlyTheDocumentedSet) {
 }
 
 TEST(DataScene, GrammarReadsCountsSizesPlacesAndBackgroundFromAnEnumeration) {
-  auto c = parse_caption("There is a small red circle in the top left corner and two big blue squares "
-                         "on a plain grey background.");
+  auto c = parse_caption(
+      "There is a small red circle in the top left corner and two big blue squares "
+      "on a plain grey background.");
   ASSERT_EQ(c.sentences.size(), 1u);
   EXPECT_TRUE(c.sentences[0].grammatical());
   EXPECT_EQ(as_set(c.claims),
@@ -64,18 +65,17 @@ TEST(DataScene, GrammarNormalisesRightOfAndBelowToLeftOfAndAbove) {
                                           claim(K::kRelation, "green", "diamond", "left of", "red", "circle")}));
   EXPECT_TRUE(c.sentences[0].grammatical());
   auto both = parse_caption("The red circle is to the left of and above the small blue square.");
-  EXPECT_EQ(as_set(both.claims),
-            (std::set<Claim>{claim(K::kSize, "blue", "square", "small"),
-                             claim(K::kRelation, "red", "circle", "left of", "blue", "square"),
-                             claim(K::kRelation, "red", "circle", "above", "blue", "square")}));
+  EXPECT_EQ(as_set(both.claims), (std::set<Claim>{claim(K::kSize, "blue", "square", "small"),
+                                                  claim(K::kRelation, "red", "circle", "left of", "blue", "square"),
+                                                  claim(K::kRelation, "red", "circle", "above", "blue", "square")}));
 }
 
 TEST(DataScene, IndefiniteSubjectStatesExistenceAndPlaceButNoCount) {
   auto c = parse_caption("A blue square is in the center. The background is a gray gradient.");
-  EXPECT_EQ(c.claims, (std::vector<Claim>{claim(K::kExists, "blue", "square", ""),
-                                          claim(K::kPosition, "blue", "square", "center"),
-                                          claim(K::kBackgroundColour, "", "", "gray"),
-                                          claim(K::kBackgroundStyle, "", "", "gradient")}));
+  EXPECT_EQ(c.claims,
+            (std::vector<Claim>{
+                claim(K::kExists, "blue", "square", ""), claim(K::kPosition, "blue", "square", "center"),
+                claim(K::kBackgroundColour, "", "", "gray"), claim(K::kBackgroundStyle, "", "", "gradient")}));
 }
 
 TEST(DataScene, AgreementCapitalsAndFinalStopDecideGrammaticality) {
@@ -94,8 +94,8 @@ TEST(DataScene, AgreementCapitalsAndFinalStopDecideGrammaticality) {
 TEST(DataScene, ClausesThatParseStillGiveClaimsInsideAnUngrammaticalSentence) {
   auto c = parse_caption("There is a red circle, a dog on a sofa, and the background is black.");
   EXPECT_FALSE(c.sentences[0].parsed);
-  EXPECT_EQ(c.claims, (std::vector<Claim>{claim(K::kCount, "red", "circle", "1"),
-                                          claim(K::kBackgroundColour, "", "", "black")}));
+  EXPECT_EQ(c.claims,
+            (std::vector<Claim>{claim(K::kCount, "red", "circle", "1"), claim(K::kBackgroundColour, "", "", "black")}));
   EXPECT_TRUE(parse_caption("...").sentences.empty());
   EXPECT_TRUE(parse_caption("").claims.empty());
 }
@@ -109,8 +109,7 @@ TEST(DataScene, EachClaimSentenceParsesBackToItsClaim) {
       ASSERT_EQ(parsed.sentences.size(), 1u) << text;
       EXPECT_TRUE(parsed.sentences[0].grammatical()) << text;
       auto got = parsed.claims;
-      got.erase(std::remove_if(got.begin(), got.end(), [](const Claim& x) { return x.kind == K::kExists; }),
-                got.end());
+      got.erase(std::remove_if(got.begin(), got.end(), [](const Claim& x) { return x.kind == K::kExists; }), got.end());
       EXPECT_EQ(got, std::vector<Claim>{c}) << text;
     }
   }
@@ -166,7 +165,7 @@ TEST(DataScene, RenderedImageShowsEachObjectsColourAtItsCentreAndTheBackgroundEl
     int cx = cell_column(o.cell) * 28 + 14 + o.dx, cy = cell_row(o.cell) * 28 + 14 + o.dy;
     EXPECT_EQ(pixel(cx, cy), colour_rgb(o.colour)) << o.colour << " " << o.shape;
   }
-  EXPECT_EQ(pixel(83, 0), colour_rgb("gray"));   // top right cell is empty
+  EXPECT_EQ(pixel(83, 0), colour_rgb("gray"));  // top right cell is empty
   EXPECT_EQ(pixel(56 + 14, 56 + 14), colour_rgb("gray"));
   EXPECT_EQ(pixel(14, 14 + 10), colour_rgb("gray"));  // below the small circle, inside its cell
 }

@@ -19,8 +19,8 @@ using data::parse_caption;
 data::Scene hand_scene() {
   data::Scene s;
   s.background_colour = "gray";
-  s.objects = {{"red", "circle", "small", 0, 0, 0}, {"blue", "square", "large", 6, 0, 0},
-               {"blue", "square", "large", 4, 0, 0}};
+  s.objects = {
+      {"red", "circle", "small", 0, 0, 0}, {"blue", "square", "large", 6, 0, 0}, {"blue", "square", "large", 4, 0, 0}};
   s.questions = {{"count", "blue", "square"}, {"position", "red", "circle"}, {"background", "", ""}};
   return s;
 }
@@ -43,7 +43,7 @@ config::RepetitionGuardConfig guard_on() { return {}; }
 
 TEST(SceneObjectives, TrueEnumerationHasFullPrecisionAndHalfRecall) {
   auto c = parse_caption("There is a small red circle in the top left and two large blue squares.");
-  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), c), 1.0);     // 5 claims, all true
+  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), c), 1.0);      // 5 claims, all true
   EXPECT_DOUBLE_EQ(scene_claim_recall(hand_scene(), c), 5.0 / 10.0);  // 5 of the 10
 }
 
@@ -77,8 +77,9 @@ TEST(SceneObjectives, EmptyOrClaimlessCaptionScoresZero) {
 
 TEST(SceneObjectives, QaIsAnsweredFromTheCaptionAloneAndOpenOrConflictingAnswersAreWrong) {
   auto s = hand_scene();
-  auto full = parse_caption("There is a small red circle in the top left and two large blue squares on a gray "
-                            "background.");
+  auto full = parse_caption(
+      "There is a small red circle in the top left and two large blue squares on a gray "
+      "background.");
   EXPECT_DOUBLE_EQ(scene_qa_accuracy(s, hand_qa(), full), 1.0);
   EXPECT_DOUBLE_EQ(scene_qa_accuracy(s, hand_qa(), parse_caption("There are two blue squares.")), 1.0 / 3.0);
   auto conflicting = parse_caption("There are two blue squares. There are three blue squares.");
@@ -89,8 +90,7 @@ TEST(SceneObjectives, QaIsAnsweredFromTheCaptionAloneAndOpenOrConflictingAnswers
   EXPECT_LT(scene_qa_accuracy(s, {}, full), 0.0);
   // colour / shape questions read any mention of the object
   EXPECT_EQ(scene_answer({"colour", "", "circle"}, parse_caption("The red circle is small.")), "red");
-  EXPECT_EQ(scene_answer({"shape", "blue", ""}, parse_caption("The red circle is above the blue squares.")),
-            "square");
+  EXPECT_EQ(scene_answer({"shape", "blue", ""}, parse_caption("The red circle is above the blue squares.")), "square");
 }
 
 TEST(SceneObjectives, LinguisticScoreIsTheGrammaticalShareTimesTheClaimRepetitionFactor) {

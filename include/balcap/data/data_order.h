@@ -13,9 +13,8 @@
 //   uniform(b): draw x = rng(); redraw while x < (2^64 - b) mod b; return x mod b   (unbiased)
 // tests/reference/ref_data.py implements the same text independently.
 #include <cstdint>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace balcap::data {
 

@@ -37,10 +37,10 @@ struct LineProblem {
 };
 
 struct Dataset {
-  std::filesystem::path path;             // the JSONL file
-  std::vector<Record> records;            // the good ones; Record::index = position here
-  std::vector<LineProblem> bad;           // the bad lines, in file order
-  std::int64_t lines_read = 0;            // non-blank lines examined
+  std::filesystem::path path;    // the JSONL file
+  std::vector<Record> records;   // the good ones; Record::index = position here
+  std::vector<LineProblem> bad;  // the bad lines, in file order
+  std::int64_t lines_read = 0;   // non-blank lines examined
 };
 
 // Reads and validates `path`, never throwing for bad records (a missing/unreadable file, or no

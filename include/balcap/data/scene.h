@@ -12,24 +12,23 @@
 //    "qa": [{"ask": "count", "colour": "red", "shape": "circle"}, ...]}   // one per record qa item
 #include <array>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 namespace balcap::data {
 
 // The vocabulary. Object and background colours are disjoint so a colour word names one thing.
-inline constexpr std::array<std::string_view, 6> kObjectColours = {"red", "green", "blue", "yellow", "purple", "orange"};
+inline constexpr std::array<std::string_view, 6> kObjectColours = {"red",    "green",  "blue",
+                                                                   "yellow", "purple", "orange"};
 inline constexpr std::array<std::string_view, 3> kBackgroundColours = {"white", "gray", "black"};
 inline constexpr std::array<std::string_view, 3> kBackgroundStyles = {"plain", "gradient", "noisy"};
 inline constexpr std::array<std::string_view, 4> kShapes = {"circle", "square", "triangle", "diamond"};
 inline constexpr std::array<std::string_view, 2> kSizes = {"small", "large"};
 // The 3x3 cells, row-major: cell index = 3 * row + column.
-inline constexpr std::array<std::string_view, 9> kCells = {"top left",    "top",    "top right",
-                                                          "left",        "center", "right",
-                                                          "bottom left", "bottom", "bottom right"};
+inline constexpr std::array<std::string_view, 9> kCells = {
+    "top left", "top", "top right", "left", "center", "right", "bottom left", "bottom", "bottom right"};
 inline constexpr int kGrid = 3;
 
 struct SceneObject {

@@ -24,7 +24,7 @@ enum class ClaimKind {
 
 struct Claim {
   ClaimKind kind = ClaimKind::kExists;
-  std::string colour, shape;    // the subject (empty for background claims)
+  std::string colour, shape;  // the subject (empty for background claims)
   std::string value;
   std::string colour2, shape2;  // kRelation: the object
   auto operator<=>(const Claim&) const = default;

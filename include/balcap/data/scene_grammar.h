@@ -21,10 +21,10 @@
 //   np_core     := [SIZE] COLOUR SHAPE | [SIZE] COLOUR SHAPE "s"
 //   bg_np       := [a|an] BGWORD+ "background"
 //   place       := ["in"|"at"|"on"] "the" CELL ["corner"]        (the preposition may be left out after SEP)
-//   relation    := ["to"] "the" ("left"|"right") "of" | ("left"|"right") "of" | "above" | "over" | "below" | "under" | "beneath"
-//   COUNT := a | an | one..nine | 1..9     SIZE := small | large     COLOUR := the object colours
-//   SHAPE := circle | square | triangle | diamond     BGWORD := white | gray | black | plain | solid | gradient | noisy
-//   CELL  := top left | top right | bottom left | bottom right | top | bottom | left | right | center
+//   relation    := ["to"] "the" ("left"|"right") "of" | ("left"|"right") "of" | "above" | "over" | "below" | "under" |
+//   "beneath" COUNT := a | an | one..nine | 1..9     SIZE := small | large     COLOUR := the object colours SHAPE :=
+//   circle | square | triangle | diamond     BGWORD := white | gray | black | plain | solid | gradient | noisy CELL  :=
+//   top left | top right | bottom left | bottom right | top | bottom | left | right | center
 //
 // Grammatical sentence: the whole sentence parses, starts with a capital letter, ends with . ! ?,
 // and agrees in number (a/an/one + singular, two.. + plural, "is"/"are" with its subject, "there

@@ -5,10 +5,9 @@
 // `--n 10`, and the same seed gives byte-identical files.
 #include <cstdint>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "balcap/data/data_order.h"
 #include "balcap/data/record.h"
@@ -38,10 +37,10 @@ nlohmann::json scene_record(const std::string& id, const std::string& image, con
 
 struct SynthOptions {
   std::filesystem::path out;
-  std::int64_t n = 0;        // training records
+  std::int64_t n = 0;  // training records
   std::uint64_t seed = 0;
-  int size = 84;             // image side in pixels
-  std::int64_t n_eval = 0;   // held-out records (eval.jsonl); 0 = none
+  int size = 84;            // image side in pixels
+  std::int64_t n_eval = 0;  // held-out records (eval.jsonl); 0 = none
 };
 
 struct SynthResult {
