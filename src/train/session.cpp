@@ -108,6 +108,13 @@ void Session::load_data() {
 
 void Session::build_optimizer(std::int64_t updates_per_step) {
   NamedParams params = trainable_parameters(policy->module(), config.train);
+  if (config.train.lora.enabled) {
+    at::Generator init = at::detail::createCPUGenerator(static_cast<std::uint64_t>(config.train.seed));
+    lora = std::make_unique<checkpoint::LoraAdapters>(
+        checkpoint::LoraAdapters::inject(policy->module(), config.train.lora, init));
+    params = lora->named_parameters();
+    spdlog::info("LoRA: {} adapted layers (r {}, alpha {})", lora->size(), config.train.lora.r, config.train.lora.alpha);
+  }
   BALCAP_CHECK(!params.empty(),
                "nothing to train: every parameter is frozen. HINT: check train.freeze_vision, "
                "train.freeze_projector and train.lora.");
@@ -139,7 +146,11 @@ double Session::save_checkpoint() {
   const auto t0 = std::chrono::steady_clock::now();
   const checkpoint::TrainerState state = trainer_state();
   const fs::path dir = checkpointer->save(step, [&](const fs::path& tmp) {
-    policy->save_pretrained(checkpoint::model_dir(tmp));
+    if (lora) {
+      lora->save_peft(checkpoint::adapter_dir(tmp), policy->source_dir().string());
+    } else {
+      policy->save_pretrained(checkpoint::model_dir(tmp));
+    }
     if (config.checkpoint.save_optimizer) {
       const fs::path file = checkpoint::optimizer_file(tmp, comm->rank());
       fs::create_directories(file.parent_path());
@@ -169,7 +180,11 @@ void Session::write_metrics(const nlohmann::json& row) {
 
 void Session::resume(const fs::path& checkpoint_dir, bool force) {
   const checkpoint::TrainerState state = checkpoint::load_for_resume(checkpoint_dir, config, force);
-  load_weights_from(checkpoint_dir);
+  if (lora) {
+    load_adapters_from(checkpoint_dir);
+  } else {
+    load_weights_from(checkpoint_dir);
+  }
   const fs::path optim = checkpoint::optimizer_file(checkpoint_dir, comm->rank());
   if (fs::exists(optim)) {
     SafetensorsFile file(optim);
@@ -212,6 +227,19 @@ void Session::load_weights_from(const fs::path& checkpoint_dir) {
                  "model the checkpoint was made from (model.path), or --resume none.",
                  checkpoint_dir.string(), item.key());
     item.value().copy_(*src);
+  }
+}
+
+void Session::load_adapters_from(const fs::path& checkpoint_dir) {
+  const fs::path file = checkpoint::adapter_dir(checkpoint_dir) / "adapter_model.safetensors";
+  SafetensorsFile saved(file);
+  at::NoGradGuard no_grad;
+  for (auto& [name, tensor] : lora->named_parameters()) {
+    BALCAP_CHECK(saved.contains(name) && saved.info(name).shape == tensor.sizes().vec(),
+                 "{}: adapter {} is missing or has another shape. HINT: resume with the train.lora settings the "
+                 "checkpoint was made with, or --resume none.",
+                 file.string(), name);
+    tensor.copy_(saved.tensor(name));
   }
 }
 

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "balcap/checkpoint/checkpointer.h"
+#include "balcap/checkpoint/lora.h"
 #include "balcap/checkpoint/trainer_state.h"
 #include "balcap/config/config.h"
 #include "balcap/data/data_order.h"
@@ -64,6 +65,7 @@ class Session {
   at::ScalarType dtype = at::kFloat;
   std::unique_ptr<dist::Communicator> comm;
   std::unique_ptr<Policy> policy;
+  std::unique_ptr<checkpoint::LoraAdapters> lora;  // train.lora.enabled: the only trained tensors
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<ImageProcessor> processor;
   data::Dataset dataset;
@@ -98,6 +100,7 @@ class Session {
   void resume(const std::filesystem::path& checkpoint_dir, bool force);
   void restore_state(const checkpoint::TrainerState& state);
   void load_weights_from(const std::filesystem::path& checkpoint_dir);
+  void load_adapters_from(const std::filesystem::path& checkpoint_dir);
 };
 
 }  // namespace balcap::train

@@ -1,0 +1,267 @@
+// `balcap train` / `balcap sft` end to end on a tiny random Qwen2.5-VL (tests/reference/
+// make_tiny_policy.py via ref_train.py) and a 3-record synthetic dataset (`balcap data synth`):
+// rewards logged every step, exact resume after SIGKILL (also across epoch boundaries, twice),
+// SIGTERM saves and exits 0, bad data is skipped and counted (or stops the run under `fail`).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "support/test_support.h"
+
+extern char** environ;
+
+namespace balcap::test {
+namespace {
+
+// A config for the tiny policy: 2 images x G=2 per step, 8 new tokens, lexical objectives.
+std::string tiny_config(const fs::path& data, const fs::path& run_dir, const std::string& extra = "") {
+  std::ostringstream y;
+  y << "model:\n  path: '" << reference_path("train", "tiny_policy").string() << "'\n"
+    << "data:\n  train: '" << data.string() << "'\n"
+    << "sampling:\n  max_new_tokens: 8\n  cuda_graphs: false\n"
+    << "algo:\n  mini_batches: 2\n"
+    << "optim:\n  lr: 1.0e-3\n  warmup_steps: 1\n"
+    << "train:\n  run_dir: '" << run_dir.string() << "'\n  max_steps: 6\n  save_every: 3\n  batch_size: 2\n"
+    << "  group_size: 2\n  micro_batch: 2\n  dtype: float32\n  device: cpu\n  seed: 7\n"
+    << "checkpoint:\n  keep_last: 0\n"
+    << "logging:\n  tensorboard: false\n  progress: never\n  samples_every: 2\n  samples_count: 2\n"
+    << extra;
+  return y.str();
+}
+
+// 3 synthetic records (so a batch of 2 crosses an epoch boundary every 3 records).
+fs::path synth_data(const fs::path& dir) {
+  CommandResult r = run_balcap("data synth --out " + shell_quote(dir.string()) + " --n 3 --seed 1");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return dir / "train.jsonl";
+}
+
+fs::path write_config(const fs::path& dir, const std::string& yaml) {
+  write_file(dir / "cfg.yaml", yaml);
+  return dir / "cfg.yaml";
+}
+
+std::vector<nlohmann::json> metrics_rows(const fs::path& run_dir) {
+  std::vector<nlohmann::json> rows;
+  std::ifstream in(run_dir / "metrics.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+  }
+  return rows;
+}
+
+// The row without its wall-clock fields (time/*, perf/*): what must be byte-identical on resume.
+std::string deterministic_part(nlohmann::json row) {
+  for (auto it = row.begin(); it != row.end();) {
+    const std::string& k = it.key();
+    it = (k.rfind("time/", 0) == 0 || k.rfind("perf/", 0) == 0) ? row.erase(it) : std::next(it);
+  }
+  return row.dump();
+}
+
+// A background `balcap ARGS...` with output to `log`.
+struct Child {
+  pid_t pid = -1;
+  int wait_exit() {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+};
+
+Child spawn_balcap(const std::vector<std::string>& args, const fs::path& log) {
+  std::vector<std::string> argv_s{kBalcapBinary};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  Child c;
+  EXPECT_EQ(posix_spawn(&c.pid, kBalcapBinary, &fa, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&fa);
+  return c;
+}
+
+bool complete_checkpoint(const fs::path& run_dir, int step) {
+  return fs::exists(run_dir / "checkpoints" / ("step-" + std::to_string(step)) / "COMPLETE");
+}
+
+// Waits (up to 5 minutes) until `ready()`; false on timeout.
+template <class F>
+bool wait_for(F ready) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (ready()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+// Runs to the end in the foreground; the test fails with the output on a non-zero exit.
+void train(const fs::path& cfg, const std::string& extra_args = "") {
+  CommandResult r = run_balcap("train --config " + shell_quote(cfg.string()) + " " + extra_args);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
+// SIGKILLs a run right after checkpoint `step` is complete, i.e. during step `step` + 1 (its
+// metrics row not written yet).
+void kill_after_checkpoint(const fs::path& cfg, const fs::path& run_dir, int step, const fs::path& log,
+                           const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args{"train", "--config", cfg.string()};
+  args.insert(args.end(), extra.begin(), extra.end());
+  Child c = spawn_balcap(args, log);
+  const bool reached = wait_for([&] { return complete_checkpoint(run_dir, step); });
+  kill(c.pid, SIGKILL);
+  c.wait_exit();
+  ASSERT_TRUE(reached) << read_file(log);
+  ASSERT_EQ(metrics_rows(run_dir).size(), static_cast<size_t>(step)) << "killed too late: " << read_file(log);
+}
+
+std::string final_weights(const fs::path& run_dir, int step) {
+  return read_file(run_dir / "checkpoints" / ("step-" + std::to_string(step)) / "model" / "model.safetensors");
+}
+
+void expect_same_runs(const fs::path& a, const fs::path& b, int steps) {
+  std::vector<nlohmann::json> ra = metrics_rows(a), rb = metrics_rows(b);
+  ASSERT_EQ(ra.size(), static_cast<size_t>(steps));
+  ASSERT_EQ(rb.size(), static_cast<size_t>(steps));
+  for (int i = 0; i < steps; ++i) EXPECT_EQ(deterministic_part(ra[i]), deterministic_part(rb[i])) << "step " << i + 1;
+  EXPECT_TRUE(final_weights(a, steps) == final_weights(b, steps)) << "final weights differ";
+}
+
+TEST(TrainLoop, TinyRunLogsEveryObjectivesRewardEveryStep) {
+  const fs::path dir = scratch_dir();
+  const fs::path cfg = write_config(dir, tiny_config(synth_data(dir / "data"), dir / "run"));
+  train(cfg, "--max-steps 3");
+  std::vector<nlohmann::json> rows = metrics_rows(dir / "run");
+  ASSERT_EQ(rows.size(), 3u);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    EXPECT_EQ(rows[i].at("step"), static_cast<int>(i) + 1);
+    for (const char* obj : {"correctness", "coverage", "linguistic"}) {
+      for (const char* stat : {"mean", "std", "valid_fraction", "masked_fraction"}) {
+        EXPECT_TRUE(rows[i].contains(std::string("reward/") + obj + "/" + stat)) << obj << " " << stat;
+      }
+    }
+    for (const char* key : {"loss", "clip_frac", "kl", "entropy", "grad_norm", "lr", "advantage/std",
+                            "caption/length_mean", "caption/length_p90", "caption/truncated_share",
+                            "perf/rollout_tokens_per_s", "time/sample_s", "time/reward_s", "time/loss_s"}) {
+      EXPECT_TRUE(rows[i].contains(key)) << key;
+    }
+    EXPECT_TRUE(rows[i].at("loss").is_number());
+    EXPECT_EQ(rows[i].at("captions"), 4);
+  }
+  EXPECT_TRUE(rows[1].contains("samples"));  // samples_every 2
+  EXPECT_TRUE(complete_checkpoint(dir / "run", 3));
+}
+
+TEST(TrainLoop, RunKilledDuringStep4ResumesToIdenticalMetricsAndWeights) {
+  const fs::path dir = scratch_dir();
+  const fs::path data = synth_data(dir / "data");
+  const fs::path cfg_a = write_config(dir / "a", tiny_config(data, dir / "a" / "run"));
+  const fs::path cfg_b = write_config(dir / "b", tiny_config(data, dir / "b" / "run"));
+  train(cfg_a);
+  kill_after_checkpoint(cfg_b, dir / "b" / "run", 3, dir / "b" / "killed.log");
+  train(cfg_b, "--resume auto");
+  expect_same_runs(dir / "a" / "run", dir / "b" / "run", 6);
+}
+
+TEST(TrainLoop, ResumedTwiceAcrossEpochBoundariesEqualsTheUninterruptedRun) {
+  // 3 records, 2 per step: steps 2, 4 and 6 straddle epochs; killed after checkpoints 2 and 4.
+  const fs::path dir = scratch_dir();
+  const fs::path data = synth_data(dir / "data");
+  const fs::path cfg_a = write_config(dir / "a", tiny_config(data, dir / "a" / "run"));
+  const fs::path cfg_b = write_config(dir / "b", tiny_config(data, dir / "b" / "run"));
+  train(cfg_a);
+  kill_after_checkpoint(cfg_b, dir / "b" / "run", 2, dir / "b" / "k1.log", {"--save-every", "2"});
+  kill_after_checkpoint(cfg_b, dir / "b" / "run", 4, dir / "b" / "k2.log", {"--save-every", "2", "--resume", "auto"});
+  train(cfg_b, "--save-every 2 --resume auto");
+  expect_same_runs(dir / "a" / "run", dir / "b" / "run", 6);
+  nlohmann::json state = nlohmann::json::parse(read_file(dir / "b" / "run" / "checkpoints" / "step-4" /
+                                                         "trainer_state.json"));
+  EXPECT_EQ(state.at("epoch"), 2);  // 8 records handed out of 3 per epoch
+}
+
+TEST(TrainLoop, SigtermSavesACheckpointAndExitsZero) {
+  const fs::path dir = scratch_dir();
+  const fs::path cfg = write_config(dir, tiny_config(synth_data(dir / "data"), dir / "run"));
+  Child c = spawn_balcap({"train", "--config", cfg.string(), "--max-steps", "50", "--save-every", "0"}, dir / "log");
+  ASSERT_TRUE(wait_for([&] { return metrics_rows(dir / "run").size() >= 1; })) << read_file(dir / "log");
+  kill(c.pid, SIGTERM);
+  EXPECT_EQ(c.wait_exit(), 0) << read_file(dir / "log");
+  const std::string log = read_file(dir / "log");
+  EXPECT_NE(log.find("stopped by SIGTERM"), std::string::npos) << log;
+  const auto steps = static_cast<int>(metrics_rows(dir / "run").size());
+  EXPECT_TRUE(complete_checkpoint(dir / "run", steps)) << log;
+  // And the run continues from it.
+  train(cfg, "--save-every 0 --resume auto --resume-force --max-steps " + std::to_string(steps + 1));
+  EXPECT_EQ(metrics_rows(dir / "run").size(), static_cast<size_t>(steps + 1));
+}
+
+// A JSONL of the 3 synthetic records plus bad lines: bad JSON, a missing image, no id, and an
+// image whose header is fine but whose body does not decode (found only when the step needs it).
+fs::path bad_data(const fs::path& dir) {
+  const fs::path good = synth_data(dir);
+  std::string text = read_file(good);
+  fs::copy_file(data_path("images/truncated.jpg"), dir / "images" / "broken.jpg");
+  text += "{not json\n";
+  text += R"({"id": "gone", "image": "images/nope.png", "references": ["x"]})" "\n";
+  text += R"({"image": "images/train-000000.png", "references": ["x"]})" "\n";
+  text += R"({"id": "broken", "image": "images/broken.jpg", "references": ["a broken image"]})" "\n";
+  write_file(dir / "bad.jsonl", text);
+  return dir / "bad.jsonl";
+}
+
+TEST(TrainLoop, BadRecordsAreSkippedAndCountedUnderSkip) {
+  const fs::path dir = scratch_dir();
+  const fs::path cfg = write_config(dir, tiny_config(bad_data(dir / "data"), dir / "run"));
+  CommandResult r = run_balcap("train --config " + shell_quote(cfg.string()) + " --max-steps 4 --save-every 0");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("3 bad"), std::string::npos) << r.err;  // the load report counts the bad lines
+  std::vector<nlohmann::json> rows = metrics_rows(dir / "run");
+  ASSERT_EQ(rows.size(), 4u);
+  std::int64_t skipped = 0;
+  for (const auto& row : rows) skipped += row.at("images_skipped").get<std::int64_t>();
+  EXPECT_GE(skipped, 1) << "the undecodable image was never skipped";
+  EXPECT_EQ(rows.back().at("images_skipped_total").get<std::int64_t>(), skipped);
+}
+
+TEST(TrainLoop, BadRecordsStopTheRunBeforeTrainingUnderFail) {
+  const fs::path dir = scratch_dir();
+  const fs::path cfg = write_config(dir, tiny_config(bad_data(dir / "data"), dir / "run"));
+  CommandResult r = run_balcap("train --config " + shell_quote(cfg.string()) + " --set data.on_bad_record=fail");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(":4:"), std::string::npos) << r.err;  // the line of the bad JSON
+  EXPECT_FALSE(fs::exists(dir / "run" / "metrics.jsonl"));
+}
+
+TEST(TrainLoop, SftLowersTheReferenceLossAndWritesTheModelForRl) {
+  const fs::path dir = scratch_dir();
+  const fs::path cfg = write_config(
+      dir, tiny_config(synth_data(dir / "data"), dir / "run",
+                       "sft:\n  max_steps: 6\n  save_every: 3\n  batch_size: 3\n  lr: 3.0e-3\n  references: first\n"));
+  CommandResult r = run_balcap("sft --config " + shell_quote(cfg.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<nlohmann::json> rows = metrics_rows(dir / "run" / "sft");
+  ASSERT_EQ(rows.size(), 6u);
+  // Same 3 records every step (batch 3 = the dataset): the loss on them must fall.
+  EXPECT_LT(rows.back().at("loss").get<double>(), rows.front().at("loss").get<double>());
+  EXPECT_TRUE(fs::exists(dir / "run" / "sft" / "model" / "model.safetensors"));
+  // The RL phase starts from it.
+  train(cfg, "--max-steps 1 --set model.path=" + shell_quote((dir / "run" / "sft" / "model").string()));
+  EXPECT_EQ(metrics_rows(dir / "run").size(), 1u);
+}
+
+}  // namespace
+}  // namespace balcap::test
