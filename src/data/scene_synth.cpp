@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <fstream>
 #include <numeric>
+#include <system_error>
 
 #include "balcap/core/error.h"
 #include "balcap/data/scene_claims.h"
@@ -161,7 +162,10 @@ SynthResult synth_dataset(const SynthOptions& o) {
                "data synth: --size {} is out of range. HINT: pass 24..1024 pixels "
                "(84 = 3 x 28: one Qwen2.5-VL merged token per cell)",
                o.size);
-  std::filesystem::create_directories(o.out / "images");
+  std::error_code ec;
+  std::filesystem::create_directories(o.out / "images", ec);
+  BALCAP_CHECK(!ec, "data synth: cannot create {}: {}. HINT: pass an --out directory that can be created",
+               (o.out / "images").string(), ec.message());
   SynthResult result;
   auto write_split = [&](SynthSplit split, std::int64_t n, const char* name) {
     auto path = o.out / (std::string(name) + ".jsonl");

@@ -106,6 +106,10 @@ TEST(DataSynth, CheckReportsBadLinesWithNumbersAndExitsNonZero) {
       test::run_balcap("data synth --out " + test::shell_quote((dir / "t").string()) + " --n 2 --seed 1 --size 8");
   EXPECT_EQ(bad_size.exit_code, 1);
   EXPECT_NE(bad_size.err.find("--size 8"), std::string::npos) << bad_size.err;
+  auto not_a_dir = test::run_balcap("data synth --out " + test::shell_quote((dir / "train.jsonl").string()) +
+                                    " --n 2 --seed 1");
+  EXPECT_EQ(not_a_dir.exit_code, 1);
+  EXPECT_NE(not_a_dir.err.find("cannot create"), std::string::npos) << not_a_dir.err;
 }
 
 }  // namespace
