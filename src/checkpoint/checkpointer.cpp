@@ -17,7 +17,9 @@ namespace balcap::checkpoint {
 
 fs::path model_dir(const fs::path& c) { return c / "model"; }
 fs::path adapter_dir(const fs::path& c) { return c / "adapter"; }
-fs::path optimizer_file(const fs::path& c, int64_t rank) { return c / "optim" / fmt::format("rank-{}.safetensors", rank); }
+fs::path optimizer_file(const fs::path& c, int64_t rank) {
+  return c / "optim" / fmt::format("rank-{}.safetensors", rank);
+}
 fs::path trainer_state_file(const fs::path& c) { return c / "trainer_state.json"; }
 fs::path config_file(const fs::path& c) { return c / "config.yaml"; }
 
@@ -71,12 +73,14 @@ void remove_quietly(const fs::path& p) {
 
 void fsync_directory(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) fail("{}: cannot open the directory to sync it: {}. HINT: check permissions", dir.string(), std::strerror(errno));
+  if (fd < 0)
+    fail("{}: cannot open the directory to sync it: {}. HINT: check permissions", dir.string(), std::strerror(errno));
   const int rc = ::fsync(fd);
   const int err = errno;
   ::close(fd);
   // Some file systems refuse fsync on directories (EINVAL): nothing more can be done there.
-  if (rc != 0 && err != EINVAL) fail("{}: fsync failed: {}. HINT: check the file system", dir.string(), std::strerror(err));
+  if (rc != 0 && err != EINVAL)
+    fail("{}: fsync failed: {}. HINT: check the file system", dir.string(), std::strerror(err));
 }
 
 std::optional<int64_t> parse_step_dir_name(const std::string& name) {
@@ -184,26 +188,27 @@ fs::path Checkpointer::save(int64_t step, const std::function<void(const fs::pat
 void Checkpointer::prune(int64_t keep_step) {
   std::error_code ec;
   if (!fs::is_directory(root_, ec)) return;
-  const auto complete = list_complete();
-  if (keep_last_ > 0 && static_cast<int64_t>(complete.size()) > keep_last_) {
-    int64_t excess = static_cast<int64_t>(complete.size()) - keep_last_;
-    for (const auto& c : complete) {
-      if (excess == 0) break;
-      if (c.step == keep_step) continue;
-      spdlog::info("checkpoint: pruning {} (keep_last {})", c.dir.string(), keep_last_);
-      remove_quietly(c.dir);
-      --excess;
-    }
-  }
+  // Later steps belong to a trajectory this run abandoned (it resumed from an earlier checkpoint):
+  // left in place, `--resume auto` would pick them over the run's own newest checkpoint.
   for (const auto& entry : fs::directory_iterator(root_)) {
     const auto name = entry.path().filename().string();
     const auto step = parse_step_dir_name(name);
+    const bool later = step && *step > keep_step;
+    const bool partial = step && *step < keep_step && !is_complete(entry.path());
     const bool stale_tmp = name.rfind(".step-", 0) == 0 && name.find(kTmpInfix) != std::string::npos;
-    const bool partial = step && *step < keep_step && entry.is_directory() && !is_complete(entry.path());
-    if (stale_tmp || partial) {
-      spdlog::info("checkpoint: removing incomplete {}", entry.path().string());
+    if (later || partial || stale_tmp) {
+      spdlog::info("checkpoint: removing {} ({})", entry.path().string(),
+                   later ? "after the step just saved: an abandoned trajectory" : "incomplete");
       remove_quietly(entry.path());
     }
+  }
+  if (keep_last_ == 0) return;
+  auto complete = list_complete();  // ascending; keep_step is the newest
+  const int64_t excess = static_cast<int64_t>(complete.size()) - keep_last_;
+  for (int64_t i = 0; i < excess; ++i) {
+    if (complete[i].step == keep_step) continue;
+    spdlog::info("checkpoint: pruning {} (keep_last {})", complete[i].dir.string(), keep_last_);
+    remove_quietly(complete[i].dir);
   }
 }
 

@@ -70,7 +70,8 @@ std::string target_regex(const std::vector<LoraAdapters::Target>& targets) {
     prefixes.insert(regex_escape(t.path.substr(0, layers_at)));
     names.insert(short_name(t.path));
   }
-  return fmt::format("(?:{})layers\\.\\d+\\.(?:self_attn|mlp)\\.(?:{})", fmt::join(prefixes, "|"), fmt::join(names, "|"));
+  return fmt::format("(?:{})layers\\.\\d+\\.(?:self_attn|mlp)\\.(?:{})", fmt::join(prefixes, "|"),
+                     fmt::join(names, "|"));
 }
 
 void freeze(torch::nn::Module& model) {
@@ -120,15 +121,21 @@ void LoraAdapters::save_peft(const fs::path& dir, const std::string& base_model)
   for (const auto& [name, t] : named_parameters()) tensors.emplace_back(name, t.detach());
   save_safetensors(dir / "adapter_model.safetensors", tensors);
   // The keys PEFT's LoraConfig needs for a plain (non-DoRA, non-rsLoRA) adapter; the rest default.
-  const nlohmann::json cfg = {
-      {"peft_type", "LORA"},         {"task_type", nullptr},
-      {"r", config_.r},              {"lora_alpha", config_.alpha},
-      {"lora_dropout", config_.dropout}, {"target_modules", target_regex(targets_)},
-      {"bias", "none"},              {"fan_in_fan_out", false},
-      {"use_rslora", false},         {"use_dora", false},
-      {"init_lora_weights", true},   {"inference_mode", true},
-      {"modules_to_save", nullptr},  {"base_model_name_or_path", base_model},
-      {"revision", nullptr}};
+  const nlohmann::json cfg = {{"peft_type", "LORA"},
+                              {"task_type", nullptr},
+                              {"r", config_.r},
+                              {"lora_alpha", config_.alpha},
+                              {"lora_dropout", config_.dropout},
+                              {"target_modules", target_regex(targets_)},
+                              {"bias", "none"},
+                              {"fan_in_fan_out", false},
+                              {"use_rslora", false},
+                              {"use_dora", false},
+                              {"init_lora_weights", true},
+                              {"inference_mode", true},
+                              {"modules_to_save", nullptr},
+                              {"base_model_name_or_path", base_model},
+                              {"revision", nullptr}};
   write_file_atomically(dir / "adapter_config.json", cfg.dump(2) + "\n");
 }
 
@@ -178,16 +185,18 @@ LoraAdapters LoraAdapters::load_peft(torch::nn::Module& model, const fs::path& d
   at::NoGradGuard no_grad;
   for (auto& t : chosen) {
     const auto& w = t.base->weight;
-    *t.slot = LoraAdapter(w.size(1), w.size(0), config.r, config.alpha, config.dropout, w.scalar_type(), w.device(), gen);
+    *t.slot =
+        LoraAdapter(w.size(1), w.size(0), config.r, config.alpha, config.dropout, w.scalar_type(), w.device(), gen);
     for (char m : {'A', 'B'}) {
       const auto key = peft_key(t.path, m);
       BALCAP_CHECK(weights.contains(key), "{}: '{}' is missing. HINT: the adapter file is incomplete",
                    weights.path().string(), key);
       auto& dst = m == 'A' ? (*t.slot)->lora_A : (*t.slot)->lora_B;
       const auto src = weights.tensor(key);
-      BALCAP_CHECK(src.sizes() == dst.sizes(), "{}: '{}' has shape {}, the model needs {} (r {}). HINT: check r in "
-                   "adapter_config.json", weights.path().string(), key, c10::str(src.sizes()), c10::str(dst.sizes()),
-                   config.r);
+      BALCAP_CHECK(src.sizes() == dst.sizes(),
+                   "{}: '{}' has shape {}, the model needs {} (r {}). HINT: check r in "
+                   "adapter_config.json",
+                   weights.path().string(), key, c10::str(src.sizes()), c10::str(dst.sizes()), config.r);
       dst.copy_(src);
     }
     out.targets_.push_back(t);

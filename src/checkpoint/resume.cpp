@@ -90,10 +90,11 @@ TrainerState load_for_resume(const fs::path& checkpoint, const Config& current, 
   const auto listed = changes.empty() ? std::string("(no key differs; the config schema changed)")
                                       : fmt::format("{}", fmt::join(changes, ", "));
   if (!force) {
-    fail("--resume {}: the checkpoint was made with another config (hash {} vs {}); differing keys: {}. HINT: "
-         "resume with the original config, pass --resume-force to continue with the new values anyway, or "
-         "--resume none to start fresh",
-         checkpoint.string(), state.config_hash, hash, listed);
+    fail(
+        "--resume {}: the checkpoint was made with another config (hash {} vs {}); differing keys: {}. HINT: "
+        "resume with the original config, pass --resume-force to continue with the new values anyway, or "
+        "--resume none to start fresh",
+        checkpoint.string(), state.config_hash, hash, listed);
   }
   spdlog::warn("resume {}: config differs from the checkpoint's (forced); differing keys: {}", checkpoint.string(),
                listed);

@@ -1,5 +1,7 @@
 #include "balcap/checkpoint/rng_state.h"
 
+#include <ATen/detail/CUDAHooksInterface.h>
+
 #include <array>
 #include <cstring>
 
@@ -70,11 +72,38 @@ void restore_generator_state(at::Generator& generator, const std::string& base64
   const auto bytes = base64_decode(base64, what);
   const auto expected = generator.get_state().numel();
   BALCAP_CHECK(static_cast<int64_t>(bytes.size()) == expected,
-               "{}: RNG state of {} bytes, this generator ({}) needs {}. HINT: resume on the same device type",
-               what, bytes.size(), generator.device().str(), expected);
+               "{}: RNG state of {} bytes, this generator ({}) needs {}. HINT: resume on the same device type", what,
+               bytes.size(), generator.device().str(), expected);
   auto state = at::empty({expected}, at::kByte);
   std::memcpy(state.data_ptr<uint8_t>(), bytes.data(), bytes.size());
   generator.set_state(state);
+}
+
+std::map<std::string, std::string> default_generator_states() {
+  std::map<std::string, std::string> out;
+  out["torch_cpu"] = generator_state_base64(at::detail::getDefaultCPUGenerator());
+  if (at::globalContext().hasCUDA()) {
+    for (int i = 0; i < at::detail::getCUDAHooks().getNumGPUs(); ++i) {
+      out[fmt::format("torch_cuda:{}", i)] =
+          generator_state_base64(at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<int8_t>(i))));
+    }
+  }
+  return out;
+}
+
+void restore_default_generator_states(const std::map<std::string, std::string>& states) {
+  for (const auto& [name, state] : states) {
+    if (name == "torch_cpu") {
+      auto gen = at::detail::getDefaultCPUGenerator();
+      restore_generator_state(gen, state, name);
+    } else if (name.rfind("torch_cuda:", 0) == 0) {
+      const int index = std::stoi(name.substr(11));
+      BALCAP_CHECK(at::globalContext().hasCUDA() && index < at::detail::getCUDAHooks().getNumGPUs(),
+                   "RNG state '{}': this process has no such CUDA device. HINT: resume on the same device setup", name);
+      auto gen = at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<int8_t>(index)));
+      restore_generator_state(gen, state, name);
+    }
+  }
 }
 
 }  // namespace balcap::checkpoint

@@ -11,9 +11,10 @@ constexpr int kFormat = 1;
 
 const nlohmann::json& need(const nlohmann::json& j, const char* key, const std::string& source) {
   if (!j.contains(key)) {
-    fail("{}: key '{}' is missing. HINT: the checkpoint is damaged or from another program; resume from another "
-         "checkpoint or start fresh with --resume none",
-         source, key);
+    fail(
+        "{}: key '{}' is missing. HINT: the checkpoint is damaged or from another program; resume from another "
+        "checkpoint or start fresh with --resume none",
+        source, key);
   }
   return j.at(key);
 }
@@ -24,17 +25,21 @@ T typed(const nlohmann::json& j, const char* key, const std::string& source) {
   try {
     return v.get<T>();
   } catch (const nlohmann::json::exception&) {
-    fail("{}: key '{}' has the wrong type (value {}). HINT: the checkpoint is damaged; resume from another one",
-         source, key, v.dump());
+    fail("{}: key '{}' has the wrong type (value {}). HINT: the checkpoint is damaged; resume from another one", source,
+         key, v.dump());
   }
 }
 }  // namespace
 
 nlohmann::json to_json(const TrainerState& s) {
-  return {{"format", kFormat},         {"step", s.step},
-          {"epoch", s.epoch},          {"data_cursor", s.data_cursor},
-          {"rng", s.rng},              {"lr_schedule", s.lr_schedule},
-          {"world_size", s.world_size}, {"config_hash", s.config_hash},
+  return {{"format", kFormat},
+          {"step", s.step},
+          {"epoch", s.epoch},
+          {"data_cursor", s.data_cursor},
+          {"rng", s.rng},
+          {"lr_schedule", s.lr_schedule},
+          {"world_size", s.world_size},
+          {"config_hash", s.config_hash},
           {"extra", s.extra}};
 }
 

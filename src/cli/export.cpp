@@ -9,8 +9,8 @@
 // base_model_name_or_path. Prints one JSON line {"out", "kind": "model"|"merged"|"adapters", "checkpoint"}.
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "balcap/checkpoint/checkpointer.h"
 #include "balcap/checkpoint/lora.h"
@@ -50,7 +50,8 @@ fs::path base_model_of(const fs::path& ckpt, const ExportArgs& args) {
   }
   const auto adapter_cfg = read_json_file(checkpoint::adapter_dir(ckpt) / "adapter_config.json");
   const auto base = adapter_cfg.value("base_model_name_or_path", std::string());
-  BALCAP_CHECK(!base.empty(), "{}: no base model recorded. HINT: pass --base DIR (the model the adapters were trained on)",
+  BALCAP_CHECK(!base.empty(),
+               "{}: no base model recorded. HINT: pass --base DIR (the model the adapters were trained on)",
                ckpt.string());
   return base;
 }
@@ -104,7 +105,8 @@ void run(const ExportArgs& args) {
 
 void add_export_command(CLI::App& app) {
   auto args = std::make_shared<ExportArgs>();
-  auto* cmd = app.add_subcommand("export", "Export a training checkpoint as a transformers model (LoRA merged) or PEFT adapters");
+  auto* cmd = app.add_subcommand("export",
+                                 "Export a training checkpoint as a transformers model (LoRA merged) or PEFT adapters");
   cmd->add_option("--checkpoint", args->checkpoint, "RUN_DIR/checkpoints/step-N (or a run directory: its newest)")
       ->required();
   cmd->add_option("--out", args->out, "Output directory (new or empty)")->required();

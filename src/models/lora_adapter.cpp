@@ -6,8 +6,8 @@
 
 namespace balcap {
 
-LoraAdapterImpl::LoraAdapterImpl(int64_t in_features, int64_t out_features, int64_t r, double alpha,
-                                 double dropout_, at::ScalarType dtype, at::Device device, at::Generator generator)
+LoraAdapterImpl::LoraAdapterImpl(int64_t in_features, int64_t out_features, int64_t r, double alpha, double dropout_,
+                                 at::ScalarType dtype, at::Device device, at::Generator generator)
     : scale(alpha / static_cast<double>(r)), dropout(dropout_) {
   BALCAP_CHECK(in_features > 0 && out_features > 0 && r > 0,
                "LoRA: in {} / out {} / r {} must be positive. HINT: check train.lora.r.", in_features, out_features, r);

@@ -45,7 +45,7 @@ GradNorm AdamW::clip_grad_norm(double max_norm) {
   GradNorm out;
   if (norms.empty()) return out;
   const auto total = at::linalg_vector_norm(at::stack(norms), 2);  // float32 scalar
-  out.norm = total.item<double>();                                  // the one host sync of the step
+  out.norm = total.item<double>();                                 // the one host sync of the step
   out.finite = std::isfinite(out.norm);
   if (!out.finite || max_norm <= 0) return out;
   const auto coef = at::clamp_max(max_norm / (total + 1e-6), 1.0);  // as clip_grad_norm_, always applied
@@ -133,9 +133,10 @@ void AdamW::load_state_dict(const std::vector<std::pair<std::string, at::Tensor>
   }
   for (const auto& [key, t] : given) problems.push_back(fmt::format("unexpected '{}'", key));
   if (!problems.empty()) {
-    fail("{}: optimizer state does not fit the trainable parameters: {}. HINT: resume with the same model, LoRA and "
-         "freezing settings the checkpoint was made with",
-         source, fmt::join(problems, "; "));
+    fail(
+        "{}: optimizer state does not fit the trainable parameters: {}. HINT: resume with the same model, LoRA and "
+        "freezing settings the checkpoint was made with",
+        source, fmt::join(problems, "; "));
   }
   at::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {

@@ -19,8 +19,8 @@ LrSchedule::LrSchedule(const config::OptimConfig& o, int64_t total_steps)
 double LrSchedule::lr_at(int64_t step) const {
   if (step < warmup_) return lr_ * (static_cast<double>(step) / static_cast<double>(std::max<int64_t>(1, warmup_)));
   if (!cosine_) return lr_;
-  const double progress = std::min(1.0, static_cast<double>(step - warmup_) /
-                                            static_cast<double>(std::max<int64_t>(1, total_ - warmup_)));
+  const double progress =
+      std::min(1.0, static_cast<double>(step - warmup_) / static_cast<double>(std::max<int64_t>(1, total_ - warmup_)));
   // transformers computes the factor relative to lr (min_lr_rate = min_lr / lr), then multiplies.
   const double rate = min_lr_ / lr_;
   const double factor = 0.5 * (1.0 + std::cos(M_PI * progress)) * (1.0 - rate) + rate;

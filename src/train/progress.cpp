@@ -41,17 +41,17 @@ void Progress::update(int64_t step, const std::string& summary) {
   const double eta = per_step * static_cast<double>(total_ - step);
   const double pct = total_ > 0 ? 100.0 * static_cast<double>(step) / static_cast<double>(total_) : 100.0;
   if (bar_) {
-    std::fprintf(stderr, "\r%s %lld/%lld %3.0f%% %.2f s/step ETA %s  %s\033[K",
-                 progress_bar(pct / 100.0, 24).c_str(), static_cast<long long>(step),
-                 static_cast<long long>(total_), pct, per_step, format_duration(eta).c_str(), summary.c_str());
+    std::fprintf(stderr, "\r%s %lld/%lld %3.0f%% %.2f s/step ETA %s  %s\033[K", progress_bar(pct / 100.0, 24).c_str(),
+                 static_cast<long long>(step), static_cast<long long>(total_), pct, per_step,
+                 format_duration(eta).c_str(), summary.c_str());
     std::fflush(stderr);
     drawn_ = true;
     return;
   }
   const bool due = std::chrono::duration<double>(now - last_log_).count() >= log_every_s_;
   if (due || done_here == 1 || step >= total_) {
-    spdlog::info("step {}/{} ({:.0f}%) {:.2f} s/step, ETA {} | {}", step, total_, pct, per_step,
-                 format_duration(eta), summary);
+    spdlog::info("step {}/{} ({:.0f}%) {:.2f} s/step, ETA {} | {}", step, total_, pct, per_step, format_duration(eta),
+                 summary);
     last_log_ = now;
   }
 }

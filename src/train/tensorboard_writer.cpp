@@ -60,13 +60,18 @@ std::optional<int64_t> event_step(const std::string& e) {
         if (!varint(v)) return std::nullopt;
         if ((key >> 3) == 2) step = int64_t(v);
         break;
-      case 1: i += 8; break;
-      case 5: i += 4; break;
+      case 1:
+        i += 8;
+        break;
+      case 5:
+        i += 4;
+        break;
       case 2:
         if (!varint(v)) return std::nullopt;
         i += v;
         break;
-      default: return std::nullopt;
+      default:
+        return std::nullopt;
     }
     if (i > e.size()) return std::nullopt;
   }
@@ -141,7 +146,8 @@ std::string encode_file_version_event(double wall_time) {
   return e;
 }
 
-std::string encode_scalars_event(double wall_time, int64_t step, const std::vector<std::pair<std::string, double>>& scalars) {
+std::string encode_scalars_event(double wall_time, int64_t step,
+                                 const std::vector<std::pair<std::string, double>>& scalars) {
   std::string summary;
   for (const auto& [tag, value] : scalars) {
     std::string v;

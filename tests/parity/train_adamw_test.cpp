@@ -114,7 +114,8 @@ TEST(AdamW, StateSavedMidRunAndLoadedContinuesIdentically) {
     save_safetensors(file, first.state_dict());
     // A fresh process: parameters as the checkpoint's model files hold them (the bf16 values).
     NamedParams restored;
-    for (const auto& [name, p] : first.params()) restored.emplace_back(name, p.detach().clone().set_requires_grad(true));
+    for (const auto& [name, p] : first.params())
+      restored.emplace_back(name, p.detach().clone().set_requires_grad(true));
     AdamW second(restored, adamw_options_from(optim_config(ref.meta)));
     SafetensorsCheckpoint saved(file);
     std::vector<std::pair<std::string, at::Tensor>> state;

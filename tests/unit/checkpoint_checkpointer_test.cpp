@@ -47,7 +47,8 @@ TEST(Checkpointer, SavedCheckpointIsCompleteAndNewestIsPicked) {
   EXPECT_EQ(ckpt.latest_complete()->step, 5);
   EXPECT_EQ(ckpt.list_complete().size(), 2u);
   // No temporary directory is left behind.
-  for (const auto& e : fs::directory_iterator(ckpt.root())) EXPECT_EQ(e.path().filename().string().rfind(".", 0), std::string::npos) << e.path();
+  for (const auto& e : fs::directory_iterator(ckpt.root()))
+    EXPECT_EQ(e.path().filename().string().rfind(".", 0), std::string::npos) << e.path();
 }
 
 TEST(Checkpointer, CheckpointWithoutCompleteMarkerIsIgnored) {
@@ -93,24 +94,29 @@ TEST(Checkpointer, TruncatedFileMakesTheCheckpointIncomplete) {
 TEST(Checkpointer, KeepLastPrunesOnlyOlderCompleteCheckpoints) {
   const auto run = scratch_dir();
   Checkpointer ckpt(run, 2);
-  for (int64_t step : {1, 2, 3}) save_step(ckpt, step);
-  // An incomplete newer directory does not count and is not deleted by a save of an older step.
-  const auto partial = save_step(ckpt, 9);
-  fs::remove(partial / kCompleteMarker);
+  save_step(ckpt, 1);
+  const auto partial = save_step(ckpt, 2);
+  fs::remove(partial / kCompleteMarker);  // incomplete: not counted, removed once older than a save
+  save_step(ckpt, 3);
+  EXPECT_FALSE(fs::exists(partial));
   save_step(ckpt, 4);
   std::vector<int64_t> steps;
   for (const auto& c : ckpt.list_complete()) steps.push_back(c.step);
   EXPECT_EQ(steps, (std::vector<int64_t>{3, 4}));
-  EXPECT_TRUE(fs::exists(partial));
 }
 
-TEST(Checkpointer, KeepLastNeverPrunesTheCheckpointJustWritten) {
+TEST(Checkpointer, SavingAnEarlierStepRemovesTheAbandonedLaterCheckpoints) {
   const auto run = scratch_dir();
-  Checkpointer ckpt(run, 1);
-  save_step(ckpt, 5);
-  const auto older = save_step(ckpt, 2);  // a run resumed from an earlier step saves a lower step
-  EXPECT_TRUE(is_complete(older));
-  EXPECT_FALSE(fs::exists(ckpt.step_dir(5)));
+  Checkpointer ckpt(run, 3);
+  for (int64_t step : {2, 4, 6}) save_step(ckpt, step);
+  // The run was resumed from step-2 (--resume PATH) and now saves step 3: steps 4 and 6 belong to the
+  // abandoned trajectory and would otherwise win `--resume auto`.
+  const auto three = save_step(ckpt, 3);
+  EXPECT_TRUE(is_complete(three));
+  EXPECT_FALSE(fs::exists(ckpt.step_dir(4)));
+  EXPECT_FALSE(fs::exists(ckpt.step_dir(6)));
+  EXPECT_EQ(*resolve_resume("auto", run), three);
+  EXPECT_TRUE(fs::exists(ckpt.step_dir(2)));
 }
 
 TEST(Checkpointer, SavingTheSameStepAgainReplacesIt) {
@@ -202,9 +208,13 @@ TEST(TrainerStateFile, MissingKeyNamesTheFileAndKey) {
 
 TEST(RngState, Base64MatchesKnownVectors) {
   // RFC 4648 §10 test vectors.
-  const std::vector<std::pair<std::string, std::string>> cases = {
-      {"", ""}, {"f", "Zg=="}, {"fo", "Zm8="}, {"foo", "Zm9v"}, {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
-      {"foobar", "Zm9vYmFy"}};
+  const std::vector<std::pair<std::string, std::string>> cases = {{"", ""},
+                                                                  {"f", "Zg=="},
+                                                                  {"fo", "Zm8="},
+                                                                  {"foo", "Zm9v"},
+                                                                  {"foob", "Zm9vYg=="},
+                                                                  {"fooba", "Zm9vYmE="},
+                                                                  {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, coded] : cases) {
     EXPECT_EQ(base64_encode(plain), coded);
     EXPECT_EQ(base64_decode(coded, "test"), plain);
@@ -222,6 +232,15 @@ TEST(RngState, RestoredCpuGeneratorContinuesTheSameStream) {
   restore_generator_state(other, saved, "torch_cpu");
   EXPECT_TRUE(at::equal(at::randn({5}, other), expected));
   EXPECT_THROW(restore_generator_state(other, base64_encode("short"), "torch_cpu"), Error);
+}
+
+TEST(RngState, DefaultGeneratorStatesRestoreDropoutMasks) {
+  const auto states = default_generator_states();
+  ASSERT_EQ(states.count("torch_cpu"), 1u);
+  const auto expected = at::dropout(at::ones({64}), 0.5, /*train=*/true);
+  (void)at::rand({9});  // move the default stream on
+  restore_default_generator_states(states);
+  EXPECT_TRUE(at::equal(at::dropout(at::ones({64}), 0.5, /*train=*/true), expected));
 }
 
 }  // namespace

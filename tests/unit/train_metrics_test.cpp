@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include "balcap/core/error.h"
-
 #include "balcap/train/metrics_writer.h"
 #include "balcap/train/progress.h"
 #include "balcap/train/tensorboard_writer.h"
@@ -64,8 +63,8 @@ TEST(TensorBoard, Crc32cMatchesKnownValues) {
 
 nlohmann::json read_with_tensorboard(const fs::path& dir) {
   const auto script = fs::path(test::kSourceDir) / "tests" / "reference" / "train_tensorboard_check.py";
-  const auto r = test::run_command(fmt::format("{} {} {}", test::shell_quote(test::kPython), test::shell_quote(script.string()),
-                                               test::shell_quote(dir.string())));
+  const auto r = test::run_command(fmt::format("{} {} {}", test::shell_quote(test::kPython),
+                                               test::shell_quote(script.string()), test::shell_quote(dir.string())));
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return nlohmann::json::parse(r.out);
 }

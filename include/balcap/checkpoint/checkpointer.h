@@ -67,7 +67,9 @@ class Checkpointer {
   fs::path save(int64_t step, const std::function<void(const fs::path& tmp_dir)>& write);
 
   // Removes complete checkpoints beyond keep_last (oldest first, never step `keep_step`),
-  // incomplete step-<N>/ directories older than `keep_step`, and stale temporary directories.
+  // incomplete step-<N>/ directories older than `keep_step`, stale temporary directories, and every
+  // step-<N>/ with N > keep_step (a trajectory abandoned by resuming from an earlier checkpoint:
+  // `--resume auto` must not pick it later).
   void prune(int64_t keep_step);
 
  private:

@@ -31,8 +31,8 @@ namespace balcap::checkpoint {
 class LoraAdapters {
  public:
   struct Target {
-    std::string path;      // module path of the adapted Linear
-    LoraAdapter* slot;     // the slot inside the Attention / SwiGluMlp module
+    std::string path;   // module path of the adapted Linear
+    LoraAdapter* slot;  // the slot inside the Attention / SwiGluMlp module
     torch::nn::Linear base;
   };
 

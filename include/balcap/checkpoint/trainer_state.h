@@ -7,23 +7,22 @@
 //   s.rng["torch_cpu"] = generator_state_base64(gen);           // see rng_state.h
 //   save_trainer_state(dir / "trainer_state.json", s);          // atomic (temp file + rename)
 //   TrainerState r = load_trainer_state(dir / "trainer_state.json");
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace balcap::checkpoint {
 
 struct TrainerState {
-  int64_t step = 0;             // training steps completed (the checkpoint is step-<step>/)
-  int64_t epoch = 0;            // data epoch at the time of saving
-  nlohmann::json data_cursor;   // opaque (data area): position in the epoch order, permutation seed...
+  int64_t step = 0;                        // training steps completed (the checkpoint is step-<step>/)
+  int64_t epoch = 0;                       // data epoch at the time of saving
+  nlohmann::json data_cursor;              // opaque (data area): position in the epoch order, permutation seed...
   std::map<std::string, std::string> rng;  // name -> state (torch generators: base64 of get_state())
-  nlohmann::json lr_schedule;   // opaque (train area), e.g. {"step": 12}
+  nlohmann::json lr_schedule;              // opaque (train area), e.g. {"step": 12}
   int64_t world_size = 1;
-  std::string config_hash;      // config::config_hash of the run's config
+  std::string config_hash;                          // config::config_hash of the run's config
   nlohmann::json extra = nlohmann::json::object();  // free-form (trainer): bad-step counter, totals...
 
   bool operator==(const TrainerState&) const = default;

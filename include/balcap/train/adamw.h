@@ -39,8 +39,8 @@ struct AdamWOptions {
 AdamWOptions adamw_options_from(const config::OptimConfig& optim);
 
 struct GradNorm {
-  double norm = 0.0;    // global L2 norm of every defined grad, computed in float32, before clipping
-  bool finite = true;   // false: NaN/Inf somewhere; grads were left untouched
+  double norm = 0.0;   // global L2 norm of every defined grad, computed in float32, before clipping
+  bool finite = true;  // false: NaN/Inf somewhere; grads were left untouched
   bool clipped = false;
 };
 

@@ -8,9 +8,8 @@
 //
 //   LrSchedule schedule(cfg.optim, total_updates);
 //   double lr = schedule.lr_at(updates_done);
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "balcap/config/optim.h"

@@ -9,11 +9,10 @@
 // and a torn last line are dropped, so the file ends up equal to an uninterrupted run's. A fresh
 // start (nullopt) truncates an existing file. Keys are written sorted (nlohmann::json objects), so
 // equal rows are equal bytes; NaN/Inf are written as null (JSON has no such numbers).
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>

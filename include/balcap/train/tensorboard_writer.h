@@ -28,7 +28,8 @@ uint32_t masked_crc32c(const void* data, size_t size);
 std::string tfrecord_frame(const std::string& record);
 // Events (serialized) as encoded here.
 std::string encode_file_version_event(double wall_time);
-std::string encode_scalars_event(double wall_time, int64_t step, const std::vector<std::pair<std::string, double>>& scalars);
+std::string encode_scalars_event(double wall_time, int64_t step,
+                                 const std::vector<std::pair<std::string, double>>& scalars);
 
 // Seconds since the Unix epoch (the events' wall_time).
 double unix_seconds();
