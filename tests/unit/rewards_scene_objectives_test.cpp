@@ -3,8 +3,11 @@
 // references, which state only true claims.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "balcap/core/error.h"
 #include "balcap/data/scene_synth.h"
+#include "balcap/rewards/build_objectives.h"
 #include "balcap/rewards/judge_factories.h"
 #include "balcap/rewards/scene_objectives.h"
 
@@ -158,6 +161,21 @@ TEST(SceneObjectives, FactoryObjectivesScoreBatchesAndMarkRecordsWithoutASceneIn
   config::ObjectiveConfig bad = precision;
   bad.scorer = "bleu";
   EXPECT_THROW(make_scene_objective("x", bad, rewards), Error);
+}
+
+TEST(SceneObjectives, DemoStyleConfigBuildsTheThreeSceneObjectivesThroughBuildObjectives) {
+  config::RewardsConfig rewards;
+  rewards.judges = {{"scene", config::JudgeConfig::defaults_for("scene")}};
+  for (auto& [name, objective] : rewards.objectives) objective.judge = "scene";
+  auto objectives = build_objectives(rewards, at::kCPU);
+  ASSERT_EQ(objectives.size(), 3u);
+  data::Record r = hand_record();
+  const std::string text = "There is a small red circle in the top left and two large blue squares.";
+  std::map<std::string, double> got;
+  for (auto& o : objectives) got[o->name()] = o->score({{&r, text, 14}}).score.at(0);
+  EXPECT_DOUBLE_EQ(got["correctness"], 1.0);
+  EXPECT_DOUBLE_EQ(got["coverage"], 0.5);
+  EXPECT_DOUBLE_EQ(got["linguistic"], 1.0);
 }
 
 }  // namespace
