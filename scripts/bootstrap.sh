@@ -12,7 +12,7 @@ cd "$root"
 apt_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
-  libsentencepiece-dev libutf8proc-dev libpng-dev libjpeg-dev
+  libsentencepiece-dev libutf8proc-dev libpng-dev libjpeg-dev zlib1g-dev
   libgtest-dev libgmock-dev python3-venv python3-pip
 )
 

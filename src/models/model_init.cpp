@@ -1,0 +1,75 @@
+// Random initialisation as transformers does it, and `balcap model init`'s directory writer.
+#include "balcap/models/model_init.h"
+
+#include "balcap/core/error.h"
+#include "balcap/io/atomic_file.h"
+#include "balcap/io/gzip_file.h"
+#include "balcap/io/json_file.h"
+#include "balcap/models/qwen2_5_vl_model.h"
+#include "balcap/models/qwen2_5_vl_weights.h"
+
+namespace fs = std::filesystem;
+
+namespace balcap {
+namespace {
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Norm weights are named `...norm*.weight` / `ln_q.weight` in these models (1-D, all ones in HF).
+bool is_norm_weight(const std::string& name) {
+  const auto dot = name.rfind('.', name.size() - std::string(".weight").size() - 1);
+  const std::string owner = name.substr(dot == std::string::npos ? 0 : dot + 1);
+  return owner.find("norm") != std::string::npos || owner.rfind("ln_", 0) == 0;
+}
+
+double initializer_range(const fs::path& config_file) {
+  const nlohmann::json config = read_json_file(config_file);
+  const nlohmann::json& text = config.contains("text_config") ? config["text_config"] : config;
+  const auto it = text.find("initializer_range");
+  return it != text.end() && it->is_number() ? it->get<double>() : 0.02;
+}
+
+fs::path tokenizer_file(const fs::path& dir) {
+  for (const char* name : {"tokenizer.json", "tokenizer.json.gz"}) {
+    if (fs::is_regular_file(dir / name)) return dir / name;
+  }
+  fail("{}: no tokenizer.json or tokenizer.json.gz. HINT: pass --tokenizer a directory holding the model's "
+       "tokenizer (e.g. tests/data/tokenizers/qwen).",
+       dir.string());
+}
+
+}  // namespace
+
+void init_weights_normal(torch::nn::Module& module, double std, uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  for (auto& item : module.named_parameters()) {
+    const std::string& name = item.key();
+    at::Tensor& param = item.value();
+    if (ends_with(name, ".bias")) {
+      param.zero_();
+    } else if (param.dim() == 1 && is_norm_weight(name)) {
+      param.fill_(1.0);
+    } else {
+      // Drawn on the CPU in float32 then copied: the values do not depend on device or dtype.
+      param.copy_(at::normal(0.0, std, param.sizes(), generator, at::TensorOptions().dtype(at::kFloat)));
+    }
+  }
+}
+
+void init_qwen2_5_vl_model(const fs::path& template_dir, const fs::path& tokenizer_dir, const fs::path& out_dir,
+                           uint64_t seed) {
+  const fs::path config_file = template_dir / "config.json";
+  BALCAP_CHECK(fs::is_regular_file(config_file), "{}: no config.json. HINT: --template is a directory like "
+               "configs/models/tiny_qwen2_5_vl.", template_dir.string());
+  const fs::path tokenizer = tokenizer_file(tokenizer_dir);
+  const Qwen2_5_VLConfig config = load_qwen2_5_vl_config(config_file);
+  Qwen2_5_VLForConditionalGeneration model(config);
+  init_weights_normal(*model, initializer_range(config_file), seed);
+  save_qwen2_5_vl(model, out_dir, WeightLayout::hub, template_dir);
+  write_file_atomically(out_dir / "tokenizer.json", read_maybe_gzipped(tokenizer));
+}
+
+}  // namespace balcap
