@@ -1,0 +1,66 @@
+#pragma once
+// The group sampler (DESIGN §5): B prompts -> G sampled captions each. Each prompt is prefilled
+// once (vision tower + prompt, batch 1), its keys/values are copied into the G rows of one
+// preallocated decode cache (prompts left-padded to the longest, padding masked), and all B*G rows
+// decode together, one token per step, with no host sync except every finish_check_every steps
+// (stop when all rows finished; compact the cache when at least half of them did).
+// Randomness: counter_rng.h (a row's draws depend on (seed, step, rank, image_key, member) only).
+// docs/sampling.md describes the controls and the RNG contract.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "balcap/config/sampling.h"
+#include "balcap/io/generation_config.h"
+#include "balcap/models/policy.h"
+#include "balcap/text/tokenizer.h"
+
+namespace balcap::sampling {
+
+struct SamplingParams {
+  double temperature = 1.0;
+  double top_p = 1.0;
+  int64_t top_k = 0;
+  int64_t max_new_tokens = 256;
+  int64_t min_new_tokens = 0;        // stop ids are blocked while fewer tokens were generated
+  double repetition_penalty = 1.0;   // 1 = off (HF-style when on)
+  std::vector<int64_t> stop_ids;     // a row finishes at the first of these it samples
+  bool greedy = false;               // argmax instead of drawing (temperature/top-k/top-p unused)
+  int64_t group_size = 1;            // G samples per request
+  int64_t finish_check_every = 8;    // decode steps between host syncs
+  bool cuda_graphs = true;           // capture the decode step on CUDA when shapes allow
+};
+
+// Controls from the `sampling:` config; stop ids = config stop_token_ids, plus the checkpoint's
+// eos ids when generation_config_stops (duplicates removed).
+SamplingParams sampling_params_from(const config::SamplingConfig& config, const GenerationConfig& generation,
+                                    int64_t group_size);
+
+// Out-of-range controls -> balcap::Error naming the field and value.
+void validate(const SamplingParams& params);
+
+struct RolloutSeed {
+  uint64_t seed = 0;
+  int64_t step = 0;
+  int64_t rank = 0;
+};
+
+struct SampleRequest {
+  PolicyPrompt prompt;
+  int64_t image_key = 0;  // dataset index of the image: seeds its rows' randomness
+};
+
+struct Sample {
+  int64_t request = 0;
+  int64_t member = 0;
+  std::vector<int64_t> ids;     // generated ids; ends with the stop id when finish_reason == "stop"
+  std::vector<float> logprobs;  // one per id: log p(id) under the distribution it was drawn from
+  std::string finish_reason;    // "stop" | "length"
+  std::string text;             // decode(ids without the stop id, skip_special_tokens = true)
+};
+
+// B requests -> B*G samples, request-major (request 0's G members first).
+std::vector<Sample> sample(Policy& policy, const Tokenizer& tokenizer, const std::vector<SampleRequest>& requests,
+                           const SamplingParams& params, const RolloutSeed& seed);
+
+}  // namespace balcap::sampling

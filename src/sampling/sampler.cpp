@@ -1,0 +1,200 @@
+// The group sampler (see sampler.h): prefill per request, lay the prompts' keys/values out in one
+// left-padded decode cache of B*G rows, decode all rows together, compact finished rows away.
+#include "balcap/sampling/sampler.h"
+
+#include <algorithm>
+
+#include "balcap/core/error.h"
+#include "balcap/sampling/counter_rng.h"
+#include "balcap/sampling/token_choice.h"
+
+namespace balcap::sampling {
+namespace {
+
+// The active rows of the decode batch; every tensor is [n, ...] on the policy's device.
+struct DecodeRows {
+  KvCache cache;          // [n, H_kv, S_max, D] per layer; prompts end at cache index prompt_len
+  at::Tensor sample;      // [n] int64: which sample (request * G + member) each row is
+  at::Tensor keys;        // [n] int64: counter_rng row keys
+  at::Tensor pos_offset;  // [n] int64: rotary position = pos_offset + cache index
+  at::Tensor key_mask;    // [n, S_max] bool, false on left padding; undefined when no row is padded
+  at::Tensor history;     // [n, S_max + 1] int64 prompt + generated ids (repetition penalty only)
+  at::Tensor finished;    // [n] bool: sampled a stop id
+};
+
+struct Layout {
+  int64_t prompt_len = 0;  // longest prompt: generated token t is written at cache index prompt_len + t
+  at::Tensor logits;       // [n, V] float32: the next-token logits of every row after its prompt
+  DecodeRows rows;
+};
+
+at::Tensor long_tensor(const std::vector<int64_t>& values, at::Device device) {
+  return at::tensor(values, at::kLong).to(device);
+}
+
+// Repetition-penalty history [N, S_max + 1]: prompt right-aligned at prompt_len, every other slot
+// repeating the row's first id (a duplicate is penalised once, like HF's gather/scatter).
+at::Tensor prompt_history(const std::vector<SampleRequest>& requests, int64_t G, int64_t prompt_len, int64_t width) {
+  at::Tensor history = at::empty({static_cast<int64_t>(requests.size()), width}, at::kLong);
+  for (size_t r = 0; r < requests.size(); ++r) {
+    const auto& ids = requests[r].prompt.ids;
+    const auto L = static_cast<int64_t>(ids.size());
+    history[r].fill_(ids.front());
+    history[r].narrow(0, prompt_len - L, L).copy_(at::tensor(ids, at::kLong));
+  }
+  return history.repeat_interleave(G, 0);
+}
+
+// Copies each prompt's keys/values into its G rows (one expanded copy per request and layer).
+void place_prompts(KvCache& cache, const std::vector<PolicyPrefill>& prefills, int64_t G, int64_t prompt_len) {
+  for (size_t r = 0; r < prefills.size(); ++r) {
+    const KvCache& prompt = prefills[r].cache;
+    const int64_t L = prompt.max_seq_len(), row = static_cast<int64_t>(r) * G;
+    for (int64_t l = 0; l < cache.num_layers(); ++l) {
+      cache.keys(l).narrow(0, row, G).narrow(2, prompt_len - L, L).copy_(prompt.keys(l).expand({G, -1, -1, -1}));
+      cache.values(l).narrow(0, row, G).narrow(2, prompt_len - L, L).copy_(prompt.values(l).expand({G, -1, -1, -1}));
+    }
+  }
+}
+
+Layout lay_out(Policy& policy, const std::vector<SampleRequest>& requests, const SamplingParams& p,
+               const RolloutSeed& seed) {
+  const int64_t G = p.group_size, B = static_cast<int64_t>(requests.size()), N = B * G;
+  const at::Device device = policy.device();
+  std::vector<PolicyPrefill> prefills;
+  int64_t prompt_len = 0;
+  for (const auto& request : requests) {
+    prefills.push_back(policy.prefill(request.prompt));
+    prompt_len = std::max(prompt_len, prefills.back().cache.max_seq_len());
+  }
+  const int64_t s_max = prompt_len + p.max_new_tokens - 1;  // the last token is sampled, never written
+  Layout layout{prompt_len, {}, {KvCache(policy.decoder_config(), N, s_max, policy.dtype(), device)}};
+  place_prompts(layout.rows.cache, prefills, G, prompt_len);
+
+  std::vector<int64_t> offsets, keys;
+  std::vector<at::Tensor> logits;
+  at::Tensor mask = at::ones({N, s_max}, at::kBool);
+  for (int64_t r = 0; r < B; ++r) {
+    const int64_t pad = prompt_len - prefills[r].cache.max_seq_len();
+    mask.narrow(0, r * G, G).narrow(1, 0, pad).fill_(false);
+    logits.push_back(prefills[r].logits);
+    for (int64_t g = 0; g < G; ++g) {
+      offsets.push_back(prefills[r].next_position - prompt_len);
+      keys.push_back(static_cast<int64_t>(row_key(seed.seed, seed.step, seed.rank, requests[r].image_key, g)));
+    }
+  }
+  auto& rows = layout.rows;
+  rows.sample = at::arange(N, at::TensorOptions().dtype(at::kLong).device(device));
+  rows.keys = long_tensor(keys, device);
+  rows.pos_offset = long_tensor(offsets, device);
+  if (!mask.all().item<bool>()) rows.key_mask = mask.to(device);
+  if (p.repetition_penalty != 1.0) rows.history = prompt_history(requests, G, prompt_len, s_max + 1).to(device);
+  rows.finished = at::zeros({N}, rows.sample.options().dtype(at::kBool));
+  layout.logits = at::cat(logits).to(at::kFloat).repeat_interleave(G, 0);  // [N, V]
+  return layout;
+}
+
+TokenChoice choose(at::Tensor& logits, const DecodeRows& rows, int64_t t, const SamplingParams& p,
+                   const at::Tensor& stops) {
+  if (rows.history.defined()) apply_repetition_penalty(logits, rows.history, p.repetition_penalty);
+  if (t < p.min_new_tokens) block_tokens(logits, stops);
+  if (p.greedy) return choose_greedy(logits);
+  return choose_sampled(logits, step_keys(rows.keys, t), {p.temperature, p.top_k, p.top_p});
+}
+
+// Keeps rows `keep` [n'] of every per-row tensor (and of the cache).
+void keep_rows(DecodeRows& rows, at::Tensor& tokens, const at::Tensor& keep) {
+  rows.cache.select_rows(keep);
+  for (at::Tensor* t : {&rows.sample, &rows.keys, &rows.pos_offset, &rows.key_mask, &rows.history, &rows.finished,
+                        &tokens}) {
+    if (t->defined()) *t = t->index_select(0, keep);
+  }
+}
+
+// The periodic host sync: true when every row finished; compacts when at least half did.
+bool all_finished_or_compact(DecodeRows& rows, at::Tensor& tokens) {
+  const int64_t n = rows.finished.size(0);
+  const int64_t done = rows.finished.sum().item<int64_t>();
+  if (done == n) return true;
+  if (done > 0 && 2 * done >= n) keep_rows(rows, tokens, rows.finished.logical_not().nonzero().squeeze(1));
+  return false;
+}
+
+// Generated tokens/logprobs [N, max_new] (device) and how many steps ran.
+struct Generated {
+  at::Tensor tokens, logprobs;
+  int64_t steps = 0;
+};
+
+Generated decode_all(Policy& policy, Layout& layout, const SamplingParams& p, const at::Tensor& stops) {
+  DecodeRows& rows = layout.rows;
+  const int64_t N = rows.sample.size(0);
+  Generated out{at::zeros({N, p.max_new_tokens}, rows.sample.options()),
+                at::zeros({N, p.max_new_tokens}, rows.sample.options().dtype(at::kFloat)), 0};
+  at::Tensor logits = layout.logits;
+  for (int64_t t = 0; t < p.max_new_tokens; ++t) {
+    TokenChoice c = choose(logits, rows, t, p, stops);
+    out.tokens.select(1, t).index_copy_(0, rows.sample, c.tokens);
+    out.logprobs.select(1, t).index_copy_(0, rows.sample, c.logprobs);
+    out.steps = t + 1;
+    if (stops.numel() > 0) rows.finished.logical_or_(at::isin(c.tokens, stops));
+    if (t + 1 == p.max_new_tokens) break;
+    if ((t + 1) % p.finish_check_every == 0 && all_finished_or_compact(rows, c.tokens)) break;
+    const int64_t index = layout.prompt_len + t;  // cache index of token t
+    if (rows.history.defined()) rows.history.select(1, index + 1).copy_(c.tokens);
+    const at::Tensor mask = rows.key_mask.defined() ? rows.key_mask.narrow(1, 0, index + 1) : at::Tensor();
+    logits = policy.decode(c.tokens, rows.pos_offset + index, rows.cache, index, mask).to(at::kFloat);
+  }
+  return out;
+}
+
+// decode(ids without the stop id, skip_special_tokens); ids past the tokenizer's vocabulary (the
+// padding rows of a model's embedding) are skipped, as HF tokenizers' decode does.
+std::string caption_text(const Sample& s, const Tokenizer& tokenizer) {
+  const size_t n = s.ids.size() - (s.finish_reason == "stop" ? 1 : 0);
+  std::vector<int32_t> ids;
+  for (size_t i = 0; i < n; ++i) {
+    if (s.ids[i] < tokenizer.vocab_size()) ids.push_back(static_cast<int32_t>(s.ids[i]));
+  }
+  return tokenizer.decode(ids, /*skip_special_tokens=*/true);
+}
+
+// Host side: cut each row at its first stop id, decode the text.
+std::vector<Sample> collect(const Generated& gen, const SamplingParams& p, const Tokenizer& tokenizer, int64_t G) {
+  const at::Tensor tokens = gen.tokens.narrow(1, 0, gen.steps).cpu().contiguous();
+  const at::Tensor logprobs = gen.logprobs.narrow(1, 0, gen.steps).cpu().contiguous();
+  std::vector<Sample> samples(tokens.size(0));
+  for (int64_t n = 0; n < tokens.size(0); ++n) {
+    const int64_t* ids = tokens[n].data_ptr<int64_t>();
+    const float* lps = logprobs[n].data_ptr<float>();
+    Sample& s = samples[n];
+    s.request = n / G;
+    s.member = n % G;
+    s.finish_reason = "length";
+    for (int64_t t = 0; t < gen.steps; ++t) {
+      s.ids.push_back(ids[t]);
+      s.logprobs.push_back(lps[t]);
+      if (std::find(p.stop_ids.begin(), p.stop_ids.end(), ids[t]) != p.stop_ids.end()) {
+        s.finish_reason = "stop";
+        break;
+      }
+    }
+    s.text = caption_text(s, tokenizer);
+  }
+  return samples;
+}
+
+}  // namespace
+
+std::vector<Sample> sample(Policy& policy, const Tokenizer& tokenizer, const std::vector<SampleRequest>& requests,
+                           const SamplingParams& params, const RolloutSeed& seed) {
+  validate(params);
+  if (requests.empty()) return {};
+  torch::NoGradGuard no_grad;
+  Layout layout = lay_out(policy, requests, params, seed);
+  const at::Tensor stops = long_tensor(params.stop_ids, policy.device());
+  const Generated generated = decode_all(policy, layout, params, stops);
+  return collect(generated, params, tokenizer, params.group_size);
+}
+
+}  // namespace balcap::sampling
