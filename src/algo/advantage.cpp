@@ -186,7 +186,8 @@ AdvantageResult advantages_from_rewards(std::vector<ObjectiveRewards> rewards, c
   double samples = std::max(adv_global.count, 1.0);
   for (std::size_t k = 0; k < k_count; ++k) {
     Moments m{packed[4 * k], packed[4 * k + 1], packed[4 * k + 2]};
-    s.objectives.push_back({input.objectives[k].name, m.mean(), m.std(), m.count / samples, packed[4 * k + 3] / samples});
+    s.objectives.push_back(
+        {input.objectives[k].name, m.mean(), m.std(), m.count / samples, packed[4 * k + 3] / samples});
   }
   s.mean = adv_global.mean();
   s.std = adv_global.std();

@@ -9,13 +9,12 @@
 // given); a reward that is missing or null is invalid (left out of its group's statistics).
 // Output: {"advantages":[[...] per group], "masked":{"<objective>":[[...] per group]}} (+ "stats").
 // Malformed input exits 2 naming the field.
-#include <nlohmann/json.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
@@ -82,8 +81,9 @@ config::LengthMaskConfig parse_mask(const json& in) {
   config::LengthMaskConfig m;
   if (!in.contains("length_mask")) return m;
   const json& j = in.at("length_mask");
-  check_keys(j, "length_mask",
-             {"enabled", "objectives", "min_ratio", "max_ratio", "mask_mode", "masked_value", "min_tokens", "max_tokens"});
+  check_keys(
+      j, "length_mask",
+      {"enabled", "objectives", "min_ratio", "max_ratio", "mask_mode", "masked_value", "min_tokens", "max_tokens"});
   const std::string p = "length_mask.";
   m.enabled = flag(j, "enabled", p, m.enabled);
   if (j.contains("objectives")) {
@@ -199,10 +199,13 @@ json per_group(const std::vector<T>& values, const std::vector<std::int64_t>& gr
 json stats_json(const algo::AdvantageStats& s) {
   json objectives = json::object();
   for (const auto& o : s.objectives) {
-    objectives[o.name] = {{"raw_mean", o.raw_mean}, {"raw_std", o.raw_std}, {"valid_fraction", o.valid_fraction},
+    objectives[o.name] = {{"raw_mean", o.raw_mean},
+                          {"raw_std", o.raw_std},
+                          {"valid_fraction", o.valid_fraction},
                           {"masked_fraction", o.masked_fraction}};
   }
-  return {{"objectives", objectives}, {"advantage", {{"mean", s.mean}, {"std", s.std}, {"min", s.min}, {"max", s.max}}}};
+  return {{"objectives", objectives},
+          {"advantage", {{"mean", s.mean}, {"std", s.std}, {"min", s.min}, {"max", s.max}}}};
 }
 
 void run_advantage(bool with_stats) {
@@ -222,7 +225,8 @@ void run_advantage(bool with_stats) {
   for (std::size_t k = 0; k < p.rewards.size(); ++k) {
     const auto& listed = p.mask.objectives;
     if (std::find(listed.begin(), listed.end(), p.rewards[k].name) == listed.end()) continue;
-    out["masked"][p.rewards[k].name] = per_group(std::vector<bool>(r.masked[k].begin(), r.masked[k].end()), p.group_sizes);
+    out["masked"][p.rewards[k].name] =
+        per_group(std::vector<bool>(r.masked[k].begin(), r.masked[k].end()), p.group_sizes);
   }
   if (with_stats) out["stats"] = stats_json(r.stats);
   std::cout << out.dump() << "\n";
@@ -238,8 +242,10 @@ void add_inspect_command(CLI::App& app) {
       "Read groups of rewards as JSON on stdin, print GDPO/GRPO advantages and length-mask flags as JSON.\n"
       "in:  {\"mode\":\"gdpo\"|\"grpo\", \"eps\":1e-6, \"batch_normalize\":true, \"weights\":{\"correctness\":1.0},\n"
       "      \"length_mask\":{\"objectives\":[\"linguistic\"], \"min_ratio\":0.5, \"max_ratio\":2.0,\n"
-      "                     \"mask_mode\":\"zero\"|\"exclude\", \"masked_value\":0.0, \"min_tokens\":8, \"max_tokens\":256},\n"
-      "      \"groups\":[{\"reference_tokens\":40, \"samples\":[{\"tokens\":35, \"rewards\":{\"correctness\":0.8}}]}]}\n"
+      "                     \"mask_mode\":\"zero\"|\"exclude\", \"masked_value\":0.0, \"min_tokens\":8, "
+      "\"max_tokens\":256},\n"
+      "      \"groups\":[{\"reference_tokens\":40, \"samples\":[{\"tokens\":35, "
+      "\"rewards\":{\"correctness\":0.8}}]}]}\n"
       "out: {\"advantages\":[[a_11, a_12, ...], ...], \"masked\":{\"linguistic\":[[false, true, ...], ...]}}\n"
       "Missing fields take these defaults; a missing or null reward is invalid (no score).");
   auto with_stats = std::make_shared<bool>(false);

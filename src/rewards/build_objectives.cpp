@@ -23,8 +23,9 @@ class JudgePool {
   std::shared_ptr<Judge> get(const std::string& name, const config::JudgeConfig& config) {
     auto it = judges_.find(name);
     if (it != judges_.end()) return it->second;
-    std::shared_ptr<Judge> judge = config.kind == "local" ? std::shared_ptr<Judge>(make_local_judge(name, config, device_))
-                                                          : std::shared_ptr<Judge>(make_remote_judge(name, config));
+    std::shared_ptr<Judge> judge = config.kind == "local"
+                                       ? std::shared_ptr<Judge>(make_local_judge(name, config, device_))
+                                       : std::shared_ptr<Judge>(make_remote_judge(name, config));
     if (!rewards_.log_judge_calls.empty()) judge = with_call_log(judge, rewards_.log_judge_calls);
     judges_[name] = judge;
     return judge;
@@ -49,9 +50,10 @@ std::unique_ptr<Objective> judge_scorer(const std::string& name, const config::O
   if (scorer == "judge_rating") {
     return std::make_unique<JudgeRating>(name, std::move(judge), settings, rewards.repetition_guard);
   }
-  fail("rewards.objectives.{}.scorer = '{}' is unknown\nHINT: claim_precision, claim_recall, qa_accuracy or "
-       "judge_rating",
-       name, scorer);
+  fail(
+      "rewards.objectives.{}.scorer = '{}' is unknown\nHINT: claim_precision, claim_recall, qa_accuracy or "
+      "judge_rating",
+      name, scorer);
 }
 
 }  // namespace

@@ -20,13 +20,14 @@ ClaimPrecision::ClaimPrecision(std::string name, std::shared_ptr<Judge> judge, s
 JudgeRequest ClaimPrecision::verify_request(const data::Record& record, const std::string& claim) const {
   const config::PromptsConfig& p = settings_.prompts;
   if (evidence_ == "reference") {
-    return judge_request(settings_, render_template(p.verify_reference,
-                                                    {{"reference", joined_references(record)}, {"claim", claim}}));
+    return judge_request(
+        settings_, render_template(p.verify_reference, {{"reference", joined_references(record)}, {"claim", claim}}));
   }
-  JudgeRequest r = evidence_ == "image"
-                       ? judge_request(settings_, render_template(p.verify_image, {{"claim", claim}}))
-                       : judge_request(settings_, render_template(p.verify_both, {{"reference", joined_references(record)},
-                                                                                  {"claim", claim}}));
+  JudgeRequest r =
+      evidence_ == "image"
+          ? judge_request(settings_, render_template(p.verify_image, {{"claim", claim}}))
+          : judge_request(settings_,
+                          render_template(p.verify_both, {{"reference", joined_references(record)}, {"claim", claim}}));
   r.image_path = record.image.string();
   return r;
 }
@@ -44,7 +45,8 @@ ObjectiveScores ClaimPrecision::score(const std::vector<ScoredCaption>& captions
       continue;
     }
     scored.push_back(i);
-    split.push_back(judge_request(settings_, render_template(settings_.prompts.claim_split, {{"caption", captions[i].text}})));
+    split.push_back(
+        judge_request(settings_, render_template(settings_.prompts.claim_split, {{"caption", captions[i].text}})));
   }
   if (scored.empty()) return out;
   std::vector<std::string> texts;
@@ -64,7 +66,8 @@ ObjectiveScores ClaimPrecision::score(const std::vector<ScoredCaption>& captions
     }
   }
   std::vector<std::vector<double>> rows;
-  if (!verify.empty() && !judge_answered(settings_, name_, [&] { rows = judge_->choice_logprobs(verify, yes_no_choices()); })) {
+  if (!verify.empty() &&
+      !judge_answered(settings_, name_, [&] { rows = judge_->choice_logprobs(verify, yes_no_choices()); })) {
     for (std::size_t i : scored) out.valid[i] = false;
     return out;
   }

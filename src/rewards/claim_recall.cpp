@@ -23,7 +23,8 @@ bool ClaimRecall::split_missing_references(const std::vector<ScoredCaption>& cap
         judge_request(settings_, render_template(settings_.prompts.claim_split, {{"caption", joined_references(*r)}})));
   }
   std::vector<std::string> texts;
-  if (!judge_answered(settings_, name_, [&] { texts = judge_->generate(split, settings_.max_new_tokens); })) return false;
+  if (!judge_answered(settings_, name_, [&] { texts = judge_->generate(split, settings_.max_new_tokens); }))
+    return false;
   for (std::size_t i = 0; i < missing.size(); ++i) cache_[missing[i]->id] = parse_claims(texts.at(i));
   return true;
 }

@@ -19,8 +19,10 @@ class LoggedJudge final : public Judge {
   LoggedJudge(std::shared_ptr<Judge> inner, const std::filesystem::path& path) : inner_(std::move(inner)) {
     if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
     out_.open(path, std::ios::app);
-    BALCAP_CHECK(out_.good(), "rewards.log_judge_calls: cannot open '{}' for appending\nHINT: check the directory "
-                 "exists and is writable, or set rewards.log_judge_calls to an empty string", path.string());
+    BALCAP_CHECK(out_.good(),
+                 "rewards.log_judge_calls: cannot open '{}' for appending\nHINT: check the directory "
+                 "exists and is writable, or set rewards.log_judge_calls to an empty string",
+                 path.string());
   }
 
   std::string name() const override { return inner_->name(); }
@@ -30,12 +32,14 @@ class LoggedJudge final : public Judge {
     auto start = std::chrono::steady_clock::now();
     try {
       std::vector<std::string> texts = inner_->generate(requests, max_new_tokens);
-      write(requests, "generate", {{"max_new_tokens", max_new_tokens}}, seconds_since(start),
-            [&](std::size_t i) { return json{{"output", i < texts.size() ? json(texts[i]) : json()}}; });
+      write(requests, "generate", {{"max_new_tokens", max_new_tokens}}, seconds_since(start), [&](std::size_t i) {
+        return json{{"output", i < texts.size() ? json(texts[i]) : json()}};
+      });
       return texts;
     } catch (const Error& e) {
-      write(requests, "generate", {{"max_new_tokens", max_new_tokens}}, seconds_since(start),
-            [&](std::size_t) { return json{{"error", e.what()}}; });
+      write(requests, "generate", {{"max_new_tokens", max_new_tokens}}, seconds_since(start), [&](std::size_t) {
+        return json{{"error", e.what()}};
+      });
       throw;
     }
   }
@@ -45,12 +49,14 @@ class LoggedJudge final : public Judge {
     auto start = std::chrono::steady_clock::now();
     try {
       auto rows = inner_->choice_logprobs(requests, choices);
-      write(requests, "choice_logprobs", {{"choices", choices}}, seconds_since(start),
-            [&](std::size_t i) { return json{{"logprobs", i < rows.size() ? finite(rows[i]) : json()}}; });
+      write(requests, "choice_logprobs", {{"choices", choices}}, seconds_since(start), [&](std::size_t i) {
+        return json{{"logprobs", i < rows.size() ? finite(rows[i]) : json()}};
+      });
       return rows;
     } catch (const Error& e) {
-      write(requests, "choice_logprobs", {{"choices", choices}}, seconds_since(start),
-            [&](std::size_t) { return json{{"error", e.what()}}; });
+      write(requests, "choice_logprobs", {{"choices", choices}}, seconds_since(start), [&](std::size_t) {
+        return json{{"error", e.what()}};
+      });
       throw;
     }
   }
@@ -73,7 +79,10 @@ class LoggedJudge final : public Judge {
     std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < requests.size(); ++i) {
       const JudgeRequest& r = requests[i];
-      json line = {{"judge", inner_->name()}, {"call", call}, {"system", r.system}, {"user", r.user},
+      json line = {{"judge", inner_->name()},
+                   {"call", call},
+                   {"system", r.system},
+                   {"user", r.user},
                    {"image", r.image_path ? json(*r.image_path) : json()}};
       line.update(args);
       line.update(answer(i));

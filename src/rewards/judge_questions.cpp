@@ -19,8 +19,10 @@ std::string render_template(std::string_view text, const std::map<std::string, s
     if (text[i] == '{' && j > i + 1 && j < text.size() && text[j] == '}') {
       std::string name(text.substr(i + 1, j - i - 1));
       auto it = values.find(name);
-      BALCAP_CHECK(it != values.end(), "prompt template uses {{{}}}, which this scorer does not fill\n"
-                   "HINT: check rewards.prompts against docs/rewards.md", name);
+      BALCAP_CHECK(it != values.end(),
+                   "prompt template uses {{{}}}, which this scorer does not fill\n"
+                   "HINT: check rewards.prompts against docs/rewards.md",
+                   name);
       out += it->second;
       i = j;
     } else {
@@ -79,8 +81,8 @@ std::string joined_references(const data::Record& record) {
 }
 
 const data::Record& record_of(const ScoredCaption& caption, const std::string& objective) {
-  BALCAP_CHECK(caption.record != nullptr, "objective '{}': a caption without its record\nHINT: set ScoredCaption::record",
-               objective);
+  BALCAP_CHECK(caption.record != nullptr,
+               "objective '{}': a caption without its record\nHINT: set ScoredCaption::record", objective);
   return *caption.record;
 }
 

@@ -45,8 +45,8 @@ ObjectiveScores JudgeRating::score(const std::vector<ScoredCaption>& captions) {
   for (const ScoredCaption& c : captions) {
     record_of(c, name_);
     for (const std::string& aspect : rating_aspects()) {
-      requests.push_back(
-          judge_request(settings_, render_template(settings_.prompts.rating, {{"caption", c.text}, {"aspect", aspect}})));
+      requests.push_back(judge_request(
+          settings_, render_template(settings_.prompts.rating, {{"caption", c.text}, {"aspect", aspect}})));
     }
   }
   ObjectiveScores out{std::vector<double>(n, 0.0), std::vector<bool>(n, true)};

@@ -97,13 +97,14 @@ std::unique_ptr<Objective> make_lexical_objective(const std::string& objective_n
   if (scorer == "claim_precision") return std::make_unique<LexicalObjective>(objective_name, lexical_precision);
   if (scorer == "claim_recall") return std::make_unique<LexicalObjective>(objective_name, lexical_recall);
   if (scorer == "judge_rating") {
-    return std::make_unique<LexicalObjective>(objective_name,
-                                              [](std::string_view c, const data::Record&) { return lexical_linguistic(c); });
+    return std::make_unique<LexicalObjective>(
+        objective_name, [](std::string_view c, const data::Record&) { return lexical_linguistic(c); });
   }
-  fail("rewards.objectives.{}: scorer '{}' cannot run on the lexical judge (text matching cannot answer "
-       "questions)\nHINT: use a local or remote judge for qa_accuracy, or scorer claim_precision / claim_recall / "
-       "judge_rating with the lexical judge",
-       objective_name, scorer);
+  fail(
+      "rewards.objectives.{}: scorer '{}' cannot run on the lexical judge (text matching cannot answer "
+      "questions)\nHINT: use a local or remote judge for qa_accuracy, or scorer claim_precision / claim_recall / "
+      "judge_rating with the lexical judge",
+      objective_name, scorer);
 }
 
 }  // namespace balcap::rewards

@@ -17,16 +17,15 @@ bool ends_with(const std::string& s, std::string_view tail) {
 // Function words that carry no visual fact (articles, pronouns, prepositions, auxiliaries,
 // conjunctions, generic caption words). Sorted for binary search.
 constexpr std::array<std::string_view, 97> kStopWords = {
-    "a",       "about",  "above", "across", "after", "against", "along", "also",   "among",  "an",
-    "and",     "are",    "around", "as",    "at",    "be",      "been",  "behind", "being",  "below",
-    "beneath", "beside", "between", "both", "but",   "by",      "can",   "could",  "depicts", "did",
-    "do",      "does",   "down",  "during", "each",  "for",     "from",  "has",    "have",   "having",
-    "he",      "her",    "here",  "his",    "i",     "image",   "in",    "into",   "is",     "it",
-    "its",     "may",    "might", "near",   "of",    "off",     "on",    "onto",   "or",     "our",
-    "over",    "photo",  "picture", "she",   "shows", "so",      "some",  "than",   "that",   "the",
-    "their",   "them",   "then",  "there",  "these", "they",    "this",  "those",  "through", "to",
-    "toward",  "under",  "up",    "upon",   "very",  "was",     "we",    "were",   "what",   "where",
-    "which",   "while",  "who",   "will",   "with",  "within",  "would"};
+    "a",       "about",   "above", "across", "after", "against", "along",   "also",    "among", "an",      "and",
+    "are",     "around",  "as",    "at",     "be",    "been",    "behind",  "being",   "below", "beneath", "beside",
+    "between", "both",    "but",   "by",     "can",   "could",   "depicts", "did",     "do",    "does",    "down",
+    "during",  "each",    "for",   "from",   "has",   "have",    "having",  "he",      "her",   "here",    "his",
+    "i",       "image",   "in",    "into",   "is",    "it",      "its",     "may",     "might", "near",    "of",
+    "off",     "on",      "onto",  "or",     "our",   "over",    "photo",   "picture", "she",   "shows",   "so",
+    "some",    "than",    "that",  "the",    "their", "them",    "then",    "there",   "these", "they",    "this",
+    "those",   "through", "to",    "toward", "under", "up",      "upon",    "very",    "was",   "we",      "were",
+    "what",    "where",   "which", "while",  "who",   "will",    "with",    "within",  "would"};
 
 }  // namespace
 

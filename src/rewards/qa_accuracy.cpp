@@ -68,9 +68,9 @@ ShownQuestion show(const ScorerSettings& settings, const std::string& objective,
   }
   options += fmt::format("{}. {}", letter(order.size()), settings.prompts.qa_cannot_answer);
   q.options = order.size() + 1;
-  q.request = judge_request(settings, render_template(settings.prompts.qa, {{"caption", caption},
-                                                                             {"question", qa.question},
-                                                                             {"options", options}}));
+  q.request = judge_request(
+      settings,
+      render_template(settings.prompts.qa, {{"caption", caption}, {"question", qa.question}, {"options", options}}));
   return q;
 }
 

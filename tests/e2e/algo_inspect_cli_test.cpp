@@ -12,8 +12,8 @@ namespace {
 
 CommandResult inspect(const std::string& input, const std::string& flags = "") {
   // A group, so run_command's </dev/null applies to it and the pipe feeds balcap.
-  return run_command("{ printf '%s' " + shell_quote(input) + " | " + shell_quote(kBalcapBinary) +
-                     " inspect advantage" + flags + "; }");
+  return run_command("{ printf '%s' " + shell_quote(input) + " | " + shell_quote(kBalcapBinary) + " inspect advantage" +
+                     flags + "; }");
 }
 
 TEST(InspectAdvantageCli, PrintsHandComputedGdpoAdvantagesAndMaskFlags) {
@@ -71,11 +71,13 @@ void expect_usage_error(const std::string& input, const std::string& field) {
 }
 
 TEST(InspectAdvantageCli, MalformedInputExitsTwoNamingTheField) {
-  expect_usage_error(R"({"groups": [{"samples": [{"tokens": "ten", "rewards": {"a": 1}}]}]})", "groups[0].samples[0].tokens");
+  expect_usage_error(R"({"groups": [{"samples": [{"tokens": "ten", "rewards": {"a": 1}}]}]})",
+                     "groups[0].samples[0].tokens");
   expect_usage_error(R"({"groups": [{"samples": [{"rewards": {"a": 1}}]}]})", "groups[0].samples[0].tokens");
   expect_usage_error(R"({"mode": "ppo", "groups": [{"samples": [{"tokens": 1, "rewards": {"a": 1}}]}]})", "mode");
-  expect_usage_error(R"({"length_mask": {"mask_mode": "drop"}, "groups": [{"samples": [{"tokens": 1, "rewards": {"linguistic": 1}}]}]})",
-                     "length_mask.mask_mode");
+  expect_usage_error(
+      R"({"length_mask": {"mask_mode": "drop"}, "groups": [{"samples": [{"tokens": 1, "rewards": {"linguistic": 1}}]}]})",
+      "length_mask.mask_mode");
   expect_usage_error(R"({"groups": [{"samples": [{"tokens": 1, "rewards": {"a": 1}}]}]})", "length_mask.objectives[0]");
   expect_usage_error(R"({"weight": {"a": 1}, "groups": []})", "weight");
   expect_usage_error(R"({"groups": []})", "groups");

@@ -196,9 +196,9 @@ TEST(Advantage, ZeroMaskTurnsALengthMaskedScoreIntoANegativeAdvantage) {
   // linguistic {0.9, 0.8, 0.7}; samples 1 (rho 0.3) and 2 (rho 2.5) masked -> {0.9, 0, 0}:
   // mean 0.3, deviations 0.6, -0.3, -0.3, unbiased var 0.54 / 2 = 0.27.
   RecordingCommunicator comm;
-  AdvantageResult r = advantages_from_rewards({objective("linguistic", {0.9, 0.8, 0.7})},
-                                              {{10, 10.0}, {3, 10.0}, {25, 10.0}}, {3}, config::LengthMaskConfig{},
-                                              gdpo_unnormalized(), comm);
+  AdvantageResult r =
+      advantages_from_rewards({objective("linguistic", {0.9, 0.8, 0.7})}, {{10, 10.0}, {3, 10.0}, {25, 10.0}}, {3},
+                              config::LengthMaskConfig{}, gdpo_unnormalized(), comm);
   double s = std::sqrt(0.27) + kEps;
   expect_near(r.advantages, {0.6 / s, -0.3 / s, -0.3 / s});
   EXPECT_EQ(r.masked[0], (std::vector<bool>{false, true, true}));

@@ -57,7 +57,9 @@ TEST(BuildObjectives, ObjectiveNamingAMissingJudgeIsAnError) {
 class BrokenObjective : public Objective {
  public:
   std::string name() const override { return "broken"; }
-  ObjectiveScores score(const std::vector<ScoredCaption>& c) override { return {std::vector<double>(c.size(), 1.5), std::vector<bool>(c.size(), true)}; }
+  ObjectiveScores score(const std::vector<ScoredCaption>& c) override {
+    return {std::vector<double>(c.size(), 1.5), std::vector<bool>(c.size(), true)};
+  }
 };
 
 TEST(ScoreCaptions, ScoreOutsideTheUnitIntervalIsRefused) {

@@ -49,7 +49,7 @@ TEST(LexicalText, ContentWordsDropStopWords) {
 
 TEST(LexicalText, DistinctNgramRatioCountsRepeats) {
   std::vector<std::string> w = {"a", "b", "c", "a", "b", "c"};
-  EXPECT_DOUBLE_EQ(distinct_ngram_ratio(w, 1), 0.5);       // 3 distinct of 6
+  EXPECT_DOUBLE_EQ(distinct_ngram_ratio(w, 1), 0.5);        // 3 distinct of 6
   EXPECT_DOUBLE_EQ(distinct_ngram_ratio(w, 3), 3.0 / 4.0);  // abc bca cab abc
   EXPECT_DOUBLE_EQ(distinct_ngram_ratio({"a", "b"}, 3), 1.0);
 }
@@ -69,7 +69,7 @@ TEST(LexicalObjectives, PrecisionIsTheMeanShareOfEachCaptionSentenceFoundInTheRe
   data::Record r = record({"A brown dog runs on the grass."});
   // {brown, dog, run}: 3/3; {red, ball, grass}: 1/3 -> mean 2/3.
   EXPECT_DOUBLE_EQ(lexical_precision("A brown dog runs. A red ball is on the grass.", r), 2.0 / 3.0);
-  EXPECT_DOUBLE_EQ(lexical_precision("It is.", r), 0.0);  // no claim
+  EXPECT_DOUBLE_EQ(lexical_precision("It is.", r), 0.0);    // no claim
   EXPECT_LT(lexical_precision("A dog.", record({})), 0.0);  // nothing to compare with
   // The record's claims count as evidence too.
   EXPECT_DOUBLE_EQ(lexical_precision("A red ball.", record({"A dog."}, {"a red ball"})), 1.0);
@@ -77,7 +77,8 @@ TEST(LexicalObjectives, PrecisionIsTheMeanShareOfEachCaptionSentenceFoundInTheRe
 
 TEST(LexicalObjectives, RecallIsTheMeanShareOfEachReferenceClaimFoundInTheCaption) {
   // Reference sentences {brown, dog, run, grass} and {sky, blue}; caption {dog, grass}.
-  EXPECT_DOUBLE_EQ(lexical_recall("A dog on grass.", record({"A brown dog runs on the grass. The sky is blue."})), 0.25);
+  EXPECT_DOUBLE_EQ(lexical_recall("A dog on grass.", record({"A brown dog runs on the grass. The sky is blue."})),
+                   0.25);
   // The record's claims replace the reference sentences: {dog} 1, {red, ball} 0.
   EXPECT_DOUBLE_EQ(lexical_recall("A dog on grass.", record({"ignored text"}, {"a dog", "a red ball"})), 0.5);
   EXPECT_LT(lexical_recall("A dog.", record({})), 0.0);

@@ -24,20 +24,23 @@ TEST(PromptTemplates, RenderFillsEveryPlaceholderAndKeepsOtherBraces) {
   EXPECT_THROW(render_template("{caption}", {{"claim", "x"}}), Error);
 }
 
-TEST(PromptTemplates, DefaultTemplatesAreValid) { EXPECT_TRUE(config::prompt_problems(config::PromptsConfig{}).empty()); }
+TEST(PromptTemplates, DefaultTemplatesAreValid) {
+  EXPECT_TRUE(config::prompt_problems(config::PromptsConfig{}).empty());
+}
 
 const std::string kMinimal = "model:\n  path: runs/m\ndata:\n  train: d.jsonl\n";
 
 TEST(PromptTemplates, ConfigLoadRejectsUnknownAndMissingPlaceholders) {
   EXPECT_NO_THROW(config::load_config_text(kMinimal, "test.yaml", {"rewards.prompts.rating='{aspect}? {caption}'"}));
   try {
-    config::load_config_text(kMinimal, "test.yaml",
-                             {"rewards.prompts.verify_reference='Is {claim} in {referense}?'",
-                              "rewards.prompts.rating='Rate {caption}'"});
+    config::load_config_text(
+        kMinimal, "test.yaml",
+        {"rewards.prompts.verify_reference='Is {claim} in {referense}?'", "rewards.prompts.rating='Rate {caption}'"});
     FAIL() << "expected an error";
   } catch (const Error& e) {
     std::string m = e.what();
-    EXPECT_NE(m.find("'rewards.prompts.verify_reference' uses the unknown placeholder {referense}"), std::string::npos) << m;
+    EXPECT_NE(m.find("'rewards.prompts.verify_reference' uses the unknown placeholder {referense}"), std::string::npos)
+        << m;
     EXPECT_NE(m.find("'rewards.prompts.verify_reference' lacks the placeholder {reference}"), std::string::npos) << m;
     EXPECT_NE(m.find("'rewards.prompts.rating' lacks the placeholder {aspect}"), std::string::npos) << m;
   }

@@ -72,8 +72,8 @@ TEST(ClaimPrecision, ScoreIsTheShareOfClaimsTheJudgeVerifies) {
   auto judge = claim_judge();
   ClaimPrecision scorer("correctness", judge, "reference", test_settings());
   data::Record a = record("a", {"First reference.", "Second reference."}), none = record("n", {});
-  auto s = scorer.score(captions_of({{&a, "A red car. A dog."}, {&a, "Nothing."}, {&none, "A red car. A dog."},
-                                     {&a, "Three cats on a sofa."}}));
+  auto s = scorer.score(captions_of(
+      {{&a, "A red car. A dog."}, {&a, "Nothing."}, {&none, "A red car. A dog."}, {&a, "Three cats on a sofa."}}));
   // "a red car" yes, "a dog" no -> 1/2; no claim -> 0; no reference -> invalid; yes, yes, hedge (no) -> 2/3.
   EXPECT_EQ(s.valid, (std::vector<bool>{true, true, false, true}));
   EXPECT_DOUBLE_EQ(s.score[0], 0.5);
@@ -125,8 +125,8 @@ TEST(ClaimRecall, ScoreIsTheShareOfReferenceClaimsTheCaptionSupports) {
   data::Record with_claims = record("a", {"unused"}, {"a red car", "a tree"});
   data::Record split = record("b", {"A dog runs. A ball."});
   data::Record empty = record("e", {});
-  auto s = scorer.score(captions_of(
-      {{&with_claims, "A red car"}, {&split, "A dog"}, {&split, "A dog with a ball"}, {&empty, "A dog"}}));
+  auto s = scorer.score(
+      captions_of({{&with_claims, "A red car"}, {&split, "A dog"}, {&split, "A dog with a ball"}, {&empty, "A dog"}}));
   // a: "a red car" yes, "a tree" no -> 1/2. b's references split into "a dog runs", "a ball":
   // "A dog" supports the first only -> 1/2; "A dog with a ball" both -> 1. No claims, no references -> invalid.
   EXPECT_EQ(s.valid, (std::vector<bool>{true, true, true, false}));
@@ -166,7 +166,8 @@ TEST(QaAccuracy, ScoreIsTheShareOfQuestionsAnsweredCorrectlyFromTheCaption) {
     std::size_t line_start = r.user.find('\n') + 1, pick = std::string::npos, last = 0;
     for (std::size_t p = 0; line_start != 0 && line_start < r.user.size(); ++p) {
       std::size_t end = r.user.find('\n', line_start);
-      std::string option = r.user.substr(line_start + 3, end == std::string::npos ? std::string::npos : end - line_start - 3);
+      std::string option =
+          r.user.substr(line_start + 3, end == std::string::npos ? std::string::npos : end - line_start - 3);
       if (pick == std::string::npos && caption.find(option) != std::string::npos) pick = p;
       last = p;
       line_start = end == std::string::npos ? 0 : end + 1;

@@ -35,18 +35,18 @@ struct AdvantageOptions {
 // What the advantage sees: scores after the length mask, which samples the mask excludes, and
 // how the N samples split into groups (consecutive runs; sizes sum to N).
 struct AdvantageInput {
-  std::vector<ObjectiveRewards> objectives;     // K
-  std::vector<std::vector<bool>> excluded;      // [K][N]; empty = none excluded
-  std::vector<std::int64_t> group_sizes;        // one per group
+  std::vector<ObjectiveRewards> objectives;  // K
+  std::vector<std::vector<bool>> excluded;   // [K][N]; empty = none excluded
+  std::vector<std::int64_t> group_sizes;     // one per group
 };
 
 // Per-objective metrics (DESIGN §11) over the global batch.
 struct ObjectiveStats {
   std::string name;
-  double raw_mean = 0;           // mean of the valid raw scores (before the mask), 0 if none
-  double raw_std = 0;            // unbiased std of those, 0 if fewer than 2
-  double valid_fraction = 0;     // valid raw scores / samples
-  double masked_fraction = 0;    // length-masked samples / samples
+  double raw_mean = 0;         // mean of the valid raw scores (before the mask), 0 if none
+  double raw_std = 0;          // unbiased std of those, 0 if fewer than 2
+  double valid_fraction = 0;   // valid raw scores / samples
+  double masked_fraction = 0;  // length-masked samples / samples
 };
 
 struct AdvantageStats {
@@ -57,8 +57,8 @@ struct AdvantageStats {
 };
 
 struct AdvantageResult {
-  std::vector<double> advantages;             // [N], one per sample
-  std::vector<std::vector<bool>> masked;      // [K][N] length-masked flags (metrics, inspect)
+  std::vector<double> advantages;         // [N], one per sample
+  std::vector<std::vector<bool>> masked;  // [K][N] length-masked flags (metrics, inspect)
   AdvantageStats stats;
 };
 

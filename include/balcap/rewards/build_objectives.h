@@ -5,10 +5,10 @@
 //   judge kind local   -> make_local_judge + scorer   kind remote -> make_remote_judge + scorer
 // Scorers: claim_precision, claim_recall, qa_accuracy, judge_rating (one file each). With
 // rewards.log_judge_calls set, every judge is wrapped by the call log.
+#include <ATen/ATen.h>
+
 #include <memory>
 #include <vector>
-
-#include <ATen/ATen.h>
 
 #include "balcap/config/rewards.h"
 #include "balcap/rewards/objective.h"

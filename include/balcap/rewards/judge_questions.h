@@ -17,8 +17,8 @@ namespace balcap::rewards {
 // What every judge scorer is built with (from rewards.* and the judge's config).
 struct ScorerSettings {
   config::PromptsConfig prompts;
-  bool invalid_on_failure = false;      // rewards.on_judge_failure == invalid
-  std::int64_t max_new_tokens = 512;    // the judge's max_new_tokens (claim splitting)
+  bool invalid_on_failure = false;    // rewards.on_judge_failure == invalid
+  std::int64_t max_new_tokens = 512;  // the judge's max_new_tokens (claim splitting)
 };
 
 // Replaces each {name} of `text` by values.at(name); a placeholder without a value throws
