@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <iostream>
+#include <limits>
 
 #include "balcap/core/error.h"
 #include "balcap/rewards/judge_factories.h"
@@ -150,6 +151,25 @@ void expect_generations_match(const std::string& model) {
     saw_stop |= entry["finish_reason"] == "stop";
   }
   if (model != "qwen_vl") EXPECT_TRUE(saw_stop) << "the fixture should make one generation stop";
+  // All prompts (different lengths) in one sampler batch, cut at the shortest budget: greedy
+  // prefixes of the references.
+  std::vector<sampling::SampleRequest> batch;
+  int64_t budget = std::numeric_limits<int64_t>::max();
+  for (const auto& entry : entries) {
+    batch.push_back({judge->prompt(request_of(entry)), static_cast<int64_t>(batch.size())});
+    budget = std::min(budget, entry["max_new_tokens"].get<int64_t>());
+  }
+  sampling::SamplingParams params;
+  params.greedy = true;
+  params.max_new_tokens = budget;
+  params.stop_ids = judge->stop_ids();
+  const auto samples = sampling::sample(judge->policy(), judge->tokenizer(), batch, params, {});
+  ASSERT_EQ(samples.size(), entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto expected = entries[i]["ids"].get<std::vector<int64_t>>();
+    expected.resize(std::min<size_t>(expected.size(), static_cast<size_t>(budget)));
+    EXPECT_EQ(samples[i].ids, expected) << model << " batched request " << i;
+  }
 }
 
 TEST(LocalJudge, QwenGenerationsEqualTransformersGreedy) { expect_generations_match("qwen2"); }

@@ -268,9 +268,23 @@ def vision_processor(directory):
                               chat_template=ref_models.CHAT_TEMPLATE)
 
 
+def swap_in(staging, final):
+    old = final.with_name(final.name + ".old")
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        final.rename(old)
+    staging.rename(final)
+    if old.exists():
+        shutil.rmtree(old)
+
+
 def main():
     from transformers import AutoTokenizer
-    out = Path(sys.argv[1])
+    final = Path(sys.argv[1])
+    # Built beside OUT_DIR and swapped in at the end: tests of other areas that read the judge models
+    # while this fixture reruns see the old or the new directory, never a half-written one.
+    out = final.with_name(final.name + ".tmp")
     if out.exists():
         shutil.rmtree(out)
     for sub in ["models/qwen2", "models/llama", "lm"]:
@@ -313,6 +327,7 @@ def main():
     manifest["generations"].append(greedy(judges["qwen_vl"], out, *JUDGE_VISION[0][:2], JUDGE_VISION[0][3], 8,
                                           eos["qwen_vl"]))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
+    swap_in(out, final)
     for g in manifest["generations"]:
         print(f"{g['model']}: {g['finish_reason']} after {len(g['ids'])} tokens: {g['text']!r}")
 
