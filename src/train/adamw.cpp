@@ -7,6 +7,8 @@
 #include <set>
 
 #include "balcap/core/error.h"
+#include "balcap/io/safetensors_checkpoint.h"
+#include "balcap/io/safetensors_writer.h"
 
 namespace balcap::train {
 
@@ -150,6 +152,18 @@ void AdamW::load_state_dict(const std::vector<std::pair<std::string, at::Tensor>
       p.copy_(s.master);
     }
   }
+}
+
+void save_optimizer_state(const AdamW& optimizer, const std::filesystem::path& file) {
+  std::filesystem::create_directories(file.parent_path());
+  save_safetensors(file, optimizer.state_dict());
+}
+
+void load_optimizer_state(AdamW& optimizer, const std::filesystem::path& file) {
+  const SafetensorsCheckpoint saved(file);
+  std::vector<std::pair<std::string, at::Tensor>> state;
+  for (const auto& name : saved.names()) state.emplace_back(name, saved.tensor(name));
+  optimizer.load_state_dict(state, file.string());
 }
 
 }  // namespace balcap::train

@@ -28,6 +28,7 @@
 
 namespace balcap::checkpoint {
 
+// Holds pointers into the model's modules: keep the model alive as long as its LoraAdapters.
 class LoraAdapters {
  public:
   struct Target {

@@ -9,8 +9,8 @@
 //   if (!g.finite) { opt.zero_grad(); /* skip the step, count it */ }
 //   else opt.step(schedule.lr_at(opt_steps));
 //   opt.zero_grad();
-//   save_safetensors(optimizer_file(dir, rank), opt.state_dict());          // checkpoint
-//   opt.load_state_dict(SafetensorsCheckpoint(file) tensors, file.string()); // resume
+//   save_optimizer_state(opt, optimizer_file(dir, rank));                   // checkpoint
+//   load_optimizer_state(opt, optimizer_file(dir, rank));                   // resume
 //
 // Master weights: a float32 parameter is its own master (no copy). A bf16/f16 parameter gets a
 // float32 copy that the update is applied to, then rounded back into the parameter; moments are
@@ -19,6 +19,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
@@ -81,5 +82,10 @@ class AdamW {
   AdamWOptions options_;
   at::Tensor grad_scale_;  // clip coefficient pending for low-precision grads (undefined = none)
 };
+
+// optim/rank-<R>.safetensors (checkpoint::optimizer_file) <-> the optimizer's state: atomic write of
+// state_dict(); load checks it fits (see load_state_dict), errors name the file.
+void save_optimizer_state(const AdamW& optimizer, const std::filesystem::path& file);
+void load_optimizer_state(AdamW& optimizer, const std::filesystem::path& file);
 
 }  // namespace balcap::train
