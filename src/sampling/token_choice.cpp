@@ -80,7 +80,10 @@ TokenChoice choose_sampled(const at::Tensor& logits, const at::Tensor& step_keys
   const at::Tensor cols = block.mul(width).add(at::arange(width, long_opts).view({1, -1}));  // [N, width]
   const at::Tensor inside = cols.lt(K);
   const at::Tensor scores = c.scores.gather(1, cols.clamp_max(K - 1)).masked_fill_(inside.logical_not(), kNegInf);
-  const at::Tensor pick = scores.add(counter_gumbel(step_keys, cols)).argmax(-1, /*keepdim=*/true);
+  // Noise indexed by token id (not by rank): two near-equal tokens swapping places in a sorted
+  // layout keep their own noise, so the draw does not flip with them.
+  const at::Tensor noise_index = c.ids.defined() ? c.ids.gather(1, cols.clamp_max(K - 1)) : cols;
+  const at::Tensor pick = scores.add(counter_gumbel(step_keys, noise_index)).argmax(-1, /*keepdim=*/true);
   const at::Tensor column = cols.gather(1, pick);  // [N, 1]
   const at::Tensor logprobs = c.scores.gather(1, column).sub_(top).sub_(total.log());
   return {candidate_ids(c, column).squeeze(1), logprobs.squeeze(1)};

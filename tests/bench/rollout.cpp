@@ -1,0 +1,57 @@
+// Rollout throughput of the group sampler (driven by scripts/bench_rollout):
+//   bench_rollout MODEL_DIR REPEAT GROUP MAX_NEW_TOKENS DTYPE DEVICE IMAGE...
+// Every caption is forced to MAX_NEW_TOKENS (min_new_tokens = max_new_tokens, as the transformers
+// side), T = 1, no top-k/top-p. One warm-up call, then REPEAT timed calls over all images; prints
+// one line: impl=balcap images=.. group=.. new_tokens=.. seconds=.. tokens_per_s=..
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "balcap/models/caption_prompt.h"
+#include "balcap/models/qwen2_5_vl_policy.h"
+#include "balcap/sampling/sampler.h"
+#include "balcap/vision/image.h"
+
+using namespace balcap;
+
+int main(int argc, char** argv) {
+  if (argc < 8) {
+    std::fprintf(stderr, "usage: bench_rollout MODEL_DIR REPEAT GROUP MAX_NEW_TOKENS DTYPE DEVICE IMAGE...\n");
+    return 2;
+  }
+  const std::string dir = argv[1], dtype_name = argv[5];
+  const int repeat = std::stoi(argv[2]);
+  const at::ScalarType dtype = dtype_name == "bf16" ? at::kBFloat16 : dtype_name == "f16" ? at::kHalf : at::kFloat;
+  const at::Device device(argv[6]);
+  auto policy = Qwen2_5_VLPolicy::load(dir, dtype, device);
+  const auto tokenizer = load_tokenizer(dir);
+  const auto processor = load_image_processor(dir);
+  std::vector<sampling::SampleRequest> requests;
+  for (int i = 7; i < argc; ++i) {
+    requests.push_back({build_caption_prompt(*tokenizer, *processor, decode_image_file(argv[i]), "Describe this image."),
+                        i - 7});
+  }
+  sampling::SamplingParams params;
+  params.group_size = std::stoll(argv[3]);
+  params.max_new_tokens = params.min_new_tokens = std::stoll(argv[4]);
+  params.stop_ids = policy->generation_config().eos_token_ids;
+  const auto sync = [&] {
+    if (device.is_cuda()) at::ones({1}, at::TensorOptions().device(device)).cpu();  // waits for the stream
+  };
+  sampling::SamplingParams warm = params;
+  warm.max_new_tokens = warm.min_new_tokens = std::min<int64_t>(8, params.max_new_tokens);
+  sampling::sample(*policy, *tokenizer, requests, warm, {1, 0, 0});
+  sync();
+  const auto start = std::chrono::steady_clock::now();
+  int64_t tokens = 0;
+  for (int r = 0; r < repeat; ++r) {
+    for (const auto& s : sampling::sample(*policy, *tokenizer, requests, params, {1, r + 1, 0})) tokens += s.ids.size();
+  }
+  sync();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("impl=balcap images=%zu group=%lld new_tokens=%lld repeat=%d seconds=%.4f tokens=%lld tokens_per_s=%.1f\n",
+              requests.size(), static_cast<long long>(params.group_size), static_cast<long long>(params.max_new_tokens),
+              repeat, seconds, static_cast<long long>(tokens), static_cast<double>(tokens) / seconds);
+  return 0;
+}

@@ -1,0 +1,60 @@
+#pragma once
+// The sampling-area references written by tests/reference/ref_sampling.py: reference.json, the tiny
+// checkpoints, the images and the warped next-token distributions; plus the loaded policies.
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "balcap/io/json_file.h"
+#include "balcap/models/caption_prompt.h"
+#include "balcap/models/qwen2_5_vl_policy.h"
+#include "balcap/sampling/sampler.h"
+#include "balcap/vision/image.h"
+#include "support/test_support.h"
+
+namespace balcap::test {
+
+inline const nlohmann::json& sampling_ref() {
+  static const nlohmann::json ref = read_json_file(reference_path("sampling", "reference.json"));
+  return ref;
+}
+
+// A reference model ("model", "model_tied", "model_stops") loaded once, with its prompts for the
+// reference images (build_caption_prompt with the reference instruction).
+struct SamplingModel {
+  std::unique_ptr<Qwen2_5_VLPolicy> policy;
+  std::unique_ptr<Tokenizer> tokenizer;
+  std::vector<PolicyPrompt> prompts;
+};
+
+inline SamplingModel& sampling_model(const std::string& name = "model") {
+  static std::map<std::string, SamplingModel> models;
+  auto it = models.find(name);
+  if (it != models.end()) return it->second;
+  const auto dir = reference_path("sampling", name);
+  SamplingModel m{Qwen2_5_VLPolicy::load(dir), load_tokenizer(dir), {}};
+  const auto processor = load_image_processor(dir);
+  for (const auto& image : sampling_ref()["images"]) {
+    const auto decoded = decode_image_file(reference_path("sampling", image.get<std::string>()));
+    m.prompts.push_back(build_caption_prompt(*m.tokenizer, *processor, decoded, sampling_ref()["instruction"], ""));
+  }
+  return models.emplace(name, std::move(m)).first->second;
+}
+
+// Requests for the given reference images, image_key = image index.
+inline std::vector<sampling::SampleRequest> requests_for(SamplingModel& m, const std::vector<int>& images) {
+  std::vector<sampling::SampleRequest> out;
+  for (int i : images) out.push_back({m.prompts.at(i), i});
+  return out;
+}
+
+inline sampling::SamplingParams greedy_params(int64_t max_new_tokens) {
+  sampling::SamplingParams p;
+  p.greedy = true;
+  p.max_new_tokens = max_new_tokens;
+  return p;
+}
+
+}  // namespace balcap::test
