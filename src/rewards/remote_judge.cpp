@@ -251,7 +251,7 @@ std::vector<std::vector<double>> RemoteJudge::completions_choices(const std::vec
     }
   }
   auto values = answer(keys, batch_size_, [&](const std::vector<size_t>& idx) {
-    json body = {{"model", model}, {"max_tokens", 1}, {"temperature", 0}, {"echo", true}, {"logprobs", 1}};
+    json body = {{"model", model}, {"max_tokens", 1}, {"temperature", 0}, {"echo", true}, {"logprobs", 0}};
     for (size_t i : idx) body["prompt"].push_back(texts[i]);
     auto replies = completion_choices(endpoint_.post("/completions", body), idx.size());
     std::vector<json> sums;

@@ -5,7 +5,7 @@
 //     prompt   = the ChatML rendering of the request (text/judge_chat.h), several prompts per
 //                request (batch_size);
 //     generate = temperature 0, max_tokens, stop ["<|im_end|>"];
-//     choice_logprobs = prompt + choice sent with echo: true, logprobs: 1, max_tokens: 1; the
+//     choice_logprobs = prompt + choice sent with echo: true, logprobs: 0, max_tokens: 1; the
 //                sum of the echoed prompt-token logprobs of the tokens whose text_offset lies in
 //                [len(prompt), len(prompt + choice)) (offsets in characters, as vLLM reports
 //                them): exact, multi-token choices included.
