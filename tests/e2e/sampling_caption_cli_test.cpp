@@ -45,7 +45,13 @@ TEST(CaptionCli, SampledGroupsAreReproducibleWithTheSameSeed) {
   ASSERT_EQ(second.exit_code, 0) << second.err;
   const auto a = json_lines(first.out), b = json_lines(second.out);
   ASSERT_EQ(a.size(), 6u);
-  EXPECT_EQ(a, b);  // image batches of 1 vs 2: same captions
+  ASSERT_EQ(b.size(), 6u);
+  for (size_t i = 0; i < a.size(); ++i) {  // image batches of 2 vs 1: same captions (logprobs to rounding)
+    for (const char* key : {"image", "member", "ids", "text", "finish_reason"}) EXPECT_EQ(a[i][key], b[i][key]) << i;
+    for (size_t t = 0; t < a[i]["logprobs"].size(); ++t) {
+      EXPECT_NEAR(a[i]["logprobs"][t].get<double>(), b[i]["logprobs"][t].get<double>(), 1e-4) << i;
+    }
+  }
   EXPECT_EQ(a[4]["member"], 1);
 }
 
