@@ -88,10 +88,16 @@ std::vector<std::vector<PositionLogprob>> ServedModel::sequence_logprobs(
       for (int64_t a = 0; a < n - 1; a += kPositionsPerChunk) {
         const int64_t b = std::min(n - 1, a + kPositionsPerChunk);
         // logits of positions a..b-1 predict tokens a+1..b: [b - a, V] in float32
-        at::Tensor logp = at::matmul(hidden[r].slice(0, a, b), weight.t()).to(at::kFloat).log_softmax(-1).cpu();
-        at::Tensor chosen = logp.gather(1, targets.slice(0, a, b).unsqueeze(1)).squeeze(1);
+        at::Tensor logits = at::matmul(hidden[r].slice(0, a, b), weight.t()).to(at::kFloat);
+        at::Tensor lse = logits.logsumexp(-1);  // [b - a]: no second [b - a, V] tensor unless top-k is asked
+        at::Tensor target = targets.slice(0, a, b).to(logits.device()).unsqueeze(1);
+        at::Tensor chosen = (logits.gather(1, target).squeeze(1) - lse).cpu();
         at::Tensor top_values, top_ids;
-        if (top_k > 0) std::tie(top_values, top_ids) = logp.topk(top_k, -1);
+        if (top_k > 0) {
+          std::tie(top_values, top_ids) = logits.topk(top_k, -1);
+          top_values = (top_values - lse.unsqueeze(1)).cpu();
+          top_ids = top_ids.cpu();
+        }
         auto chosen_a = chosen.accessor<float, 1>();
         for (int64_t t = 0; t < b - a; ++t) {
           PositionLogprob p;
