@@ -172,9 +172,12 @@ int run_sft(const Config& config, const RunArgs& args) {
     s.maybe_save(phase.train.save_every);
     progress.update(s.step, fmt::format("loss {:.4f}", r.loss));
     if (stop_requested()) break;
-    BALCAP_CHECK(s.bad_in_a_row < phase.train.max_bad_steps,
-                 "SFT: {} steps in a row had a non-finite loss or gradient; stopped at step {}. HINT: lower sft.lr.",
-                 s.bad_in_a_row, s.step);
+    if (s.bad_in_a_row >= phase.train.max_bad_steps) {
+      if (!checkpoint::is_complete(s.checkpointer->step_dir(s.step))) s.save_checkpoint();
+      fail("SFT: {} steps in a row had a non-finite loss or gradient (train.max_bad_steps = {}); stopped after step "
+           "{} with a checkpoint in {}. HINT: lower sft.lr, check the references; resume with --resume auto.",
+           s.bad_in_a_row, phase.train.max_bad_steps, s.step, s.checkpointer->step_dir(s.step).string());
+    }
   }
   if (!checkpoint::is_complete(s.checkpointer->step_dir(s.step))) s.save_checkpoint();
   progress.finish();

@@ -46,6 +46,7 @@ fs::path synth_data(const fs::path& dir) {
 }
 
 fs::path write_config(const fs::path& dir, const std::string& yaml) {
+  fs::create_directories(dir);
   write_file(dir / "cfg.yaml", yaml);
   return dir / "cfg.yaml";
 }
@@ -69,9 +70,15 @@ std::string deterministic_part(nlohmann::json row) {
 }
 
 // A background `balcap ARGS...` with output to `log`.
+// pid stays -1 when the spawn failed; signal() and wait_exit() then do nothing (never kill(-1, ...),
+// which would signal every process of the user).
 struct Child {
   pid_t pid = -1;
-  int wait_exit() {
+  void signal(int sig) const {
+    if (pid > 0) kill(pid, sig);
+  }
+  int wait_exit() const {
+    if (pid <= 0) return -1;
     int status = 0;
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -89,8 +96,11 @@ Child spawn_balcap(const std::vector<std::string>& args, const fs::path& log) {
   posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   Child c;
-  EXPECT_EQ(posix_spawn(&c.pid, kBalcapBinary, &fa, nullptr, argv.data(), environ), 0);
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, kBalcapBinary, &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
+  EXPECT_EQ(rc, 0) << "cannot start " << kBalcapBinary;
+  if (rc == 0 && pid > 0) c.pid = pid;
   return c;
 }
 
@@ -122,8 +132,9 @@ void kill_after_checkpoint(const fs::path& cfg, const fs::path& run_dir, int ste
   std::vector<std::string> args{"train", "--config", cfg.string()};
   args.insert(args.end(), extra.begin(), extra.end());
   Child c = spawn_balcap(args, log);
+  ASSERT_GT(c.pid, 0);
   const bool reached = wait_for([&] { return complete_checkpoint(run_dir, step); });
-  kill(c.pid, SIGKILL);
+  c.signal(SIGKILL);
   c.wait_exit();
   ASSERT_TRUE(reached) << read_file(log);
   ASSERT_EQ(metrics_rows(run_dir).size(), static_cast<size_t>(step)) << "killed too late: " << read_file(log);
@@ -197,8 +208,13 @@ TEST(TrainLoop, SigtermSavesACheckpointAndExitsZero) {
   const fs::path dir = scratch_dir();
   const fs::path cfg = write_config(dir, tiny_config(synth_data(dir / "data"), dir / "run"));
   Child c = spawn_balcap({"train", "--config", cfg.string(), "--max-steps", "50", "--save-every", "0"}, dir / "log");
-  ASSERT_TRUE(wait_for([&] { return metrics_rows(dir / "run").size() >= 1; })) << read_file(dir / "log");
-  kill(c.pid, SIGTERM);
+  ASSERT_GT(c.pid, 0);
+  if (!wait_for([&] { return metrics_rows(dir / "run").size() >= 1; })) {
+    c.signal(SIGKILL);
+    c.wait_exit();
+    FAIL() << "no step finished: " << read_file(dir / "log");
+  }
+  c.signal(SIGTERM);
   EXPECT_EQ(c.wait_exit(), 0) << read_file(dir / "log");
   const std::string log = read_file(dir / "log");
   EXPECT_NE(log.find("stopped by SIGTERM"), std::string::npos) << log;
@@ -261,6 +277,20 @@ TEST(TrainLoop, SftLowersTheReferenceLossAndWritesTheModelForRl) {
   // The RL phase starts from it.
   train(cfg, "--max-steps 1 --set model.path=" + shell_quote((dir / "run" / "sft" / "model").string()));
   EXPECT_EQ(metrics_rows(dir / "run").size(), 1u);
+}
+
+TEST(TrainLoop, LoraRunSavesPeftAdaptersAndResumesFromThem) {
+  const fs::path dir = scratch_dir();
+  const fs::path cfg = write_config(dir, tiny_config(synth_data(dir / "data"), dir / "run"));
+  train(cfg, "--max-steps 2 --save-every 1 --set train.lora.enabled=true --set train.lora.r=4");
+  const fs::path step2 = dir / "run" / "checkpoints" / "step-2";
+  EXPECT_TRUE(fs::exists(step2 / "adapter" / "adapter_config.json"));
+  EXPECT_TRUE(fs::exists(step2 / "adapter" / "adapter_model.safetensors"));
+  EXPECT_FALSE(fs::exists(step2 / "model"));
+  train(cfg, "--max-steps 3 --resume-force --set train.lora.enabled=true --set train.lora.r=4");
+  std::vector<nlohmann::json> rows = metrics_rows(dir / "run");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_GT(rows.back().at("grad_norm").get<double>(), 0.0);  // adapters receive gradients
 }
 
 }  // namespace
