@@ -9,7 +9,7 @@
 
 #include "balcap/core/error.h"
 #include "balcap/models/caption_prompt.h"
-#include "balcap/models/qwen2_5_vl_policy.h"
+#include "balcap/models/load_policy.h"
 #include "balcap/sampling/sampler.h"
 #include "balcap/vision/image.h"
 #include "commands.h"
@@ -57,7 +57,7 @@ nlohmann::json caption_line(const std::string& image, const sampling::Sample& s)
 void run(const CaptionArgs& args) {
   BALCAP_CHECK(args.group >= 1 && args.batch >= 1, "--group {} and --batch {} must be at least 1.", args.group,
                args.batch);
-  auto policy = Qwen2_5_VLPolicy::load(args.model, parse_dtype(args.dtype), parse_device(args.device));
+  auto policy = load_policy(args.model, parse_dtype(args.dtype), parse_device(args.device));
   const auto tokenizer = load_tokenizer(args.model);
   const auto processor = load_image_processor(args.model);
   sampling::SamplingParams params = sampling::sampling_params_from(args.sampling, policy->generation_config(),
