@@ -11,7 +11,7 @@
 namespace balcap::test {
 namespace {
 
-constexpr int64_t kRowsPerCall = 200;
+constexpr int64_t kRowsPerCall = 100;
 constexpr int64_t kCalls = 10;
 
 // Upper 0.001 quantile of chi-square with `df` degrees of freedom (Wilson-Hilferty).
