@@ -1,66 +1,122 @@
 #!/usr/bin/env bash
-# The embedded default, end to end: set-up, build, and the main job on bundled data.
+# The embedded default, end to end (docs/demo.md): a tiny Qwen2.5-VL-architecture policy learns to
+# caption synthetic scenes on a CPU, then BalCapRL (c-GDPO + length mask) improves it.
 #   scripts/demo.sh [RUN_DIR]        (default runs/demo)
-# Today balcap has its input side (config, tokenizer, image processors) and the Qwen2.5-VL
-# model; the sampler, rewards and trainer are not built yet, so the demo runs the input pipeline of a
-# BalCapRL step on the bundled photos and says what comes next.
+# Phases (each skips when its output is complete, so an interrupted demo resumes where it stopped):
+#   1 data   balcap data synth: train split + held-out eval split     RUN_DIR/data/
+#   2 init   balcap model init: random tiny policy                     RUN_DIR/init/
+#   3 sft    balcap sft (warm start, --resume auto)                    RUN_DIR/sft/model/
+#   4 eval   "before" = the SFT model on the held-out split            RUN_DIR/eval_before.json
+#   5 rl     balcap train (configs/demo.yaml, --resume auto)           RUN_DIR/checkpoints/, metrics.jsonl
+#   6 eval   "after" = the RL model                                    RUN_DIR/eval_after.json
+#   7 report table + RUN_DIR/summary.json + balcap plot RUN_DIR      RUN_DIR/plots/*.png
+# Environment (the test suite's shortened demo uses these; defaults = the documented demo):
+#   BALCAP_DEMO_SETUP=0 skips bootstrap + build; BALCAP_BIN=path of the balcap binary;
+#   DEMO_TRAIN_N, DEMO_EVAL_N, DEMO_SEED, DEMO_SFT_STEPS, DEMO_RL_STEPS; DEMO_SET="a.b=c ..." extra
+#   --set overrides for the RL phase (scripts/ablate).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 run_dir=${1:-runs/demo}
-scripts/bootstrap.sh
-scripts/build.sh balcap
-balcap="$root/${BALCAP_BUILD_DIR:-build}/bin/balcap"
-mkdir -p "$run_dir/inputs"
+if [ "${BALCAP_DEMO_SETUP:-1}" != 0 ]; then
+  scripts/bootstrap.sh
+  scripts/build.sh balcap
+fi
+balcap=${BALCAP_BIN:-"$root/${BALCAP_BUILD_DIR:-build}/bin/balcap"}
+python=${BALCAP_PYTHON:-"$root/.venv/bin/python"}
+[ -x "$python" ] || python=python3
 
-echo
-echo "== 1. experiment config (configs/demo.yaml, validated and resolved) =="
-"$balcap" config check configs/demo.yaml > "$run_dir/config.yaml"
-echo "resolved config written to $run_dir/config.yaml ($(wc -l < "$run_dir/config.yaml") lines)"
+train_n=${DEMO_TRAIN_N:-400}
+eval_n=${DEMO_EVAL_N:-32}
+seed=${DEMO_SEED:-0}
+sft_steps=${DEMO_SFT_STEPS:-150}
+rl_steps=${DEMO_RL_STEPS:-30}
+mkdir -p "$run_dir"
 
-# The policy family of the demo is Qwen2.5-VL: its tokenizer (Qwen BPE) and image processor
-# (Qwen2-VL, from the 3B checkpoint's preprocessor_config.json; no weights needed for this part).
-model_dir=tests/data/io/hub/qwen2_5_vl_3b_instruct
-tok_dir="$run_dir/tokenizer"
-mkdir -p "$tok_dir"
-[ -f "$tok_dir/tokenizer.json" ] || gzip -dc tests/data/tokenizers/qwen/tokenizer.json.gz > "$tok_dir/tokenizer.json"
+# Every phase reads configs/demo.yaml (also the embedded default of `balcap train`, named here so an
+# edited file counts without a rebuild); RUN_DIR-dependent keys are overridden.
+paths=(--config configs/demo.yaml --set "data.train='$run_dir/data/train.jsonl'" --set "data.eval='$run_dir/data/eval.jsonl'"
+       --set "train.run_dir='$run_dir'")
+rl_set=(--set "model.path='$run_dir/sft/model'" --set "train.max_steps=$rl_steps")
+for kv in ${DEMO_SET:-}; do rl_set+=(--set "$kv"); done
+# SFT: the warm start from the random init; its own lr/steps live in the config's sft: section.
+sft_set=(--set "model.path='$run_dir/init'" --set "sft.max_steps=$sft_steps")
 
-echo
-echo "== 2. images -> pixel_values (Qwen2-VL processor) and CLIP (LLaVA-1.5) =="
-printf '%-26s %-16s %-14s %s\n' image qwen_grid_thw image_tokens "llava pixel_values"
-for img in tests/data/images/*; do
-  name=$(basename "$img")
-  if qwen=$("$balcap" preprocess --model "$model_dir" --image "$img" --out "$run_dir/inputs/${name%.*}.qwen.safetensors" 2> "$run_dir/inputs/${name%.*}.err"); then
-    llava=$("$balcap" preprocess --model tests/data/io/hub/llava_1_5_7b_hf --image "$img" --out "$run_dir/inputs/${name%.*}.clip.safetensors")
-    grid=$(echo "$qwen" | sed -E 's/.*"grid_thw":\[([0-9,]*)\].*/\1/')
-    tokens=$(echo "$qwen" | sed -E 's/.*"num_image_tokens":([0-9]+).*/\1/')
-    pv=$(echo "$llava" | sed -E 's/.*"pixel_values":\[([0-9,]*)\].*/\1/')
-    printf '%-26s %-16s %-14s %s\n' "$name" "[$grid]" "$tokens" "[$pv]"
-    echo "$tokens" > "$run_dir/inputs/${name%.*}.tokens"
+phase() { echo; echo "== $* =="; }
+started=$SECONDS
+
+phase "1. data: $train_n training + $eval_n held-out synthetic scenes (seed $seed)"
+if [ -f "$run_dir/data/.done" ]; then
+  echo "done before: $run_dir/data"
+else
+  "$balcap" data synth --out "$run_dir/data" --n "$train_n" --split-eval "$eval_n" --seed "$seed" > /dev/null
+  touch "$run_dir/data/.done"
+fi
+
+phase "2. init: a random tiny Qwen2.5-VL policy (configs/models/tiny_qwen2_5_vl)"
+if [ -f "$run_dir/init/.done" ]; then
+  echo "done before: $run_dir/init"
+else
+  "$balcap" model init --template configs/models/tiny_qwen2_5_vl --tokenizer tests/data/tokenizers/qwen \
+    --out "$run_dir/init"
+  touch "$run_dir/init/.done"
+fi
+
+phase "3. sft: $sft_steps supervised steps on the references (warm start)"
+if [ -f "$run_dir/sft/.done" ]; then
+  echo "done before: $run_dir/sft/model"
+else
+  "$balcap" sft "${paths[@]}" "${sft_set[@]}" --resume auto
+  touch "$run_dir/sft/.done"
+fi
+
+evaluate() {  # evaluate NAME MODEL_DIR
+  if [ -f "$run_dir/eval_$1.json" ]; then
+    echo "done before: $run_dir/eval_$1.json"
   else
-    printf '%-26s skipped: %s\n' "$name" "$(head -1 "$run_dir/inputs/${name%.*}.err")"
+    "$balcap" eval "${paths[@]}" --model "$2" --out "$run_dir/eval_$1.json" > /dev/null
+    echo "wrote $run_dir/eval_$1.json"
   fi
-done
+}
 
-echo
-echo "== 3. the captioning prompt for one image (Qwen2.5-VL chat template), tokenised =="
-tokens=$(cat "$run_dir/inputs/chelsea.tokens")
-pads=$(printf '<|image_pad|>%.0s' $(seq 1 "$tokens"))
-prompt="<|im_start|>system
-You are a helpful assistant.<|im_end|>
-<|im_start|>user
-<|vision_start|>${pads}<|vision_end|>Describe this image in detail.<|im_end|>
-<|im_start|>assistant
-"
-"$balcap" tokenize --tokenizer "$tok_dir" --text "$prompt" > "$run_dir/prompt_ids.jsonl"
-count=$(tr -cd ',' < "$run_dir/prompt_ids.jsonl" | wc -c)
-echo "chelsea.png: $tokens image tokens; prompt of $((count + 1)) ids written to $run_dir/prompt_ids.jsonl"
-echo "first ids: $(cut -c1-120 "$run_dir/prompt_ids.jsonl")..."
+phase "4. eval before RL (the SFT model, greedy, held-out split)"
+evaluate before "$run_dir/sft/model"
 
-echo
-echo "== not built yet =="
-echo "The Qwen2.5-VL policy exists (balcap logits --model DIR on a hub checkpoint; no weights are"
-echo "bundled). Not built yet: LLaVA-1.5, the group sampler, the three BalCapRL objectives with GDPO"
-echo "and the length mask, and the trainer. When they land, this script runs SFT then BalCapRL on a"
-echo "synthetic captioning world and prints before/after scores."
-echo "demo: inputs written to $run_dir"
+phase "5. rl: $rl_steps BalCapRL steps (c-GDPO + length mask, configs/demo.yaml)"
+if [ -f "$run_dir/.rl_done" ]; then
+  echo "done before: $run_dir/checkpoints"
+else
+  "$balcap" train "${paths[@]}" "${rl_set[@]}" --resume auto
+  touch "$run_dir/.rl_done"
+fi
+final=$(ls -d "$run_dir"/checkpoints/step-* | sed 's/.*step-//' | sort -n | tail -1)
+
+phase "6. eval after RL (checkpoint step-$final)"
+evaluate after "$run_dir/checkpoints/step-$final/model"
+
+phase "7. report"
+"$python" - "$run_dir" <<'EOF'
+import json, sys
+run = sys.argv[1]
+before = json.load(open(f"{run}/eval_before.json"))
+after = json.load(open(f"{run}/eval_after.json"))
+keys = ["correctness", "coverage", "linguistic", "balanced", "length_ratio"]
+summary = {name: {k: ev[k] for k in keys} for name, ev in (("before", before), ("after", after))}
+with open(f"{run}/summary.json.tmp", "w") as f:
+    json.dump(summary, f, indent=2)
+import os; os.replace(f"{run}/summary.json.tmp", f"{run}/summary.json")
+print(f"{'held-out (greedy)':<22}{'before (SFT)':>14}{'after (RL)':>12}{'change':>10}")
+for k in keys:
+    print(f"{k:<22}{before[k]:>14.4f}{after[k]:>12.4f}{after[k] - before[k]:>+10.4f}")
+for k, label in (("caption_tokens_mean", "caption tokens"), ("reference_tokens_mean", "reference tokens")):
+    print(f"{label:<22}{before[k]:>14.1f}{after[k]:>12.1f}")
+print()
+for i in range(min(3, len(before["samples"]))):
+    b, a = before["samples"][i], after["samples"][i]
+    print(f"[{b['id']}]")
+    print(f"  before: {b['caption']!r}")
+    print(f"  after:  {a['caption']!r}")
+print(f"\nwrote {run}/summary.json")
+EOF
+"$balcap" plot "$run_dir"
+echo "demo: finished in $((SECONDS - started)) s (phases run now); outputs under $run_dir"

@@ -22,8 +22,8 @@ namespace {
 
 constexpr const char* kDescription =
     "balcap: RL fine-tuning of multimodal LLMs for image captioning (BalCapRL).\n"
-    "Built now: tokenize, preprocess, config check, logits (Qwen2.5-VL). Not built yet: caption,\n"
-    "train, sft, serve (they arrive with the sampler and trainer).";
+    "Start with scripts/demo.sh (SFT then BalCapRL on synthetic scenes; docs/demo.md).\n"
+    "Not built yet: LLaVA-1.5, multi-process training.";
 
 // `balcap help`: the top-level help (app.help() would render the selected subcommand's).
 void add_help_command(CLI::App& app) {
