@@ -90,7 +90,7 @@ void Session::load_model() {
   const fs::path model = config.model.path;
   policy = load_policy(model, dtype, device);
   tokenizer = load_tokenizer(config.model.tokenizer.empty() ? model : fs::path(config.model.tokenizer));
-  processor = load_image_processor(model);
+  processor = load_image_processor(model, PixelBounds{config.model.min_pixels, config.model.max_pixels});
   policy->module().eval();
   set_gradient_checkpointing(policy->module(), config.train.grad_checkpointing);
   spdlog::info("policy {} ({}, {}) loaded", model.string(), c10::toString(dtype), device.str());

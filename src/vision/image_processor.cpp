@@ -78,6 +78,10 @@ int64_t clip_patch_size(const std::filesystem::path& dir) {
 }  // namespace
 
 std::unique_ptr<ImageProcessor> load_image_processor(const std::filesystem::path& model_dir) {
+  return load_image_processor(model_dir, PixelBounds{});
+}
+
+std::unique_ptr<ImageProcessor> load_image_processor(const std::filesystem::path& model_dir, const PixelBounds& bounds) {
   const auto path = model_dir / "preprocessor_config.json";
   BALCAP_CHECK(std::filesystem::exists(path),
                "{}: not found; cannot tell how to preprocess images for the model in {}. HINT: --model must be "
@@ -87,8 +91,19 @@ std::unique_ptr<ImageProcessor> load_image_processor(const std::filesystem::path
   BALCAP_CHECK(json.is_object(), "{}: must be a JSON object. HINT: use the checkpoint's file", path.string());
   const JsonFields fields(path, json);
   if (choose_family(model_dir, fields) == Family::kQwen2VL) {
-    return std::make_unique<Qwen2VLImageProcessor>(Qwen2VLProcessorConfig::from_json(json, path));
+    Qwen2VLProcessorConfig config = Qwen2VLProcessorConfig::from_json(json, path);
+    if (bounds.min_pixels > 0) config.min_pixels = bounds.min_pixels;
+    if (bounds.max_pixels > 0) config.max_pixels = bounds.max_pixels;
+    BALCAP_CHECK(config.min_pixels <= config.max_pixels,
+                 "model.min_pixels ({}) is above model.max_pixels ({}) for {}. HINT: raise max_pixels or lower "
+                 "min_pixels (0 keeps the checkpoint's value).",
+                 config.min_pixels, config.max_pixels, model_dir.string());
+    return std::make_unique<Qwen2VLImageProcessor>(config);
   }
+  BALCAP_CHECK(bounds.min_pixels == 0 && bounds.max_pixels == 0,
+               "model.min_pixels / model.max_pixels ({} / {}) apply to Qwen2-VL image processors only; {} uses a "
+               "fixed-size CLIP crop. HINT: leave them at 0 for this model.",
+               bounds.min_pixels, bounds.max_pixels, model_dir.string());
   ClipProcessorConfig config = ClipProcessorConfig::from_json(json, path);
   config.patch_size = clip_patch_size(model_dir);
   return std::make_unique<ClipImageProcessor>(config);

@@ -100,6 +100,37 @@ TEST(VisionProcessor, QwenPixelLimitsComeFromMinMaxPixelsOrV5SizeNames) {
             (std::pair<int64_t, int64_t>{3136, 12845056}));
 }
 
+TEST(VisionProcessor, RunConfigPixelBoundsOverrideTheCheckpointsAndZeroKeepsThem) {
+  const fs::path dir = model_dir(R"({"min_pixels": 3136, "max_pixels": 1003520})", R"({"model_type": "qwen2_5_vl"})");
+  auto bounds_of = [&](PixelBounds bounds) {
+    auto processor = load_image_processor(dir, bounds);
+    const auto& c = dynamic_cast<const Qwen2VLImageProcessor&>(*processor).config();
+    return std::pair{c.min_pixels, c.max_pixels};
+  };
+  EXPECT_EQ(bounds_of({0, 0}), (std::pair<int64_t, int64_t>{3136, 1003520}));
+  EXPECT_EQ(bounds_of({0, 12544}), (std::pair<int64_t, int64_t>{3136, 12544}));
+  EXPECT_EQ(bounds_of({6272, 0}), (std::pair<int64_t, int64_t>{6272, 1003520}));
+  // 640x480 under a 112*112 budget: at most 64 patches of 14 px.
+  const ProcessedImage out = load_image_processor(dir, {0, 12544})->process(solid(640, 480, 1, 2, 3));
+  EXPECT_LE(out.pixel_values.size(0) * 14 * 14, 12544);
+}
+
+TEST(VisionProcessor, PixelBoundsOnAClipProcessorOrMinAboveMaxNameTheKeys) {
+  auto message = [](const fs::path& dir, PixelBounds bounds) {
+    try {
+      load_image_processor(dir, bounds);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  const std::string clip = message(model_dir("{}", R"({"model_type": "llava"})"), {0, 12544});
+  EXPECT_NE(clip.find("model.max_pixels"), std::string::npos) << clip;
+  EXPECT_NE(clip.find("HINT"), std::string::npos) << clip;
+  const std::string order = message(model_dir("{}", R"({"model_type": "qwen2_vl"})"), {20000, 10000});
+  EXPECT_NE(order.find("model.min_pixels (20000)"), std::string::npos) << order;
+}
+
 TEST(VisionProcessor, UnknownProcessorTypeIsNamedInTheError) {
   const std::string message = error_of(model_dir(R"({"image_processor_type": "SiglipImageProcessor"})"));
   EXPECT_NE(message.find("SiglipImageProcessor"), std::string::npos) << message;

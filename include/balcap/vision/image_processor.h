@@ -37,4 +37,13 @@ class ImageProcessor {
 // Missing files, unknown types and bad values -> balcap::Error naming the file, key and value.
 std::unique_ptr<ImageProcessor> load_image_processor(const std::filesystem::path& model_dir);
 
+// Run-config overrides of the checkpoint's pixel budget (model.min_pixels / model.max_pixels in the
+// YAML); 0 keeps preprocessor_config.json's value. Qwen2-VL only: a non-zero bound for a CLIP
+// processor (fixed 336 px crop), or min > max, -> balcap::Error naming the key.
+struct PixelBounds {
+  int64_t min_pixels = 0;
+  int64_t max_pixels = 0;
+};
+std::unique_ptr<ImageProcessor> load_image_processor(const std::filesystem::path& model_dir, const PixelBounds& bounds);
+
 }  // namespace balcap
