@@ -9,7 +9,9 @@
 #include <cstdio>
 
 #include "balcap/net/http_client.h"
+#include "balcap/rewards/build_objectives.h"
 #include "balcap/rewards/judge_factories.h"
+#include "balcap/rewards/score_captions.h"
 #include "balcap/rewards/remote_judge.h"
 #include "parity/rewards_reference.h"
 
@@ -103,6 +105,59 @@ TEST(BalcapServe, RemoteJudgeMatchesTransformersAndTheLocalJudgeOnQwen2) {
     std::string text = judge.generate({request}, max_new)[0];
     EXPECT_EQ(text, g["text"].get<std::string>()) << g["user"];
     EXPECT_EQ(text, local_judge->generate({request}, max_new)[0]);
+  }
+}
+
+// rewards.objectives with every scorer on one judge `j`, local or remote (same checkpoint).
+config::RewardsConfig all_scorers_on(const config::JudgeConfig& judge) {
+  config::RewardsConfig rewards;
+  rewards.objectives.clear();
+  for (const auto& [name, scorer] : std::vector<std::pair<std::string, std::string>>{
+           {"correctness", "claim_precision"}, {"coverage", "claim_recall"},
+           {"linguistic", "judge_rating"}, {"qa", "qa_accuracy"}}) {
+    config::ObjectiveConfig objective;
+    objective.scorer = scorer;
+    objective.judge = "j";
+    rewards.objectives[name] = objective;
+  }
+  rewards.judges = {{"j", judge}};
+  return rewards;
+}
+
+// The objectives themselves (claim splitting by generation, yes/no verification, letters,
+// ratings) give the same scores whether the judge runs in-process or behind `balcap serve`.
+TEST(BalcapServe, EveryObjectiveScoresTheSameThroughTheServerAsInProcess) {
+  ServeProcess serve(judge_model_dir("qwen2"));
+  ASSERT_FALSE(serve.url().empty()) << serve.log();
+  config::JudgeConfig in_process;
+  in_process.kind = "local";
+  in_process.model = judge_model_dir("qwen2").string();
+  in_process.device = "cpu";
+  in_process.dtype = "float32";
+  in_process.max_new_tokens = 8;  // claim splitting: the random judge rarely stops by itself
+  config::JudgeConfig served = remote(serve.url());
+  served.max_new_tokens = 8;
+  auto local_objectives = build_objectives(all_scorers_on(in_process), at::kCPU);
+  auto remote_objectives = build_objectives(all_scorers_on(served), at::kCPU);
+
+  data::Record record;
+  record.id = "r1";
+  record.references = {"A red car parked next to a tree.", "A small red car beside a green tree."};
+  record.qa = {{"What colour is the car?", {"red", "blue", "green"}, 0},
+               {"What is next to the car?", {"a house", "a tree"}, 1}};
+  std::vector<ScoredCaption> captions;
+  for (const char* text : {"A red car next to a tree.", "car car car car"}) {
+    captions.push_back({&record, text, 6});
+  }
+  const RewardMatrix local_scores = score_captions(local_objectives, captions);
+  const RewardMatrix remote_scores = score_captions(remote_objectives, captions);
+  ASSERT_EQ(local_scores.objectives, remote_scores.objectives);
+  for (size_t k = 0; k < local_scores.objectives.size(); ++k) {
+    for (size_t i = 0; i < captions.size(); ++i) {
+      SCOPED_TRACE(local_scores.objectives[k] + " / " + captions[i].text);
+      EXPECT_EQ(remote_scores.valid[k][i], local_scores.valid[k][i]);
+      EXPECT_NEAR(remote_scores.score[k][i], local_scores.score[k][i], 1e-4);
+    }
   }
 }
 
