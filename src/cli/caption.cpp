@@ -13,6 +13,7 @@
 #include "balcap/sampling/sampler.h"
 #include "balcap/vision/image.h"
 #include "commands.h"
+#include "device_options.h"
 
 namespace balcap::cli {
 namespace {
@@ -25,21 +26,6 @@ struct CaptionArgs {
   uint64_t seed = 0;
   bool greedy = false;
 };
-
-at::ScalarType parse_dtype(const std::string& name) {
-  if (name == "f32" || name == "float32") return at::kFloat;
-  if (name == "bf16" || name == "bfloat16") return at::kBFloat16;
-  if (name == "f16" || name == "float16") return at::kHalf;
-  usage_fail("--dtype '{}' is not supported. HINT: use f32, bf16 or f16.", name);
-}
-
-at::Device parse_device(const std::string& name) {
-  try {
-    return at::Device(name);
-  } catch (const std::exception&) {
-    usage_fail("--device '{}' is not a device. HINT: use cpu or cuda (cuda:0, ...).", name);
-  }
-}
 
 void show_progress(size_t done, size_t total) {
   if (isatty(STDERR_FILENO) == 0) return;

@@ -14,6 +14,7 @@
 #include "balcap/vision/image.h"
 #include "balcap/vision/image_processor.h"
 #include "commands.h"
+#include "device_options.h"
 
 namespace balcap::cli {
 namespace {
@@ -22,21 +23,6 @@ struct LogitsArgs {
   std::string model, prompt, out, dtype = "f32", device = "cpu";
   std::vector<std::string> images;
 };
-
-at::ScalarType parse_dtype(const std::string& name) {
-  if (name == "f32" || name == "float32") return at::kFloat;
-  if (name == "bf16" || name == "bfloat16") return at::kBFloat16;
-  if (name == "f16" || name == "float16") return at::kHalf;
-  usage_fail("--dtype '{}' is not supported. HINT: use f32, bf16 or f16.", name);
-}
-
-at::Device parse_device(const std::string& name) {
-  try {
-    return at::Device(name);
-  } catch (const std::exception&) {
-    usage_fail("--device '{}' is not a device. HINT: use cpu or cuda (cuda:0, ...).", name);
-  }
-}
 
 // pixel_values of all images stacked [N, 1176], grids [n, 3], tokens per image.
 struct Pixels {

@@ -14,6 +14,7 @@
 #include "balcap/rewards/openai_server.h"
 #include "balcap/rewards/served_model.h"
 #include "commands.h"
+#include "device_options.h"
 
 namespace balcap::cli {
 namespace {
@@ -24,20 +25,8 @@ struct ServeArgs {
   int threads = 4;
 };
 
-at::ScalarType parse_dtype(const std::string& d) {
-  if (d == "float32") return at::kFloat;
-  if (d == "bfloat16") return at::kBFloat16;
-  if (d == "float16") return at::kHalf;
-  usage_fail("--dtype {} is not supported\nHINT: use float32, bfloat16 or float16", d);
-}
-
 void run_serve(const ServeArgs& a) {
-  at::Device device = at::kCPU;
-  try {
-    device = at::Device(a.device);
-  } catch (const c10::Error&) {
-    usage_fail("--device {} is not a device\nHINT: use cpu, cuda or cuda:N", a.device);
-  }
+  const at::Device device = parse_device(a.device);
   std::string name = a.name.empty() ? std::filesystem::path(a.model).lexically_normal().filename().string() : a.name;
   if (name.empty()) name = std::filesystem::path(a.model).lexically_normal().parent_path().filename().string();
   rewards::ServedModel model(a.model, parse_dtype(a.dtype), device);
