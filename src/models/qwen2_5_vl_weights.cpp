@@ -24,47 +24,6 @@ bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind
 constexpr std::string_view kLanguage = "model.language_model.";
 constexpr std::string_view kVisual = "model.visual.";
 
-// Files a transformers model directory may carry besides weights and config.json.
-constexpr std::array<const char*, 12> kCompanionFiles = {"generation_config.json",
-                                                         "tokenizer.json",
-                                                         "tokenizer_config.json",
-                                                         "special_tokens_map.json",
-                                                         "added_tokens.json",
-                                                         "vocab.json",
-                                                         "merges.txt",
-                                                         "tokenizer.model",
-                                                         "chat_template.json",
-                                                         "chat_template.jinja",
-                                                         "preprocessor_config.json",
-                                                         "processor_config.json"};
-
-const char* dtype_name(at::ScalarType dtype) {
-  switch (dtype) {
-    case at::kBFloat16:
-      return "bfloat16";
-    case at::kHalf:
-      return "float16";
-    default:
-      return "float32";
-  }
-}
-
-// config.json of `source_dir` with its dtype keys set to the saved weights' dtype.
-void write_config(const fs::path& source_dir, const fs::path& dir, at::ScalarType dtype) {
-  nlohmann::json config = read_json_file(config_json_path(source_dir));
-  bool set = false;
-  for (const char* key : {"dtype", "torch_dtype"}) {
-    if (config.contains(key)) config[key] = dtype_name(dtype), set = true;
-  }
-  if (!set) config["dtype"] = dtype_name(dtype);
-  for (const char* sub : {"text_config", "vision_config"}) {
-    if (config.contains(sub) && config[sub].is_object() && config[sub].contains("dtype")) {
-      config[sub]["dtype"] = dtype_name(dtype);
-    }
-  }
-  write_file_atomically(dir / "config.json", config.dump(2) + "\n");
-}
-
 }  // namespace
 
 const char* to_string(WeightLayout layout) { return layout == WeightLayout::hub ? "hub" : "v5"; }
@@ -142,15 +101,8 @@ void save_qwen2_5_vl(Qwen2_5_VLForConditionalGeneration& model, const fs::path& 
   BALCAP_CHECK(!tensors.empty(), "{}: the model has no parameters to save. HINT: this is a bug.", dir.string());
   const at::ScalarType dtype = tensors.front().second.scalar_type();
   save_sharded_safetensors(dir, tensors, max_shard_bytes, {{"format", "pt"}});
-  write_config(source_dir, dir, dtype);
-  if (fs::equivalent(source_dir, dir, ec)) return;
-  for (const char* name : kCompanionFiles) {
-    const fs::path from = source_dir / name;
-    if (!fs::exists(from)) continue;
-    fs::copy_file(from, dir / name, fs::copy_options::overwrite_existing, ec);
-    BALCAP_CHECK(!ec, "cannot copy {} to {}: {}. HINT: check disk space and permissions.", from.string(), dir.string(),
-                 ec.message());
-  }
+  write_config_for_weights(source_dir, dir, dtype);
+  copy_companion_files(source_dir, dir);
 }
 
 }  // namespace balcap

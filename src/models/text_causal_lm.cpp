@@ -21,24 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Files a transformers text-model directory carries besides weights and config.json.
-constexpr std::array<const char*, 10> kCompanionFiles = {"generation_config.json",
-                                                         "tokenizer.json",
-                                                         "tokenizer_config.json",
-                                                         "special_tokens_map.json",
-                                                         "added_tokens.json",
-                                                         "vocab.json",
-                                                         "merges.txt",
-                                                         "tokenizer.model",
-                                                         "chat_template.json",
-                                                         "chat_template.jinja"};
-
-const char* dtype_name(at::ScalarType dtype) {
-  if (dtype == at::kBFloat16) return "bfloat16";
-  if (dtype == at::kHalf) return "float16";
-  return "float32";
-}
-
 // transformers applies a sliding window to layers >= max_window_layers when use_sliding_window is
 // set (Qwen2); balcap's attention has no window, so such a config is refused rather than run wrong.
 void refuse_sliding_window(const fs::path& dir, const TextDecoderConfig& config) {
@@ -52,29 +34,6 @@ void refuse_sliding_window(const fs::path& dir, const TextDecoderConfig& config)
                "balcap does not implement sliding-window attention. HINT: use a checkpoint with "
                "use_sliding_window false (every Qwen2.5 hub config).",
                file.string(), first_windowed, config.num_hidden_layers - 1, first_windowed);
-}
-
-// config.json of `source_dir` with its dtype keys set to the saved weights' dtype.
-void write_config(const fs::path& source_dir, const fs::path& dir, at::ScalarType dtype) {
-  nlohmann::json config = read_json_file(config_json_path(source_dir));
-  bool set = false;
-  for (const char* key : {"dtype", "torch_dtype"}) {
-    if (config.contains(key)) config[key] = dtype_name(dtype), set = true;
-  }
-  if (!set) config["dtype"] = dtype_name(dtype);
-  write_file_atomically(dir / "config.json", config.dump(2) + "\n");
-}
-
-void copy_companion_files(const fs::path& source_dir, const fs::path& dir) {
-  std::error_code ec;
-  if (fs::equivalent(source_dir, dir, ec)) return;
-  for (const char* name : kCompanionFiles) {
-    const fs::path from = source_dir / name;
-    if (!fs::exists(from)) continue;
-    fs::copy_file(from, dir / name, fs::copy_options::overwrite_existing, ec);
-    BALCAP_CHECK(!ec, "cannot copy {} to {}: {}. HINT: check disk space and permissions.", from.string(), dir.string(),
-                 ec.message());
-  }
 }
 
 }  // namespace
@@ -167,7 +126,7 @@ void save_text_causal_lm(TextCausalLM& model, const fs::path& dir, const fs::pat
   const NamedTensors tensors = module_weights_for_saving(*model, {});
   BALCAP_CHECK(!tensors.empty(), "{}: the model has no parameters to save. HINT: this is a bug.", dir.string());
   save_sharded_safetensors(dir, tensors, max_shard_bytes, {{"format", "pt"}});
-  write_config(source_dir, dir, tensors.front().second.scalar_type());
+  write_config_for_weights(source_dir, dir, tensors.front().second.scalar_type());
   copy_companion_files(source_dir, dir);
 }
 

@@ -4,9 +4,13 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <array>
 #include <map>
 
 #include "balcap/core/error.h"
+#include "balcap/io/atomic_file.h"
+#include "balcap/io/model_family.h"
+#include "balcap/io/json_file.h"
 
 namespace balcap {
 namespace {
@@ -104,6 +108,64 @@ NamedTensors module_weights_for_saving(const torch::nn::Module& module,
     out.emplace_back(to_disk_name ? to_disk_name(item.key()) : item.key(), item.value().detach());
   }
   return out;
+}
+
+namespace {
+
+// Files a transformers model directory may carry besides weights and config.json.
+constexpr std::array<const char*, 12> kCompanionFiles = {"generation_config.json",
+                                                         "tokenizer.json",
+                                                         "tokenizer_config.json",
+                                                         "special_tokens_map.json",
+                                                         "added_tokens.json",
+                                                         "vocab.json",
+                                                         "merges.txt",
+                                                         "tokenizer.model",
+                                                         "chat_template.json",
+                                                         "chat_template.jinja",
+                                                         "preprocessor_config.json",
+                                                         "processor_config.json"};
+
+const char* dtype_name(at::ScalarType dtype) {
+  switch (dtype) {
+    case at::kBFloat16:
+      return "bfloat16";
+    case at::kHalf:
+      return "float16";
+    default:
+      return "float32";
+  }
+}
+
+}  // namespace
+
+// config.json of `source_dir` with its dtype keys set to the saved weights' dtype.
+void write_config_for_weights(const std::filesystem::path& source_dir, const std::filesystem::path& dir,
+                              at::ScalarType dtype) {
+  nlohmann::json config = read_json_file(config_json_path(source_dir));
+  bool set = false;
+  for (const char* key : {"dtype", "torch_dtype"}) {
+    if (config.contains(key)) config[key] = dtype_name(dtype), set = true;
+  }
+  if (!set) config["dtype"] = dtype_name(dtype);
+  for (const char* sub : {"text_config", "vision_config"}) {
+    if (config.contains(sub) && config[sub].is_object() && config[sub].contains("dtype")) {
+      config[sub]["dtype"] = dtype_name(dtype);
+    }
+  }
+  write_file_atomically(dir / "config.json", config.dump(2) + "\n");
+}
+
+void copy_companion_files(const std::filesystem::path& source_dir, const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::equivalent(source_dir, dir, ec)) return;
+  for (const char* name : kCompanionFiles) {
+    const std::filesystem::path from = source_dir / name;
+    if (!std::filesystem::exists(from)) continue;
+    std::filesystem::copy_file(from, dir / name, std::filesystem::copy_options::overwrite_existing, ec);
+    BALCAP_CHECK(!ec, "cannot copy {} to {}: {}. HINT: check disk space and permissions.", from.string(), dir.string(),
+                 ec.message());
+  }
 }
 
 }  // namespace balcap

@@ -37,4 +37,12 @@ void load_module_weights(torch::nn::Module& module, const SafetensorsCheckpoint&
 NamedTensors module_weights_for_saving(const torch::nn::Module& module,
                                        const std::function<std::string(const std::string&)>& to_disk_name);
 
+// Saving a transformers model directory next to its weights: config.json of `source_dir` with its
+// dtype keys (top level and text_config / vision_config) set to the saved weights' `dtype`.
+void write_config_for_weights(const std::filesystem::path& source_dir, const std::filesystem::path& dir,
+                              at::ScalarType dtype);
+// Copies the tokenizer / generation / processor files that exist in `source_dir` into `dir`
+// (nothing when they are the same directory). A failed copy -> balcap::Error naming both paths.
+void copy_companion_files(const std::filesystem::path& source_dir, const std::filesystem::path& dir);
+
 }  // namespace balcap
