@@ -1,5 +1,5 @@
-"""Reference outputs for the train area (owned by the CHECKPOINT helper; the TRAINER helper may append
-a clearly separated section below `main`'s marked hook).
+"""Reference outputs for the train area (the optimizer, schedule and metrics references; the training
+loop's own references are called from the marked hook at the end of `main`).
 
 Usage: python tests/reference/ref_train.py OUT_DIR
 
@@ -96,7 +96,7 @@ def main():
         schedules.append(dict(schedule=kind, lr=lr, min_lr=min_lr, warmup=warmup, total=total,
                               lrs=schedule_lrs(kind, lr, min_lr, warmup, total)))
     (out / "lr_schedule.json").write_text(json.dumps(schedules, indent=1))
-    # ---- TRAINER helper: append its reference outputs below this line (own functions, own files) ----
+    # ---- the training loop's references (own functions, own files) ----
     __import__("make_tiny_policy").main(out / "tiny_policy", 0)  # tiny Qwen2.5-VL for the loop's e2e tests
 
 
