@@ -36,7 +36,8 @@ static at::Tensor causal_mask(int64_t q_len, int64_t start_pos, const at::Device
 }
 
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                  const at::Tensor& mask, KvCache* cache, int64_t layer, int64_t start_pos) {
+                                  const at::Tensor& mask, KvCache* cache, int64_t layer, int64_t start_pos,
+                                  const at::Tensor& write_index) {
   const int64_t B = x.size(0), S = x.size(1), D = options.head_dim;
   BALCAP_CHECK(cache != nullptr || start_pos == 0,
                "Attention: start_pos {} without a KV cache. HINT: pass the cache that holds the earlier positions.",
@@ -48,7 +49,18 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
   auto v = linear_with_lora(v_proj, v_lora, x, training).view({B, S, options.num_kv_heads, D}).transpose(1, 2);
   q = apply_rotary(q, cos, sin);
   k = apply_rotary(k, cos, sin);
-  if (cache != nullptr) std::tie(k, v) = cache->update(layer, k, v, start_pos);  // [B, H_kv, T, D]
+  if (write_index.defined()) {
+    BALCAP_CHECK(cache != nullptr && S == 1 && mask.defined() && mask.dim() == 4,
+                 "Attention: a static decode step needs a cache, one token per row and a [B, 1, 1, K] mask "
+                 "(got S = {}, mask {}). HINT: use Policy::decode_static.",
+                 S, mask.defined() ? c10::str(mask.sizes()) : std::string("undefined"));
+    // Fixed shapes: all K = mask.size(-1) first slots, the unwritten ones masked out by the caller.
+    std::tie(k, v) = cache->update_at(layer, k, v, write_index);  // [B, H_kv, S_max, D]
+    k = k.narrow(2, 0, mask.size(3));
+    v = v.narrow(2, 0, mask.size(3));
+  } else if (cache != nullptr) {
+    std::tie(k, v) = cache->update(layer, k, v, start_pos);  // [B, H_kv, T, D]
+  }
 
   // Causal without a mask: SDPA's is_causal aligns top-left, right only when T == S; a single new
   // token sees every key; otherwise an explicit bottom-right causal mask.

@@ -18,8 +18,10 @@ DecoderLayerImpl::DecoderLayerImpl(const TextDecoderConfig& c) {
 }
 
 at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                     const at::Tensor& mask, KvCache* cache, int64_t layer, int64_t start_pos) {
-  const auto h = x + self_attn->forward(input_layernorm->forward(x), cos, sin, mask, cache, layer, start_pos);
+                                     const at::Tensor& mask, KvCache* cache, int64_t layer, int64_t start_pos,
+                                     const at::Tensor& write_index) {
+  const auto h =
+      x + self_attn->forward(input_layernorm->forward(x), cos, sin, mask, cache, layer, start_pos, write_index);
   return h + mlp->forward(post_attention_layernorm->forward(h));
 }
 

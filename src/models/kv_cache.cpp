@@ -41,6 +41,20 @@ std::pair<at::Tensor, at::Tensor> KvCache::update(int64_t layer, const at::Tenso
   return {keys_[layer].narrow(2, 0, end), values_[layer].narrow(2, 0, end)};
 }
 
+std::pair<at::Tensor, at::Tensor> KvCache::update_at(int64_t layer, const at::Tensor& k, const at::Tensor& v,
+                                                     const at::Tensor& index) {
+  BALCAP_CHECK(layer >= 0 && layer < num_layers(), "KvCache: layer {} out of range [0, {}).", layer, num_layers());
+  const auto& kc = keys_[layer];
+  BALCAP_CHECK(k.dim() == 4 && k.sizes() == v.sizes() && k.size(0) == kc.size(0) && k.size(1) == kc.size(1) &&
+                   k.size(2) == 1 && k.size(3) == kc.size(3) && index.numel() == 1,
+               "KvCache: update_at writes one token per row: k {} / v {} / index {} do not fit the cache "
+               "[B, H_kv, S_max, D] = {}.",
+               c10::str(k.sizes()), c10::str(v.sizes()), c10::str(index.sizes()), c10::str(kc.sizes()));
+  keys_[layer].index_copy_(2, index, k);
+  values_[layer].index_copy_(2, index, v);
+  return {keys_[layer], values_[layer]};
+}
+
 void KvCache::select_rows(const at::Tensor& index) {
   for (size_t i = 0; i < keys_.size(); ++i) {
     keys_[i] = keys_[i].index_select(0, index);

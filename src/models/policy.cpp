@@ -49,4 +49,16 @@ at::Tensor text_decoder_step(TextDecoderImpl& decoder, const at::Tensor& embeds,
   return decoder.forward(embeds, cos, sin, mask, &cache, cache_index).squeeze(1);  // [N, E]
 }
 
+at::Tensor text_decoder_step_static(TextDecoderImpl& decoder, const at::Tensor& embeds, const at::Tensor& positions,
+                                    KvCache& cache, const at::Tensor& index, const at::Tensor& key_mask) {
+  const int64_t N = embeds.size(0);
+  BALCAP_CHECK(key_mask.dim() == 2 && key_mask.size(0) == N && key_mask.scalar_type() == at::kBool &&
+                   key_mask.size(1) <= cache.max_seq_len(),
+               "decode_static: key_mask must be bool [{}, K <= {}], got {} {}. HINT: pass the sampler's slot mask.",
+               N, cache.max_seq_len(), c10::toString(key_mask.scalar_type()), c10::str(key_mask.sizes()));
+  const auto [cos, sin] = decoder.rotary(positions.view({N, 1}), embeds.scalar_type());  // [N, 1, D]
+  const at::Tensor mask = key_mask.view({N, 1, 1, key_mask.size(1)});                    // [N, 1, S=1, K]
+  return decoder.forward(embeds, cos, sin, mask, &cache, 0, index).squeeze(1);           // [N, E]
+}
+
 }  // namespace balcap

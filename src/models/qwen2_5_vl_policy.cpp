@@ -63,6 +63,14 @@ at::Tensor Qwen2_5_VLPolicy::decode(const at::Tensor& tokens, const at::Tensor& 
   return model->project(text_decoder_step(decoder, embeds, positions, cache, cache_index, key_mask));  // [N, V]
 }
 
+at::Tensor Qwen2_5_VLPolicy::decode_static(const at::Tensor& tokens, const at::Tensor& positions, KvCache& cache,
+                                          const at::Tensor& index, const at::Tensor& key_mask) {
+  auto& model = checkpoint_.model;
+  auto& decoder = *model->model->language_model;
+  const at::Tensor embeds = decoder.embed_tokens->forward(tokens.view({-1, 1}));  // [N, 1, E]
+  return model->project(text_decoder_step_static(decoder, embeds, positions, cache, index, key_mask));  // [N, V]
+}
+
 void Qwen2_5_VLPolicy::save_pretrained(const std::filesystem::path& dir) {
   save_qwen2_5_vl(checkpoint_.model, dir, checkpoint_.layout, checkpoint_.dir);
 }

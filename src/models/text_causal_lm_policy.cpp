@@ -55,6 +55,13 @@ at::Tensor TextCausalLMPolicy::decode(const at::Tensor& tokens, const at::Tensor
   return lm.project(text_decoder_step(*lm.model, embeds, positions, cache, cache_index, key_mask));  // [N, V]
 }
 
+at::Tensor TextCausalLMPolicy::decode_static(const at::Tensor& tokens, const at::Tensor& positions, KvCache& cache,
+                                            const at::Tensor& index, const at::Tensor& key_mask) {
+  auto& lm = *checkpoint_.model;
+  const at::Tensor embeds = lm.model->embed_tokens->forward(tokens.view({-1, 1}));                  // [N, 1, E]
+  return lm.project(text_decoder_step_static(*lm.model, embeds, positions, cache, index, key_mask));  // [N, V]
+}
+
 void TextCausalLMPolicy::save_pretrained(const std::filesystem::path& dir) {
   save_text_causal_lm(checkpoint_.model, dir, checkpoint_.dir);
 }

@@ -35,16 +35,21 @@ at::Tensor TextDecoderImpl::embed(const at::Tensor& input_ids) {
 }
 
 std::pair<at::Tensor, at::Tensor> TextDecoderImpl::rotary(const at::Tensor& position_ids, at::ScalarType dtype) const {
-  if (!config_.mrope_section.empty()) return mrope_cos_sin(position_ids, inv_freq_, config_.mrope_section, dtype);
+  if (!inv_freq_on_device_.defined() || inv_freq_on_device_.device() != position_ids.device()) {
+    inv_freq_on_device_ = inv_freq_.to(position_ids.device());
+  }
+  const at::Tensor& inv_freq = inv_freq_on_device_;
+  if (!config_.mrope_section.empty()) return mrope_cos_sin(position_ids, inv_freq, config_.mrope_section, dtype);
   BALCAP_CHECK(position_ids.dim() == 2,
                "text decoder ({}): 1-D RoPE takes [batch, seq] positions, got {}. HINT: 3-D positions need "
                "mrope_section in the config (Qwen2.5-VL).",
                config_.model_type, c10::str(position_ids.sizes()));
-  return rope_cos_sin(position_ids, inv_freq_, dtype);
+  return rope_cos_sin(position_ids, inv_freq, dtype);
 }
 
 at::Tensor TextDecoderImpl::forward(const at::Tensor& inputs_embeds, const at::Tensor& cos, const at::Tensor& sin,
-                                    const at::Tensor& mask, KvCache* cache, int64_t start_pos) {
+                                    const at::Tensor& mask, KvCache* cache, int64_t start_pos,
+                                    const at::Tensor& write_index) {
   at::Tensor h = inputs_embeds;  // [B, S, hidden]
   const bool recompute = grad_checkpointing_ && is_training() && cache == nullptr && at::GradMode::is_enabled();
   for (size_t i = 0; i < layers->size(); ++i) {
@@ -54,7 +59,7 @@ at::Tensor TextDecoderImpl::forward(const at::Tensor& inputs_embeds, const at::T
       auto fn = [layer, cos, sin, mask](const at::Tensor& x) { return layer->forward(x, cos, sin, mask); };
       h = checkpointed(fn, h, layer->parameters());
     } else {
-      h = layer->forward(h, cos, sin, mask, cache, static_cast<int64_t>(i), start_pos);
+      h = layer->forward(h, cos, sin, mask, cache, static_cast<int64_t>(i), start_pos, write_index);
     }
   }
   return norm->forward(h);

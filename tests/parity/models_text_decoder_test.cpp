@@ -260,6 +260,33 @@ TEST_F(TransformersParity, KvCacheDecodeMatchesTransformersFullForward) {
   EXPECT_LE(diff, 1e-5 * c.outputs.at("hidden").std().item<double>());
 }
 
+// The CUDA-graph shape of a decode step: the cache index is a device tensor and attention runs over
+// a fixed K = 12 of the 16 cache slots, the unwritten ones closed by the mask.
+TEST_F(TransformersParity, StaticShapeDecodeStepsMatchTransformersFullForward) {
+  auto& c = check("qwen");
+  const auto& ids = c.inputs.at("input_ids");
+  const auto& pos = c.inputs.at("position_ids");
+  const int64_t B = ids.size(0), S = ids.size(1), K = 12, prompt = 6;
+  ASSERT_LE(S, K);
+  torch::NoGradGuard no_grad;
+  KvCache cache(c.decoder->config(), B, 16, at::kFloat);
+  auto [cos, sin] = c.decoder->rotary(pos.narrow(2, 0, prompt), at::kFloat);
+  std::vector<at::Tensor> pieces{
+      c.decoder->forward(c.decoder->embed(ids.narrow(1, 0, prompt)), cos, sin, {}, &cache, 0)};
+  at::Tensor open = at::zeros({B, 1, 1, K}, at::kBool);
+  open.narrow(3, 0, prompt).fill_(true);
+  const at::Tensor index = at::zeros({1}, at::kLong);
+  for (int64_t t = prompt; t < S; ++t) {
+    index.fill_(t);
+    open.index_fill_(3, index, true);
+    std::tie(cos, sin) = c.decoder->rotary(pos.narrow(2, t, 1), at::kFloat);
+    pieces.push_back(c.decoder->forward(c.decoder->embed(ids.narrow(1, t, 1)), cos, sin, open, &cache, 0, index));
+  }
+  const double diff = max_abs_diff(at::cat(pieces, 1), c.outputs.at("hidden"));
+  std::cout << "static-shape decode vs HF full forward: max |diff| " << diff << "\n";
+  EXPECT_LE(diff, 1e-5 * c.outputs.at("hidden").std().item<double>());
+}
+
 TEST_F(TransformersParity, LeftPaddedBatchMatchesTransformersOnRealTokens) {
   auto& c = check("padded");
   const auto& padding = c.inputs.at("attention_mask");

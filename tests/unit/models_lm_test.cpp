@@ -120,6 +120,19 @@ TEST(KvCache, WritesByPositionAndRefusesPositionsPastItsLength) {
   EXPECT_THROW(cache.update(0, at::ones({1, 3, 1, 3}), at::ones({1, 3, 1, 3}), 0), Error);  // 3 kv heads
 }
 
+TEST(KvCache, WritesAtADeviceIndexAndReturnsTheWholeStorage) {
+  KvCache cache(1, 2, 1, 5, 2, at::kFloat);
+  const auto [keys, values] = cache.update_at(0, at::ones({2, 1, 1, 2}), 2 * at::ones({2, 1, 1, 2}),
+                                              at::full({1}, 3, at::kLong));
+  EXPECT_EQ(keys.sizes(), (std::vector<int64_t>{2, 1, 5, 2}));
+  EXPECT_EQ(keys.sum().item<float>(), 4.0f);  // only slot 3 of both rows was written
+  EXPECT_EQ(keys[1][0][3][1].item<float>(), 1.0f);
+  EXPECT_EQ(values[0][0][3][0].item<float>(), 2.0f);
+  EXPECT_THROW(cache.update_at(0, at::ones({2, 1, 2, 2}), at::ones({2, 1, 2, 2}), at::zeros({1}, at::kLong)),
+               Error);  // one token per row only
+  EXPECT_THROW(cache.update_at(1, at::ones({2, 1, 1, 2}), at::ones({2, 1, 1, 2}), at::zeros({1}, at::kLong)), Error);
+}
+
 TEST(AttentionMask, PaddedKeysAreHiddenAndEveryQuerySeesItself) {
   const auto padding = at::tensor(std::vector<int64_t>{0, 1, 1}, at::kLong).unsqueeze(0);
   const auto m = attention_mask_for(padding, 3, 0);  // [1, 1, 3, 3]

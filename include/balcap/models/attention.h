@@ -31,9 +31,13 @@ class AttentionImpl : public torch::nn::Module {
   //       (see attention_mask_for below).
   // cache: when given, k/v are written at [start_pos, start_pos + S) of `layer` and attention reads all
   //        cached keys up to start_pos + S; without a cache start_pos must be 0.
+  // write_index: static-shape decode (CUDA graphs): when defined ([1] int64 device tensor), S must be 1,
+  //        k/v are written at that cache index (KvCache::update_at, start_pos unused) and attention reads
+  //        the first K = mask.size(-1) cache slots under `mask` (bool [B, 1, 1, K], required).
   // -> [B, S, hidden]
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask = {},
-                     KvCache* cache = nullptr, int64_t layer = 0, int64_t start_pos = 0);
+                     KvCache* cache = nullptr, int64_t layer = 0, int64_t start_pos = 0,
+                     const at::Tensor& write_index = {});
 
   AttentionOptions options;
   torch::nn::Linear q_proj{nullptr};  // hidden -> heads * D

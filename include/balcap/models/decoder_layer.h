@@ -20,7 +20,8 @@ class DecoderLayerImpl : public torch::nn::Module {
 
   // x: [B, S, hidden] -> [B, S, hidden]; arguments as AttentionImpl::forward.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask = {},
-                     KvCache* cache = nullptr, int64_t layer = 0, int64_t start_pos = 0);
+                     KvCache* cache = nullptr, int64_t layer = 0, int64_t start_pos = 0,
+                     const at::Tensor& write_index = {});
 
   Attention self_attn{nullptr};
   SwiGluMlp mlp{nullptr};

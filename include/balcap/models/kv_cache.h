@@ -2,6 +2,8 @@
 // A preallocated key/value cache for the text decoders: per layer k and v of [B, H_kv, S_max, D],
 // written by position (no reallocation while decoding). `update` stores the new keys/values at
 // [start_pos, start_pos + S) and returns views of everything written so far, [B, H_kv, start_pos + S, D].
+// `update_at` is its static-shape twin for CUDA-graph decoding: the position is a device tensor and the
+// whole storage comes back (the caller's key mask hides what is not written yet).
 // Rotary is applied before caching (cached keys are already rotated), as in transformers.
 #include <ATen/ATen.h>
 
@@ -24,6 +26,12 @@ class KvCache {
   // k, v: [B, H_kv, S, D] -> (keys, values) views [B, H_kv, start_pos + S, D].
   // Out-of-range layer, positions past max_seq_len, or shape mismatch -> balcap::Error.
   std::pair<at::Tensor, at::Tensor> update(int64_t layer, const at::Tensor& k, const at::Tensor& v, int64_t start_pos);
+
+  // One token per row at the device-side cache index `index` ([1] int64 on the cache's device; never
+  // read on the host, so no sync and capturable): k, v [B, H_kv, 1, D] -> the whole storage (keys,
+  // values) [B, H_kv, S_max, D]. Shapes are checked; the index range is the caller's contract.
+  std::pair<at::Tensor, at::Tensor> update_at(int64_t layer, const at::Tensor& k, const at::Tensor& v,
+                                              const at::Tensor& index);
 
   int64_t num_layers() const { return static_cast<int64_t>(keys_.size()); }
   int64_t batch_size() const { return keys_.front().size(0); }

@@ -81,6 +81,15 @@ class Policy {
   virtual at::Tensor decode(const at::Tensor& tokens, const at::Tensor& positions, KvCache& cache,
                             int64_t cache_index, const at::Tensor& key_mask) = 0;
 
+  // The same step with fixed shapes and no host-side index, so that it can be captured in a CUDA
+  // graph and replayed (sampling.cuda_graphs):
+  //   index [1] int64 on the device: the cache index every row writes its token at;
+  //   key_mask [N, K] bool, true = attend, K <= S_max: attention runs over the first K cache slots
+  //   (K fixed per graph), so the mask must also hide the slots not written yet (and index < K).
+  // -> logits [N, V], equal to decode() up to float rounding. No host sync, no host-to-device copy.
+  virtual at::Tensor decode_static(const at::Tensor& tokens, const at::Tensor& positions, KvCache& cache,
+                                   const at::Tensor& index, const at::Tensor& key_mask) = 0;
+
   // Writes the weights as a transformers model directory (same tensor spelling as loaded; config,
   // generation config and tokenizer/processor files copied from source_dir()).
   virtual void save_pretrained(const std::filesystem::path& dir) = 0;
@@ -94,5 +103,8 @@ class Policy {
 class TextDecoderImpl;
 at::Tensor text_decoder_step(TextDecoderImpl& decoder, const at::Tensor& embeds, const at::Tensor& positions,
                              KvCache& cache, int64_t cache_index, const at::Tensor& key_mask);
+// Its static-shape twin for decode_static(): index and key_mask [N, K] as in Policy::decode_static.
+at::Tensor text_decoder_step_static(TextDecoderImpl& decoder, const at::Tensor& embeds, const at::Tensor& positions,
+                                    KvCache& cache, const at::Tensor& index, const at::Tensor& key_mask);
 
 }  // namespace balcap

@@ -28,6 +28,8 @@ class TextCausalLMPolicy : public Policy {
   PolicyPrefill prefill(const PolicyPrompt& prompt) override;
   at::Tensor decode(const at::Tensor& tokens, const at::Tensor& positions, KvCache& cache, int64_t cache_index,
                     const at::Tensor& key_mask) override;
+  at::Tensor decode_static(const at::Tensor& tokens, const at::Tensor& positions, KvCache& cache,
+                           const at::Tensor& index, const at::Tensor& key_mask) override;
   void save_pretrained(const std::filesystem::path& dir) override;
   std::filesystem::path source_dir() const override { return checkpoint_.dir; }
 

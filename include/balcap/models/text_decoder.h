@@ -33,8 +33,10 @@ class TextDecoderImpl : public torch::nn::Module {
 
   // inputs_embeds: [B, S, hidden]; cos, sin: [B, S, head_dim]; mask: undefined = causal (see
   // AttentionImpl::forward); cache/start_pos: decode from position start_pos -> [B, S, hidden] after `norm`.
+  // write_index: the static-shape decode step (see AttentionImpl::forward).
   at::Tensor forward(const at::Tensor& inputs_embeds, const at::Tensor& cos, const at::Tensor& sin,
-                     const at::Tensor& mask = {}, KvCache* cache = nullptr, int64_t start_pos = 0);
+                     const at::Tensor& mask = {}, KvCache* cache = nullptr, int64_t start_pos = 0,
+                     const at::Tensor& write_index = {});
 
   const TextDecoderConfig& config() const { return config_; }
 
@@ -50,6 +52,9 @@ class TextDecoderImpl : public torch::nn::Module {
  private:
   TextDecoderConfig config_;
   at::Tensor inv_freq_;  // [head_dim / 2] float32 on CPU (not a parameter: HF does not save it)
+  // inv_freq_ on the device of the last positions seen: no host-to-device copy per step (a copy from
+  // pageable memory cannot be captured in a CUDA graph).
+  mutable at::Tensor inv_freq_on_device_;
   bool grad_checkpointing_ = false;
 };
 TORCH_MODULE(TextDecoder);
