@@ -3,9 +3,11 @@
 #include "balcap/sampling/sampler.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "balcap/core/error.h"
 #include "balcap/sampling/counter_rng.h"
+#include "balcap/sampling/decode_graph.h"
 #include "balcap/sampling/token_choice.h"
 
 namespace balcap::sampling {
@@ -126,11 +128,44 @@ struct Generated {
   int64_t steps = 0;
 };
 
+// The static-shape path's state: the device-side cache index of the token being written and the
+// step (eager, or replayed from a CUDA graph). Undefined index = the eager, growing-shape path.
+struct StaticDecode {
+  at::Tensor index;  // [1] int64
+  std::unique_ptr<StaticDecodeStep> step;
+};
+
+// Switches `rows` to static decoding: key_mask becomes [N, S_max] with only the prompt slots open
+// (left padding stays closed); decode_next opens one slot per step.
+StaticDecode start_static(Policy& policy, Layout& layout, const SamplingParams& p) {
+  DecodeRows& rows = layout.rows;
+  const int64_t N = rows.sample.size(0), s_max = rows.cache.max_seq_len();
+  const at::Tensor written = at::arange(s_max, rows.sample.options()) < layout.prompt_len;  // [S_max]
+  rows.key_mask = rows.key_mask.defined() ? rows.key_mask.logical_and(written) : written.expand({N, s_max}).clone();
+  return {at::full({1}, layout.prompt_len, rows.sample.options()),
+          std::make_unique<StaticDecodeStep>(policy, p.cuda_graphs && !p.static_decode)};
+}
+
+// Logits [N, V] float32 after writing `tokens` at cache index `index` (host int), either path.
+at::Tensor decode_next(Policy& policy, DecodeRows& rows, StaticDecode& st, const at::Tensor& tokens, int64_t index) {
+  if (!st.index.defined()) {
+    const at::Tensor mask = rows.key_mask.defined() ? rows.key_mask.narrow(1, 0, index + 1) : at::Tensor();
+    return policy.decode(tokens, rows.pos_offset + index, rows.cache, index, mask).to(at::kFloat);
+  }
+  st.index.fill_(index);                          // device write: no sync
+  rows.key_mask.index_fill_(1, st.index, true);  // the new token sees itself; later rows see it
+  const int64_t key_len = std::min(rows.cache.max_seq_len(), (index / kStaticKeyBucket + 1) * kStaticKeyBucket);
+  const at::Tensor keys = rows.key_mask.narrow(1, 0, key_len);
+  return (*st.step)(tokens, rows.pos_offset + st.index, rows.cache, st.index, keys).to(at::kFloat);
+}
+
 Generated decode_all(Policy& policy, Layout& layout, const SamplingParams& p, const at::Tensor& stops) {
   DecodeRows& rows = layout.rows;
   const int64_t N = rows.sample.size(0);
   Generated out{at::zeros({N, p.max_new_tokens}, rows.sample.options()),
                 at::zeros({N, p.max_new_tokens}, rows.sample.options().dtype(at::kFloat)), 0};
+  const bool graphs = p.cuda_graphs && policy.device().is_cuda();
+  StaticDecode st = p.static_decode || graphs ? start_static(policy, layout, p) : StaticDecode{};
   at::Tensor logits = layout.logits;
   for (int64_t t = 0; t < p.max_new_tokens; ++t) {
     TokenChoice c = choose(logits, rows, t, p, stops);
@@ -142,8 +177,7 @@ Generated decode_all(Policy& policy, Layout& layout, const SamplingParams& p, co
     if ((t + 1) % p.finish_check_every == 0 && all_finished_or_compact(rows, c.tokens)) break;
     const int64_t index = layout.prompt_len + t;  // cache index of token t
     if (rows.history.defined()) rows.history.select(1, index + 1).copy_(c.tokens);
-    const at::Tensor mask = rows.key_mask.defined() ? rows.key_mask.narrow(1, 0, index + 1) : at::Tensor();
-    logits = policy.decode(c.tokens, rows.pos_offset + index, rows.cache, index, mask).to(at::kFloat);
+    logits = decode_next(policy, rows, st, c.tokens, index);
   }
   return out;
 }

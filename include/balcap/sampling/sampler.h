@@ -4,6 +4,9 @@
 // preallocated decode cache (prompts left-padded to the longest, padding masked), and all B*G rows
 // decode together, one token per step, with no host sync except every finish_check_every steps
 // (stop when all rows finished; compact the cache when at least half of them did).
+// Static decoding (cuda_graphs on CUDA, or static_decode): Policy::decode_static with a device-side
+// cache index and a [N, S_max] key mask that opens one slot per step; attention runs over the first
+// K slots, K = the written length rounded up to kStaticKeyBucket (one CUDA graph per (N, K)).
 // Randomness: counter_rng.h (a row's draws depend on (seed, step, rank, image_key, member) only).
 // docs/sampling.md describes the controls and the RNG contract.
 #include <cstdint>
@@ -28,8 +31,13 @@ struct SamplingParams {
   bool greedy = false;               // argmax instead of drawing (temperature/top-k/top-p unused)
   int64_t group_size = 1;            // G samples per request
   int64_t finish_check_every = 8;    // decode steps between host syncs
-  bool cuda_graphs = true;           // capture the decode step on CUDA when shapes allow
+  bool cuda_graphs = true;           // CUDA: static-shape decode steps replayed from CUDA graphs
+  bool static_decode = false;        // static-shape decode steps without capture (any device; tests)
 };
+
+// Static decoding attends to the cache in buckets of this many slots (fewer keys read early on,
+// few graph captures: ceil(S_max / 64) per row count).
+inline constexpr int64_t kStaticKeyBucket = 64;
 
 // Controls from the `sampling:` config; stop ids = config stop_token_ids, plus the checkpoint's
 // eos ids when generation_config_stops (duplicates removed).
