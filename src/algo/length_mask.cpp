@@ -2,6 +2,7 @@
 #include "balcap/algo/length_mask.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "balcap/core/error.h"
 
@@ -32,6 +33,23 @@ void check_listed_objectives_exist(const std::vector<ObjectiveRewards>& rewards,
   }
 }
 
+// The linear length penalty of one sample: linear_coef * |rho - 1|, 0 without a reference.
+double linear_penalty(const SampleLength& length, const config::LengthMaskConfig& mask) {
+  if (length.reference_tokens <= 0) return 0.0;
+  const double rho = static_cast<double>(length.caption_tokens) / length.reference_tokens;
+  return mask.linear_coef * std::abs(rho - 1.0);
+}
+
+void apply_linear_penalty(std::vector<ObjectiveRewards>& rewards, const std::vector<SampleLength>& lengths,
+                          const config::LengthMaskConfig& mask) {
+  for (ObjectiveRewards& r : rewards) {
+    if (!is_listed(mask, r.name)) continue;
+    for (std::size_t i = 0; i < lengths.size(); ++i) {
+      if (r.valid[i]) r.score[i] -= linear_penalty(lengths[i], mask);
+    }
+  }
+}
+
 }  // namespace
 
 LengthMaskResult apply_length_mask(std::vector<ObjectiveRewards>& rewards, const std::vector<SampleLength>& lengths,
@@ -48,6 +66,10 @@ LengthMaskResult apply_length_mask(std::vector<ObjectiveRewards>& rewards, const
   }
   if (!mask.enabled) return result;
   check_listed_objectives_exist(rewards, mask);
+  if (mask.mask_mode == "linear") {
+    apply_linear_penalty(rewards, lengths, mask);
+    return result;
+  }
 
   std::vector<bool> out(n);
   for (std::size_t i = 0; i < n; ++i) out[i] = length_out_of_bounds(lengths[i], mask);

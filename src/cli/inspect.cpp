@@ -83,7 +83,8 @@ config::LengthMaskConfig parse_mask(const json& in) {
   const json& j = in.at("length_mask");
   check_keys(
       j, "length_mask",
-      {"enabled", "objectives", "min_ratio", "max_ratio", "mask_mode", "masked_value", "min_tokens", "max_tokens"});
+      {"enabled", "objectives", "min_ratio", "max_ratio", "mask_mode", "masked_value", "linear_coef", "min_tokens",
+       "max_tokens"});
   const std::string p = "length_mask.";
   m.enabled = flag(j, "enabled", p, m.enabled);
   if (j.contains("objectives")) {
@@ -98,8 +99,9 @@ config::LengthMaskConfig parse_mask(const json& in) {
   m.min_ratio = number(j, "min_ratio", p, m.min_ratio);
   m.max_ratio = number(j, "max_ratio", p, m.max_ratio);
   if (!(m.min_ratio < m.max_ratio)) bad(p + "min_ratio", "must be below length_mask.max_ratio");
-  m.mask_mode = text(j, "mask_mode", p, m.mask_mode, {"zero", "exclude"});
+  m.mask_mode = text(j, "mask_mode", p, m.mask_mode, {"zero", "exclude", "linear"});
   m.masked_value = number(j, "masked_value", p, m.masked_value);
+  m.linear_coef = number(j, "linear_coef", p, m.linear_coef);
   m.min_tokens = count(j, "min_tokens", p, m.min_tokens);
   m.max_tokens = count(j, "max_tokens", p, m.max_tokens);
   return m;
@@ -242,7 +244,8 @@ void add_inspect_command(CLI::App& app) {
       "Read groups of rewards as JSON on stdin, print GDPO/GRPO advantages and length-mask flags as JSON.\n"
       "in:  {\"mode\":\"gdpo\"|\"grpo\", \"eps\":1e-6, \"batch_normalize\":true, \"weights\":{\"correctness\":1.0},\n"
       "      \"length_mask\":{\"objectives\":[\"linguistic\"], \"min_ratio\":0.5, \"max_ratio\":2.0,\n"
-      "                     \"mask_mode\":\"zero\"|\"exclude\", \"masked_value\":0.0, \"min_tokens\":8, "
+      "                     \"mask_mode\":\"zero\"|\"exclude\"|\"linear\", \"masked_value\":0.0, \"linear_coef\":1.0,\n"
+      "                     \"min_tokens\":8, "
       "\"max_tokens\":256},\n"
       "      \"groups\":[{\"reference_tokens\":40, \"samples\":[{\"tokens\":35, "
       "\"rewards\":{\"correctness\":0.8}}]}]}\n"

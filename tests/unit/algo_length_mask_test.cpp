@@ -61,6 +61,33 @@ TEST(LengthMask, ExcludeModeKeepsScoresAndReportsExcludedSamples) {
   EXPECT_EQ(result.excluded[0], (std::vector<bool>{false, true, false}));
 }
 
+TEST(LengthMask, LinearModeSubtractsCoefTimesTheDistanceOfTheRatioFromOne) {
+  auto mask = default_mask();
+  mask.mask_mode = "linear";
+  mask.linear_coef = 0.5;
+  std::vector<ObjectiveRewards> rewards = {objective("correctness", {0.9, 0.8, 0.7, 0.6}),
+                                           objective("linguistic", {0.9, 0.8, 0.7, 0.6})};
+  rewards[1].valid[3] = false;
+  // rho 1 (no penalty), 0.3 (inside no bound: 0.5 * 0.7), 2.5 (0.5 * 1.5), invalid stays as it is
+  auto result = apply_length_mask(rewards, {{10, 10.0}, {3, 10.0}, {25, 10.0}, {40, 10.0}}, mask);
+  EXPECT_EQ(rewards[0].score, (std::vector<double>{0.9, 0.8, 0.7, 0.6}));
+  EXPECT_DOUBLE_EQ(rewards[1].score[0], 0.9);
+  EXPECT_DOUBLE_EQ(rewards[1].score[1], 0.8 - 0.35);
+  EXPECT_DOUBLE_EQ(rewards[1].score[2], 0.7 - 0.75);  // below 0: the penalty is not clamped
+  EXPECT_DOUBLE_EQ(rewards[1].score[3], 0.6);
+  EXPECT_EQ(rewards[1].valid, (std::vector<bool>{true, true, true, false}));
+  EXPECT_EQ(result.masked[1], (std::vector<bool>{false, false, false, false}));
+  EXPECT_EQ(result.excluded[1], (std::vector<bool>{false, false, false, false}));
+}
+
+TEST(LengthMask, LinearModeLeavesRecordsWithoutReferenceUnpenalised) {
+  auto mask = default_mask();
+  mask.mask_mode = "linear";
+  std::vector<ObjectiveRewards> rewards = {objective("linguistic", {0.9})};
+  apply_length_mask(rewards, {{500, 0.0}}, mask);
+  EXPECT_EQ(rewards[0].score, (std::vector<double>{0.9}));
+}
+
 TEST(LengthMask, DisabledMaskMasksNothing) {
   auto mask = default_mask();
   mask.enabled = false;

@@ -10,6 +10,10 @@
 // mask_mode `zero`: a masked sample's score becomes masked_value (and counts as valid: the mask,
 // not a judge, decided it) and stays in the group statistics. `exclude`: the sample is left out
 // of that objective's group statistics and gets advantage 0 from it.
+//
+// mask_mode `linear` (the baseline the mask is compared with, scripts/ablate): no bounds and no
+// masked flags; every sample with a reference has its listed scores lowered by
+// linear_coef * |rho - 1| (scores may go below 0; invalid scores stay invalid).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -22,7 +26,7 @@ namespace balcap::algo {
 struct ObjectiveRewards {
   std::string name;
   double weight = 1.0;
-  std::vector<double> score;  // [N] raw score in [0, 1]
+  std::vector<double> score;  // [N] raw score in [0, 1] (below 0 after a linear length penalty)
   std::vector<bool> valid;    // [N] false: the judge gave no score (left out of the statistics)
 };
 
@@ -43,7 +47,7 @@ struct LengthMaskResult {
 };
 
 // Applies the mask in place: mask_mode zero rewrites masked scores to masked_value (valid);
-// exclude leaves scores as they are and reports them in `excluded`. Throws balcap::Error when
+// exclude leaves scores as they are and reports them in `excluded`; linear subtracts the penalty. Throws balcap::Error when
 // `lengths` does not have N entries or a listed objective is not among `rewards`.
 LengthMaskResult apply_length_mask(std::vector<ObjectiveRewards>& rewards, const std::vector<SampleLength>& lengths,
                                    const config::LengthMaskConfig& mask);

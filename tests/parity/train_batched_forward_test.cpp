@@ -1,0 +1,74 @@
+// The training forward (train::completion_logprobs: several prompts with images of different
+// sizes, right-padded into one batch) gives every row the same completion logprobs as the model's
+// forward over that row alone (batch 1: the path the models parity tests tie to transformers). The
+// RL loss recomputation and SFT both go through this batched path. Model: the train fixture's tiny
+// Qwen2.5-VL (make_tiny_policy.py); images of tests/data of different sizes.
+#include <gtest/gtest.h>
+
+#include "balcap/models/caption_prompt.h"
+#include "balcap/models/qwen2_5_vl_policy.h"
+#include "balcap/train/sequence_logprobs.h"
+#include "balcap/vision/image.h"
+#include "support/test_support.h"
+
+namespace balcap::test {
+namespace {
+
+struct TinyPolicy {
+  std::unique_ptr<Qwen2_5_VLPolicy> policy;
+  std::vector<PolicyPrompt> prompts;  // one per image below
+};
+
+TinyPolicy& tiny_policy() {
+  static TinyPolicy m = [] {
+    const auto dir = reference_path("train", "tiny_policy");
+    TinyPolicy t{Qwen2_5_VLPolicy::load(dir), {}};
+    const auto tokenizer = load_tokenizer(dir);
+    const auto processor = load_image_processor(dir);
+    for (const char* name : {"chelsea.png", "camera.png", "rocket.jpg", "coffee.png"}) {
+      t.prompts.push_back(build_caption_prompt(*tokenizer, *processor, decode_image_file(data_path("images") / name),
+                                               "Describe this image."));
+    }
+    return t;
+  }();
+  return m;
+}
+
+// log_softmax of the batch-1 forward over prompt + completion, at the completion's positions.
+std::vector<float> alone_logprobs(TinyPolicy& m, const PolicyPrompt& prompt, const std::vector<int64_t>& ids) {
+  std::vector<int64_t> all = prompt.ids;
+  all.insert(all.end(), ids.begin(), ids.end());
+  const auto L = static_cast<int64_t>(prompt.ids.size()), n = static_cast<int64_t>(ids.size());
+  torch::NoGradGuard no_grad;
+  const at::Tensor logits =
+      m.policy->model()->forward(at::tensor(all, at::kLong).view({1, -1}), prompt.pixel_values, prompt.image_grid_thw);
+  const at::Tensor logp = logits[0].narrow(0, L - 1, n).log_softmax(-1).gather(1, at::tensor(ids, at::kLong).view({n, 1}));
+  return std::vector<float>(logp.data_ptr<float>(), logp.data_ptr<float>() + n);
+}
+
+TEST(BatchedForward, CompletionLogprobsOfImagesOfDifferentSizesEqualEachRowAlone) {
+  auto& m = tiny_policy();
+  // Rows: four images (different image-token counts: different prompt lengths) plus image 1 again, and
+  // completions of different lengths (right padding), as an RL batch or an SFT batch has.
+  const std::vector<int> images{0, 1, 2, 3, 1};
+  const std::vector<std::vector<int64_t>> completions{
+      {32, 2518, 12671, 13, 151645}, {785, 2168}, {32, 3460, 6303, 9334, 389, 264, 14389, 4004, 13}, {40}, {9707, 13}};
+  std::vector<train::CompletionRow> rows;
+  for (size_t i = 0; i < images.size(); ++i) rows.push_back({&m.prompts.at(images[i]), &completions[i]});
+  torch::NoGradGuard no_grad;
+  const train::CompletionLogprobs batched = train::completion_logprobs(*m.policy, rows, {});
+  ASSERT_EQ(batched.lengths.size(), images.size());
+  ASSERT_NE(m.prompts[0].ids.size(), m.prompts[1].ids.size()) << "the images must give different prompt lengths";
+  int64_t offset = 0;
+  for (size_t i = 0; i < images.size(); ++i) {
+    const auto expected = alone_logprobs(m, m.prompts.at(images[i]), completions[i]);
+    for (size_t t = 0; t < expected.size(); ++t) {
+      EXPECT_NEAR(batched.logprobs[offset + static_cast<int64_t>(t)].item<float>(), expected[t], 1e-4)
+          << "row " << i << " (image " << images[i] << ") token " << t;
+    }
+    offset += static_cast<int64_t>(expected.size());
+  }
+}
+
+}  // namespace
+}  // namespace balcap::test
