@@ -69,7 +69,8 @@ std::unique_ptr<StaticDecodeStep::Graph> capture_step(Policy& policy, const at::
   {
     const c10::cuda::CUDAStreamGuard on_side(side);
     policy.decode_static(g->tokens, g->positions, cache, index, key_mask);
-    g->graph.capture_begin();
+    // Thread-local capture: other threads (reward scoring, data loading) may keep using CUDA.
+    g->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
     try {
       g->logits = policy.decode_static(g->tokens, g->positions, cache, index, key_mask);
     } catch (const std::exception&) {

@@ -36,8 +36,9 @@ class StaticDecodeStep {
   // How many graphs were captured so far (0 when eager): for tests and logs.
   int64_t captures() const;
 
+  struct Graph;  // opaque: a captured step (decode_graph.cpp; empty without CUDA)
+
  private:
-  struct Graph;  // defined in decode_graph.cpp, CUDA builds only
   Policy& policy_;
   bool capture_ = false;
   std::unique_ptr<Graph> graph_;
