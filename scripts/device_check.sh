@@ -2,7 +2,8 @@
 # One call on the GPU machine: configure the CUDA build against its torch and system
 # libraries, build, run the test suite, then the GPU measurements of issues 4 and 6:
 #   1. scripts/bench_rollout at the Qwen2.5-VL-3B shape (8 and 32 images x G=8 x 256 new tokens,
-#      448 px, bf16) beside scripts/peer/hf_rollout_baseline.py (the peer baseline, transformers);
+#      448 px, bf16, CUDA-graph decoding; eager too at 8 images) beside
+#      scripts/peer/hf_rollout_baseline.py (the peer baseline, transformers);
 #   2. two BalCapRL steps of a random-weight Qwen2.5-VL-3B (balcap model init from the hub config)
 #      in bf16 on the GPU, 8 images x G=8, 256 new tokens, scene objectives (cheap judges), with
 #      step time by phase from metrics.jsonl and the peak GPU memory (nvidia-smi polled).
@@ -42,7 +43,10 @@ export BALCAP_BUILD_DIR=build-device BALCAP_PYTHON="$python"
 echo "== rollout: balcap vs transformers, Qwen2.5-VL-3B shape, bf16 =="
 for images in 8 32; do
   scripts/bench_rollout --shape 3b --images "$images" --group 8 --max-new-tokens 256 --image-size 448 \
-    --device cuda --dtype bf16 --repeat 1 --skip-hf 2>&1 | tee -a "$out/bench_rollout.log"
+    --device cuda --dtype bf16 --repeat 1 --cuda-graphs on --skip-hf 2>&1 | tee -a "$out/bench_rollout.log"
+  # The eager decode beside it, once (what the graphs buy).
+  [ "$images" = 8 ] && scripts/bench_rollout --shape 3b --images 8 --group 8 --max-new-tokens 256 --image-size 448 \
+    --device cuda --dtype bf16 --repeat 1 --cuda-graphs off --skip-hf 2>&1 | tee -a "$out/bench_rollout.log"
   "$python" scripts/peer/hf_rollout_baseline.py --size 3b --images "$images" --group 8 --new-tokens 256 \
     --image-size 448 --skip-train 2>&1 | tail -3 | tee -a "$out/bench_rollout.log"
 done

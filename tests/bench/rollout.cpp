@@ -2,9 +2,11 @@
 //   bench_rollout MODEL_DIR REPEAT GROUP MAX_NEW_TOKENS DTYPE DEVICE IMAGE...
 // Every caption is forced to MAX_NEW_TOKENS (min_new_tokens = max_new_tokens, as the transformers
 // side), T = 1, no top-k/top-p. One warm-up call, then REPEAT timed calls over all images; prints
-// one line: impl=balcap images=.. group=.. new_tokens=.. seconds=.. tokens_per_s=..
+// one line: impl=balcap images=.. group=.. new_tokens=.. cuda_graphs=.. seconds=.. tokens_per_s=..
+// BALCAP_BENCH_CUDA_GRAPHS=0 turns sampling.cuda_graphs off (default on; no effect on CPU).
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,8 @@ int main(int argc, char** argv) {
   params.group_size = std::stoll(argv[3]);
   params.max_new_tokens = params.min_new_tokens = std::stoll(argv[4]);
   params.stop_ids = policy->generation_config().eos_token_ids;
+  const char* graphs = std::getenv("BALCAP_BENCH_CUDA_GRAPHS");
+  params.cuda_graphs = graphs == nullptr || std::string(graphs) != "0";
   const auto sync = [&] {
     if (device.is_cuda()) at::ones({1}, at::TensorOptions().device(device)).cpu();  // waits for the stream
   };
@@ -50,8 +54,11 @@ int main(int argc, char** argv) {
   }
   sync();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  std::printf("impl=balcap images=%zu group=%lld new_tokens=%lld repeat=%d seconds=%.4f tokens=%lld tokens_per_s=%.1f\n",
-              requests.size(), static_cast<long long>(params.group_size), static_cast<long long>(params.max_new_tokens),
-              repeat, seconds, static_cast<long long>(tokens), static_cast<double>(tokens) / seconds);
+  std::printf(
+      "impl=balcap images=%zu group=%lld new_tokens=%lld cuda_graphs=%d repeat=%d seconds=%.4f tokens=%lld "
+      "tokens_per_s=%.1f\n",
+      requests.size(), static_cast<long long>(params.group_size), static_cast<long long>(params.max_new_tokens),
+      params.cuda_graphs && device.is_cuda() ? 1 : 0, repeat, seconds, static_cast<long long>(tokens),
+      static_cast<double>(tokens) / seconds);
   return 0;
 }
