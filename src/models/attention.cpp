@@ -35,6 +35,23 @@ static at::Tensor causal_mask(int64_t q_len, int64_t start_pos, const at::Device
   return k_pos <= q_pos;
 }
 
+// The static-shape decode step: k/v [B, H_kv, 1, D] are written at the device index `write_index`;
+// attention reads the first K = mask.size(-1) cache slots (fixed per CUDA graph), the unwritten ones
+// masked out by the caller. One query per row, so the g = H / H_kv query heads of kv head j (heads
+// j*g .. j*g+g-1, as HF's repeat_kv) become g query rows of that kv head: GQA without repeating the
+// cache, and SDPA may use its fused masked kernel. q: [B, H, 1, D] -> [B, 1, H * D].
+static at::Tensor static_step_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                        const at::Tensor& mask, KvCache& cache, int64_t layer,
+                                        const at::Tensor& write_index) {
+  const int64_t B = q.size(0), H = q.size(1), D = q.size(3), H_kv = k.size(1), K = mask.size(3);
+  const auto [keys, values] = cache.update_at(layer, k, v, write_index);  // [B, H_kv, S_max, D]
+  const auto grouped = q.reshape({B, H_kv, H / H_kv, D});                 // [B, H_kv, g, D]
+  const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  const auto out = at::scaled_dot_product_attention(grouped, keys.narrow(2, 0, K), values.narrow(2, 0, K), mask,
+                                                    /*dropout_p=*/0.0, /*is_causal=*/false, scale);
+  return out.reshape({B, 1, H * D});  // [B, H_kv, g, D] -> [B, 1, H * D]
+}
+
 at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
                                   const at::Tensor& mask, KvCache* cache, int64_t layer, int64_t start_pos,
                                   const at::Tensor& write_index) {
@@ -50,17 +67,14 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
   q = apply_rotary(q, cos, sin);
   k = apply_rotary(k, cos, sin);
   if (write_index.defined()) {
-    BALCAP_CHECK(cache != nullptr && S == 1 && mask.defined() && mask.dim() == 4,
+    BALCAP_CHECK(cache != nullptr && S == 1 && mask.defined() && mask.dim() == 4 && mask.size(1) == 1,
                  "Attention: a static decode step needs a cache, one token per row and a [B, 1, 1, K] mask "
                  "(got S = {}, mask {}). HINT: use Policy::decode_static.",
                  S, mask.defined() ? c10::str(mask.sizes()) : std::string("undefined"));
-    // Fixed shapes: all K = mask.size(-1) first slots, the unwritten ones masked out by the caller.
-    std::tie(k, v) = cache->update_at(layer, k, v, write_index);  // [B, H_kv, S_max, D]
-    k = k.narrow(2, 0, mask.size(3));
-    v = v.narrow(2, 0, mask.size(3));
-  } else if (cache != nullptr) {
-    std::tie(k, v) = cache->update(layer, k, v, start_pos);  // [B, H_kv, T, D]
+    const auto out = static_step_attention(q, k, v, mask, *cache, layer, write_index);  // [B, 1, H * D]
+    return linear_with_lora(o_proj, o_lora, out, training);
   }
+  if (cache != nullptr) std::tie(k, v) = cache->update(layer, k, v, start_pos);  // [B, H_kv, T, D]
 
   // Causal without a mask: SDPA's is_causal aligns top-left, right only when T == S; a single new
   // token sees every key; otherwise an explicit bottom-right causal mask.
