@@ -42,6 +42,9 @@ struct StaticDecodeStep::Graph {
 
 namespace {
 
+// Set by the first failed capture: the rest of the process decodes eagerly (one warning).
+std::atomic<bool> capture_failed{false};
+
 // Ends a capture that an exception interrupted (the stream must not stay in capture mode); the
 // error it reports is the one already being handled.
 void abandon_capture(at::cuda::CUDAGraph& graph) {
@@ -92,7 +95,9 @@ struct StaticDecodeStep::Graph {};
 
 StaticDecodeStep::StaticDecodeStep(Policy& policy, bool capture)
     : policy_(policy), capture_(capture && policy.device().is_cuda()) {
-#ifndef BALCAP_WITH_CUDA
+#ifdef BALCAP_WITH_CUDA
+  if (capture_failed.load()) capture_ = false;
+#else
   capture_ = false;  // CPU build: nothing to capture with
 #endif
 }
@@ -111,8 +116,7 @@ at::Tensor StaticDecodeStep::operator()(const at::Tensor& tokens, const at::Tens
         graph_ = capture_step(policy_, tokens, positions, cache, index, key_mask);
         ++captures_;
       } catch (const std::exception& e) {
-        static std::atomic<bool> warned{false};
-        if (!warned.exchange(true)) {
+        if (!capture_failed.exchange(true)) {
           const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
           spdlog::warn("sampling: capturing the decode step in a CUDA graph failed; decoding eagerly instead "
                        "(set sampling.cuda_graphs: false to skip the attempt). Cause: {}",

@@ -8,7 +8,7 @@
 // sampler's key-length bucket) changes. Within one sample() call N only shrinks and K only grows, so
 // only the current graph is kept. tokens/positions are copied into the graph's static inputs; the
 // logits come back in its static output. If a capture fails, one warning is logged and every later
-// step runs eagerly. Without CUDA (CPU build or CPU device) every step is decode_static, eager.
+// step of the process runs eagerly (same static shapes). Without CUDA (CPU build or CPU device) every step is decode_static, eager.
 #include <ATen/ATen.h>
 
 #include <memory>
