@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 
+#include "balcap/core/error.h"
 #include "balcap/sampling/decode_graph.h"
 #include "sampling_reference.h"
 
@@ -86,6 +87,17 @@ TEST(StaticDecode, CompactionMidwayGivesTheEagerCaptions) {
   }
   EXPECT_GE(stops, 4);
   expect_same_samples(sample_with(m, images, params, seed, false), stopped, 1e-5);
+}
+
+TEST(StaticDecode, DecodeStaticRefusesAKeyMaskThatIsNotBoolRowsByKeys) {
+  auto& m = sampling_model();
+  torch::NoGradGuard no_grad;
+  KvCache cache(m.policy->decoder_config(), 2, 8, m.policy->dtype());
+  const at::Tensor tokens = at::zeros({2}, at::kLong), index = at::zeros({1}, at::kLong);
+  EXPECT_THROW(m.policy->decode_static(tokens, tokens, cache, index, at::ones({2, 8})), Error);  // float
+  EXPECT_THROW(m.policy->decode_static(tokens, tokens, cache, index, at::ones({2, 9}, at::kBool)), Error);  // K > S_max
+  EXPECT_THROW(m.policy->decode_static(tokens, tokens, cache, index, at::ones({3, 8}, at::kBool)), Error);  // rows
+  EXPECT_EQ(m.policy->decode_static(tokens, tokens, cache, index, at::ones({2, 4}, at::kBool)).size(0), 2);
 }
 
 // ---- CUDA graphs (GPU only) ----
