@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <iostream>
 
+#include "balcap/core/allocator.h"
 #include "balcap/core/error.h"
 #include "balcap/core/log.h"
 #include "commands.h"
@@ -63,6 +64,7 @@ void check_known_words(CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  balcap::tune_host_allocator();
   balcap::init_logging();
   CLI::App app{kDescription, "balcap"};
   app.set_version_flag("--version", std::string("balcap ") + BALCAP_VERSION);

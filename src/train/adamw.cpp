@@ -22,7 +22,11 @@ AdamWOptions adamw_options_from(const config::OptimConfig& o) {
   return a;
 }
 
-AdamW::AdamW(NamedParams params, AdamWOptions options) : params_(std::move(params)), options_(options) {
+AdamW::AdamW(NamedParams params, AdamWOptions options, std::vector<double> lr_scales)
+    : params_(std::move(params)), options_(options), lr_scales_(std::move(lr_scales)) {
+  if (lr_scales_.empty()) lr_scales_.assign(params_.size(), 1.0);
+  TORCH_INTERNAL_ASSERT(lr_scales_.size() == params_.size(), "AdamW: ", lr_scales_.size(), " lr scales for ",
+                        params_.size(), " parameters");
   std::set<std::string> seen;
   slots_.reserve(params_.size());
   for (const auto& [name, p] : params_) {
@@ -69,16 +73,17 @@ void AdamW::step(double lr) {
     auto& p = params_[i].second;
     if (!p.grad().defined()) continue;
     Slot& s = slots_[i];
+    const double lr_i = lr * lr_scales_[i];
     auto grad = p.grad().to(at::kFloat);
     if (s.separate && grad_scale_.defined()) grad = grad * grad_scale_.to(grad.device());
     s.step += 1;
     // torch.optim.AdamW, single-tensor path, operation by operation (same rounding in float32).
-    s.master.mul_(1 - lr * o.weight_decay);
+    s.master.mul_(1 - lr_i * o.weight_decay);
     s.exp_avg.lerp_(grad, 1 - o.beta1);
     s.exp_avg_sq.mul_(o.beta2).addcmul_(grad, grad, 1 - o.beta2);
     const double bias_correction1 = 1 - std::pow(o.beta1, static_cast<double>(s.step));
     const double bias_correction2 = 1 - std::pow(o.beta2, static_cast<double>(s.step));
-    const double step_size = lr / bias_correction1;
+    const double step_size = lr_i / bias_correction1;
     const auto denom = (s.exp_avg_sq.sqrt() / std::sqrt(bias_correction2)).add_(o.eps);
     s.master.addcdiv_(s.exp_avg, denom, -step_size);
     if (s.separate) p.copy_(s.master);  // round the fp32 master into the bf16/f16 param

@@ -58,6 +58,14 @@ NamedParams trainable_parameters(torch::nn::Module& module, const config::TrainC
   return out;
 }
 
+std::vector<double> lr_scales(const NamedParams& params, const config::OptimConfig& optim) {
+  std::vector<double> out;
+  for (const auto& [name, p] : params) {
+    out.push_back(is_projector(name) ? optim.projector_lr_scale : is_vision(name) ? optim.vision_lr_scale : 1.0);
+  }
+  return out;
+}
+
 void set_gradient_checkpointing(torch::nn::Module& module, bool on) {
   for (const auto& m : module.modules(/*include_self=*/true)) {
     if (auto* decoder = dynamic_cast<TextDecoderImpl*>(m.get())) decoder->set_gradient_checkpointing(on);
@@ -118,7 +126,8 @@ void Session::build_optimizer(std::int64_t updates_per_step) {
   BALCAP_CHECK(!params.empty(),
                "nothing to train: every parameter is frozen. HINT: check train.freeze_vision, "
                "train.freeze_projector and train.lora.");
-  optimizer = std::make_unique<AdamW>(std::move(params), adamw_options_from(config.optim));
+  std::vector<double> scales = lr_scales(params, config.optim);
+  optimizer = std::make_unique<AdamW>(std::move(params), adamw_options_from(config.optim), std::move(scales));
   schedule = std::make_unique<LrSchedule>(config.optim, config.train.max_steps * updates_per_step);
 }
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "balcap/core/error.h"
+#include "balcap/train/adamw.h"
 #include "balcap/train/session.h"
 #include "balcap/train/step_metrics.h"
 #include "balcap/train/trainer.h"
@@ -55,6 +56,43 @@ TEST(TrainLoopParts, AutoDtypeIsFloat32OnCpu) {
   EXPECT_EQ(resolve_device("cpu"), at::Device(at::kCPU));
   EXPECT_EQ(resolve_dtype("auto", at::kCPU), at::kFloat);
   EXPECT_EQ(resolve_dtype("bfloat16", at::kCPU), at::kBFloat16);
+}
+
+TEST(TrainLoopParts, LrScalesFollowTheVisionTowerProjectorAndLanguageModelNames) {
+  config::OptimConfig optim;
+  optim.vision_lr_scale = 0.1;
+  optim.projector_lr_scale = 0.5;
+  const at::Tensor t = at::zeros({1});
+  const NamedParams params{{"model.visual.blocks.0.attn.qkv.weight", t},
+                           {"model.visual.patch_embed.proj.weight", t},
+                           {"model.visual.merger.mlp.0.weight", t},
+                           {"model.language_model.layers.0.self_attn.q_proj.weight", t},
+                           {"lm_head.weight", t},
+                           {"model.vision_tower.encoder.layers.0.mlp.fc1.weight", t},
+                           {"model.multi_modal_projector.linear_1.weight", t}};
+  EXPECT_EQ(lr_scales(params, optim), (std::vector<double>{0.1, 0.1, 0.5, 1.0, 1.0, 0.1, 0.5}));
+}
+
+// A param with lr scale s takes exactly the step an unscaled AdamW takes at lr * s (weight decay
+// included), and the other params do not notice.
+TEST(TrainLoopParts, AdamWLrScaleEqualsAScaledLearningRateForThatParam) {
+  at::manual_seed(3);
+  const at::Tensor a0 = at::randn({4, 3}), b0 = at::randn({5}), ga = at::randn({4, 3}), gb = at::randn({5});
+  AdamWOptions o;
+  o.weight_decay = 0.1;
+  const auto run = [&](double lr, std::vector<double> scales, int which) {
+    at::Tensor a = a0.clone().requires_grad_(), b = b0.clone().requires_grad_();
+    AdamW opt({{"a", a}, {"b", b}}, o, std::move(scales));
+    for (int step = 0; step < 3; ++step) {
+      a.mutable_grad() = ga * (step + 1);
+      b.mutable_grad() = gb / (step + 1);
+      opt.step(lr);
+    }
+    return which == 0 ? a.detach() : b.detach();
+  };
+  EXPECT_TRUE(at::allclose(run(1e-2, {0.25, 1.0}, 0), run(2.5e-3, {}, 0), 0, 0));
+  EXPECT_TRUE(at::allclose(run(1e-2, {0.25, 1.0}, 1), run(1e-2, {}, 1), 0, 0));
+  EXPECT_FALSE(at::allclose(run(1e-2, {0.25, 1.0}, 0), run(1e-2, {}, 0)));
 }
 
 }  // namespace

@@ -18,6 +18,8 @@ struct OptimConfig {
   std::int64_t warmup_steps = 0;
   std::string schedule = "constant";
   double min_lr = 0.0;
+  double vision_lr_scale = 1.0;
+  double projector_lr_scale = 1.0;
   bool fp32_master = true;
 
   template <class V>
@@ -32,6 +34,14 @@ struct OptimConfig {
     v.field("schedule", schedule, "After warmup: `constant` lr, or `cosine` decay to min_lr at train.max_steps.",
             Spec().one_of({"constant", "cosine"}));
     v.field("min_lr", min_lr, "cosine: the final learning rate.", Spec().at_least(0));
+    v.field("vision_lr_scale", vision_lr_scale,
+            "The vision tower's learning rate is the schedule's times this (LLaVA's mm_vision_tower_lr); "
+            "applies to SFT and RL.",
+            Spec().above(0).at_most(10));
+    v.field("projector_lr_scale", projector_lr_scale,
+            "The vision-to-language projector's (Qwen2.5-VL visual.merger) learning rate is the schedule's times "
+            "this (LLaVA's mm_projector_lr).",
+            Spec().above(0).at_most(10));
     v.field("fp32_master", fp32_master, "Keep fp32 master weights and AdamW moments for bf16/f16 parameters.");
   }
   bool operator==(const OptimConfig&) const = default;

@@ -48,13 +48,16 @@ struct GradNorm {
 class AdamW {
  public:
   // `params`: the trainable tensors (leaf, requires_grad), unique names (used as state keys).
-  AdamW(NamedParams params, AdamWOptions options);
+  // `lr_scales`: one multiplier of step()'s lr per param (empty = all 1), e.g. a smaller rate for
+  // the vision tower (optim.vision_lr_scale).
+  AdamW(NamedParams params, AdamWOptions options, std::vector<double> lr_scales = {});
 
   // As torch.nn.utils.clip_grad_norm_: total = ||(||g_i||_2)_i||_2; when max_norm > 0 every grad is
   // multiplied by min(1, max_norm / (total + 1e-6)). A non-finite total leaves the grads as they are.
   GradNorm clip_grad_norm(double max_norm);
 
-  // One AdamW update at learning rate `lr` of every parameter that has a grad.
+  // One AdamW update at learning rate `lr` (times the param's lr scale) of every parameter that
+  // has a grad.
   void step(double lr);
   // Grads set undefined (torch's set_to_none).
   void zero_grad();
@@ -79,6 +82,7 @@ class AdamW {
   };
   NamedParams params_;
   std::vector<Slot> slots_;
+  std::vector<double> lr_scales_;  // [params]
   AdamWOptions options_;
   at::Tensor grad_scale_;  // clip coefficient pending for low-precision grads (undefined = none)
 };

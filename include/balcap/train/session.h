@@ -49,6 +49,10 @@ at::ScalarType resolve_dtype(const std::string& dtype, const at::Device& device)
 // of the supported families (Qwen2.5-VL: visual.*, visual.merger.*; LLaVA: vision_tower.*,
 // multi_modal_projector.*).
 NamedParams trainable_parameters(torch::nn::Module& module, const config::TrainConfig& train);
+// The optimizer's lr multiplier of each param: optim.projector_lr_scale for the projector
+// (visual.merger / multi_modal_projector), optim.vision_lr_scale for the rest of the vision tower,
+// 1 for the language model.
+std::vector<double> lr_scales(const NamedParams& params, const config::OptimConfig& optim);
 
 // Turns train.grad_checkpointing on in every text decoder of the module.
 void set_gradient_checkpointing(torch::nn::Module& module, bool on);
