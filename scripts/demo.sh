@@ -26,10 +26,10 @@ balcap=${BALCAP_BIN:-"$root/${BALCAP_BUILD_DIR:-build}/bin/balcap"}
 python=${BALCAP_PYTHON:-"$root/.venv/bin/python"}
 [ -x "$python" ] || python=python3
 
-train_n=${DEMO_TRAIN_N:-400}
-eval_n=${DEMO_EVAL_N:-32}
+train_n=${DEMO_TRAIN_N:-3000}
+eval_n=${DEMO_EVAL_N:-64}
 seed=${DEMO_SEED:-0}
-sft_steps=${DEMO_SFT_STEPS:-150}
+sft_steps=${DEMO_SFT_STEPS:-1000}
 rl_steps=${DEMO_RL_STEPS:-30}
 mkdir -p "$run_dir"
 
