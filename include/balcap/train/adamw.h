@@ -82,8 +82,8 @@ class AdamW {
   };
   NamedParams params_;
   std::vector<Slot> slots_;
-  std::vector<double> lr_scales_;  // [params]
   AdamWOptions options_;
+  std::vector<double> lr_scales_;  // [params]
   at::Tensor grad_scale_;  // clip coefficient pending for low-precision grads (undefined = none)
 };
 
