@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "policy_forward.h"
 #include "sampling_reference.h"
 
 namespace balcap::test {
@@ -64,22 +65,10 @@ TEST(Sampler, RepetitionPenaltyGreedyEqualsTransformersGenerate) {
   for (const auto& s : samples) EXPECT_EQ(s.ids, ids_of(ref["ids"][s.request])) << "image " << s.request;
 }
 
-// log_softmax of the model's full forward over prompt + caption, at the caption's positions.
-std::vector<float> full_forward_logprobs(SamplingModel& m, const PolicyPrompt& prompt, const std::vector<int64_t>& ids) {
-  std::vector<int64_t> all = prompt.ids;
-  all.insert(all.end(), ids.begin(), ids.end());
-  const auto L = static_cast<int64_t>(prompt.ids.size()), n = static_cast<int64_t>(ids.size());
-  torch::NoGradGuard no_grad;
-  const at::Tensor logits =
-      m.policy->model()->forward(at::tensor(all, at::kLong).view({1, -1}), prompt.pixel_values, prompt.image_grid_thw);
-  const at::Tensor logp = logits[0].narrow(0, L - 1, n).log_softmax(-1).gather(1, at::tensor(ids, at::kLong).view({n, 1}));
-  return std::vector<float>(logp.data_ptr<float>(), logp.data_ptr<float>() + n);
-}
-
 void expect_logprobs_match_full_forward(SamplingModel& m, const std::vector<sampling::Sample>& samples,
                                         const std::vector<int>& images) {
   for (const auto& s : samples) {
-    const auto expected = full_forward_logprobs(m, m.prompts[images[s.request]], s.ids);
+    const auto expected = full_forward_logprobs(*m.policy, m.prompts[images[s.request]], s.ids);
     ASSERT_EQ(s.logprobs.size(), expected.size());
     for (size_t t = 0; t < expected.size(); ++t) {
       EXPECT_NEAR(s.logprobs[t], expected[t], 1e-4) << "request " << s.request << " member " << s.member << " t " << t;
@@ -116,7 +105,9 @@ TEST(Sampler, CompactingFinishedRowsLeavesTheOtherCaptionsUnchanged) {
     ASSERT_LE(s.ids.size(), free[i].ids.size());
     EXPECT_TRUE(std::equal(s.ids.begin(), s.ids.end(), free[i].ids.begin())) << "row " << i;
     stops += s.finish_reason == "stop";
-    if (s.finish_reason == "length") EXPECT_EQ(s.ids, free[i].ids) << "row " << i;
+    if (s.finish_reason == "length") {
+      EXPECT_EQ(s.ids, free[i].ids) << "row " << i;
+    }
   }
   EXPECT_GE(stops, 4);
   expect_logprobs_match_full_forward(m, stopped, images);

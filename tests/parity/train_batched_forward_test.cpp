@@ -9,6 +9,7 @@
 #include "balcap/models/qwen2_5_vl_policy.h"
 #include "balcap/train/sequence_logprobs.h"
 #include "balcap/vision/image.h"
+#include "policy_forward.h"
 #include "support/test_support.h"
 
 namespace balcap::test {
@@ -34,18 +35,6 @@ TinyPolicy& tiny_policy() {
   return m;
 }
 
-// log_softmax of the batch-1 forward over prompt + completion, at the completion's positions.
-std::vector<float> alone_logprobs(TinyPolicy& m, const PolicyPrompt& prompt, const std::vector<int64_t>& ids) {
-  std::vector<int64_t> all = prompt.ids;
-  all.insert(all.end(), ids.begin(), ids.end());
-  const auto L = static_cast<int64_t>(prompt.ids.size()), n = static_cast<int64_t>(ids.size());
-  torch::NoGradGuard no_grad;
-  const at::Tensor logits =
-      m.policy->model()->forward(at::tensor(all, at::kLong).view({1, -1}), prompt.pixel_values, prompt.image_grid_thw);
-  const at::Tensor logp = logits[0].narrow(0, L - 1, n).log_softmax(-1).gather(1, at::tensor(ids, at::kLong).view({n, 1}));
-  return std::vector<float>(logp.data_ptr<float>(), logp.data_ptr<float>() + n);
-}
-
 TEST(BatchedForward, CompletionLogprobsOfImagesOfDifferentSizesEqualEachRowAlone) {
   auto& m = tiny_policy();
   // Rows: four images (different image-token counts: different prompt lengths) plus image 1 again, and
@@ -61,7 +50,7 @@ TEST(BatchedForward, CompletionLogprobsOfImagesOfDifferentSizesEqualEachRowAlone
   ASSERT_NE(m.prompts[0].ids.size(), m.prompts[1].ids.size()) << "the images must give different prompt lengths";
   int64_t offset = 0;
   for (size_t i = 0; i < images.size(); ++i) {
-    const auto expected = alone_logprobs(m, m.prompts.at(images[i]), completions[i]);
+    const auto expected = full_forward_logprobs(*m.policy, m.prompts.at(images[i]), completions[i]);
     for (size_t t = 0; t < expected.size(); ++t) {
       EXPECT_NEAR(batched.logprobs[offset + static_cast<int64_t>(t)].item<float>(), expected[t], 1e-4)
           << "row " << i << " (image " << images[i] << ") token " << t;
