@@ -33,8 +33,10 @@ ChunkStats chunk_stats(const at::Tensor& z, const at::Tensor& targets, bool with
   ChunkStats s;
   s.logprob = z.gather(1, targets.unsqueeze(1)).squeeze(1) - lse;
   if (with_entropy) {
-    at::Tensor p = (z - lse.unsqueeze(1)).exp_();
-    s.entropy = lse - (p * z).sum(-1);  // H = lse - E_p[z]
+    // H = -E_p[log p] with log p = z - lse: no cancellation between two large terms (lse and E_p[z]
+    // are each as large as the logits; their difference is the entropy, a few nats).
+    at::Tensor logp = z - lse.unsqueeze(1);
+    s.entropy = -(logp.exp() * logp).sum(-1);
   }
   return s;
 }
