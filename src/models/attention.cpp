@@ -4,6 +4,7 @@
 
 #include "balcap/core/error.h"
 #include "balcap/models/kv_cache.h"
+#include "balcap/models/prefix_attention.h"
 #include "balcap/models/rotary.h"
 
 namespace balcap {
@@ -45,8 +46,12 @@ static at::Tensor static_step_attention(const at::Tensor& q, const at::Tensor& k
                                         const at::Tensor& write_index) {
   const int64_t B = q.size(0), H = q.size(1), D = q.size(3), H_kv = k.size(1), K = mask.size(3);
   const auto [keys, values] = cache.update_at(layer, k, v, write_index);  // [B, H_kv, S_max, D]
-  const auto grouped = q.reshape({B, H_kv, H / H_kv, D});                 // [B, H_kv, g, D]
   const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+  if (const SharedPrefix* prefix = cache.prefix()) {
+    return prefix_attention(q, keys.narrow(2, 0, K), values.narrow(2, 0, K), mask.reshape({B, K}), *prefix, layer,
+                            scale);
+  }
+  const auto grouped = q.reshape({B, H_kv, H / H_kv, D});  // [B, H_kv, g, D]
   const auto out = at::scaled_dot_product_attention(grouped, keys.narrow(2, 0, K), values.narrow(2, 0, K), mask,
                                                     /*dropout_p=*/0.0, /*is_causal=*/false, scale);
   return out.reshape({B, 1, H * D});  // [B, H_kv, g, D] -> [B, 1, H * D]
@@ -75,6 +80,16 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
     return linear_with_lora(o_proj, o_lora, out, training);
   }
   if (cache != nullptr) std::tie(k, v) = cache->update(layer, k, v, start_pos);  // [B, H_kv, T, D]
+  if (cache != nullptr && cache->prefix() != nullptr) {
+    BALCAP_CHECK(S == 1 && (!mask.defined() || (mask.scalar_type() == at::kBool && mask.numel() == B * k.size(2))),
+                 "Attention: a cache with a shared prompt prefix decodes one token per row under a bool [B, T] key "
+                 "mask or none (got S = {}, mask {}).",
+                 S, mask.defined() ? c10::str(mask.sizes()) : std::string("undefined"));
+    const at::Tensor row_mask = mask.defined() ? mask.reshape({B, k.size(2)}) : at::Tensor();
+    const double scale = 1.0 / std::sqrt(static_cast<double>(D));
+    const auto out = prefix_attention(q, k, v, row_mask, *cache->prefix(), layer, scale);  // [B, 1, H * D]
+    return linear_with_lora(o_proj, o_lora, out, training);
+  }
 
   // Causal without a mask: SDPA's is_causal aligns top-left, right only when T == S; a single new
   // token sees every key; otherwise an explicit bottom-right causal mask.

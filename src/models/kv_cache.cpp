@@ -60,6 +60,45 @@ void KvCache::select_rows(const at::Tensor& index) {
     keys_[i] = keys_[i].index_select(0, index);
     values_[i] = values_[i].index_select(0, index);
   }
+  if (prefix() == nullptr) return;
+  SharedPrefix& p = prefix_;
+  at::Tensor slot = p.slot.defined() ? p.slot.index_select(0, index) : index.clone();
+  // The prompts some kept row still reads, ascending; each kept row's prompt renumbered among them.
+  const at::Tensor prompt = slot.div(p.group, "floor");
+  const at::Tensor live = std::get<0>(at::_unique(prompt, /*sorted=*/true));
+  if (live.size(0) < p.prompts()) {
+    for (size_t i = 0; i < p.keys.size(); ++i) {
+      p.keys[i] = p.keys[i].index_select(0, live);
+      p.values[i] = p.values[i].index_select(0, live);
+    }
+    p.key_mask = p.key_mask.index_select(0, live);
+    slot = at::searchsorted(live, prompt) * p.group + slot.remainder(p.group);
+  }
+  p.slot = slot;
+}
+
+void KvCache::set_prefix(SharedPrefix prefix) {
+  const auto& kc = keys_.front();
+  const bool layers_fit = static_cast<int64_t>(prefix.keys.size()) == num_layers() &&
+                          prefix.values.size() == prefix.keys.size();
+  BALCAP_CHECK(layers_fit && prefix.group > 0 && prefix.key_mask.dim() == 2 &&
+                   prefix.key_mask.scalar_type() == at::kBool,
+               "KvCache: a shared prefix needs {} layers of keys and values, a group size > 0 and a bool "
+               "[prompts, P] key mask (got {} / {} layers, group {}, mask {}).",
+               num_layers(), prefix.keys.size(), prefix.values.size(), prefix.group, c10::str(prefix.key_mask.sizes()));
+  const int64_t Bp = prefix.key_mask.size(0), P = prefix.key_mask.size(1), N = kc.size(0);
+  const std::vector<int64_t> want{Bp, kc.size(1), P, kc.size(3)};
+  for (size_t i = 0; i < prefix.keys.size(); ++i) {
+    BALCAP_CHECK(prefix.keys[i].sizes() == want && prefix.values[i].sizes() == want &&
+                     prefix.keys[i].scalar_type() == kc.scalar_type(),
+                 "KvCache: shared prefix layer {}: keys {} / values {}, expected {} in the cache's dtype.", i,
+                 c10::str(prefix.keys[i].sizes()), c10::str(prefix.values[i].sizes()), c10::str(at::IntArrayRef(want)));
+  }
+  BALCAP_CHECK(prefix.slot.defined() ? prefix.slot.dim() == 1 && prefix.slot.size(0) == N : N == Bp * prefix.group,
+               "KvCache: {} rows but the shared prefix has {} prompts x {} slots and slot {}. HINT: pass one slot "
+               "per row, or none when row n is slot n.",
+               N, Bp, prefix.group, prefix.slot.defined() ? c10::str(prefix.slot.sizes()) : std::string("undefined"));
+  prefix_ = std::move(prefix);
 }
 
 }  // namespace balcap

@@ -24,13 +24,23 @@ struct GraphKey {
   const void* values = nullptr;  // layer 0's value storage
   const void* index = nullptr;
   const void* mask = nullptr;
+  const void* prefix = nullptr;  // the shared prompts' layer-0 keys (dropped prompts re-create them)
+  const void* slot = nullptr;    // the rows' prefix slots (null: identity)
   int64_t rows = 0, key_len = 0, mask_stride = 0;
   bool operator==(const GraphKey&) const = default;
 };
 
 GraphKey key_of(const KvCache& cache, const at::Tensor& index, const at::Tensor& key_mask) {
-  return {cache.keys(0).data_ptr(), cache.values(0).data_ptr(), index.data_ptr(),        key_mask.data_ptr(),
-          key_mask.size(0),         key_mask.size(1),           key_mask.stride(0)};
+  const SharedPrefix* prefix = cache.prefix();
+  return {cache.keys(0).data_ptr(),
+          cache.values(0).data_ptr(),
+          index.data_ptr(),
+          key_mask.data_ptr(),
+          prefix != nullptr ? prefix->keys.front().data_ptr() : nullptr,
+          prefix != nullptr && prefix->slot.defined() ? prefix->slot.data_ptr() : nullptr,
+          key_mask.size(0),
+          key_mask.size(1),
+          key_mask.stride(0)};
 }
 
 struct StaticDecodeStep::Graph {

@@ -1,5 +1,5 @@
-// The group sampler (see sampler.h): prefill per request, lay the prompts' keys/values out in one
-// left-padded decode cache of B*G rows, decode all rows together, compact finished rows away.
+// The group sampler (see sampler.h): prefill per request, keep each prompt's keys/values once as the
+// shared prefix of its G rows, decode all B*G rows together, compact finished rows away.
 #include "balcap/sampling/sampler.h"
 
 #include <algorithm>
@@ -15,17 +15,17 @@ namespace {
 
 // The active rows of the decode batch; every tensor is [n, ...] on the policy's device.
 struct DecodeRows {
-  KvCache cache;          // [n, H_kv, S_max, D] per layer; prompts end at cache index prompt_len
+  KvCache cache;          // generated tokens [n, H_kv, T_max, D] per layer, after the prompts' shared prefix
   at::Tensor sample;      // [n] int64: which sample (request * G + member) each row is
   at::Tensor keys;        // [n] int64: counter_rng row keys
-  at::Tensor pos_offset;  // [n] int64: rotary position = pos_offset + cache index
-  at::Tensor key_mask;    // [n, S_max] bool, false on left padding; undefined when no row is padded
-  at::Tensor history;     // [n, S_max + 1] int64 prompt + generated ids (repetition penalty only)
+  at::Tensor pos_offset;  // [n] int64: rotary position of generated token t = pos_offset + t
+  at::Tensor key_mask;    // [n, T_max] bool, static decoding only: the slots written so far
+  at::Tensor history;     // [n, prompt_len + max_new] int64 prompt + generated ids (repetition penalty only)
   at::Tensor finished;    // [n] bool: sampled a stop id
 };
 
 struct Layout {
-  int64_t prompt_len = 0;  // longest prompt: generated token t is written at cache index prompt_len + t
+  int64_t prompt_len = 0;  // longest prompt: the history's prompts end there
   at::Tensor logits;       // [n, V] float32: the next-token logits of every row after its prompt
   DecodeRows rows;
 };
@@ -34,7 +34,7 @@ at::Tensor long_tensor(const std::vector<int64_t>& values, at::Device device) {
   return at::tensor(values, at::kLong).to(device);
 }
 
-// Repetition-penalty history [N, S_max + 1]: prompt right-aligned at prompt_len, every other slot
+// Repetition-penalty history [N, width]: prompt right-aligned at prompt_len, every other slot
 // repeating the row's first id (a duplicate is penalised once, like HF's gather/scatter).
 at::Tensor prompt_history(const std::vector<SampleRequest>& requests, int64_t G, int64_t prompt_len, int64_t width) {
   at::Tensor history = at::empty({static_cast<int64_t>(requests.size()), width}, at::kLong);
@@ -47,16 +47,30 @@ at::Tensor prompt_history(const std::vector<SampleRequest>& requests, int64_t G,
   return history.repeat_interleave(G, 0);
 }
 
-// Copies each prompt's keys/values into its G rows (one expanded copy per request and layer).
-void place_prompts(KvCache& cache, const std::vector<PolicyPrefill>& prefills, int64_t G, int64_t prompt_len) {
-  for (size_t r = 0; r < prefills.size(); ++r) {
-    const KvCache& prompt = prefills[r].cache;
-    const int64_t L = prompt.max_seq_len(), row = static_cast<int64_t>(r) * G;
-    for (int64_t l = 0; l < cache.num_layers(); ++l) {
-      cache.keys(l).narrow(0, row, G).narrow(2, prompt_len - L, L).copy_(prompt.keys(l).expand({G, -1, -1, -1}));
-      cache.values(l).narrow(0, row, G).narrow(2, prompt_len - L, L).copy_(prompt.values(l).expand({G, -1, -1, -1}));
+// The prompts' keys/values once per request (right-padded to the longest, padding masked), shared
+// by its G rows: no per-member copy (SharedPrefix, prefix_attention.h).
+SharedPrefix shared_prompts(const std::vector<PolicyPrefill>& prefills, int64_t G, int64_t prompt_len) {
+  const auto B = static_cast<int64_t>(prefills.size());
+  const KvCache& first = prefills.front().cache;
+  SharedPrefix prefix;
+  prefix.group = G;
+  std::vector<int64_t> lengths;
+  for (const auto& p : prefills) lengths.push_back(p.cache.max_seq_len());
+  const at::Device device = first.keys(0).device();
+  prefix.key_mask = at::arange(prompt_len, at::kLong).unsqueeze(0) < at::tensor(lengths, at::kLong).unsqueeze(1);
+  prefix.key_mask = prefix.key_mask.to(device);  // [B, P]
+  for (int64_t l = 0; l < first.num_layers(); ++l) {
+    const auto& k0 = first.keys(l);
+    at::Tensor keys = at::zeros({B, k0.size(1), prompt_len, k0.size(3)}, k0.options());
+    at::Tensor values = at::zeros_like(keys);
+    for (int64_t r = 0; r < B; ++r) {
+      keys[r].narrow(1, 0, lengths[r]).copy_(prefills[r].cache.keys(l)[0]);
+      values[r].narrow(1, 0, lengths[r]).copy_(prefills[r].cache.values(l)[0]);
     }
+    prefix.keys.push_back(keys);
+    prefix.values.push_back(values);
   }
+  return prefix;
 }
 
 Layout lay_out(Policy& policy, const std::vector<SampleRequest>& requests, const SamplingParams& p,
@@ -69,19 +83,17 @@ Layout lay_out(Policy& policy, const std::vector<SampleRequest>& requests, const
     prefills.push_back(policy.prefill(request.prompt));
     prompt_len = std::max(prompt_len, prefills.back().cache.max_seq_len());
   }
-  const int64_t s_max = prompt_len + p.max_new_tokens - 1;  // the last token is sampled, never written
-  Layout layout{prompt_len, {}, {KvCache(policy.decoder_config(), N, s_max, policy.dtype(), device)}};
-  place_prompts(layout.rows.cache, prefills, G, prompt_len);
+  // Generated token t sits at cache index t; the last one is sampled, never written.
+  const int64_t t_max = std::max<int64_t>(1, p.max_new_tokens - 1);
+  Layout layout{prompt_len, {}, {KvCache(policy.decoder_config(), N, t_max, policy.dtype(), device)}};
+  layout.rows.cache.set_prefix(shared_prompts(prefills, G, prompt_len));
 
   std::vector<int64_t> offsets, keys;
   std::vector<at::Tensor> logits;
-  at::Tensor mask = at::ones({N, s_max}, at::kBool);
   for (int64_t r = 0; r < B; ++r) {
-    const int64_t pad = prompt_len - prefills[r].cache.max_seq_len();
-    mask.narrow(0, r * G, G).narrow(1, 0, pad).fill_(false);
     logits.push_back(prefills[r].logits);
     for (int64_t g = 0; g < G; ++g) {
-      offsets.push_back(prefills[r].next_position - prompt_len);
+      offsets.push_back(prefills[r].next_position);
       keys.push_back(static_cast<int64_t>(row_key(seed.seed, seed.step, seed.rank, requests[r].image_key, g)));
     }
   }
@@ -89,8 +101,9 @@ Layout lay_out(Policy& policy, const std::vector<SampleRequest>& requests, const
   rows.sample = at::arange(N, at::TensorOptions().dtype(at::kLong).device(device));
   rows.keys = long_tensor(keys, device);
   rows.pos_offset = long_tensor(offsets, device);
-  if (!mask.all().item<bool>()) rows.key_mask = mask.to(device);
-  if (p.repetition_penalty != 1.0) rows.history = prompt_history(requests, G, prompt_len, s_max + 1).to(device);
+  if (p.repetition_penalty != 1.0) {
+    rows.history = prompt_history(requests, G, prompt_len, prompt_len + p.max_new_tokens).to(device);
+  }
   rows.finished = at::zeros({N}, rows.sample.options().dtype(at::kBool));
   layout.logits = at::cat(logits).to(at::kFloat).repeat_interleave(G, 0);  // [N, V]
   return layout;
@@ -135,22 +148,19 @@ struct StaticDecode {
   std::unique_ptr<StaticDecodeStep> step;
 };
 
-// Switches `rows` to static decoding: key_mask becomes [N, S_max] with only the prompt slots open
-// (left padding stays closed); decode_next opens one slot per step.
+// Switches `rows` to static decoding: key_mask [N, T_max] starts closed; decode_next opens one slot
+// per step.
 StaticDecode start_static(Policy& policy, Layout& layout, const SamplingParams& p) {
   DecodeRows& rows = layout.rows;
-  const int64_t N = rows.sample.size(0), s_max = rows.cache.max_seq_len();
-  const at::Tensor written = at::arange(s_max, rows.sample.options()) < layout.prompt_len;  // [S_max]
-  rows.key_mask = rows.key_mask.defined() ? rows.key_mask.logical_and(written) : written.expand({N, s_max}).clone();
-  return {at::full({1}, layout.prompt_len, rows.sample.options()),
+  rows.key_mask = at::zeros({rows.sample.size(0), rows.cache.max_seq_len()}, rows.sample.options().dtype(at::kBool));
+  return {at::zeros({1}, rows.sample.options()),
           std::make_unique<StaticDecodeStep>(policy, p.cuda_graphs && !p.static_decode)};
 }
 
 // Logits [N, V] float32 after writing `tokens` at cache index `index` (host int), either path.
 at::Tensor decode_next(Policy& policy, DecodeRows& rows, StaticDecode& st, const at::Tensor& tokens, int64_t index) {
   if (!st.index.defined()) {
-    const at::Tensor mask = rows.key_mask.defined() ? rows.key_mask.narrow(1, 0, index + 1) : at::Tensor();
-    return policy.decode(tokens, rows.pos_offset + index, rows.cache, index, mask).to(at::kFloat);
+    return policy.decode(tokens, rows.pos_offset + index, rows.cache, index, at::Tensor()).to(at::kFloat);
   }
   st.index.fill_(index);                          // device write: no sync
   rows.key_mask.index_fill_(1, st.index, true);  // the new token sees itself; later rows see it
@@ -175,9 +185,8 @@ Generated decode_all(Policy& policy, Layout& layout, const SamplingParams& p, co
     if (stops.numel() > 0) rows.finished.logical_or_(at::isin(c.tokens, stops));
     if (t + 1 == p.max_new_tokens) break;
     if ((t + 1) % p.finish_check_every == 0 && all_finished_or_compact(rows, c.tokens)) break;
-    const int64_t index = layout.prompt_len + t;  // cache index of token t
-    if (rows.history.defined()) rows.history.select(1, index + 1).copy_(c.tokens);
-    logits = decode_next(policy, rows, st, c.tokens, index);
+    if (rows.history.defined()) rows.history.select(1, layout.prompt_len + t).copy_(c.tokens);
+    logits = decode_next(policy, rows, st, c.tokens, t);  // token t sits at cache index t
   }
   return out;
 }

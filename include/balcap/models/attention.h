@@ -30,7 +30,9 @@ class AttentionImpl : public torch::nn::Module {
   //       else bool (true = attend) or additive float, broadcastable to [B, H, S, start_pos + S]
   //       (see attention_mask_for below).
   // cache: when given, k/v are written at [start_pos, start_pos + S) of `layer` and attention reads all
-  //        cached keys up to start_pos + S; without a cache start_pos must be 0.
+  //        cached keys up to start_pos + S; without a cache start_pos must be 0. A cache with a
+  //        shared prompt prefix (decoding, S = 1) reads the prefix first (prefix_attention.h); mask
+  //        is then bool over the rows' own keys or undefined.
   // write_index: static-shape decode (CUDA graphs): when defined ([1] int64 device tensor), S must be 1,
   //        k/v are written at that cache index (KvCache::update_at, start_pos unused) and attention reads
   //        the first K = mask.size(-1) cache slots under `mask` (bool [B, 1, 1, K], required).

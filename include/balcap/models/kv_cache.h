@@ -15,6 +15,20 @@ namespace balcap {
 
 struct TextDecoderConfig;
 
+// The prompt keys/values the G rows of a group share (the sampler's layout, DESIGN §5): stored once
+// per prompt, never once per row. Per layer keys/values [Bp, H_kv, P, D], prompts right-padded to P
+// and hidden by key_mask. Row n of the cache is query slot slot[n] of the [Bp * G] slots, slot =
+// prompt * G + member; an undefined slot means the identity (N == Bp * G, row n = slot n).
+// Attention over a cache with a prefix reads these keys first, then the rows' own (prefix_attention.h).
+struct SharedPrefix {
+  std::vector<at::Tensor> keys, values;  // per layer [Bp, H_kv, P, D]
+  at::Tensor key_mask;                   // [Bp, P] bool, true = a prompt token
+  at::Tensor slot;                       // [N] int64, or undefined = identity
+  int64_t group = 1;                     // G: query slots per prompt
+
+  int64_t prompts() const { return key_mask.size(0); }
+};
+
 class KvCache {
  public:
   KvCache(int64_t num_layers, int64_t batch_size, int64_t num_kv_heads, int64_t max_seq_len, int64_t head_dim,
@@ -42,11 +56,21 @@ class KvCache {
 
   // Keeps the batch rows `index` ([N'] int64 on the cache's device), in that order: every layer
   // becomes [N', H_kv, S_max, D] (new storage). The sampler drops finished sequences with it.
+  // With a shared prefix, the rows keep their slots and prompts no row reads any more are dropped
+  // (one host sync, as the caller's own choice of rows already needs).
   void select_rows(const at::Tensor& index);
+
+  // Puts a shared prompt prefix in front of every row's keys (see SharedPrefix): the rows' own
+  // storage then holds the generated tokens only (cache index 0 = the first generated token).
+  // Shapes that do not fit the cache -> balcap::Error.
+  void set_prefix(SharedPrefix prefix);
+  // The shared prefix, or nullptr when the rows hold their whole sequences.
+  const SharedPrefix* prefix() const { return prefix_.keys.empty() ? nullptr : &prefix_; }
 
  private:
   std::vector<at::Tensor> keys_;
   std::vector<at::Tensor> values_;
+  SharedPrefix prefix_;
 };
 
 }  // namespace balcap

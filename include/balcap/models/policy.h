@@ -7,9 +7,11 @@
 //   1. prefill(prompt): the prompt alone (batch 1, no padding; the vision tower runs here) ->
 //      its keys/values in a batch-1 KvCache of exactly the prompt length L, the next-token logits of
 //      the last prompt position, and the rotary position the first generated token takes.
-//   2. The caller lays those caches out in one decode KvCache of N rows (e.g. left-padded to a
-//      common length, G rows per prompt) and calls decode() once per new token for all N rows,
-//      every row writing at the same cache index; key_mask hides the padding.
+//   2. The caller lays those caches out for N rows and calls decode() once per new token for all N
+//      rows, every row writing at the same cache index: either one KvCache holding whole sequences
+//      (prompts left-padded to a common length, key_mask hiding the padding), or, as the sampler
+//      does, the prompts once as the cache's SharedPrefix (G rows per prompt) and the rows' own
+//      storage holding the generated tokens only (kv_cache.h, prefix_attention.h).
 //   Positions after the prompt advance by one per token on every rotary axis (M-RoPE included).
 #include <torch/torch.h>
 

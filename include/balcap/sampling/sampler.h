@@ -1,12 +1,13 @@
 #pragma once
 // The group sampler (DESIGN §5): B prompts -> G sampled captions each. Each prompt is prefilled
-// once (vision tower + prompt, batch 1), its keys/values are copied into the G rows of one
-// preallocated decode cache (prompts left-padded to the longest, padding masked), and all B*G rows
-// decode together, one token per step, with no host sync except every finish_check_every steps
-// (stop when all rows finished; compact the cache when at least half of them did).
+// once (vision tower + prompt, batch 1); its keys/values are kept once, as the shared prefix of its
+// G rows (never copied per member: the G rows' queries read it together, prefix_attention.h), and
+// all B*G rows decode together into one preallocated cache of generated tokens, one token per step,
+// with no host sync except every finish_check_every steps (stop when all rows finished; compact
+// the rows, and drop prompts no row reads, when at least half of them did).
 // Static decoding (cuda_graphs on CUDA, or static_decode): Policy::decode_static with a device-side
-// cache index and a [N, S_max] key mask that opens one slot per step; attention runs over the first
-// K slots, K = the written length rounded up to kStaticKeyBucket (one CUDA graph per (N, K)).
+// cache index and a [N, T_max] key mask that opens one slot per step; attention runs over the first
+// K generated slots, K = the written length rounded up to kStaticKeyBucket (one CUDA graph per (N, K)).
 // Randomness: counter_rng.h (a row's draws depend on (seed, step, rank, image_key, member) only).
 // docs/sampling.md describes the controls and the RNG contract.
 #include <cstdint>
