@@ -39,6 +39,36 @@ PolicyBatch make_policy_batch(const std::vector<std::vector<int64_t>>& ids,
   return batch;
 }
 
+void check_equal_lengths(const std::vector<const PolicyPrompt*>& prompts) {
+  BALCAP_CHECK(!prompts.empty(), "prefill_batch: no prompts. HINT: pass at least one.");
+  for (size_t b = 0; b < prompts.size(); ++b) {
+    BALCAP_CHECK(prompts[b]->ids.size() == prompts.front()->ids.size(),
+                 "prefill_batch: prompt {} has {} tokens, prompt 0 has {}. HINT: batch prompts of one length "
+                 "(the sampler groups them by length).",
+                 b, prompts[b]->ids.size(), prompts.front()->ids.size());
+  }
+}
+
+PolicyPrefillBatch Policy::prefill_batch(const std::vector<const PolicyPrompt*>& prompts) {
+  check_equal_lengths(prompts);
+  std::vector<PolicyPrefill> each;
+  for (const PolicyPrompt* prompt : prompts) each.push_back(prefill(*prompt));
+  const KvCache& first = each.front().cache;
+  const auto B = static_cast<int64_t>(each.size());
+  KvCache cache(decoder_config(), B, first.max_seq_len(), dtype(), device());
+  std::vector<at::Tensor> logits;
+  std::vector<int64_t> positions;
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t l = 0; l < cache.num_layers(); ++l) {
+      cache.keys(l)[b].copy_(each[b].cache.keys(l)[0]);
+      cache.values(l)[b].copy_(each[b].cache.values(l)[0]);
+    }
+    logits.push_back(each[b].logits);
+    positions.push_back(each[b].next_position);
+  }
+  return {std::move(cache), at::cat(logits), positions};
+}
+
 at::Tensor text_decoder_step(TextDecoderImpl& decoder, const at::Tensor& embeds, const at::Tensor& positions,
                              KvCache& cache, int64_t cache_index, const at::Tensor& key_mask) {
   const int64_t N = embeds.size(0);

@@ -40,19 +40,41 @@ at::Tensor Qwen2_5_VLPolicy::output_weight() {
 }
 
 PolicyPrefill Qwen2_5_VLPolicy::prefill(const PolicyPrompt& prompt) {
-  BALCAP_CHECK(!prompt.ids.empty(), "prefill: the prompt has no tokens. HINT: build it with build_caption_prompt.");
+  PolicyPrefillBatch batch = prefill_batch({&prompt});
+  return PolicyPrefill{std::move(batch.cache), batch.logits, batch.next_positions.front()};
+}
+
+// B prompts of one length L in one forward: their images go through the vision tower together
+// (concatenated in batch order, as the training forward), no padding, plain causal attention.
+PolicyPrefillBatch Qwen2_5_VLPolicy::prefill_batch(const std::vector<const PolicyPrompt*>& prompts) {
+  check_equal_lengths(prompts);
+  BALCAP_CHECK(!prompts.front()->ids.empty(),
+               "prefill: the prompt has no tokens. HINT: build it with build_caption_prompt.");
   auto& model = checkpoint_.model;
-  const auto L = static_cast<int64_t>(prompt.ids.size());
-  const at::Tensor ids = at::tensor(prompt.ids, at::kLong).view({1, L});  // CPU: the rope index reads it
-  const at::Tensor pixels = prompt.pixel_values.defined() ? prompt.pixel_values.to(device_) : at::Tensor();
-  const at::Tensor grid = pixels.defined() ? prompt.image_grid_thw.to(at::kCPU, at::kLong) : at::Tensor();
-  const at::Tensor embeds = model->embed_inputs(ids.to(device_), pixels, grid);  // [1, L, E]
+  const auto B = static_cast<int64_t>(prompts.size()), L = static_cast<int64_t>(prompts.front()->ids.size());
+  at::Tensor ids = at::empty({B, L}, at::kLong);  // CPU: the rope index reads it
+  std::vector<at::Tensor> pixels, grids;
+  for (int64_t b = 0; b < B; ++b) {
+    ids[b].copy_(at::tensor(prompts[b]->ids, at::kLong));
+    if (prompts[b]->pixel_values.defined()) {
+      BALCAP_CHECK(prompts[b]->image_grid_thw.defined(),
+                   "prefill: prompt {} has pixel_values without image_grid_thw. HINT: pass both.", b);
+      pixels.push_back(prompts[b]->pixel_values.to(device_));
+      grids.push_back(prompts[b]->image_grid_thw.to(at::kCPU, at::kLong));
+    }
+  }
+  const at::Tensor pixel_values = pixels.empty() ? at::Tensor() : at::cat(pixels);
+  const at::Tensor grid = grids.empty() ? at::Tensor() : at::cat(grids);
+  const at::Tensor embeds = model->embed_inputs(ids.to(device_), pixel_values, grid);  // [B, L, E]
   const RopeIndex rope = qwen2_5_vl_rope_index(ids, grid, at::Tensor(), checkpoint_.config);
   const auto [cos, sin] = model->model->language_model->rotary(rope.position_ids.to(device_), dtype_);
-  KvCache cache(checkpoint_.config.text, 1, L, dtype_, device_);
-  const at::Tensor hidden = model->model->language_model->forward(embeds, cos, sin, {}, &cache, 0);  // [1, L, E]
-  const at::Tensor logits = model->project(hidden.select(1, L - 1));                                 // [1, V]
-  return PolicyPrefill{std::move(cache), logits, L + rope.rope_deltas.item<int64_t>()};
+  KvCache cache(checkpoint_.config.text, B, L, dtype_, device_);
+  const at::Tensor hidden = model->model->language_model->forward(embeds, cos, sin, {}, &cache, 0);  // [B, L, E]
+  const at::Tensor logits = model->project(hidden.select(1, L - 1));                                 // [B, V]
+  std::vector<int64_t> next_positions;
+  const at::Tensor deltas = rope.rope_deltas.view({B}).cpu();
+  for (int64_t b = 0; b < B; ++b) next_positions.push_back(L + deltas[b].item<int64_t>());
+  return PolicyPrefillBatch{std::move(cache), logits, next_positions};
 }
 
 at::Tensor Qwen2_5_VLPolicy::decode(const at::Tensor& tokens, const at::Tensor& positions, KvCache& cache,

@@ -3,6 +3,7 @@
 #include "balcap/sampling/sampler.h"
 
 #include <algorithm>
+#include <map>
 #include <memory>
 
 #include "balcap/core/error.h"
@@ -47,25 +48,70 @@ at::Tensor prompt_history(const std::vector<SampleRequest>& requests, int64_t G,
   return history.repeat_interleave(G, 0);
 }
 
+// Prompt tokens per prefill call: prompts of one length are prefilled together up to this many
+// tokens (a 448 px Qwen2.5-VL caption prompt is ~290 tokens: ~28 prompts per call).
+constexpr int64_t kPrefillTokens = 8192;
+
+// The prefills of all requests: which batch and row each request's prompt went to.
+struct Prefills {
+  std::vector<PolicyPrefillBatch> batches;
+  std::vector<std::pair<size_t, int64_t>> where;  // per request: (batch, row)
+  int64_t prompt_len = 0;                         // the longest prompt
+};
+
+// Requests grouped by prompt length (same-size images give same-length prompts), each group
+// prefilled in batches of up to kPrefillTokens tokens.
+Prefills prefill_all(Policy& policy, const std::vector<SampleRequest>& requests) {
+  std::map<size_t, std::vector<size_t>> by_length;
+  for (size_t r = 0; r < requests.size(); ++r) by_length[requests[r].prompt.ids.size()].push_back(r);
+  Prefills out;
+  out.where.resize(requests.size());
+  for (const auto& [length, members] : by_length) {
+    const size_t per_batch = std::max<size_t>(1, kPrefillTokens / std::max<size_t>(1, length));
+    for (size_t first = 0; first < members.size(); first += per_batch) {
+      std::vector<const PolicyPrompt*> prompts;
+      for (size_t i = first; i < std::min(members.size(), first + per_batch); ++i) {
+        out.where[members[i]] = {out.batches.size(), static_cast<int64_t>(prompts.size())};
+        prompts.push_back(&requests[members[i]].prompt);
+      }
+      out.batches.push_back(policy.prefill_batch(prompts));
+      out.prompt_len = std::max(out.prompt_len, static_cast<int64_t>(length));
+    }
+  }
+  return out;
+}
+
 // The prompts' keys/values once per request (right-padded to the longest, padding masked), shared
-// by its G rows: no per-member copy (SharedPrefix, prefix_attention.h).
-SharedPrefix shared_prompts(const std::vector<PolicyPrefill>& prefills, int64_t G, int64_t prompt_len) {
-  const auto B = static_cast<int64_t>(prefills.size());
-  const KvCache& first = prefills.front().cache;
+// by its G rows: no per-member copy (SharedPrefix, prefix_attention.h). When one prefill batch holds
+// every request in order, its cache is the prefix as it stands (no copy at all).
+SharedPrefix shared_prompts(Prefills& prefills, int64_t G) {
+  const auto B = static_cast<int64_t>(prefills.where.size());
+  const int64_t P = prefills.prompt_len;
+  KvCache& first = prefills.batches.front().cache;
   SharedPrefix prefix;
   prefix.group = G;
-  std::vector<int64_t> lengths;
-  for (const auto& p : prefills) lengths.push_back(p.cache.max_seq_len());
   const at::Device device = first.keys(0).device();
-  prefix.key_mask = at::arange(prompt_len, at::kLong).unsqueeze(0) < at::tensor(lengths, at::kLong).unsqueeze(1);
-  prefix.key_mask = prefix.key_mask.to(device);  // [B, P]
+  if (prefills.batches.size() == 1) {  // one length, one batch, rows in request order
+    prefix.keys.assign(first.num_layers(), {});
+    prefix.values.assign(first.num_layers(), {});
+    for (int64_t l = 0; l < first.num_layers(); ++l) {
+      prefix.keys[l] = first.keys(l);
+      prefix.values[l] = first.values(l);
+    }
+    prefix.key_mask = at::ones({B, P}, at::TensorOptions().dtype(at::kBool).device(device));
+    return prefix;
+  }
+  std::vector<int64_t> lengths;
+  for (const auto& [batch, row] : prefills.where) lengths.push_back(prefills.batches[batch].cache.max_seq_len());
+  prefix.key_mask = (at::arange(P, at::kLong).unsqueeze(0) < at::tensor(lengths, at::kLong).unsqueeze(1)).to(device);
   for (int64_t l = 0; l < first.num_layers(); ++l) {
     const auto& k0 = first.keys(l);
-    at::Tensor keys = at::zeros({B, k0.size(1), prompt_len, k0.size(3)}, k0.options());
+    at::Tensor keys = at::zeros({B, k0.size(1), P, k0.size(3)}, k0.options());
     at::Tensor values = at::zeros_like(keys);
     for (int64_t r = 0; r < B; ++r) {
-      keys[r].narrow(1, 0, lengths[r]).copy_(prefills[r].cache.keys(l)[0]);
-      values[r].narrow(1, 0, lengths[r]).copy_(prefills[r].cache.values(l)[0]);
+      const auto& [batch, row] = prefills.where[r];
+      keys[r].narrow(1, 0, lengths[r]).copy_(prefills.batches[batch].cache.keys(l)[row]);
+      values[r].narrow(1, 0, lengths[r]).copy_(prefills.batches[batch].cache.values(l)[row]);
     }
     prefix.keys.push_back(keys);
     prefix.values.push_back(values);
@@ -77,23 +123,19 @@ Layout lay_out(Policy& policy, const std::vector<SampleRequest>& requests, const
                const RolloutSeed& seed) {
   const int64_t G = p.group_size, B = static_cast<int64_t>(requests.size()), N = B * G;
   const at::Device device = policy.device();
-  std::vector<PolicyPrefill> prefills;
-  int64_t prompt_len = 0;
-  for (const auto& request : requests) {
-    prefills.push_back(policy.prefill(request.prompt));
-    prompt_len = std::max(prompt_len, prefills.back().cache.max_seq_len());
-  }
+  Prefills prefills = prefill_all(policy, requests);
   // Generated token t sits at cache index t; the last one is sampled, never written.
   const int64_t t_max = std::max<int64_t>(1, p.max_new_tokens - 1);
-  Layout layout{prompt_len, {}, {KvCache(policy.decoder_config(), N, t_max, policy.dtype(), device)}};
-  layout.rows.cache.set_prefix(shared_prompts(prefills, G, prompt_len));
+  Layout layout{prefills.prompt_len, {}, {KvCache(policy.decoder_config(), N, t_max, policy.dtype(), device)}};
+  layout.rows.cache.set_prefix(shared_prompts(prefills, G));
 
   std::vector<int64_t> offsets, keys;
   std::vector<at::Tensor> logits;
   for (int64_t r = 0; r < B; ++r) {
-    logits.push_back(prefills[r].logits);
+    const auto& [batch, row] = prefills.where[r];
+    logits.push_back(prefills.batches[batch].logits.narrow(0, row, 1));
     for (int64_t g = 0; g < G; ++g) {
-      offsets.push_back(prefills[r].next_position);
+      offsets.push_back(prefills.batches[batch].next_positions[row]);
       keys.push_back(static_cast<int64_t>(row_key(seed.seed, seed.step, seed.rank, requests[r].image_key, g)));
     }
   }
@@ -102,7 +144,7 @@ Layout lay_out(Policy& policy, const std::vector<SampleRequest>& requests, const
   rows.keys = long_tensor(keys, device);
   rows.pos_offset = long_tensor(offsets, device);
   if (p.repetition_penalty != 1.0) {
-    rows.history = prompt_history(requests, G, prompt_len, prompt_len + p.max_new_tokens).to(device);
+    rows.history = prompt_history(requests, G, layout.prompt_len, layout.prompt_len + p.max_new_tokens).to(device);
   }
   rows.finished = at::zeros({N}, rows.sample.options().dtype(at::kBool));
   layout.logits = at::cat(logits).to(at::kFloat).repeat_interleave(G, 0);  // [N, V]

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+
+#include "balcap/core/error.h"
 
 #include "policy_forward.h"
 #include "sampling_reference.h"
@@ -19,16 +22,47 @@ TEST(Sampler, CaptionPromptIdsEqualTheTransformersProcessor) {
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(m.prompts[i].ids, ids_of(expected[i])) << "image " << i;
 }
 
-TEST(Sampler, GreedyCaptionsOfFourImagesInOneBatchEqualTransformersGenerate) {
+// Images 0 and 4 have one size (their prompts are prefilled together), the others three more sizes.
+TEST(Sampler, GreedyCaptionsOfFiveImagesInOneBatchEqualTransformersGenerate) {
   auto& m = sampling_model();
   const auto& ref = sampling_ref()["greedy"];
   auto params = greedy_params(ref["max_new_tokens"]);
   params.group_size = 2;  // both members of a group follow the same greedy path
-  const auto samples = sampling::sample(*m.policy, *m.tokenizer, requests_for(m, {0, 1, 2, 3}), params, {});
-  ASSERT_EQ(samples.size(), 8u);
+  const std::vector<int> images{0, 4, 1, 2, 3};
+  const auto samples = sampling::sample(*m.policy, *m.tokenizer, requests_for(m, images), params, {});
+  ASSERT_EQ(samples.size(), 10u);
   for (const auto& s : samples) {
-    EXPECT_EQ(s.ids, ids_of(ref["ids"][s.request])) << "image " << s.request << " member " << s.member;
+    const int image = images[s.request];
+    EXPECT_EQ(s.ids, ids_of(ref["ids"][image])) << "image " << image << " member " << s.member;
     EXPECT_EQ(s.finish_reason, "length");
+  }
+}
+
+// The two same-size images through the vision tower and the decoder in one batch: every row equals
+// its prompt prefilled alone (keys/values, next-token logits, next rotary position).
+TEST(Sampler, PrefillBatchOfTwoSameSizeImagesEqualsEachPromptAlone) {
+  auto& m = sampling_model();
+  ASSERT_EQ(m.prompts[0].ids.size(), m.prompts[4].ids.size());
+  const PolicyPrefillBatch batch = m.policy->prefill_batch({&m.prompts[0], &m.prompts[4]});
+  ASSERT_EQ(batch.logits.size(0), 2);
+  const auto close = [](const at::Tensor& a, const at::Tensor& b) {
+    return (a - b).abs().max().item<double>() <= 1e-5 * std::max(1.0, b.abs().max().item<double>());
+  };
+  for (int64_t row = 0; row < 2; ++row) {
+    const PolicyPrefill alone = m.policy->prefill(m.prompts[row == 0 ? 0 : 4]);
+    EXPECT_TRUE(close(batch.logits[row], alone.logits[0])) << "row " << row;
+    EXPECT_EQ(batch.next_positions[row], alone.next_position) << "row " << row;
+    for (int64_t l = 0; l < alone.cache.num_layers(); ++l) {
+      EXPECT_TRUE(close(batch.cache.keys(l)[row], alone.cache.keys(l)[0])) << "row " << row << " layer " << l;
+      EXPECT_TRUE(close(batch.cache.values(l)[row], alone.cache.values(l)[0])) << "row " << row << " layer " << l;
+    }
+  }
+  EXPECT_FALSE(close(batch.logits[0], batch.logits[1]));  // two different images
+  try {
+    m.policy->prefill_batch({&m.prompts[0], &m.prompts[1]});
+    FAIL() << "prompts of 41 and 40 tokens were batched";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("prompt 1 has 40 tokens"), std::string::npos) << e.what();
   }
 }
 
@@ -61,8 +95,9 @@ TEST(Sampler, RepetitionPenaltyGreedyEqualsTransformersGenerate) {
   const auto& ref = sampling_ref()["penalty"];
   auto params = greedy_params(ref["max_new_tokens"]);
   params.repetition_penalty = ref["repetition_penalty"];
-  const auto samples = sampling::sample(*m.policy, *m.tokenizer, requests_for(m, {0, 1, 2, 3}), params, {});
-  for (const auto& s : samples) EXPECT_EQ(s.ids, ids_of(ref["ids"][s.request])) << "image " << s.request;
+  const std::vector<int> images{0, 4, 1, 2, 3};
+  const auto samples = sampling::sample(*m.policy, *m.tokenizer, requests_for(m, images), params, {});
+  for (const auto& s : samples) EXPECT_EQ(s.ids, ids_of(ref["ids"][images[s.request]])) << "image " << images[s.request];
 }
 
 void expect_logprobs_match_full_forward(SamplingModel& m, const std::vector<sampling::Sample>& samples,
@@ -81,9 +116,10 @@ TEST(Sampler, SampledLogprobsEqualLogSoftmaxOfAFullForwardPass) {
   sampling::SamplingParams params;
   params.max_new_tokens = 8;
   params.group_size = 3;
-  const std::vector<int> images{2, 0, 3};  // different prompt lengths: left padding in the decode cache
+  // Different prompt lengths (padding in the shared prefix) and two of one length (one prefill).
+  const std::vector<int> images{2, 0, 4, 3};
   const auto samples = sampling::sample(*m.policy, *m.tokenizer, requests_for(m, images), params, {7, 1, 0});
-  ASSERT_EQ(samples.size(), 9u);
+  ASSERT_EQ(samples.size(), 12u);
   expect_logprobs_match_full_forward(m, samples, images);
 }
 
@@ -121,12 +157,13 @@ TEST(Sampler, SameSeedGivesTheSameCaptionsAloneAndInABatchOfFour) {
   params.top_k = 40;
   params.temperature = 1.2;
   const sampling::RolloutSeed seed{42, 5, 1};
-  const auto batch = sampling::sample(*m.policy, *m.tokenizer, requests_for(m, {0, 1, 2, 3}), params, seed);
-  for (int image = 0; image < 4; ++image) {
-    const auto alone = sampling::sample(*m.policy, *m.tokenizer, requests_for(m, {image}), params, seed);
-    for (int g = 0; g < 2; ++g) {
-      EXPECT_EQ(alone[g].ids, batch[2 * image + g].ids) << "image " << image << " member " << g;
-      EXPECT_EQ(alone[g].text, batch[2 * image + g].text);
+  const std::vector<int> images{0, 4, 1, 2};  // 0 and 4: one size, prefilled together in the batch
+  const auto batch = sampling::sample(*m.policy, *m.tokenizer, requests_for(m, images), params, seed);
+  for (size_t i = 0; i < images.size(); ++i) {
+    const auto alone = sampling::sample(*m.policy, *m.tokenizer, requests_for(m, {images[i]}), params, seed);
+    for (size_t g = 0; g < 2; ++g) {
+      EXPECT_EQ(alone[g].ids, batch[2 * i + g].ids) << "image " << images[i] << " member " << g;
+      EXPECT_EQ(alone[g].text, batch[2 * i + g].text);
     }
   }
   EXPECT_NE(batch[0].ids, batch[1].ids);  // members draw independently

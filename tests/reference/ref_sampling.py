@@ -8,7 +8,8 @@ Writes into OUT_DIR:
   model_tied/       a tiny tied Qwen2.5-VL (greedy repeats tokens: the repetition-penalty case)
   model_stops/      the same weights; generation_config.json eos_token_id = [151645, STOP] where
                     STOP is a token greedy decoding of image 0 reaches (so a run really stops)
-  images/*.png      synthetic images of different sizes (3 to 32 image tokens each)
+  images/*.png      synthetic images of different sizes (3 to 32 image tokens each); the last has
+                    image 0's size (same prompt length: the sampler prefills the two together)
   distributions.safetensors   dist<i>: float64 [V] next-token distribution after image <i>'s prompt,
                     softmax(logits / T) restricted by top-k then top-p exactly as transformers'
                     TopK/TopP warpers (zero outside the kept set)
@@ -36,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import ref_models as rm  # noqa: E402
 
 IMAGES = {"square_112.png": (112, 112, 2), "odd_150x90.png": (150, 90, 1), "tall_61x200.png": (61, 200, 3),
-          "small_40x30.png": (40, 30, 4)}
+          "small_40x30.png": (40, 30, 4), "square_112_b.png": (112, 112, 5)}  # the last: image 0's size
 EOS = 151645
 GREEDY_TOKENS = 10
 

@@ -55,6 +55,13 @@ struct PolicyPrefill {
                               // max M-RoPE position of the prompt + 1, i.e. L + rope_delta)
 };
 
+// What prefill_batch() leaves: B prompts of one length L side by side.
+struct PolicyPrefillBatch {
+  KvCache cache;                        // [B, H_kv, L, D] per layer
+  at::Tensor logits;                    // [B, V] next-token logits after each prompt (weights' dtype)
+  std::vector<int64_t> next_positions;  // [B] rotary position of each row's first generated token
+};
+
 class Policy {
  public:
   virtual ~Policy() = default;
@@ -74,6 +81,10 @@ class Policy {
   // Prompt prefill (batch 1, no padding), see the contract above. Empty ids, ids outside the
   // vocabulary, image tokens without pixels (or the reverse) -> balcap::Error.
   virtual PolicyPrefill prefill(const PolicyPrompt& prompt) = 0;
+  // Several prompts of one length at once (one batch through the vision tower and the decoder; no
+  // padding needed): row b equals prefill(*prompts[b]) up to float rounding. Prompts of different
+  // lengths -> balcap::Error. The default runs prefill() per prompt and stacks the results.
+  virtual PolicyPrefillBatch prefill_batch(const std::vector<const PolicyPrompt*>& prompts);
 
   // One decode step for the N rows of `cache` ([N, H_kv, S_max, D] per layer):
   //   tokens [N] int64: the newest token of each row, written at cache index `cache_index` (all rows);
@@ -103,6 +114,8 @@ class Policy {
 // `positions` [N] (expanded to every M-RoPE axis when the config has mrope_section) and cache index
 // `cache_index`, key_mask as in Policy::decode -> hidden after the final norm [N, E].
 class TextDecoderImpl;
+// prefill_batch's precondition: at least one prompt, all of one length (else balcap::Error).
+void check_equal_lengths(const std::vector<const PolicyPrompt*>& prompts);
 at::Tensor text_decoder_step(TextDecoderImpl& decoder, const at::Tensor& embeds, const at::Tensor& positions,
                              KvCache& cache, int64_t cache_index, const at::Tensor& key_mask);
 // Its static-shape twin for decode_static(): index and key_mask [N, K] as in Policy::decode_static.

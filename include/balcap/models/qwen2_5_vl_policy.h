@@ -26,6 +26,7 @@ class Qwen2_5_VLPolicy : public Policy {
   at::Tensor hidden_states(const PolicyBatch& batch) override;
   at::Tensor output_weight() override;
   PolicyPrefill prefill(const PolicyPrompt& prompt) override;
+  PolicyPrefillBatch prefill_batch(const std::vector<const PolicyPrompt*>& prompts) override;
   at::Tensor decode(const at::Tensor& tokens, const at::Tensor& positions, KvCache& cache, int64_t cache_index,
                     const at::Tensor& key_mask) override;
   at::Tensor decode_static(const at::Tensor& tokens, const at::Tensor& positions, KvCache& cache,
