@@ -3,7 +3,8 @@
 # libraries, build, run the test suite, then the GPU measurements of issues 4 and 6:
 #   1. scripts/bench_rollout at the Qwen2.5-VL-3B shape (8 and 32 images x G=8 x 256 new tokens,
 #      448 px, bf16, CUDA-graph decoding; eager too at 8 images) beside
-#      scripts/peer/hf_rollout_baseline.py (the peer baseline, transformers);
+#      scripts/peer/hf_rollout_baseline.py (the peer baseline, transformers), and one profiled
+#      rollout (kineto: the heaviest kernels, a chrome trace in $OUT);
 #   2. two BalCapRL steps of a random-weight Qwen2.5-VL-3B (balcap model init from the hub config)
 #      in bf16 on the GPU, 8 images x G=8, 256 new tokens, scene objectives (cheap judges), with
 #      step time by phase from metrics.jsonl and the peak GPU memory (nvidia-smi polled).
@@ -50,6 +51,11 @@ for images in 8 32; do
   "$python" scripts/peer/hf_rollout_baseline.py --size 3b --images "$images" --group 8 --new-tokens 256 \
     --image-size 448 --skip-train 2>&1 | tail -3 | tee -a "$out/bench_rollout.log"
 done
+echo "== where a rollout's GPU time goes (kineto, 8 images x G=8 x 64 tokens, graphs on) =="
+scripts/bench_rollout --shape 3b --images 8 --group 8 --max-new-tokens 64 --image-size 448 --device cuda \
+  --dtype bf16 --repeat 1 --cuda-graphs on --skip-hf --profile "$out/rollout_3b_trace.json" 2>&1 |
+  grep -E "impl=|profile:" | tee "$out/bench_profile.log"
+[ -f "$out/rollout_3b_trace.json" ] && gzip -f "$out/rollout_3b_trace.json"
 
 echo "== two BalCapRL steps, random Qwen2.5-VL-3B, bf16, 8 images x G=8 x 256 tokens =="
 work=build-device/rl_3b

@@ -4,6 +4,8 @@
 // side), T = 1, no top-k/top-p. One warm-up call, then REPEAT timed calls over all images; prints
 // one line: impl=balcap images=.. group=.. new_tokens=.. cuda_graphs=.. seconds=.. tokens_per_s=..
 // BALCAP_BENCH_CUDA_GRAPHS=0 turns sampling.cuda_graphs off (default on; no effect on CPU).
+// BALCAP_BENCH_PROFILE=TRACE.json: one more call under the profiler after the timed ones (not
+// timed): a chrome trace and the heaviest kernels (profile_summary.h).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +16,7 @@
 #include "balcap/models/qwen2_5_vl_policy.h"
 #include "balcap/sampling/sampler.h"
 #include "balcap/vision/image.h"
+#include "profile_summary.h"
 
 using namespace balcap;
 
@@ -60,5 +63,9 @@ int main(int argc, char** argv) {
       requests.size(), static_cast<long long>(params.group_size), static_cast<long long>(params.max_new_tokens),
       params.cuda_graphs && device.is_cuda() ? 1 : 0, repeat, seconds, static_cast<long long>(tokens),
       static_cast<double>(tokens) / seconds);
+  if (const char* trace = std::getenv("BALCAP_BENCH_PROFILE"); trace != nullptr && *trace != '\0') {
+    bench::profile_call([&] { sampling::sample(*policy, *tokenizer, requests, params, {1, repeat + 1, 0}); sync(); },
+                        device.is_cuda(), trace);
+  }
   return 0;
 }
