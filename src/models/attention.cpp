@@ -66,9 +66,15 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, co
                start_pos);
   // q: [B, H, S, D]; k, v: [B, H_kv, S, D]
   const bool training = is_training();
-  auto q = linear_with_lora(q_proj, q_lora, x, training).view({B, S, options.num_heads, D}).transpose(1, 2);
-  auto k = linear_with_lora(k_proj, k_lora, x, training).view({B, S, options.num_kv_heads, D}).transpose(1, 2);
-  auto v = linear_with_lora(v_proj, v_lora, x, training).view({B, S, options.num_kv_heads, D}).transpose(1, 2);
+  const bool one_gemm = !training && !at::GradMode::is_enabled() && !q_lora && !k_lora && !v_lora;
+  std::vector<at::Tensor> qkv = one_gemm ? qkv_fused.forward(x) : std::vector<at::Tensor>{};
+  if (qkv.empty()) {
+    qkv = {linear_with_lora(q_proj, q_lora, x, training), linear_with_lora(k_proj, k_lora, x, training),
+           linear_with_lora(v_proj, v_lora, x, training)};
+  }
+  auto q = qkv[0].view({B, S, options.num_heads, D}).transpose(1, 2);
+  auto k = qkv[1].view({B, S, options.num_kv_heads, D}).transpose(1, 2);
+  auto v = qkv[2].view({B, S, options.num_kv_heads, D}).transpose(1, 2);
   q = apply_rotary(q, cos, sin);
   k = apply_rotary(k, cos, sin);
   if (write_index.defined()) {

@@ -21,6 +21,10 @@ SwiGluMlpImpl::SwiGluMlpImpl(const SwiGluMlpOptions& options_) : options(options
 
 at::Tensor SwiGluMlpImpl::forward(const at::Tensor& x) {
   const bool training = is_training();
+  const bool one_gemm = !training && !at::GradMode::is_enabled() && !gate_lora && !up_lora;
+  if (const auto gate_up = one_gemm ? gate_up_fused.forward(x) : std::vector<at::Tensor>{}; !gate_up.empty()) {
+    return linear_with_lora(down_proj, down_lora, at::silu(gate_up[0]) * gate_up[1], training);
+  }
   const auto gate = at::silu(linear_with_lora(gate_proj, gate_lora, x, training));  // [..., I]
   return linear_with_lora(down_proj, down_lora, gate * linear_with_lora(up_proj, up_lora, x, training), training);
 }

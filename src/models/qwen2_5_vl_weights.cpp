@@ -12,6 +12,7 @@
 #include "balcap/io/model_family.h"
 #include "balcap/io/safetensors_checkpoint.h"
 #include "balcap/io/safetensors_writer.h"
+#include "balcap/models/fused_linears.h"
 #include "balcap/models/weight_loading.h"
 
 namespace balcap {
@@ -85,6 +86,7 @@ Qwen2_5_VLCheckpoint load_qwen2_5_vl(const fs::path& dir, at::ScalarType dtype, 
     }
     throw;
   }
+  fuse_inference_projections(*out.model);  // q/k/v and gate/up as one GEMM each when decoding
   out.model->eval();
   return out;
 }

@@ -14,6 +14,7 @@
 #include "balcap/io/safetensors_checkpoint.h"
 #include "balcap/io/safetensors_writer.h"
 #include "balcap/models/attention.h"
+#include "balcap/models/fused_linears.h"
 #include "balcap/models/weight_loading.h"
 
 namespace balcap {
@@ -113,6 +114,7 @@ TextCausalLMCheckpoint load_text_causal_lm(const fs::path& dir, at::ScalarType d
     }
     throw;
   }
+  fuse_inference_projections(*out.model);  // q/k/v and gate/up as one GEMM each when decoding
   out.model->eval();
   return out;
 }

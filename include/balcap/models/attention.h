@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "balcap/models/fused_linears.h"
 #include "balcap/models/lora_adapter.h"
 
 namespace balcap {
@@ -48,6 +49,8 @@ class AttentionImpl : public torch::nn::Module {
   torch::nn::Linear o_proj{nullptr};  // heads * D -> hidden
   // Optional LoRA slots (null = plain projection; not registered: parameter names unchanged).
   LoraAdapter q_lora{nullptr}, k_lora{nullptr}, v_lora{nullptr}, o_lora{nullptr};
+  // q/k/v as one GEMM for inference (eval mode, no grad, no LoRA on them; fused_linears.h).
+  FusedLinears qkv_fused;
 };
 TORCH_MODULE(Attention);
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "balcap/models/fused_linears.h"
 #include "balcap/models/lora_adapter.h"
 
 namespace balcap {
@@ -30,6 +31,8 @@ class SwiGluMlpImpl : public torch::nn::Module {
   torch::nn::Linear down_proj{nullptr};  // intermediate -> hidden
   // Optional LoRA slots (null = plain projection; not registered: parameter names unchanged).
   LoraAdapter gate_lora{nullptr}, up_lora{nullptr}, down_lora{nullptr};
+  // gate/up as one GEMM for inference (eval mode, no grad, no LoRA on them; fused_linears.h).
+  FusedLinears gate_up_fused;
 };
 TORCH_MODULE(SwiGluMlp);
 
