@@ -61,34 +61,28 @@ TEST(PrefixAttention, EveryRowEqualsPlainAttentionOverItsPromptThenItsOwnKeys) {
   }
 }
 
-TEST(PrefixAttention, CompactedRowsKeepTheirPromptAndAPromptNoRowReadsIsDropped) {
-  const Case c;
+// Keeps rows `keep` of the case's cache (KvCache::select_rows) -> how many prompts the prefix still
+// holds; every kept row's attention must still equal its plain-attention reference.
+int64_t prompts_after_keeping(const Case& c, const std::vector<int64_t>& kept) {
   KvCache cache = c.cache();
-  // Rows 5, 3, 4 (prompt 1's group, reordered) survive: prompt 0 has no reader left.
-  const auto keep = at::tensor(std::vector<int64_t>{5, 3, 4});
+  const auto keep = at::tensor(kept);
   cache.select_rows(keep);
-  ASSERT_EQ(cache.prefix()->prompts(), 1);
-  EXPECT_EQ(cache.prefix()->keys[0].size(0), 1);
   const auto out = prefix_attention(c.q.index_select(0, keep), cache.keys(0), cache.values(0),
                                     c.row_mask.index_select(0, keep), *cache.prefix(), 0, scale());
-  for (int64_t i = 0; i < 3; ++i) {
-    const int64_t n = keep[i].item<int64_t>();
-    EXPECT_LE((out[i][0] - c.reference(n)).abs().max().item<double>(), 1e-12) << "row " << n;
+  for (size_t i = 0; i < kept.size(); ++i) {
+    EXPECT_LE((out[i][0] - c.reference(kept[i])).abs().max().item<double>(), 1e-12) << "row " << kept[i];
   }
+  EXPECT_EQ(cache.prefix()->keys[0].size(0), cache.prefix()->prompts());
+  return cache.prefix()->prompts();
+}
+
+TEST(PrefixAttention, CompactedRowsKeepTheirPromptAndAPromptNoRowReadsIsDropped) {
+  // Rows 5, 3, 4 (prompt 1's group, reordered) survive: prompt 0 has no reader left.
+  EXPECT_EQ(prompts_after_keeping(Case(), {5, 3, 4}), 1);
 }
 
 TEST(PrefixAttention, RowsOfBothPromptsSurviveACompactionInAnyOrder) {
-  const Case c;
-  KvCache cache = c.cache();
-  const auto keep = at::tensor(std::vector<int64_t>{4, 0, 2});
-  cache.select_rows(keep);
-  ASSERT_EQ(cache.prefix()->prompts(), 2);
-  const auto out = prefix_attention(c.q.index_select(0, keep), cache.keys(0), cache.values(0),
-                                    c.row_mask.index_select(0, keep), *cache.prefix(), 0, scale());
-  for (int64_t i = 0; i < 3; ++i) {
-    const int64_t n = keep[i].item<int64_t>();
-    EXPECT_LE((out[i][0] - c.reference(n)).abs().max().item<double>(), 1e-12) << "row " << n;
-  }
+  EXPECT_EQ(prompts_after_keeping(Case(), {4, 0, 2}), 2);
 }
 
 TEST(PrefixAttention, APrefixThatDoesNotFitTheCacheIsRefusedWithTheExpectedShape) {
