@@ -13,6 +13,17 @@ torch::nn::Linear linear(int64_t in, int64_t out) { return torch::nn::Linear(tor
 
 double max_diff(const at::Tensor& a, const at::Tensor& b) { return (a - b).abs().max().item<double>(); }
 
+// Two layers of one input width (8 -> 6 and 8 -> 2), fused, seeded.
+struct TwoFused {
+  explicit TwoFused(uint64_t seed) {
+    torch::manual_seed(seed);
+    parts = {linear(8, 6), linear(8, 2)};
+    fused.fuse(parts);
+  }
+  std::vector<torch::nn::Linear> parts;
+  FusedLinears fused;
+};
+
 TEST(FusedLinears, OneGemmGivesEachLayersOutput) {
   torch::manual_seed(0);
   std::vector<torch::nn::Linear> parts{linear(16, 12), linear(16, 4), linear(16, 4)};
@@ -33,10 +44,7 @@ TEST(FusedLinears, OneGemmGivesEachLayersOutput) {
 }
 
 TEST(FusedLinears, InPlaceUpdatesOfALayersWeightReachTheFusedForward) {
-  torch::manual_seed(1);
-  std::vector<torch::nn::Linear> parts{linear(8, 6), linear(8, 2)};
-  FusedLinears fused;
-  fused.fuse(parts);
+  auto [parts, fused] = TwoFused(1);
   torch::NoGradGuard no_grad;
   parts[1]->weight.add_(1.0);  // what an optimizer step or a checkpoint load (copy_) does
   parts[0]->bias.mul_(-2.0);
@@ -49,10 +57,7 @@ TEST(FusedLinears, InPlaceUpdatesOfALayersWeightReachTheFusedForward) {
 }
 
 TEST(FusedLinears, AReseatedParameterTurnsTheFusedPathOff) {
-  torch::manual_seed(2);
-  std::vector<torch::nn::Linear> parts{linear(8, 6), linear(8, 2)};
-  FusedLinears fused;
-  fused.fuse(parts);
+  auto [parts, fused] = TwoFused(2);
   torch::NoGradGuard no_grad;
   parts[0]->weight.set_data(at::randn({6, 8}));  // e.g. a loader that replaces the tensor
   EXPECT_TRUE(fused.forward(at::randn({4, 8})).empty());
