@@ -2,13 +2,13 @@
 
 add_library(balcap_flags INTERFACE)
 target_compile_options(balcap_flags INTERFACE -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers)
-target_include_directories(balcap_flags INTERFACE ${PROJECT_SOURCE_DIR}/include)
+target_include_directories(balcap_flags INTERFACE ${PROJECT_SOURCE_DIR}/src)
 target_link_libraries(balcap_flags INTERFACE balcap::torch yaml-cpp::yaml-cpp spdlog::spdlog fmt::fmt nlohmann_json::nlohmann_json)
 target_compile_definitions(balcap_flags INTERFACE BALCAP_VERSION="${PROJECT_VERSION}" SPDLOG_FMT_EXTERNAL)
 
 # The heavy headers every TU uses: compiled once into balcap_core's PCH, reused by all targets.
 set(BALCAP_PCH_HEADERS
-  <ATen/ATen.h> ${PROJECT_SOURCE_DIR}/include/balcap/core/log.h <nlohmann/json.hpp>
+  <ATen/ATen.h> ${PROJECT_SOURCE_DIR}/src/core/log.h <nlohmann/json.hpp>
   <string> <vector> <map> <memory> <optional> <filesystem> <stdexcept> <functional>)
 
 # Two precompiled headers: balcap_core's (ATen and the common headers) for the areas that only

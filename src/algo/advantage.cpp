@@ -1,11 +1,11 @@
-// GDPO and GRPO advantages (DESIGN §7); see include/balcap/algo/advantage.h.
-#include "balcap/algo/advantage.h"
+// GDPO and GRPO advantages (DESIGN §7); see src/algo/advantage.h.
+#include "algo/advantage.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::algo {
 namespace {

@@ -1,10 +1,10 @@
-// Length-conditional masking (DESIGN §6); see include/balcap/algo/length_mask.h.
-#include "balcap/algo/length_mask.h"
+// Length-conditional masking (DESIGN §6); see src/algo/length_mask.h.
+#include "algo/length_mask.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::algo {
 

@@ -1,7 +1,7 @@
-// PPO clipped surrogate + KL + entropy; see include/balcap/algo/policy_loss.h.
-#include "balcap/algo/policy_loss.h"
+// PPO clipped surrogate + KL + entropy; see src/algo/policy_loss.h.
+#include "algo/policy_loss.h"
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::algo {
 

@@ -1,12 +1,12 @@
 // Chunked sampled-token logprobs as one custom autograd function; see
-// include/balcap/algo/token_logprobs.h for the formulas.
-#include "balcap/algo/token_logprobs.h"
+// src/algo/token_logprobs.h for the formulas.
+#include "algo/token_logprobs.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::algo {
 

@@ -1,4 +1,4 @@
-#include "balcap/checkpoint/checkpointer.h"
+#include "checkpoint/checkpointer.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,9 +9,9 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/io/atomic_file.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "io/atomic_file.h"
 
 namespace balcap::checkpoint {
 

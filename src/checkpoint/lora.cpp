@@ -1,4 +1,4 @@
-#include "balcap/checkpoint/lora.h"
+#include "checkpoint/lora.h"
 
 #include <fmt/ranges.h>
 
@@ -6,12 +6,12 @@
 #include <map>
 #include <set>
 
-#include "balcap/core/error.h"
-#include "balcap/io/atomic_file.h"
-#include "balcap/io/json_file.h"
-#include "balcap/io/safetensors_checkpoint.h"
-#include "balcap/io/safetensors_writer.h"
-#include "balcap/models/text_decoder.h"
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/json_file.h"
+#include "io/safetensors_checkpoint.h"
+#include "io/safetensors_writer.h"
+#include "models/text_decoder.h"
 
 namespace balcap::checkpoint {
 

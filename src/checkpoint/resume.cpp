@@ -1,13 +1,13 @@
-#include "balcap/checkpoint/resume.h"
+#include "checkpoint/resume.h"
 
 #include <fmt/ranges.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "balcap/checkpoint/checkpointer.h"
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
+#include "checkpoint/checkpointer.h"
+#include "core/error.h"
+#include "core/log.h"
 
 namespace balcap::checkpoint {
 

@@ -1,11 +1,11 @@
-#include "balcap/checkpoint/rng_state.h"
+#include "checkpoint/rng_state.h"
 
 #include <ATen/detail/CUDAHooksInterface.h>
 
 #include <array>
 #include <cstring>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::checkpoint {
 

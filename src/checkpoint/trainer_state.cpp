@@ -1,8 +1,8 @@
-#include "balcap/checkpoint/trainer_state.h"
+#include "checkpoint/trainer_state.h"
 
-#include "balcap/core/error.h"
-#include "balcap/io/atomic_file.h"
-#include "balcap/io/json_file.h"
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/json_file.h"
 
 namespace balcap::checkpoint {
 

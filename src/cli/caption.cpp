@@ -7,11 +7,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/error.h"
-#include "balcap/models/caption_prompt.h"
-#include "balcap/models/load_policy.h"
-#include "balcap/sampling/sampler.h"
-#include "balcap/vision/image.h"
+#include "core/error.h"
+#include "models/caption_prompt.h"
+#include "models/load_policy.h"
+#include "sampling/sampler.h"
+#include "vision/image.h"
 #include "commands.h"
 #include "device_options.h"
 

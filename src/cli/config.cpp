@@ -1,7 +1,7 @@
 // `balcap config check FILE.yaml [--set a.b=c ...]`: validate and print the resolved config.
 // `balcap config docs`: the markdown key reference (docs/config.md).
 // `balcap config default`: every key at its default, as YAML.
-#include "balcap/config/config.h"
+#include "config/config.h"
 
 #include <iostream>
 #include <string>

@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "balcap/core/error.h"
-#include "balcap/data/dataset.h"
-#include "balcap/data/scene_synth.h"
+#include "core/error.h"
+#include "data/dataset.h"
+#include "data/scene_synth.h"
 #include "commands.h"
 
 namespace balcap::cli {

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::cli {
 

@@ -1,11 +1,11 @@
 // `balcap eval [--config CFG.yaml] [--set a.b=c ...] [--model DIR] [--data EVAL.jsonl] [--out FILE.json]
 //              [--greedy | --samples K]`: caption a held-out set and score it with the configured
-// objectives (include/balcap/train/evaluate.h for the numbers).
+// objectives (src/train/evaluate.h for the numbers).
 #include <fstream>
 #include <iostream>
 
-#include "balcap/core/error.h"
-#include "balcap/train/evaluate.h"
+#include "core/error.h"
+#include "train/evaluate.h"
 #include "commands.h"
 #include "training_args.h"
 

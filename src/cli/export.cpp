@@ -12,14 +12,14 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "balcap/checkpoint/checkpointer.h"
-#include "balcap/checkpoint/lora.h"
-#include "balcap/checkpoint/resume.h"
-#include "balcap/config/config.h"
-#include "balcap/core/error.h"
-#include "balcap/io/json_file.h"
-#include "balcap/io/safetensors_checkpoint.h"
-#include "balcap/models/load_policy.h"
+#include "checkpoint/checkpointer.h"
+#include "checkpoint/lora.h"
+#include "checkpoint/resume.h"
+#include "config/config.h"
+#include "core/error.h"
+#include "io/json_file.h"
+#include "io/safetensors_checkpoint.h"
+#include "models/load_policy.h"
 #include "commands.h"
 
 namespace balcap::cli {

@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "balcap/algo/advantage.h"
-#include "balcap/core/error.h"
-#include "balcap/dist/communicator.h"
+#include "algo/advantage.h"
+#include "core/error.h"
+#include "dist/communicator.h"
 #include "commands.h"
 
 namespace balcap::cli {

@@ -6,13 +6,13 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/error.h"
-#include "balcap/io/safetensors_writer.h"
-#include "balcap/models/qwen2_5_vl_weights.h"
-#include "balcap/text/chat_template.h"
-#include "balcap/text/tokenizer.h"
-#include "balcap/vision/image.h"
-#include "balcap/vision/image_processor.h"
+#include "core/error.h"
+#include "io/safetensors_writer.h"
+#include "models/qwen2_5_vl_weights.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+#include "vision/image.h"
+#include "vision/image_processor.h"
 #include "commands.h"
 #include "device_options.h"
 

@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <iostream>
 
-#include "balcap/core/allocator.h"
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
+#include "core/allocator.h"
+#include "core/error.h"
+#include "core/log.h"
 #include "commands.h"
 
 namespace balcap::cli {

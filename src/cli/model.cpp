@@ -6,9 +6,9 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/error.h"
-#include "balcap/models/model_init.h"
-#include "balcap/models/qwen2_5_vl_weights.h"
+#include "core/error.h"
+#include "models/model_init.h"
+#include "models/qwen2_5_vl_weights.h"
 #include "commands.h"
 
 namespace balcap::cli {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "balcap/train/plot_metrics.h"
+#include "train/plot_metrics.h"
 #include "commands.h"
 
 namespace balcap::cli {

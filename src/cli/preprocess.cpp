@@ -8,11 +8,11 @@
 #include <filesystem>
 #include <iostream>
 
-#include "balcap/core/error.h"
-#include "balcap/io/json_file.h"
-#include "balcap/io/safetensors_writer.h"
-#include "balcap/vision/image.h"
-#include "balcap/vision/image_processor.h"
+#include "core/error.h"
+#include "io/json_file.h"
+#include "io/safetensors_writer.h"
+#include "vision/image.h"
+#include "vision/image_processor.h"
 #include "commands.h"
 
 namespace balcap::cli {

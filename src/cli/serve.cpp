@@ -8,11 +8,11 @@
 #include <cstdio>
 #include <iostream>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/net/http_server.h"
-#include "balcap/rewards/openai_server.h"
-#include "balcap/rewards/served_model.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "net/http_server.h"
+#include "rewards/openai_server.h"
+#include "rewards/served_model.h"
 #include "commands.h"
 #include "device_options.h"
 

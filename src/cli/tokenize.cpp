@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "balcap/core/error.h"
-#include "balcap/text/tokenizer.h"
-#include "balcap/text/utf8.h"
+#include "core/error.h"
+#include "text/tokenizer.h"
+#include "text/utf8.h"
 #include "commands.h"
 
 namespace balcap::cli {

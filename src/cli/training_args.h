@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "balcap/config/config.h"
-#include "balcap/train/session.h"
+#include "config/config.h"
+#include "train/session.h"
 
 namespace balcap::cli {
 

@@ -1,7 +1,7 @@
 // The embedded default (DESIGN §2): configs/demo.yaml, compiled into the binary by CMake
 // (src/config/demo_yaml.cpp.in -> embedded_demo_yaml()), is the config `balcap train` runs
 // when given none.
-#include "balcap/config/config.h"
+#include "config/config.h"
 
 namespace balcap::config {
 

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::config::detail {
 

@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "balcap/config/spec.h"
+#include "config/spec.h"
 
 namespace balcap::config::detail {
 

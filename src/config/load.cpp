@@ -6,8 +6,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "balcap/config/config.h"
-#include "balcap/core/error.h"
+#include "config/config.h"
+#include "core/error.h"
 #include "validate_impl.h"
 #include "yaml_reader.h"
 

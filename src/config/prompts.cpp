@@ -1,5 +1,5 @@
-// Placeholder checks of the judge prompt templates (include/balcap/config/prompts.h).
-#include "balcap/config/prompts.h"
+// Placeholder checks of the judge prompt templates (src/config/prompts.h).
+#include "config/prompts.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -1,8 +1,8 @@
 // save_config: the resolved config written into the run directory (DESIGN §10).
 #include <fstream>
 
-#include "balcap/config/config.h"
-#include "balcap/core/error.h"
+#include "config/config.h"
+#include "core/error.h"
 
 namespace balcap::config {
 

@@ -1,4 +1,4 @@
-#include "balcap/config/spec.h"
+#include "config/spec.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>

@@ -7,7 +7,7 @@
 #include <cmath>
 #include <regex>
 
-#include "balcap/config/config.h"
+#include "config/config.h"
 #include "diagnostics.h"
 #include "field_traits.h"
 #include "validate_impl.h"

@@ -1,6 +1,6 @@
 #pragma once
 // Private to src/config: validation entry points shared by load and validate().
-#include "balcap/config/config.h"
+#include "config/config.h"
 #include "diagnostics.h"
 
 namespace balcap::config::detail {

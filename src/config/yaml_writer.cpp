@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <map>
 
-#include "balcap/config/config.h"
+#include "config/config.h"
 #include "field_traits.h"
 #include "yaml_format.h"
 

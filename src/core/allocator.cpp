@@ -1,5 +1,5 @@
-// Host allocator settings; see include/balcap/core/allocator.h.
-#include "balcap/core/allocator.h"
+// Host allocator settings; see src/core/allocator.h.
+#include "core/allocator.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>

@@ -1,4 +1,4 @@
-#include "balcap/core/log.h"
+#include "core/log.h"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 

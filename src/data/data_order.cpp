@@ -1,12 +1,12 @@
 // DataOrder: seeded per-epoch Fisher-Yates permutations and a cursor over their concatenation.
-#include "balcap/data/data_order.h"
+#include "data/data_order.h"
 
 #include <limits>
 #include <numeric>
 #include <string>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
+#include "core/error.h"
+#include "core/log.h"
 
 namespace balcap::data {
 

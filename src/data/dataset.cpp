@@ -1,6 +1,6 @@
 // read_dataset / load_dataset: one pass over the JSONL file, every problem of a line collected
 // (so a user fixes a file in one go), the on_bad_record policy applied at the end.
-#include "balcap/data/dataset.h"
+#include "data/dataset.h"
 
 #include <fmt/format.h>
 
@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/data/scene.h"
-#include "balcap/text/utf8.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "data/scene.h"
+#include "text/utf8.h"
 
 namespace balcap::data {
 namespace {

@@ -9,9 +9,9 @@
 #include <string>
 #include <system_error>
 
-#include "balcap/core/error.h"
-#include "balcap/data/dataset.h"
-#include "balcap/vision/image.h"
+#include "core/error.h"
+#include "data/dataset.h"
+#include "vision/image.h"
 
 namespace balcap::data {
 namespace {

@@ -1,8 +1,8 @@
 // RecordImageDecoder: decode_image_file with the on_bad_record policy and a skip counter.
-#include "balcap/data/record_image.h"
+#include "data/record_image.h"
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
+#include "core/error.h"
+#include "core/log.h"
 
 namespace balcap::data {
 

@@ -1,11 +1,11 @@
 // Scene JSON round trip, its checks, and grouping of objects by colour and shape.
-#include "balcap/data/scene.h"
+#include "data/scene.h"
 
 #include <algorithm>
 #include <map>
 #include <string>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::data {
 namespace {

@@ -1,10 +1,10 @@
 // The scene's claim set, claim truth and canonical claim sentences.
-#include "balcap/data/scene_claims.h"
+#include "data/scene_claims.h"
 
 #include <algorithm>
 #include <set>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::data {
 namespace {

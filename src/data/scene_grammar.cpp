@@ -1,7 +1,7 @@
 // parse_caption: tokenizer, sentence splitter and a backtracking recursive-descent parser over
 // the grammar in scene_grammar.h. Each rule either consumes tokens and appends claims, or
 // restores the position, the claims and the agreement flag (Mark) and returns false.
-#include "balcap/data/scene_grammar.h"
+#include "data/scene_grammar.h"
 
 #include <algorithm>
 #include <initializer_list>

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "balcap/data/scene_claims.h"
-#include "balcap/data/scene_synth.h"
+#include "data/scene_claims.h"
+#include "data/scene_synth.h"
 
 namespace balcap::data {
 namespace {

@@ -1,13 +1,13 @@
 // render_scene: background fill, then each object composited with 4x4-supersampled coverage.
-#include "balcap/data/scene_render.h"
+#include "data/scene_render.h"
 
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <string>
 
-#include "balcap/core/error.h"
-#include "balcap/data/data_order.h"
+#include "core/error.h"
+#include "data/data_order.h"
 
 namespace balcap::data {
 namespace {

@@ -1,5 +1,5 @@
 // Scene generation, reference texts, questions and the synthetic dataset writer.
-#include "balcap/data/scene_synth.h"
+#include "data/scene_synth.h"
 
 #include <fmt/format.h>
 
@@ -8,10 +8,10 @@
 #include <numeric>
 #include <system_error>
 
-#include "balcap/core/error.h"
-#include "balcap/data/scene_claims.h"
-#include "balcap/data/scene_render.h"
-#include "balcap/vision/png_encode.h"
+#include "core/error.h"
+#include "data/scene_claims.h"
+#include "data/scene_render.h"
+#include "vision/png_encode.h"
 
 namespace balcap::data {
 namespace {

@@ -1,5 +1,5 @@
 // The one-process Communicator: rank 0 of 1, collectives are identities.
-#include "balcap/dist/communicator.h"
+#include "dist/communicator.h"
 
 namespace balcap::dist {
 namespace {

@@ -1,4 +1,4 @@
-#include "balcap/io/atomic_file.h"
+#include "io/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 namespace fs = std::filesystem;

@@ -1,7 +1,7 @@
-#include "balcap/io/generation_config.h"
+#include "io/generation_config.h"
 
-#include "balcap/core/error.h"
-#include "balcap/io/json_file.h"
+#include "core/error.h"
+#include "io/json_file.h"
 
 namespace balcap {
 namespace fs = std::filesystem;

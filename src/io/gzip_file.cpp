@@ -1,11 +1,11 @@
 // read_maybe_gzipped: zlib's gz* reader also passes plain files through unchanged.
-#include "balcap/io/gzip_file.h"
+#include "io/gzip_file.h"
 
 #include <zlib.h>
 
 #include <array>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 

@@ -1,8 +1,8 @@
-#include "balcap/io/hf_config.h"
+#include "io/hf_config.h"
 
-#include "balcap/core/error.h"
-#include "balcap/io/model_family.h"
-#include "balcap/io/text_decoder_config.h"
+#include "core/error.h"
+#include "io/model_family.h"
+#include "io/text_decoder_config.h"
 
 namespace balcap {
 namespace fs = std::filesystem;

@@ -1,9 +1,9 @@
-#include "balcap/io/json_file.h"
+#include "io/json_file.h"
 
 #include <fstream>
 #include <sstream>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 namespace fs = std::filesystem;

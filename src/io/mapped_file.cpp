@@ -1,4 +1,4 @@
-#include "balcap/io/mapped_file.h"
+#include "io/mapped_file.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 

@@ -1,10 +1,10 @@
-#include "balcap/io/model_family.h"
+#include "io/model_family.h"
 
 #include <array>
 #include <utility>
 
-#include "balcap/core/error.h"
-#include "balcap/io/json_file.h"
+#include "core/error.h"
+#include "io/json_file.h"
 
 namespace balcap {
 namespace fs = std::filesystem;

@@ -1,4 +1,4 @@
-#include "balcap/io/safetensors_header.h"
+#include "io/safetensors_header.h"
 
 #include <nlohmann/json.hpp>
 
@@ -6,7 +6,7 @@
 #include <array>
 #include <set>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 namespace {

@@ -1,8 +1,8 @@
-#include "balcap/io/safetensors_reader.h"
+#include "io/safetensors_reader.h"
 
 #include <cstring>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 

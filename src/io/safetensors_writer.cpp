@@ -1,4 +1,4 @@
-#include "balcap/io/safetensors_writer.h"
+#include "io/safetensors_writer.h"
 
 #include <nlohmann/json.hpp>
 
@@ -6,9 +6,9 @@
 #include <regex>
 #include <set>
 
-#include "balcap/core/error.h"
-#include "balcap/io/atomic_file.h"
-#include "balcap/io/safetensors_reader.h"
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/safetensors_reader.h"
 
 namespace balcap {
 namespace fs = std::filesystem;

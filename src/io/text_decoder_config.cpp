@@ -1,6 +1,6 @@
-#include "balcap/io/text_decoder_config.h"
+#include "io/text_decoder_config.h"
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 namespace {

@@ -1,6 +1,6 @@
 // Activation checkpointing as a custom autograd function; see
-// include/balcap/models/activation_checkpoint.h.
-#include "balcap/models/activation_checkpoint.h"
+// src/models/activation_checkpoint.h.
+#include "models/activation_checkpoint.h"
 
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>

@@ -1,11 +1,11 @@
-#include "balcap/models/attention.h"
+#include "models/attention.h"
 
 #include <cmath>
 
-#include "balcap/core/error.h"
-#include "balcap/models/kv_cache.h"
-#include "balcap/models/prefix_attention.h"
-#include "balcap/models/rotary.h"
+#include "core/error.h"
+#include "models/kv_cache.h"
+#include "models/prefix_attention.h"
+#include "models/rotary.h"
 
 namespace balcap {
 

@@ -1,8 +1,8 @@
 // The captioning prompt of the policy families (see caption_prompt.h).
-#include "balcap/models/caption_prompt.h"
+#include "models/caption_prompt.h"
 
-#include "balcap/core/error.h"
-#include "balcap/text/chat_template.h"
+#include "core/error.h"
+#include "text/chat_template.h"
 
 namespace balcap {
 

@@ -1,4 +1,4 @@
-#include "balcap/models/decoder_layer.h"
+#include "models/decoder_layer.h"
 
 namespace balcap {
 

@@ -1,8 +1,8 @@
 // One-GEMM forward of Linear layers sharing an input (see fused_linears.h).
-#include "balcap/models/fused_linears.h"
+#include "models/fused_linears.h"
 
-#include "balcap/models/attention.h"
-#include "balcap/models/mlp.h"
+#include "models/attention.h"
+#include "models/mlp.h"
 
 namespace balcap {
 namespace {

@@ -1,7 +1,7 @@
-#include "balcap/models/kv_cache.h"
+#include "models/kv_cache.h"
 
-#include "balcap/core/error.h"
-#include "balcap/io/hf_config.h"
+#include "core/error.h"
+#include "io/hf_config.h"
 
 namespace balcap {
 

@@ -1,10 +1,10 @@
 // Family dispatch for loading a policy (see load_policy.h).
-#include "balcap/models/load_policy.h"
+#include "models/load_policy.h"
 
-#include "balcap/core/error.h"
-#include "balcap/io/model_family.h"
-#include "balcap/models/qwen2_5_vl_policy.h"
-#include "balcap/models/text_causal_lm_policy.h"
+#include "core/error.h"
+#include "io/model_family.h"
+#include "models/qwen2_5_vl_policy.h"
+#include "models/text_causal_lm_policy.h"
 
 namespace balcap {
 

@@ -1,8 +1,8 @@
-#include "balcap/models/lora_adapter.h"
+#include "models/lora_adapter.h"
 
 #include <cmath>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 

@@ -1,6 +1,6 @@
-#include "balcap/models/mlp.h"
+#include "models/mlp.h"
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 

@@ -1,12 +1,12 @@
 // Random initialisation as transformers does it, and `balcap model init`'s directory writer.
-#include "balcap/models/model_init.h"
+#include "models/model_init.h"
 
-#include "balcap/core/error.h"
-#include "balcap/io/atomic_file.h"
-#include "balcap/io/gzip_file.h"
-#include "balcap/io/json_file.h"
-#include "balcap/models/qwen2_5_vl_model.h"
-#include "balcap/models/qwen2_5_vl_weights.h"
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/gzip_file.h"
+#include "io/json_file.h"
+#include "models/qwen2_5_vl_model.h"
+#include "models/qwen2_5_vl_weights.h"
 
 namespace fs = std::filesystem;
 

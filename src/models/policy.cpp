@@ -1,11 +1,11 @@
 // Policy helpers shared by the families: the right-padded full-forward batch and one decode step
 // of the shared text decoder.
-#include "balcap/models/policy.h"
+#include "models/policy.h"
 
 #include <algorithm>
 
-#include "balcap/core/error.h"
-#include "balcap/models/text_decoder.h"
+#include "core/error.h"
+#include "models/text_decoder.h"
 
 namespace balcap {
 

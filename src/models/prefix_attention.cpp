@@ -1,10 +1,10 @@
 // Two-part decode attention: shared prompt prefix + the rows' own keys (see prefix_attention.h).
-#include "balcap/models/prefix_attention.h"
+#include "models/prefix_attention.h"
 
 #include <limits>
 
-#include "balcap/core/error.h"
-#include "balcap/models/kv_cache.h"
+#include "core/error.h"
+#include "models/kv_cache.h"
 
 namespace balcap {
 namespace {

@@ -1,10 +1,10 @@
 // Qwen2.5-VL composition (see qwen2_5_vl_model.h). Spec: transformers'
 // Qwen2_5_VLModel.forward / get_placeholder_mask / Qwen2_5_VLForConditionalGeneration.forward.
-#include "balcap/models/qwen2_5_vl_model.h"
+#include "models/qwen2_5_vl_model.h"
 
-#include "balcap/core/error.h"
-#include "balcap/models/attention.h"
-#include "balcap/models/qwen2_5_vl_rope_index.h"
+#include "core/error.h"
+#include "models/attention.h"
+#include "models/qwen2_5_vl_rope_index.h"
 
 namespace balcap {
 

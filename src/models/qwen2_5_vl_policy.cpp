@@ -1,10 +1,10 @@
 // Qwen2.5-VL as a Policy (see qwen2_5_vl_policy.h). Spec: transformers' Qwen2_5_VLModel.forward
 // (prefill with get_rope_index, decode at cache_position + rope_deltas on every M-RoPE axis).
-#include "balcap/models/qwen2_5_vl_policy.h"
+#include "models/qwen2_5_vl_policy.h"
 
-#include "balcap/core/error.h"
-#include "balcap/models/attention.h"
-#include "balcap/models/qwen2_5_vl_rope_index.h"
+#include "core/error.h"
+#include "models/attention.h"
+#include "models/qwen2_5_vl_rope_index.h"
 
 namespace balcap {
 

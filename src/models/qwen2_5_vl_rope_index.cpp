@@ -1,10 +1,10 @@
-#include "balcap/models/qwen2_5_vl_rope_index.h"
+#include "models/qwen2_5_vl_rope_index.h"
 
 #include <algorithm>
 #include <array>
 #include <vector>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 namespace {

@@ -1,12 +1,12 @@
-#include "balcap/models/qwen2_5_vl_vision.h"
+#include "models/qwen2_5_vl_vision.h"
 
 #include <fmt/ranges.h>
 
 #include <algorithm>
 #include <string>
 
-#include "balcap/core/error.h"
-#include "balcap/models/qwen2_5_vl_window_index.h"
+#include "core/error.h"
+#include "models/qwen2_5_vl_window_index.h"
 
 namespace balcap {
 

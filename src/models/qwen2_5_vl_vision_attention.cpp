@@ -3,7 +3,7 @@
 #include <map>
 #include <numeric>
 
-#include "balcap/models/qwen2_5_vl_vision.h"
+#include "models/qwen2_5_vl_vision.h"
 
 namespace balcap {
 

@@ -1,19 +1,19 @@
 // Qwen2.5-VL checkpoint loading and saving (see qwen2_5_vl_weights.h).
-#include "balcap/models/qwen2_5_vl_weights.h"
+#include "models/qwen2_5_vl_weights.h"
 
 #include <array>
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/io/atomic_file.h"
-#include "balcap/io/json_file.h"
-#include "balcap/io/model_family.h"
-#include "balcap/io/safetensors_checkpoint.h"
-#include "balcap/io/safetensors_writer.h"
-#include "balcap/models/fused_linears.h"
-#include "balcap/models/weight_loading.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "io/atomic_file.h"
+#include "io/json_file.h"
+#include "io/model_family.h"
+#include "io/safetensors_checkpoint.h"
+#include "io/safetensors_writer.h"
+#include "models/fused_linears.h"
+#include "models/weight_loading.h"
 
 namespace balcap {
 namespace {

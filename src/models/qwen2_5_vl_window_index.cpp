@@ -1,8 +1,8 @@
-#include "balcap/models/qwen2_5_vl_window_index.h"
+#include "models/qwen2_5_vl_window_index.h"
 
 #include <algorithm>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 

@@ -1,6 +1,6 @@
-#include "balcap/models/rms_norm.h"
+#include "models/rms_norm.h"
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 

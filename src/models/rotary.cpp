@@ -1,10 +1,10 @@
-#include "balcap/models/rotary.h"
+#include "models/rotary.h"
 
 #include <fmt/ranges.h>
 
 #include <numeric>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 

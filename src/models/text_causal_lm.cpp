@@ -1,21 +1,21 @@
 // Qwen2ForCausalLM / LlamaForCausalLM (see text_causal_lm.h). Spec: transformers'
 // modeling_qwen2.py / modeling_llama.py (Model.forward, ForCausalLM.forward) and generate's
 // position ids for padded batches.
-#include "balcap/models/text_causal_lm.h"
+#include "models/text_causal_lm.h"
 
 #include <array>
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/io/atomic_file.h"
-#include "balcap/io/json_file.h"
-#include "balcap/io/model_family.h"
-#include "balcap/io/safetensors_checkpoint.h"
-#include "balcap/io/safetensors_writer.h"
-#include "balcap/models/attention.h"
-#include "balcap/models/fused_linears.h"
-#include "balcap/models/weight_loading.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "io/atomic_file.h"
+#include "io/json_file.h"
+#include "io/model_family.h"
+#include "io/safetensors_checkpoint.h"
+#include "io/safetensors_writer.h"
+#include "models/attention.h"
+#include "models/fused_linears.h"
+#include "models/weight_loading.h"
 
 namespace balcap {
 namespace {

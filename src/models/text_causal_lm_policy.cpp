@@ -1,8 +1,8 @@
 // Qwen2 / LLaMA text LMs as a Policy (see text_causal_lm_policy.h). Spec: transformers'
 // Qwen2Model / LlamaModel forward with a cache (positions = cache_position).
-#include "balcap/models/text_causal_lm_policy.h"
+#include "models/text_causal_lm_policy.h"
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 namespace {

@@ -1,8 +1,8 @@
-#include "balcap/models/text_decoder.h"
+#include "models/text_decoder.h"
 
-#include "balcap/core/error.h"
-#include "balcap/models/activation_checkpoint.h"
-#include "balcap/models/rotary.h"
+#include "core/error.h"
+#include "models/activation_checkpoint.h"
+#include "models/rotary.h"
 
 namespace balcap {
 

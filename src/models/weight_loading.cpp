@@ -1,5 +1,5 @@
 // Name-mapped checkpoint loading with all-at-once error reports (see weight_loading.h).
-#include "balcap/models/weight_loading.h"
+#include "models/weight_loading.h"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -7,10 +7,10 @@
 #include <array>
 #include <map>
 
-#include "balcap/core/error.h"
-#include "balcap/io/atomic_file.h"
-#include "balcap/io/model_family.h"
-#include "balcap/io/json_file.h"
+#include "core/error.h"
+#include "io/atomic_file.h"
+#include "io/model_family.h"
+#include "io/json_file.h"
 
 namespace balcap {
 namespace {

@@ -1,4 +1,4 @@
-#include "balcap/net/http_client.h"
+#include "net/http_client.h"
 
 #include <algorithm>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "balcap/net/http_message.h"
+#include "net/http_message.h"
 
 #include <algorithm>
 #include <cctype>

@@ -1,4 +1,4 @@
-#include "balcap/net/http_server.h"
+#include "net/http_server.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -9,7 +9,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/log.h"
+#include "core/log.h"
 
 namespace balcap::net {
 namespace {

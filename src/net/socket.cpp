@@ -1,4 +1,4 @@
-#include "balcap/net/socket.h"
+#include "net/socket.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

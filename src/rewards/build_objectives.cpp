@@ -1,16 +1,16 @@
-// Objectives from the config (include/balcap/rewards/build_objectives.h).
-#include "balcap/rewards/build_objectives.h"
+// Objectives from the config (src/rewards/build_objectives.h).
+#include "rewards/build_objectives.h"
 
 #include <map>
 
-#include "balcap/core/error.h"
-#include "balcap/rewards/claim_precision.h"
-#include "balcap/rewards/claim_recall.h"
-#include "balcap/rewards/judge_call_log.h"
-#include "balcap/rewards/judge_factories.h"
-#include "balcap/rewards/judge_rating.h"
-#include "balcap/rewards/lexical_objectives.h"
-#include "balcap/rewards/qa_accuracy.h"
+#include "core/error.h"
+#include "rewards/claim_precision.h"
+#include "rewards/claim_recall.h"
+#include "rewards/judge_call_log.h"
+#include "rewards/judge_factories.h"
+#include "rewards/judge_rating.h"
+#include "rewards/lexical_objectives.h"
+#include "rewards/qa_accuracy.h"
 
 namespace balcap::rewards {
 namespace {

@@ -1,7 +1,7 @@
-// Scorer claim_precision (include/balcap/rewards/claim_precision.h).
-#include "balcap/rewards/claim_precision.h"
+// Scorer claim_precision (src/rewards/claim_precision.h).
+#include "rewards/claim_precision.h"
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::rewards {
 

@@ -1,5 +1,5 @@
-// Scorer claim_recall (include/balcap/rewards/claim_recall.h).
-#include "balcap/rewards/claim_recall.h"
+// Scorer claim_recall (src/rewards/claim_recall.h).
+#include "rewards/claim_recall.h"
 
 #include <set>
 

@@ -1,10 +1,10 @@
 // Batched continuation log-probabilities (see continuation_logprobs.h).
-#include "balcap/rewards/continuation_logprobs.h"
+#include "rewards/continuation_logprobs.h"
 
 #include <algorithm>
 #include <numeric>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::rewards {
 namespace {

@@ -1,5 +1,5 @@
-// Judge call logging (include/balcap/rewards/judge_call_log.h).
-#include "balcap/rewards/judge_call_log.h"
+// Judge call logging (src/rewards/judge_call_log.h).
+#include "rewards/judge_call_log.h"
 
 #include <chrono>
 #include <cmath>
@@ -7,7 +7,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::rewards {
 namespace {

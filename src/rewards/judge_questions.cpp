@@ -1,11 +1,11 @@
-// Shared pieces of the judge-backed scorers (include/balcap/rewards/judge_questions.h).
-#include "balcap/rewards/judge_questions.h"
+// Shared pieces of the judge-backed scorers (src/rewards/judge_questions.h).
+#include "rewards/judge_questions.h"
 
 #include <cctype>
 #include <cmath>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
+#include "core/error.h"
+#include "core/log.h"
 
 namespace balcap::rewards {
 

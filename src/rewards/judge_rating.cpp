@@ -1,10 +1,10 @@
-// Scorer judge_rating (include/balcap/rewards/judge_rating.h).
-#include "balcap/rewards/judge_rating.h"
+// Scorer judge_rating (src/rewards/judge_rating.h).
+#include "rewards/judge_rating.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "balcap/rewards/repetition_guard.h"
+#include "rewards/repetition_guard.h"
 
 namespace balcap::rewards {
 

@@ -1,10 +1,10 @@
-// The lexical judge's objectives (include/balcap/rewards/lexical_objectives.h).
-#include "balcap/rewards/lexical_objectives.h"
+// The lexical judge's objectives (src/rewards/lexical_objectives.h).
+#include "rewards/lexical_objectives.h"
 
 #include <functional>
 
-#include "balcap/core/error.h"
-#include "balcap/rewards/lexical_text.h"
+#include "core/error.h"
+#include "rewards/lexical_text.h"
 
 namespace balcap::rewards {
 namespace {

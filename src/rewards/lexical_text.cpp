@@ -1,5 +1,5 @@
-// Words, sentences, content words and distinct-n (include/balcap/rewards/lexical_text.h).
-#include "balcap/rewards/lexical_text.h"
+// Words, sentences, content words and distinct-n (src/rewards/lexical_text.h).
+#include "rewards/lexical_text.h"
 
 #include <algorithm>
 #include <array>

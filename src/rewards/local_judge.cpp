@@ -1,17 +1,17 @@
 // In-process judges (see local_judge.h) and their factory make_local_judge (judge_factories.h).
-#include "balcap/rewards/local_judge.h"
+#include "rewards/local_judge.h"
 
 #include <algorithm>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/io/model_family.h"
-#include "balcap/models/load_policy.h"
-#include "balcap/rewards/continuation_logprobs.h"
-#include "balcap/rewards/judge_factories.h"
-#include "balcap/sampling/sampler.h"
-#include "balcap/text/chat_template.h"
-#include "balcap/vision/image.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "io/model_family.h"
+#include "models/load_policy.h"
+#include "rewards/continuation_logprobs.h"
+#include "rewards/judge_factories.h"
+#include "sampling/sampler.h"
+#include "text/chat_template.h"
+#include "vision/image.h"
 
 namespace balcap::rewards {
 namespace {

@@ -1,4 +1,4 @@
-#include "balcap/rewards/openai_endpoint.h"
+#include "rewards/openai_endpoint.h"
 
 #include <atomic>
 #include <chrono>
@@ -7,8 +7,8 @@
 #include <thread>
 #include <vector>
 
-#include "balcap/core/log.h"
-#include "balcap/rewards/judge.h"
+#include "core/log.h"
+#include "rewards/judge.h"
 
 namespace balcap::rewards {
 namespace {

@@ -1,12 +1,12 @@
-#include "balcap/rewards/openai_server.h"
+#include "rewards/openai_server.h"
 
 #include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/log.h"
-#include "balcap/net/http_server.h"
-#include "balcap/rewards/remote_judge.h"
+#include "core/log.h"
+#include "net/http_server.h"
+#include "rewards/remote_judge.h"
 
 namespace balcap::rewards {
 namespace {

@@ -1,11 +1,11 @@
-// Scorer qa_accuracy (include/balcap/rewards/qa_accuracy.h).
-#include "balcap/rewards/qa_accuracy.h"
+// Scorer qa_accuracy (src/rewards/qa_accuracy.h).
+#include "rewards/qa_accuracy.h"
 
 #include <fmt/format.h>
 
 #include <numeric>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::rewards {
 namespace {

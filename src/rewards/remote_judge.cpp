@@ -1,4 +1,4 @@
-#include "balcap/rewards/remote_judge.h"
+#include "rewards/remote_judge.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,8 +6,8 @@
 #include <limits>
 #include <sstream>
 
-#include "balcap/rewards/judge_factories.h"
-#include "balcap/text/judge_chat.h"
+#include "rewards/judge_factories.h"
+#include "text/judge_chat.h"
 
 namespace balcap::rewards {
 namespace {

@@ -1,7 +1,7 @@
-// Repetition guard (include/balcap/rewards/repetition_guard.h).
-#include "balcap/rewards/repetition_guard.h"
+// Repetition guard (src/rewards/repetition_guard.h).
+#include "rewards/repetition_guard.h"
 
-#include "balcap/rewards/lexical_text.h"
+#include "rewards/lexical_text.h"
 
 namespace balcap::rewards {
 

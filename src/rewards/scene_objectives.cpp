@@ -1,14 +1,14 @@
-// The scene scorers (include/balcap/rewards/scene_objectives.h) and make_scene_objective.
-#include "balcap/rewards/scene_objectives.h"
+// The scene scorers (src/rewards/scene_objectives.h) and make_scene_objective.
+#include "rewards/scene_objectives.h"
 
 #include <algorithm>
 #include <atomic>
 #include <set>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/data/scene_claims.h"
-#include "balcap/rewards/judge_factories.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "data/scene_claims.h"
+#include "rewards/judge_factories.h"
 
 namespace balcap::rewards {
 namespace {

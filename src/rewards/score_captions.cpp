@@ -1,10 +1,10 @@
-// The K x N reward matrix of a step (include/balcap/rewards/score_captions.h).
-#include "balcap/rewards/score_captions.h"
+// The K x N reward matrix of a step (src/rewards/score_captions.h).
+#include "rewards/score_captions.h"
 
 #include <chrono>
 #include <cmath>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::rewards {
 

@@ -1,11 +1,11 @@
-#include "balcap/rewards/served_model.h"
+#include "rewards/served_model.h"
 
 #include <algorithm>
 
-#include "balcap/core/error.h"
-#include "balcap/io/model_family.h"
-#include "balcap/models/load_policy.h"
-#include "balcap/text/chat_template.h"
+#include "core/error.h"
+#include "io/model_family.h"
+#include "models/load_policy.h"
+#include "text/chat_template.h"
 
 namespace balcap::rewards {
 namespace {

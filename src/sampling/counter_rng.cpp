@@ -1,6 +1,6 @@
 // Counter-based per-row randomness (see counter_rng.h). The tensor version emulates uint64
 // splitmix64 on int64 tensors: wrapping multiplication, logical shifts as arithmetic shift + mask.
-#include "balcap/sampling/counter_rng.h"
+#include "sampling/counter_rng.h"
 
 namespace balcap::sampling {
 namespace {

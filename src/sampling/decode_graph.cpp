@@ -1,5 +1,5 @@
 // The static decode step, replayed from a CUDA graph on CUDA (see decode_graph.h).
-#include "balcap/sampling/decode_graph.h"
+#include "sampling/decode_graph.h"
 
 #include <spdlog/spdlog.h>
 

@@ -1,15 +1,15 @@
 // The group sampler (see sampler.h): prefill per request, keep each prompt's keys/values once as the
 // shared prefix of its G rows, decode all B*G rows together, compact finished rows away.
-#include "balcap/sampling/sampler.h"
+#include "sampling/sampler.h"
 
 #include <algorithm>
 #include <map>
 #include <memory>
 
-#include "balcap/core/error.h"
-#include "balcap/sampling/counter_rng.h"
-#include "balcap/sampling/decode_graph.h"
-#include "balcap/sampling/token_choice.h"
+#include "core/error.h"
+#include "sampling/counter_rng.h"
+#include "sampling/decode_graph.h"
+#include "sampling/token_choice.h"
 
 namespace balcap::sampling {
 namespace {

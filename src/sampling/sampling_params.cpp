@@ -1,8 +1,8 @@
 // SamplingParams from the config + checkpoint, and their validation.
 #include <algorithm>
 
-#include "balcap/core/error.h"
-#include "balcap/sampling/sampler.h"
+#include "core/error.h"
+#include "sampling/sampler.h"
 
 namespace balcap::sampling {
 

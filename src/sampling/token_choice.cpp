@@ -1,7 +1,7 @@
 // Token choice per decode step (see token_choice.h).
-#include "balcap/sampling/token_choice.h"
+#include "sampling/token_choice.h"
 
-#include "balcap/sampling/counter_rng.h"
+#include "sampling/counter_rng.h"
 
 #include <algorithm>
 #include <limits>

@@ -1,8 +1,8 @@
 // Added-token splitting. A linear scan with a first-byte filter: added tokens are few and
 // short, so checking the candidates at each position that can start one is fast and simple.
-#include "balcap/text/added_tokens.h"
+#include "text/added_tokens.h"
 
-#include "balcap/text/utf8.h"
+#include "text/utf8.h"
 
 namespace balcap {
 namespace {

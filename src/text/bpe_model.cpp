@@ -1,13 +1,13 @@
 // BPE merging as HF `tokenizers` does it (models/bpe/word.rs semantics): all adjacent pairs go
 // into a min-heap keyed by (merge rank, position); the top pair is merged when still current,
 // then the pairs it forms with its neighbours are pushed. O(n log n) per word.
-#include "balcap/text/bpe_model.h"
+#include "text/bpe_model.h"
 
 #include <algorithm>
 
-#include "balcap/core/error.h"
-#include "balcap/text/byte_level.h"
-#include "balcap/text/utf8.h"
+#include "core/error.h"
+#include "text/byte_level.h"
+#include "text/utf8.h"
 
 namespace balcap {
 namespace {

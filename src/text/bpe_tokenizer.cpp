@@ -1,15 +1,15 @@
 // tokenizer.json -> BpeTokenizer, and the encode/decode pipelines (HF order: added tokens,
 // normaliser, added tokens of normalised text, pre-tokenizer, model, post-processor).
-#include "balcap/text/bpe_tokenizer.h"
+#include "text/bpe_tokenizer.h"
 
 #include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <sstream>
 
-#include "balcap/core/error.h"
-#include "balcap/text/qwen_pretokenizer.h"
-#include "balcap/text/utf8.h"
+#include "core/error.h"
+#include "text/qwen_pretokenizer.h"
+#include "text/utf8.h"
 
 namespace balcap {
 namespace {

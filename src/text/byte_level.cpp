@@ -1,9 +1,9 @@
 // GPT-2's bytes_to_unicode, computed the way the original defines it.
-#include "balcap/text/byte_level.h"
+#include "text/byte_level.h"
 
 #include <unordered_map>
 
-#include "balcap/text/utf8.h"
+#include "text/utf8.h"
 
 namespace balcap::byte_level {
 namespace {

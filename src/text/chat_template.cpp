@@ -1,10 +1,10 @@
 // Chat templates as code (see chat_template.h). The Jinja originals are the spec; these are
 // their renderings for the one shape of conversation balcap prompts with.
-#include "balcap/text/chat_template.h"
+#include "text/chat_template.h"
 
 #include <fmt/format.h>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 

@@ -1,9 +1,9 @@
 // Judge prompts (see judge_chat.h). Spec: the chat templates of Qwen2.5-Instruct / Qwen2.5-VL
 // (ChatML) and meta-llama/Llama-2-7b-chat-hf, for [system, user] + add_generation_prompt.
-#include "balcap/text/judge_chat.h"
+#include "text/judge_chat.h"
 
-#include "balcap/core/error.h"
-#include "balcap/text/chat_template.h"
+#include "core/error.h"
+#include "text/chat_template.h"
 
 namespace balcap {
 namespace {

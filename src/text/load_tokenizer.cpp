@@ -1,8 +1,8 @@
 // load_tokenizer: picks the implementation from the file a directory holds.
-#include "balcap/core/error.h"
-#include "balcap/text/bpe_tokenizer.h"
-#include "balcap/text/sentencepiece_tokenizer.h"
-#include "balcap/text/tokenizer.h"
+#include "core/error.h"
+#include "text/bpe_tokenizer.h"
+#include "text/sentencepiece_tokenizer.h"
+#include "text/tokenizer.h"
 
 namespace balcap {
 

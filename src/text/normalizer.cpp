@@ -1,10 +1,10 @@
 // HF normalizers used by the supported tokenizer.json files.
-#include "balcap/text/normalizer.h"
+#include "text/normalizer.h"
 
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/error.h"
-#include "balcap/text/utf8.h"
+#include "core/error.h"
+#include "text/utf8.h"
 
 namespace balcap {
 namespace {

@@ -1,11 +1,11 @@
 // Hand-written matcher for the Qwen pre-tokenizer regex. Each alternative is one function
 // returning the end (in characters) of its match at character i, or 0 for no match; they are
 // tried in the pattern's order, as a backtracking engine does.
-#include "balcap/text/qwen_pretokenizer.h"
+#include "text/qwen_pretokenizer.h"
 
 #include <cstdint>
 
-#include "balcap/text/utf8.h"
+#include "text/utf8.h"
 
 namespace balcap {
 

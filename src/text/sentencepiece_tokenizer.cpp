@@ -1,10 +1,10 @@
 // libsentencepiece behind the Tokenizer seam; its status errors become balcap::Error.
-#include "balcap/text/sentencepiece_tokenizer.h"
+#include "text/sentencepiece_tokenizer.h"
 
 #include <sentencepiece_processor.h>
 
-#include "balcap/core/error.h"
-#include "balcap/text/utf8.h"
+#include "core/error.h"
+#include "text/utf8.h"
 
 namespace balcap {
 

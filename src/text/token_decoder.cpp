@@ -1,12 +1,12 @@
 // HF decoders as a chain over the token strings (each step maps tokens -> tokens; the result
 // is their concatenation), following tokenizers' decode_chain semantics.
-#include "balcap/text/token_decoder.h"
+#include "text/token_decoder.h"
 
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/error.h"
-#include "balcap/text/byte_level.h"
-#include "balcap/text/utf8.h"
+#include "core/error.h"
+#include "text/byte_level.h"
+#include "text/utf8.h"
 
 namespace balcap {
 namespace {

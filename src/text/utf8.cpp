@@ -1,7 +1,7 @@
 // UTF-8 validation, classes and normal forms. Validation follows the Unicode standard's
 // table of well-formed byte sequences (Table 3-7); lossy decoding replaces each maximal
 // ill-formed subpart with one U+FFFD, as Rust's String::from_utf8_lossy does.
-#include "balcap/text/utf8.h"
+#include "text/utf8.h"
 
 #include <utf8proc.h>
 
@@ -10,7 +10,7 @@
 #include <cstring>
 #include <memory>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::utf8 {
 namespace {

@@ -1,4 +1,4 @@
-#include "balcap/train/adamw.h"
+#include "train/adamw.h"
 
 #include <fmt/ranges.h>
 
@@ -6,9 +6,9 @@
 #include <map>
 #include <set>
 
-#include "balcap/core/error.h"
-#include "balcap/io/safetensors_checkpoint.h"
-#include "balcap/io/safetensors_writer.h"
+#include "core/error.h"
+#include "io/safetensors_checkpoint.h"
+#include "io/safetensors_writer.h"
 
 namespace balcap::train {
 

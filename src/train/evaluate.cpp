@@ -1,16 +1,16 @@
-// Held-out evaluation; see include/balcap/train/evaluate.h.
-#include "balcap/train/evaluate.h"
+// Held-out evaluation; see src/train/evaluate.h.
+#include "train/evaluate.h"
 
 #include <algorithm>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/models/load_policy.h"
-#include "balcap/rewards/build_objectives.h"
-#include "balcap/rewards/score_captions.h"
-#include "balcap/train/reward_phase.h"
-#include "balcap/train/rollout.h"
-#include "balcap/train/session.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "models/load_policy.h"
+#include "rewards/build_objectives.h"
+#include "rewards/score_captions.h"
+#include "train/reward_phase.h"
+#include "train/rollout.h"
+#include "train/session.h"
 
 namespace balcap::train {
 

@@ -1,10 +1,10 @@
-#include "balcap/train/lr_schedule.h"
+#include "train/lr_schedule.h"
 
 #include <algorithm>
 #include <cmath>
 #include <string>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::train {
 

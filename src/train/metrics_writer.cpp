@@ -1,12 +1,12 @@
-#include "balcap/train/metrics_writer.h"
+#include "train/metrics_writer.h"
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/io/atomic_file.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "io/atomic_file.h"
 
 namespace balcap::train {
 

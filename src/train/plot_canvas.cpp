@@ -1,10 +1,10 @@
-// Canvas: see include/balcap/train/plot_canvas.h.
-#include "balcap/train/plot_canvas.h"
+// Canvas: see src/train/plot_canvas.h.
+#include "train/plot_canvas.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::train {
 namespace {

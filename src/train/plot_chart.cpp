@@ -1,5 +1,5 @@
-// Line charts: ticks, layout and drawing; see include/balcap/train/plot_chart.h.
-#include "balcap/train/plot_chart.h"
+// Line charts: ticks, layout and drawing; see src/train/plot_chart.h.
+#include "train/plot_chart.h"
 
 #include <fmt/format.h>
 
@@ -8,8 +8,8 @@
 #include <cmath>
 #include <limits>
 
-#include "balcap/core/error.h"
-#include "balcap/train/plot_font.h"
+#include "core/error.h"
+#include "train/plot_font.h"
 
 namespace balcap::train {
 namespace {

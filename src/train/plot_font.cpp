@@ -1,5 +1,5 @@
-// The 5x7 glyph table and text drawing; see include/balcap/train/plot_font.h.
-#include "balcap/train/plot_font.h"
+// The 5x7 glyph table and text drawing; see src/train/plot_font.h.
+#include "train/plot_font.h"
 
 #include <algorithm>
 

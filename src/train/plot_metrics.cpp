@@ -1,5 +1,5 @@
-// metrics.jsonl -> tables -> figures -> PNG files; see include/balcap/train/plot_metrics.h.
-#include "balcap/train/plot_metrics.h"
+// metrics.jsonl -> tables -> figures -> PNG files; see src/train/plot_metrics.h.
+#include "train/plot_metrics.h"
 
 #include <algorithm>
 #include <cctype>
@@ -9,9 +9,9 @@
 #include <set>
 #include <sstream>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/vision/png_encode.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "vision/png_encode.h"
 
 namespace balcap::train {
 namespace {

@@ -1,4 +1,4 @@
-#include "balcap/train/progress.h"
+#include "train/progress.h"
 
 #include <unistd.h>
 
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "balcap/core/log.h"
+#include "core/log.h"
 
 namespace balcap::train {
 

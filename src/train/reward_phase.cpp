@@ -1,9 +1,9 @@
-// Reward phase; see include/balcap/train/reward_phase.h.
-#include "balcap/train/reward_phase.h"
+// Reward phase; see src/train/reward_phase.h.
+#include "train/reward_phase.h"
 
 #include <chrono>
 
-#include "balcap/rewards/score_captions.h"
+#include "rewards/score_captions.h"
 
 namespace balcap::train {
 

@@ -1,12 +1,12 @@
-// Rollout phase; see include/balcap/train/rollout.h.
-#include "balcap/train/rollout.h"
+// Rollout phase; see src/train/rollout.h.
+#include "train/rollout.h"
 
 #include <chrono>
 
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/dist/shard.h"
-#include "balcap/models/caption_prompt.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "dist/shard.h"
+#include "models/caption_prompt.h"
 
 namespace balcap::train {
 

@@ -1,7 +1,7 @@
-// Completion-token logprobs of a micro-batch; see include/balcap/train/sequence_logprobs.h.
-#include "balcap/train/sequence_logprobs.h"
+// Completion-token logprobs of a micro-batch; see src/train/sequence_logprobs.h.
+#include "train/sequence_logprobs.h"
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap::train {
 

@@ -1,16 +1,16 @@
-// The shared run set-up of `balcap train` / `balcap sft`; see include/balcap/train/session.h.
-#include "balcap/train/session.h"
+// The shared run set-up of `balcap train` / `balcap sft`; see src/train/session.h.
+#include "train/session.h"
 
 #include <chrono>
 
-#include "balcap/checkpoint/resume.h"
-#include "balcap/checkpoint/rng_state.h"
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/io/safetensors_reader.h"
-#include "balcap/io/safetensors_writer.h"
-#include "balcap/models/load_policy.h"
-#include "balcap/models/text_decoder.h"
+#include "checkpoint/resume.h"
+#include "checkpoint/rng_state.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "io/safetensors_reader.h"
+#include "io/safetensors_writer.h"
+#include "models/load_policy.h"
+#include "models/text_decoder.h"
 
 namespace balcap::train {
 

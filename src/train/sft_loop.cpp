@@ -2,16 +2,16 @@
 // completion logprobs, with the session's data order, AdamW, checkpoints and metrics.
 #include <chrono>
 
-#include "balcap/algo/policy_loss.h"
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/data/data_order.h"
-#include "balcap/dist/shard.h"
-#include "balcap/train/progress.h"
-#include "balcap/train/sequence_logprobs.h"
-#include "balcap/train/stop_signal.h"
-#include "balcap/train/trainer.h"
-#include "balcap/train/update_phase.h"
+#include "algo/policy_loss.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "data/data_order.h"
+#include "dist/shard.h"
+#include "train/progress.h"
+#include "train/sequence_logprobs.h"
+#include "train/stop_signal.h"
+#include "train/trainer.h"
+#include "train/update_phase.h"
 
 namespace balcap::train {
 

@@ -1,5 +1,5 @@
-// Metrics rows of an RL step; see include/balcap/train/step_metrics.h.
-#include "balcap/train/step_metrics.h"
+// Metrics rows of an RL step; see src/train/step_metrics.h.
+#include "train/step_metrics.h"
 
 #include <algorithm>
 #include <cmath>

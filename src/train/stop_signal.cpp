@@ -1,5 +1,5 @@
-// Signal flag for a clean stop; see include/balcap/train/stop_signal.h.
-#include "balcap/train/stop_signal.h"
+// Signal flag for a clean stop; see src/train/stop_signal.h.
+#include "train/stop_signal.h"
 
 #include <csignal>
 

@@ -1,4 +1,4 @@
-#include "balcap/train/tensorboard_writer.h"
+#include "train/tensorboard_writer.h"
 
 #include <unistd.h>
 
@@ -9,8 +9,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "balcap/core/error.h"
-#include "balcap/io/atomic_file.h"
+#include "core/error.h"
+#include "io/atomic_file.h"
 
 namespace balcap::train {
 

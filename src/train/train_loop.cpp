@@ -1,17 +1,17 @@
-// The RL loop (`balcap train`); see include/balcap/train/trainer.h.
+// The RL loop (`balcap train`); see src/train/trainer.h.
 #include <chrono>
 
-#include "balcap/checkpoint/rng_state.h"
-#include "balcap/core/error.h"
-#include "balcap/core/log.h"
-#include "balcap/models/load_policy.h"
-#include "balcap/rewards/build_objectives.h"
-#include "balcap/train/progress.h"
-#include "balcap/train/reward_phase.h"
-#include "balcap/train/step_metrics.h"
-#include "balcap/train/stop_signal.h"
-#include "balcap/train/trainer.h"
-#include "balcap/train/update_phase.h"
+#include "checkpoint/rng_state.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "models/load_policy.h"
+#include "rewards/build_objectives.h"
+#include "train/progress.h"
+#include "train/reward_phase.h"
+#include "train/step_metrics.h"
+#include "train/stop_signal.h"
+#include "train/trainer.h"
+#include "train/update_phase.h"
 
 namespace balcap::train {
 

@@ -1,13 +1,13 @@
-// Update phase; see include/balcap/train/update_phase.h.
-#include "balcap/train/update_phase.h"
+// Update phase; see src/train/update_phase.h.
+#include "train/update_phase.h"
 
 #include <chrono>
 #include <cmath>
 
-#include "balcap/algo/policy_loss.h"
-#include "balcap/core/log.h"
-#include "balcap/train/sequence_logprobs.h"
-#include "balcap/train/stop_signal.h"
+#include "algo/policy_loss.h"
+#include "core/log.h"
+#include "train/sequence_logprobs.h"
+#include "train/stop_signal.h"
 
 namespace balcap::train {
 

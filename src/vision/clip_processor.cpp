@@ -1,9 +1,9 @@
 // CLIP image processor (LLaVA-1.5): config parsing and process() (resize short side, centre
 // crop, normalise).
-#include "balcap/vision/clip_processor.h"
+#include "vision/clip_processor.h"
 
-#include "balcap/core/error.h"
-#include "balcap/vision/resample.h"
+#include "core/error.h"
+#include "vision/resample.h"
 #include "processor_common.h"
 
 namespace balcap {

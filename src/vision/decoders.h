@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "balcap/vision/image.h"
+#include "vision/image.h"
 
 namespace balcap::detail {
 

@@ -1,5 +1,5 @@
 // EXIF/XMP orientation parsing and the eight transpositions of PIL's exif_transpose.
-#include "balcap/vision/exif.h"
+#include "vision/exif.h"
 
 #include <cstring>
 #include <optional>

@@ -4,9 +4,9 @@
 #include <cstring>
 #include <fstream>
 
-#include "balcap/core/error.h"
-#include "balcap/vision/exif.h"
-#include "balcap/vision/image.h"
+#include "core/error.h"
+#include "vision/exif.h"
+#include "vision/image.h"
 #include "decoders.h"
 
 namespace balcap {

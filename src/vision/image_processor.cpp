@@ -1,13 +1,13 @@
 // load_image_processor: picks Qwen2-VL or CLIP from a model directory, plus the config helpers
 // both processors share.
-#include "balcap/vision/image_processor.h"
+#include "vision/image_processor.h"
 
 #include <algorithm>
 
-#include "balcap/core/error.h"
-#include "balcap/io/json_file.h"
-#include "balcap/vision/clip_processor.h"
-#include "balcap/vision/qwen2_vl_processor.h"
+#include "core/error.h"
+#include "io/json_file.h"
+#include "vision/clip_processor.h"
+#include "vision/qwen2_vl_processor.h"
 #include "processor_common.h"
 
 namespace balcap {

@@ -14,7 +14,7 @@
 #include <csetjmp>
 #include <cstring>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 #include "decoders.h"
 
 namespace balcap::detail {

@@ -12,7 +12,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 #include "decoders.h"
 
 namespace balcap::detail {

@@ -3,7 +3,7 @@
 //
 // libpng reports errors by longjmp: the writing function keeps only trivially destructible
 // locals and writes through a state struct owned by the caller.
-#include "balcap/vision/png_encode.h"
+#include "vision/png_encode.h"
 
 #include <png.h>
 
@@ -12,7 +12,7 @@
 #include <string>
 #include <system_error>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 namespace {

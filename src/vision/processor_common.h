@@ -3,7 +3,7 @@
 #include <array>
 #include <string>
 
-#include "balcap/io/json_file.h"
+#include "io/json_file.h"
 
 namespace balcap::detail {
 

@@ -1,9 +1,9 @@
 // Qwen2-VL image processor: config parsing and process() (resize, normalise, patchify).
-#include "balcap/vision/qwen2_vl_processor.h"
+#include "vision/qwen2_vl_processor.h"
 
-#include "balcap/core/error.h"
-#include "balcap/vision/resample.h"
-#include "balcap/vision/smart_resize.h"
+#include "core/error.h"
+#include "vision/resample.h"
+#include "vision/smart_resize.h"
 #include "processor_common.h"
 
 namespace balcap {

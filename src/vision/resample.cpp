@@ -1,7 +1,7 @@
 // Pillow's bicubic resampling (libImaging/Resample.c, 8 bits per channel), written from its
 // algorithm: per output index a window of input samples [xmin, xmin + count) and fixed-point
 // weights; horizontal pass into a uint8 image, then the vertical pass.
-#include "balcap/vision/resample.h"
+#include "vision/resample.h"
 
 #include <algorithm>
 #include <cmath>

@@ -1,11 +1,11 @@
 // Qwen2-VL smart_resize; see the header for the formula.
-#include "balcap/vision/smart_resize.h"
+#include "vision/smart_resize.h"
 
 #include <algorithm>
 #include <cfenv>
 #include <cmath>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 namespace balcap {
 namespace {

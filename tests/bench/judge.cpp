@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "balcap/core/error.h"
-#include "balcap/rewards/judge_factories.h"
+#include "core/error.h"
+#include "rewards/judge_factories.h"
 
 namespace {
 

@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
-#include "balcap/models/caption_prompt.h"
-#include "balcap/models/qwen2_5_vl_policy.h"
-#include "balcap/sampling/sampler.h"
-#include "balcap/vision/image.h"
+#include "models/caption_prompt.h"
+#include "models/qwen2_5_vl_policy.h"
+#include "sampling/sampler.h"
+#include "vision/image.h"
 #include "profile_summary.h"
 
 using namespace balcap;

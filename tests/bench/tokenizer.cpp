@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
-#include "balcap/core/error.h"
-#include "balcap/text/tokenizer.h"
+#include "core/error.h"
+#include "text/tokenizer.h"
 
 namespace {
 

@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "balcap/config/config.h"
+#include "config/config.h"
 #include "balcap_test/test_paths.h"
 #include "support/test_support.h"
 

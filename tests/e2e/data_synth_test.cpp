@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <fstream>
 
-#include "balcap/data/dataset.h"
-#include "balcap/data/scene_claims.h"
-#include "balcap/data/scene_render.h"
-#include "balcap/vision/image.h"
+#include "data/dataset.h"
+#include "data/scene_claims.h"
+#include "data/scene_render.h"
+#include "vision/image.h"
 #include "support/test_support.h"
 
 namespace balcap::data {

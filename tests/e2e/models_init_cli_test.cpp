@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "balcap/io/safetensors_reader.h"
+#include "io/safetensors_reader.h"
 #include "balcap_test/test_paths.h"
 #include "support/test_support.h"
 

@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "balcap/io/safetensors_reader.h"
+#include "io/safetensors_reader.h"
 #include "parity/models_reference.h"
 
 namespace balcap {

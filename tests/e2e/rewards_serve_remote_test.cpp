@@ -8,11 +8,11 @@
 
 #include <cstdio>
 
-#include "balcap/net/http_client.h"
-#include "balcap/rewards/build_objectives.h"
-#include "balcap/rewards/judge_factories.h"
-#include "balcap/rewards/score_captions.h"
-#include "balcap/rewards/remote_judge.h"
+#include "net/http_client.h"
+#include "rewards/build_objectives.h"
+#include "rewards/judge_factories.h"
+#include "rewards/score_captions.h"
+#include "rewards/remote_judge.h"
 #include "parity/rewards_reference.h"
 
 namespace balcap::rewards {

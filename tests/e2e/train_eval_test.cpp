@@ -8,10 +8,10 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "balcap/config/config.h"
-#include "balcap/data/dataset.h"
-#include "balcap/rewards/judge_factories.h"
-#include "balcap/train/evaluate.h"
+#include "config/config.h"
+#include "data/dataset.h"
+#include "rewards/judge_factories.h"
+#include "train/evaluate.h"
 #include "support/test_support.h"
 
 namespace balcap::test {

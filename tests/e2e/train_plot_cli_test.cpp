@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-#include "balcap/vision/image.h"
+#include "vision/image.h"
 #include "support/test_support.h"
 
 namespace balcap {

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "balcap/algo/advantage.h"
+#include "algo/advantage.h"
 #include "support/test_support.h"
 
 namespace balcap::algo {

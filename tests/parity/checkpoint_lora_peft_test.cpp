@@ -7,11 +7,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "balcap/checkpoint/checkpointer.h"
-#include "balcap/checkpoint/lora.h"
-#include "balcap/core/error.h"
-#include "balcap/io/safetensors_writer.h"
-#include "balcap/models/load_policy.h"
+#include "checkpoint/checkpointer.h"
+#include "checkpoint/lora.h"
+#include "core/error.h"
+#include "io/safetensors_writer.h"
+#include "models/load_policy.h"
 #include "support/test_support.h"
 
 namespace balcap::checkpoint {

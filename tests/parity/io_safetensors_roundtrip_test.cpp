@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
-#include "balcap/io/model_family.h"
-#include "balcap/io/safetensors_checkpoint.h"
-#include "balcap/io/safetensors_writer.h"
+#include "io/model_family.h"
+#include "io/safetensors_checkpoint.h"
+#include "io/safetensors_writer.h"
 #include "support/tensor_bytes.h"
 #include "support/test_support.h"
 

@@ -3,9 +3,9 @@
 // equal the processor's input_ids, for every reference case (0, 1 and 2 images).
 #include <gtest/gtest.h>
 
-#include "balcap/core/error.h"
-#include "balcap/text/chat_template.h"
-#include "balcap/text/tokenizer.h"
+#include "core/error.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
 #include "models_reference.h"
 
 namespace balcap {

@@ -7,9 +7,9 @@
 #include <iostream>
 #include <map>
 
-#include "balcap/core/error.h"
-#include "balcap/models/qwen2_5_vl_rope_index.h"
-#include "balcap/models/qwen2_5_vl_weights.h"
+#include "core/error.h"
+#include "models/qwen2_5_vl_rope_index.h"
+#include "models/qwen2_5_vl_weights.h"
 #include "models_reference.h"
 
 namespace balcap {

@@ -4,9 +4,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "balcap/io/hf_config.h"
-#include "balcap/io/safetensors_reader.h"
-#include "balcap/models/qwen2_5_vl_rope_index.h"
+#include "io/hf_config.h"
+#include "io/safetensors_reader.h"
+#include "models/qwen2_5_vl_rope_index.h"
 #include "support/test_support.h"
 
 namespace balcap {

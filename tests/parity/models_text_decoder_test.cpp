@@ -8,13 +8,13 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "balcap/io/hf_config.h"
-#include "balcap/io/safetensors_reader.h"
-#include "balcap/io/safetensors_writer.h"
-#include "balcap/models/attention.h"
-#include "balcap/models/kv_cache.h"
-#include "balcap/models/qwen2_5_vl_rope_index.h"
-#include "balcap/models/text_decoder.h"
+#include "io/hf_config.h"
+#include "io/safetensors_reader.h"
+#include "io/safetensors_writer.h"
+#include "models/attention.h"
+#include "models/kv_cache.h"
+#include "models/qwen2_5_vl_rope_index.h"
+#include "models/text_decoder.h"
 #include "support/test_support.h"
 
 namespace balcap {

@@ -14,11 +14,11 @@
 #include <string>
 #include <vector>
 
-#include "balcap/core/error.h"
-#include "balcap/io/safetensors_reader.h"
-#include "balcap/io/safetensors_writer.h"
-#include "balcap/models/qwen2_5_vl_vision.h"
-#include "balcap/models/qwen2_5_vl_window_index.h"
+#include "core/error.h"
+#include "io/safetensors_reader.h"
+#include "io/safetensors_writer.h"
+#include "models/qwen2_5_vl_vision.h"
+#include "models/qwen2_5_vl_window_index.h"
 #include "support/test_support.h"
 
 namespace balcap {

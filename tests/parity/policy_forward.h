@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "balcap/models/qwen2_5_vl_policy.h"
+#include "models/qwen2_5_vl_policy.h"
 
 namespace balcap::test {
 

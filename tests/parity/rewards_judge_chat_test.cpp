@@ -3,7 +3,7 @@
 // the Qwen2.5-VL processor template with an image, for every judge case of the fixture.
 #include <gtest/gtest.h>
 
-#include "balcap/text/judge_chat.h"
+#include "text/judge_chat.h"
 #include "rewards_reference.h"
 
 namespace balcap {

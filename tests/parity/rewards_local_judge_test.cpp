@@ -7,10 +7,10 @@
 #include <iostream>
 #include <limits>
 
-#include "balcap/core/error.h"
-#include "balcap/rewards/judge_factories.h"
-#include "balcap/rewards/local_judge.h"
-#include "balcap/sampling/sampler.h"
+#include "core/error.h"
+#include "rewards/judge_factories.h"
+#include "rewards/local_judge.h"
+#include "sampling/sampler.h"
 #include "rewards_reference.h"
 
 namespace balcap::rewards {

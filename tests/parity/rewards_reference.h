@@ -7,8 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "balcap/io/json_file.h"
-#include "balcap/io/safetensors_reader.h"
+#include "io/json_file.h"
+#include "io/safetensors_reader.h"
 #include "support/test_support.h"
 
 namespace balcap::test {

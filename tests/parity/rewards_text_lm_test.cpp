@@ -6,13 +6,13 @@
 
 #include <iostream>
 
-#include "balcap/core/error.h"
-#include "balcap/io/safetensors_reader.h"
-#include "balcap/io/safetensors_writer.h"
-#include "balcap/models/load_policy.h"
-#include "balcap/models/qwen2_5_vl_policy.h"
-#include "balcap/models/text_causal_lm.h"
-#include "balcap/models/text_causal_lm_policy.h"
+#include "core/error.h"
+#include "io/safetensors_reader.h"
+#include "io/safetensors_writer.h"
+#include "models/load_policy.h"
+#include "models/qwen2_5_vl_policy.h"
+#include "models/text_causal_lm.h"
+#include "models/text_causal_lm_policy.h"
 #include "rewards_reference.h"
 
 namespace balcap {

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "balcap/io/safetensors_reader.h"
+#include "io/safetensors_reader.h"
 #include "sampling_reference.h"
 
 namespace balcap::test {

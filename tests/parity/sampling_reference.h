@@ -7,11 +7,11 @@
 #include <string>
 #include <vector>
 
-#include "balcap/io/json_file.h"
-#include "balcap/models/caption_prompt.h"
-#include "balcap/models/qwen2_5_vl_policy.h"
-#include "balcap/sampling/sampler.h"
-#include "balcap/vision/image.h"
+#include "io/json_file.h"
+#include "models/caption_prompt.h"
+#include "models/qwen2_5_vl_policy.h"
+#include "sampling/sampler.h"
+#include "vision/image.h"
 #include "support/test_support.h"
 
 namespace balcap::test {

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 #include "policy_forward.h"
 #include "sampling_reference.h"

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <map>
 
-#include "balcap/core/error.h"
-#include "balcap/sampling/decode_graph.h"
+#include "core/error.h"
+#include "sampling/decode_graph.h"
 #include "sampling_reference.h"
 
 namespace balcap::test {

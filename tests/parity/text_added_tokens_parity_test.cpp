@@ -2,7 +2,7 @@
 // LLaMA-2 plus five added tokens that use them (ref_text.py writes flags/tokenizer.json).
 #include <gtest/gtest.h>
 
-#include "balcap/text/bpe_tokenizer.h"
+#include "text/bpe_tokenizer.h"
 #include "text_reference.h"
 
 namespace balcap::test {

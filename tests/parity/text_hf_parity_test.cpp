@@ -3,7 +3,7 @@
 // Mistral (metaspace normaliser, BPE with byte fallback, BOS post-processor).
 #include <gtest/gtest.h>
 
-#include "balcap/text/bpe_tokenizer.h"
+#include "text/bpe_tokenizer.h"
 #include "text_reference.h"
 
 namespace balcap::test {

@@ -7,9 +7,9 @@
 
 #include <cmath>
 
-#include "balcap/core/error.h"
-#include "balcap/text/sentencepiece_tokenizer.h"
-#include "balcap/text/tokenizer.h"
+#include "core/error.h"
+#include "text/sentencepiece_tokenizer.h"
+#include "text/tokenizer.h"
 #include "text_reference.h"
 
 namespace balcap::test {

@@ -6,11 +6,11 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/error.h"
-#include "balcap/io/safetensors_checkpoint.h"
-#include "balcap/io/safetensors_writer.h"
-#include "balcap/train/adamw.h"
-#include "balcap/train/lr_schedule.h"
+#include "core/error.h"
+#include "io/safetensors_checkpoint.h"
+#include "io/safetensors_writer.h"
+#include "train/adamw.h"
+#include "train/lr_schedule.h"
 #include "support/test_support.h"
 
 namespace balcap::train {

@@ -5,10 +5,10 @@
 // Qwen2.5-VL (make_tiny_policy.py); images of tests/data of different sizes.
 #include <gtest/gtest.h>
 
-#include "balcap/models/caption_prompt.h"
-#include "balcap/models/qwen2_5_vl_policy.h"
-#include "balcap/train/sequence_logprobs.h"
-#include "balcap/vision/image.h"
+#include "models/caption_prompt.h"
+#include "models/qwen2_5_vl_policy.h"
+#include "train/sequence_logprobs.h"
+#include "vision/image.h"
 #include "policy_forward.h"
 #include "support/test_support.h"
 

@@ -6,8 +6,8 @@
 
 #include <iostream>
 
-#include "balcap/vision/image.h"
-#include "balcap/vision/resample.h"
+#include "vision/image.h"
+#include "vision/resample.h"
 #include "vision_reference.h"
 
 namespace balcap {

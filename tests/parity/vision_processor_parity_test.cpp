@@ -6,8 +6,8 @@
 
 #include <iostream>
 
-#include "balcap/core/error.h"
-#include "balcap/vision/image_processor.h"
+#include "core/error.h"
+#include "vision/image_processor.h"
 #include "vision_reference.h"
 
 namespace balcap {

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "balcap/vision/image.h"
+#include "vision/image.h"
 #include "support/test_support.h"
 
 namespace balcap::test {

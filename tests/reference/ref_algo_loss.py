@@ -10,7 +10,7 @@ sum(g_lp * logprob + g_ent * entropy). And OUT_DIR/policy_loss_cases.json: rando
 (caption lengths, logprobs, old/ref logprobs, advantages, entropies) with option sets (clip,
 KL estimator and coefficient, entropy coefficient, token_mean / seq_mean) and the expected loss,
 its gradients w.r.t. logprobs and entropies, and the metrics. The rules are those written in
-include/balcap/algo/policy_loss.h, implemented here independently. Deterministic, offline.
+src/algo/policy_loss.h, implemented here independently. Deterministic, offline.
 """
 import json
 import os

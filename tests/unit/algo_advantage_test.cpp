@@ -7,8 +7,8 @@
 #include <mutex>
 #include <thread>
 
-#include "balcap/algo/advantage.h"
-#include "balcap/core/error.h"
+#include "algo/advantage.h"
+#include "core/error.h"
 
 namespace balcap::algo {
 namespace {

@@ -1,8 +1,8 @@
 // Length-conditional masking (DESIGN §6) on hand-made lengths.
 #include <gtest/gtest.h>
 
-#include "balcap/algo/length_mask.h"
-#include "balcap/core/error.h"
+#include "algo/length_mask.h"
+#include "core/error.h"
 
 namespace balcap::algo {
 namespace {

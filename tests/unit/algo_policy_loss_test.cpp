@@ -6,8 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "balcap/algo/policy_loss.h"
-#include "balcap/core/error.h"
+#include "algo/policy_loss.h"
+#include "core/error.h"
 #include "support/test_support.h"
 
 namespace balcap::algo {

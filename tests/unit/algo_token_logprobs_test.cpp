@@ -5,9 +5,9 @@
 #include <algorithm>
 #include <cmath>
 
-#include "balcap/algo/token_logprobs.h"
-#include "balcap/core/error.h"
-#include "balcap/io/safetensors_reader.h"
+#include "algo/token_logprobs.h"
+#include "core/error.h"
+#include "io/safetensors_reader.h"
 #include "support/test_support.h"
 
 namespace balcap::algo {

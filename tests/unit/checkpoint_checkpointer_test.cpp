@@ -4,12 +4,12 @@
 
 #include <fstream>
 
-#include "balcap/checkpoint/checkpointer.h"
-#include "balcap/checkpoint/resume.h"
-#include "balcap/checkpoint/rng_state.h"
-#include "balcap/checkpoint/trainer_state.h"
-#include "balcap/config/config.h"
-#include "balcap/core/error.h"
+#include "checkpoint/checkpointer.h"
+#include "checkpoint/resume.h"
+#include "checkpoint/rng_state.h"
+#include "checkpoint/trainer_state.h"
+#include "config/config.h"
+#include "core/error.h"
 #include "support/test_support.h"
 
 namespace balcap::checkpoint {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "balcap/config/config.h"
-#include "balcap/core/error.h"
+#include "config/config.h"
+#include "core/error.h"
 #include "support/test_support.h"
 
 namespace balcap::config {

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "balcap/config/config.h"
-#include "balcap/core/error.h"
+#include "config/config.h"
+#include "core/error.h"
 #include "balcap_test/test_paths.h"
 #include "support/test_support.h"
 
@@ -150,7 +150,7 @@ TEST(ConfigSchema, CommittedDocsEqualTheGeneratedReference) {
   ASSERT_TRUE(fs::exists(docs))
       << "docs/config.md is missing. Regenerate: build/bin/balcap config docs > docs/config.md";
   EXPECT_TRUE(read_file(docs) == config_docs_markdown())
-      << "docs/config.md is out of date with include/balcap/config/*.h. "
+      << "docs/config.md is out of date with src/config/*.h. "
          "Regenerate: build/bin/balcap config docs > docs/config.md";
 }
 

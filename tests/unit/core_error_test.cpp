@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 
 TEST(CoreError, FailFormatsTheValueIntoTheMessage) {
   try {

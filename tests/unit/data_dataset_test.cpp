@@ -5,10 +5,10 @@
 
 #include <filesystem>
 
-#include "balcap/core/error.h"
-#include "balcap/data/dataset.h"
-#include "balcap/data/record_image.h"
-#include "balcap/vision/png_encode.h"
+#include "core/error.h"
+#include "data/dataset.h"
+#include "data/record_image.h"
+#include "vision/png_encode.h"
 #include "support/test_support.h"
 
 namespace balcap::data {

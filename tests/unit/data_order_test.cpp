@@ -1,7 +1,7 @@
 // The resumable record order: permutations against the independent Python implementation of
 // docs/data.md (tests/reference/ref_data.py), the stream across epochs, batch-size independence
 // and the cursor's save/restore.
-#include "balcap/data/data_order.h"
+#include "data/data_order.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <numeric>
 
-#include "balcap/core/error.h"
+#include "core/error.h"
 #include "support/test_support.h"
 
 namespace balcap::data {

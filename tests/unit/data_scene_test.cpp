@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <set>
 
-#include "balcap/core/error.h"
-#include "balcap/data/scene.h"
-#include "balcap/data/scene_claims.h"
-#include "balcap/data/scene_grammar.h"
-#include "balcap/data/scene_render.h"
-#include "balcap/data/scene_synth.h"
+#include "core/error.h"
+#include "data/scene.h"
+#include "data/scene_claims.h"
+#include "data/scene_grammar.h"
+#include "data/scene_render.h"
+#include "data/scene_synth.h"
 
 namespace balcap::data {
 namespace {

@@ -5,10 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/error.h"
-#include "balcap/io/generation_config.h"
-#include "balcap/io/hf_config.h"
-#include "balcap/io/model_family.h"
+#include "core/error.h"
+#include "io/generation_config.h"
+#include "io/hf_config.h"
+#include "io/model_family.h"
 #include "support/test_support.h"
 
 namespace balcap {

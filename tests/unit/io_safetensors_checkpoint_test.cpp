@@ -3,9 +3,9 @@
 
 #include <ATen/ATen.h>
 
-#include "balcap/core/error.h"
-#include "balcap/io/safetensors_checkpoint.h"
-#include "balcap/io/safetensors_writer.h"
+#include "core/error.h"
+#include "io/safetensors_checkpoint.h"
+#include "io/safetensors_writer.h"
 #include "support/test_support.h"
 
 namespace balcap {

@@ -7,8 +7,8 @@
 
 #include <random>
 
-#include "balcap/core/error.h"
-#include "balcap/io/safetensors_reader.h"
+#include "core/error.h"
+#include "io/safetensors_reader.h"
 #include "support/tensor_bytes.h"
 #include "support/test_support.h"
 

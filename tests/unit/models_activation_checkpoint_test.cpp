@@ -3,8 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "balcap/models/activation_checkpoint.h"
-#include "balcap/models/text_decoder.h"
+#include "models/activation_checkpoint.h"
+#include "models/text_decoder.h"
 
 namespace balcap {
 namespace {

@@ -3,8 +3,8 @@
 // parameter is re-seated.
 #include <gtest/gtest.h>
 
-#include "balcap/models/attention.h"
-#include "balcap/models/fused_linears.h"
+#include "models/attention.h"
+#include "models/fused_linears.h"
 
 namespace balcap {
 namespace {

@@ -5,12 +5,12 @@
 
 #include <vector>
 
-#include "balcap/core/error.h"
-#include "balcap/io/hf_config.h"
-#include "balcap/models/attention.h"
-#include "balcap/models/kv_cache.h"
-#include "balcap/models/qwen2_5_vl_rope_index.h"
-#include "balcap/models/rotary.h"
+#include "core/error.h"
+#include "io/hf_config.h"
+#include "models/attention.h"
+#include "models/kv_cache.h"
+#include "models/qwen2_5_vl_rope_index.h"
+#include "models/rotary.h"
 
 namespace balcap {
 namespace {

@@ -5,9 +5,9 @@
 #include <cmath>
 #include <vector>
 
-#include "balcap/core/error.h"
-#include "balcap/models/kv_cache.h"
-#include "balcap/models/prefix_attention.h"
+#include "core/error.h"
+#include "models/kv_cache.h"
+#include "models/prefix_attention.h"
 
 namespace balcap {
 namespace {

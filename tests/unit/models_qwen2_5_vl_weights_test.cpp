@@ -7,10 +7,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include "balcap/core/error.h"
-#include "balcap/io/safetensors_checkpoint.h"
-#include "balcap/io/safetensors_writer.h"
-#include "balcap/models/qwen2_5_vl_weights.h"
+#include "core/error.h"
+#include "io/safetensors_checkpoint.h"
+#include "io/safetensors_writer.h"
+#include "models/qwen2_5_vl_weights.h"
 #include "parity/models_reference.h"
 
 namespace balcap {

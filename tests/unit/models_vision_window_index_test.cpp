@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "balcap/core/error.h"
-#include "balcap/models/qwen2_5_vl_window_index.h"
+#include "core/error.h"
+#include "models/qwen2_5_vl_window_index.h"
 
 namespace balcap {
 namespace {

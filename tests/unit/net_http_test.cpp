@@ -6,8 +6,8 @@
 #include <chrono>
 #include <thread>
 
-#include "balcap/net/http_client.h"
-#include "balcap/net/http_server.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
 #include "unit/net_raw_server.h"
 
 namespace balcap::net {

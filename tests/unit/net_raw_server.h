@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "balcap/net/http_message.h"
-#include "balcap/net/socket.h"
+#include "net/http_message.h"
+#include "net/socket.h"
 
 namespace balcap::test {
 

@@ -1,10 +1,10 @@
 // Objectives built from the rewards config: kinds dispatched, names kept, impossible pairs refused.
 #include <gtest/gtest.h>
 
-#include "balcap/config/config.h"
-#include "balcap/core/error.h"
-#include "balcap/rewards/build_objectives.h"
-#include "balcap/rewards/score_captions.h"
+#include "config/config.h"
+#include "core/error.h"
+#include "rewards/build_objectives.h"
+#include "rewards/score_captions.h"
 
 namespace balcap::rewards {
 namespace {

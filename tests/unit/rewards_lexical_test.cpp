@@ -1,10 +1,10 @@
 // The lexical judge and the repetition guard on hand-made examples.
 #include <gtest/gtest.h>
 
-#include "balcap/core/error.h"
-#include "balcap/rewards/lexical_objectives.h"
-#include "balcap/rewards/lexical_text.h"
-#include "balcap/rewards/repetition_guard.h"
+#include "core/error.h"
+#include "rewards/lexical_objectives.h"
+#include "rewards/lexical_text.h"
+#include "rewards/repetition_guard.h"
 
 namespace balcap::rewards {
 namespace {

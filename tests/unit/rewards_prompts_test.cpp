@@ -4,10 +4,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "balcap/config/config.h"
-#include "balcap/core/error.h"
-#include "balcap/rewards/judge_call_log.h"
-#include "balcap/rewards/judge_questions.h"
+#include "config/config.h"
+#include "core/error.h"
+#include "rewards/judge_call_log.h"
+#include "rewards/judge_questions.h"
 #include "rewards_table_judge.h"
 #include "support/test_support.h"
 

@@ -12,7 +12,7 @@
 #include <sstream>
 #include <thread>
 
-#include "balcap/rewards/remote_judge.h"
+#include "rewards/remote_judge.h"
 #include "unit/net_raw_server.h"
 
 namespace balcap::rewards {

@@ -1,15 +1,15 @@
 // The scene judge's scorers on hand-made captions with scores worked out by hand from the
-// documented rules (include/balcap/rewards/scene_objectives.h), and on the generator's own
+// documented rules (src/rewards/scene_objectives.h), and on the generator's own
 // references, which state only true claims.
 #include <gtest/gtest.h>
 
 #include <map>
 
-#include "balcap/core/error.h"
-#include "balcap/data/scene_synth.h"
-#include "balcap/rewards/build_objectives.h"
-#include "balcap/rewards/judge_factories.h"
-#include "balcap/rewards/scene_objectives.h"
+#include "core/error.h"
+#include "data/scene_synth.h"
+#include "rewards/build_objectives.h"
+#include "rewards/judge_factories.h"
+#include "rewards/scene_objectives.h"
 
 namespace balcap::rewards {
 namespace {

@@ -5,11 +5,11 @@
 
 #include <algorithm>
 
-#include "balcap/core/error.h"
-#include "balcap/rewards/claim_precision.h"
-#include "balcap/rewards/claim_recall.h"
-#include "balcap/rewards/judge_rating.h"
-#include "balcap/rewards/qa_accuracy.h"
+#include "core/error.h"
+#include "rewards/claim_precision.h"
+#include "rewards/claim_recall.h"
+#include "rewards/judge_rating.h"
+#include "rewards/qa_accuracy.h"
 #include "rewards_table_judge.h"
 
 namespace balcap::rewards {

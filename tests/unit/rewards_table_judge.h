@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "balcap/rewards/judge.h"
+#include "rewards/judge.h"
 
 namespace balcap::rewards::test {
 

@@ -3,10 +3,10 @@
 
 #include <cmath>
 
-#include "balcap/core/error.h"
-#include "balcap/sampling/counter_rng.h"
-#include "balcap/sampling/sampler.h"
-#include "balcap/sampling/token_choice.h"
+#include "core/error.h"
+#include "sampling/counter_rng.h"
+#include "sampling/sampler.h"
+#include "sampling/token_choice.h"
 
 namespace balcap::sampling {
 namespace {

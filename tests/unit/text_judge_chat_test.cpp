@@ -2,8 +2,8 @@
 // tests/parity/rewards_judge_chat_test.cpp).
 #include <gtest/gtest.h>
 
-#include "balcap/core/error.h"
-#include "balcap/text/judge_chat.h"
+#include "core/error.h"
+#include "text/judge_chat.h"
 
 namespace balcap {
 namespace {

@@ -2,10 +2,10 @@
 // and the errors for bad input and unsupported tokenizer.json components.
 #include <gtest/gtest.h>
 
-#include "balcap/core/error.h"
-#include "balcap/text/bpe_tokenizer.h"
-#include "balcap/text/sentencepiece_tokenizer.h"
-#include "balcap/text/utf8.h"
+#include "core/error.h"
+#include "text/bpe_tokenizer.h"
+#include "text/sentencepiece_tokenizer.h"
+#include "text/utf8.h"
 #include "../parity/text_reference.h"
 
 namespace balcap::test {

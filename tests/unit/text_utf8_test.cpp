@@ -3,8 +3,8 @@
 // from_utf8_lossy and Python's errors="replace" share).
 #include <gtest/gtest.h>
 
-#include "balcap/core/error.h"
-#include "balcap/text/utf8.h"
+#include "core/error.h"
+#include "text/utf8.h"
 
 namespace balcap {
 namespace {

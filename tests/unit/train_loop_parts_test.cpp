@@ -2,12 +2,12 @@
 // caption lengths (numpy's linear interpolation), the SFT phase config, device/dtype resolution.
 #include <gtest/gtest.h>
 
-#include "balcap/core/error.h"
-#include "balcap/train/adamw.h"
-#include "balcap/train/session.h"
-#include "balcap/train/step_metrics.h"
-#include "balcap/train/trainer.h"
-#include "balcap/train/update_phase.h"
+#include "core/error.h"
+#include "train/adamw.h"
+#include "train/session.h"
+#include "train/step_metrics.h"
+#include "train/trainer.h"
+#include "train/update_phase.h"
 
 namespace balcap::train {
 namespace {

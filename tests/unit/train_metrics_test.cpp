@@ -4,10 +4,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "balcap/core/error.h"
-#include "balcap/train/metrics_writer.h"
-#include "balcap/train/progress.h"
-#include "balcap/train/tensorboard_writer.h"
+#include "core/error.h"
+#include "train/metrics_writer.h"
+#include "train/progress.h"
+#include "train/tensorboard_writer.h"
 #include "balcap_test/test_paths.h"
 #include "support/test_support.h"
 

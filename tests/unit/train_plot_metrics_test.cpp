@@ -9,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "balcap/core/error.h"
-#include "balcap/train/plot_metrics.h"
-#include "balcap/vision/image.h"
+#include "core/error.h"
+#include "train/plot_metrics.h"
+#include "vision/image.h"
 #include "support/test_support.h"
 
 namespace balcap::train {

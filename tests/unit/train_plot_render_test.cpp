@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "balcap/core/error.h"
-#include "balcap/train/plot_chart.h"
-#include "balcap/train/plot_font.h"
-#include "balcap/vision/image.h"
-#include "balcap/vision/png_encode.h"
+#include "core/error.h"
+#include "train/plot_chart.h"
+#include "train/plot_font.h"
+#include "vision/image.h"
+#include "vision/png_encode.h"
 #include "balcap_test/test_paths.h"
 #include "support/test_support.h"
 

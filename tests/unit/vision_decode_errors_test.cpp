@@ -5,8 +5,8 @@
 
 #include <cstring>
 
-#include "balcap/core/error.h"
-#include "balcap/vision/image.h"
+#include "core/error.h"
+#include "vision/image.h"
 #include "support/test_support.h"
 
 namespace balcap {

@@ -2,7 +2,7 @@
 // with hand-written expected layouts (the parity tests compare all eight with PIL as well).
 #include <gtest/gtest.h>
 
-#include "balcap/vision/exif.h"
+#include "vision/exif.h"
 
 namespace balcap {
 namespace {

@@ -2,10 +2,10 @@
 // and load_image_processor's choice of processor and its config errors.
 #include <gtest/gtest.h>
 
-#include "balcap/core/error.h"
-#include "balcap/vision/clip_processor.h"
-#include "balcap/vision/image_processor.h"
-#include "balcap/vision/qwen2_vl_processor.h"
+#include "core/error.h"
+#include "vision/clip_processor.h"
+#include "vision/image_processor.h"
+#include "vision/qwen2_vl_processor.h"
 #include "support/test_support.h"
 
 namespace balcap {

@@ -3,8 +3,8 @@
 // aspect-ratio error.
 #include <gtest/gtest.h>
 
-#include "balcap/core/error.h"
-#include "balcap/vision/smart_resize.h"
+#include "core/error.h"
+#include "vision/smart_resize.h"
 
 namespace balcap {
 namespace {

@@ -1,0 +1,72 @@
+#pragma once
+// `dist:`, `checkpoint:` and `logging:` — how a run talks to other ranks, persists itself
+// and reports (DESIGN §8, §9, §11).
+#include <cstdint>
+#include <string>
+
+#include "config/spec.h"
+
+namespace balcap::config {
+
+struct DistConfig {
+  std::string backend = "auto";
+  double timeout_s = 1800.0;
+  bool sharded_optimizer = false;
+  double bucket_mb = 25.0;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("backend", backend, "c10d backend; `auto` = nccl on GPU, gloo on CPU.",
+            Spec().one_of({"auto", "nccl", "gloo"}));
+    v.field("timeout_s", timeout_s, "A collective waiting longer than this fails the run (dead or hung rank).",
+            Spec().above(0));
+    v.field("sharded_optimizer", sharded_optimizer,
+            "ZeRO-style: reduce-scatter gradients and keep 1/world of the AdamW state per rank.");
+    v.field("bucket_mb", bucket_mb, "Gradient all-reduce bucket size, MiB (PyTorch DDP's default is 25).",
+            Spec().above(0).at_most(4096));
+  }
+  bool operator==(const DistConfig&) const = default;
+};
+
+struct CheckpointConfig {
+  std::int64_t keep_last = 3;
+  std::string resume = "auto";
+  bool save_optimizer = true;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("keep_last", keep_last, "Complete checkpoints kept (older ones pruned); 0 = keep all.", Spec().at_least(0));
+    v.field("resume", resume,
+            "`auto`: the newest complete checkpoint in run_dir (none = fresh start); `none`: fresh start; "
+            "otherwise a checkpoint directory path.",
+            Spec().required());
+    v.field("save_optimizer", save_optimizer, "Save optimizer state (needed for exact resume).");
+  }
+  bool operator==(const CheckpointConfig&) const = default;
+};
+
+struct LoggingConfig {
+  std::string level = "info";
+  bool metrics_jsonl = true;
+  bool tensorboard = true;
+  bool log_judge_calls = false;
+  std::string progress = "auto";
+  std::int64_t samples_every = 10;
+  std::int64_t samples_count = 4;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("level", level, "Console/file log level.", Spec().one_of({"trace", "debug", "info", "warn", "error"}));
+    v.field("metrics_jsonl", metrics_jsonl, "Write one JSON object per step to run_dir/metrics.jsonl.");
+    v.field("tensorboard", tensorboard, "Write TensorBoard scalars to run_dir/tensorboard/.");
+    v.field("log_judge_calls", log_judge_calls, "Log every judge prompt and answer (large).");
+    v.field("progress", progress, "Progress bar: `auto` (on a terminal), `always`, `never`.",
+            Spec().one_of({"auto", "always", "never"}));
+    v.field("samples_every", samples_every, "Log sample captions with their scores every N steps; 0 = never.",
+            Spec().at_least(0));
+    v.field("samples_count", samples_count, "Captions logged each time.", Spec().at_least(0));
+  }
+  bool operator==(const LoggingConfig&) const = default;
+};
+
+}  // namespace balcap::config

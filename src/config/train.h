@@ -1,0 +1,84 @@
+#pragma once
+// `train:` — the loop: how many images per step, how the step is cut into micro-batches,
+// what is trained (full / frozen parts / LoRA), precision, seed and device.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/spec.h"
+
+namespace balcap::config {
+
+// `train.lora:` low-rank adapters on the language model's linear layers (PEFT format).
+struct LoraConfig {
+  bool enabled = false;
+  std::int64_t r = 16;
+  double alpha = 32.0;
+  double dropout = 0.05;
+  std::vector<std::string> target_modules = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
+                                             "gate_proj", "up_proj", "down_proj"};
+
+  template <class V>
+  void visit(V& v) {
+    v.field("enabled", enabled, "Train LoRA adapters instead of the full language model.");
+    v.field("r", r, "Adapter rank.", Spec().at_least(1).at_most(4096));
+    v.field("alpha", alpha, "Scaling numerator: the update is (alpha / r) * B A.", Spec().above(0));
+    v.field("dropout", dropout, "Dropout on the adapter input.", Spec().at_least(0).below(1));
+    v.field("target_modules", target_modules,
+            "Names of the LM's linear layers that get adapters (PEFT's target_modules).", Spec().required());
+  }
+  bool operator==(const LoraConfig&) const = default;
+};
+
+struct TrainConfig {
+  std::string run_dir = "runs/balcap";
+  std::int64_t max_steps = 1000;
+  std::int64_t save_every = 100;
+  std::int64_t batch_size = 8;
+  std::int64_t group_size = 8;
+  std::int64_t micro_batch = 8;
+  std::int64_t grad_accum = 0;
+  bool grad_checkpointing = false;
+  bool freeze_vision = false;
+  bool freeze_projector = false;
+  LoraConfig lora;
+  std::string dtype = "auto";
+  std::int64_t seed = 42;
+  std::int64_t max_bad_steps = 5;
+  std::string device = "auto";
+
+  template <class V>
+  void visit(V& v) {
+    v.field("run_dir", run_dir, "Run directory: metrics.jsonl, logs, the resolved config, checkpoints/step-N/.",
+            Spec().required());
+    v.field("max_steps", max_steps, "Training steps (one step = one rollout batch and its updates).",
+            Spec().at_least(1));
+    v.field("save_every", save_every, "Checkpoint every N steps (and at the end); 0 = only at the end.",
+            Spec().at_least(0));
+    v.field("batch_size", batch_size, "Images per step over all ranks; each image gets group_size captions.",
+            Spec().at_least(1));
+    v.field("group_size", group_size, "G: captions sampled per image (the group normalised together).",
+            Spec().at_least(2).at_most(1024));
+    v.field("micro_batch", micro_batch, "Sequences per forward/backward pass of the loss, per rank.",
+            Spec().at_least(1));
+    v.field("grad_accum", grad_accum,
+            "Micro-batches accumulated per optimizer step; 0 = derived from batch_size * group_size / "
+            "algo.mini_batches / world size / micro_batch.",
+            Spec().at_least(0));
+    v.field("grad_checkpointing", grad_checkpointing, "Recompute decoder-layer activations in backward.");
+    v.field("freeze_vision", freeze_vision, "Do not train the vision tower.");
+    v.field("freeze_projector", freeze_projector, "Do not train the vision-to-language projector / merger.");
+    v.field("lora", lora, "LoRA adapters (off by default: full fine-tuning).");
+    v.field("dtype", dtype, "Parameter dtype; `auto` = bfloat16 on GPU, float32 on CPU.",
+            Spec().one_of({"auto", "float32", "bfloat16", "float16"}));
+    v.field("seed", seed, "Seeds data order, sampling (with step, rank and image) and initialisation.",
+            Spec().at_least(0));
+    v.field("max_bad_steps", max_bad_steps,
+            "Consecutive steps with a non-finite loss or gradient (skipped) before checkpoint and stop.",
+            Spec().at_least(1));
+    v.field("device", device, "`auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`.", Spec().device());
+  }
+  bool operator==(const TrainConfig&) const = default;
+};
+
+}  // namespace balcap::config

@@ -1,0 +1,57 @@
+#pragma once
+// The transport of the remote judge: JSON POSTs to an OpenAI-compatible server (vLLM, SGLang,
+// `balcap serve`) with a per-request timeout, retries with exponential backoff, the API key from
+// an environment variable (sent as "Authorization: Bearer", never logged or put in an error), and
+// bounded concurrency for a batch of requests (parallel_for). Torch-free.
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "config/judge.h"
+#include "net/http_client.h"
+
+namespace balcap::rewards {
+
+class OpenAiEndpoint {
+ public:
+  // Reads the key from config.api_key_env now: a named variable that is unset or empty ->
+  // balcap::Error naming the variable (not its value). A bad url -> balcap::Error.
+  OpenAiEndpoint(std::string judge_name, const config::JudgeConfig& config);
+
+  // POST url + path with `body`; the parsed JSON reply of a 2xx. Failures (transport errors,
+  // timeouts, 5xx / 408 / 429, a reply that is not JSON) are retried max_retries times, sleeping
+  // backoff_s, 2 backoff_s, 4 backoff_s, ...; then JudgeError naming the URL, the attempts, the
+  // last failure and a hint. Other 4xx replies (bad model name, bad parameter) -> JudgeError at
+  // once with the server's message.
+  nlohmann::json post(const std::string& path, const nlohmann::json& body) const;
+  nlohmann::json get(const std::string& path) const;
+
+  // The `model` field to send: config.model_name, or the id of the server's only model
+  // (GET /models, asked once; several models -> JudgeError listing them).
+  std::string model() const;
+  const std::string& url() const { return url_text_; }
+  int64_t concurrency() const { return concurrency_; }
+
+ private:
+  nlohmann::json call(const std::string& method, const std::string& path, const std::string& body) const;
+
+  std::string name_;
+  std::string url_text_;
+  net::Url url_;
+  net::HttpClientOptions http_;
+  net::Headers headers_;  // Content-Type and, with a key, Authorization
+  int64_t max_retries_;
+  double backoff_s_;
+  int64_t concurrency_;
+  std::string configured_model_;  // config.model_name
+  mutable std::once_flag model_once_;
+  mutable std::string model_;  // the server's only model (set inside model_once_)
+};
+
+// Runs task(0) .. task(n-1) on at most `concurrency` threads (the calling thread included) and
+// rethrows the first exception once all have stopped (tasks not yet started are skipped).
+void parallel_for(int64_t n, int64_t concurrency, const std::function<void(int64_t)>& task);
+
+}  // namespace balcap::rewards

@@ -1,0 +1,45 @@
+#pragma once
+// Reward phase of a step (DESIGN §1): every objective scores every caption (K x N raw scores),
+// the length mask gates the listed objectives by caption length vs the references' length, and
+// the advantage (GDPO / GRPO, batch statistics over all ranks) turns them into one number per
+// caption.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "algo/advantage.h"
+#include "config/config.h"
+#include "dist/communicator.h"
+#include "rewards/objective.h"
+#include "text/tokenizer.h"
+#include "train/rollout.h"
+
+namespace balcap::train {
+
+// Mean token length of a record's references (0 when it has none), cached by record index.
+class ReferenceLengths {
+ public:
+  explicit ReferenceLengths(const Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
+  double of(const data::Record& record);
+
+ private:
+  const Tokenizer& tokenizer_;
+  std::map<std::int64_t, double> cache_;
+};
+
+// Caption length for the mask and the metrics: generated tokens without the stop token.
+std::int64_t caption_tokens(const sampling::Sample& sample);
+
+struct RewardOutcome {
+  std::vector<algo::ObjectiveRewards> raw;  // K objectives x N raw scores (before the mask)
+  algo::AdvantageResult advantage;          // advantages [N], masked flags, stats
+  std::vector<double> objective_seconds;    // [K]
+  double seconds = 0;
+};
+
+RewardOutcome reward_phase(const Config& config, const std::vector<std::unique_ptr<rewards::Objective>>& objectives,
+                           const Rollout& rollout, ReferenceLengths& reference_lengths, dist::Communicator& comm);
+
+}  // namespace balcap::train

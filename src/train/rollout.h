@@ -1,0 +1,54 @@
+#pragma once
+// Rollout phase of a step (DESIGN §1): this rank's records of the step -> images decoded and
+// processed ONCE into prompts (the same tensors feed the sampler and the loss) -> G sampled
+// captions per image. An image that fails to decode is skipped and counted (data.on_bad_record:
+// skip) or stops the run (fail); the step goes on with the others.
+#include <cstdint>
+#include <vector>
+
+#include "config/config.h"
+#include "data/dataset.h"
+#include "data/record_image.h"
+#include "dist/communicator.h"
+#include "models/policy.h"
+#include "sampling/sampler.h"
+#include "text/tokenizer.h"
+#include "vision/image_processor.h"
+
+namespace balcap::train {
+
+// What a phase reads: the run's fixed parts (owned by the session).
+struct RolloutInputs {
+  const Config* config = nullptr;
+  Policy* policy = nullptr;
+  const Tokenizer* tokenizer = nullptr;
+  const ImageProcessor* processor = nullptr;
+  const data::Dataset* dataset = nullptr;
+  data::RecordImageDecoder* images = nullptr;
+  dist::Communicator* comm = nullptr;
+};
+
+// One image of the step: its record and its prompt (ids + pixel tensors).
+struct PromptedRecord {
+  const data::Record* record = nullptr;
+  PolicyPrompt prompt;
+};
+
+// records -> prompts; failed images are left out (counted in *skipped).
+std::vector<PromptedRecord> build_prompts(const RolloutInputs& in, const std::vector<std::int64_t>& record_indices,
+                                          std::int64_t* skipped);
+
+struct Rollout {
+  std::vector<PromptedRecord> items;      // this rank's images, in order
+  std::vector<sampling::Sample> samples;  // items.size() * G, request-major
+  std::int64_t images_skipped = 0;
+  double preprocess_seconds = 0;
+  double sample_seconds = 0;
+  std::int64_t generated_tokens = 0;
+};
+
+// `global_indices`: the step's record indices (all ranks); this rank takes its shard.
+// Sampling is seeded by (train.seed, step, rank, record index) only.
+Rollout rollout_phase(const RolloutInputs& in, const std::vector<std::int64_t>& global_indices, std::int64_t step);
+
+}  // namespace balcap::train

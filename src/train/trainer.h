@@ -1,0 +1,28 @@
+#pragma once
+// `balcap train` and `balcap sft`: the whole loop of DESIGN §1 on one process (CPU or one GPU).
+//
+// RL step: next batch_size records (resumable order) -> images processed once -> G sampled captions
+// per image (seeded by seed, step, rank, record) -> objectives -> length mask -> advantages ->
+// ppo_epochs x mini_batches optimizer steps over micro-batches -> metrics row (+ caption samples
+// every logging.samples_every steps) -> checkpoint every save_every steps and at the end.
+// SIGTERM / SIGINT: the current micro-step finishes; a step with no optimizer update yet is
+// dropped (it is redone on resume), then a checkpoint is saved and the run exits 0.
+// Non-finite loss or gradient: that optimizer step is skipped and counted; train.max_bad_steps
+// steps in a row with a skip -> checkpoint and a balcap::Error.
+#include "config/config.h"
+#include "train/session.h"
+
+namespace balcap::train {
+
+// Returns the process exit code (0: finished, or stopped by a signal after saving).
+int run_training(const Config& config, const RunArgs& args);
+
+// Supervised captioning (cross-entropy on reference captions) with the same machinery; `config` is
+// the full config, its `sft:` section selects steps, lr, run_dir and which references.
+int run_sft(const Config& config, const RunArgs& args);
+
+// The config an SFT run actually trains with: train.* / optim.* taken from sft.* (run_dir,
+// max_steps, save_every, batch_size, lr, warmup_steps). Also what its checkpoints hash.
+Config sft_phase_config(const Config& config);
+
+}  // namespace balcap::train

@@ -1,0 +1,55 @@
+#pragma once
+// Update phase of a step (DESIGN §1, §7): algo.ppo_epochs passes over the rollout; each pass cuts
+// the N captions into algo.mini_batches mini-batches (one optimizer step each), each mini-batch into
+// micro-batches of train.micro_batch rows (or train.grad_accum of them) whose backward passes
+// accumulate. Per micro-batch: completion logprobs with grad (chunked, no [T, V] logits), the
+// reference policy's (only when algo.kl_coef > 0), the PPO loss with the mini-batch's aggregation
+// weights. Per mini-batch: global-norm clip, AdamW at the schedule's lr; a non-finite loss or
+// gradient skips that optimizer step (logged, counted).
+#include <cstdint>
+#include <vector>
+
+#include "config/config.h"
+#include "dist/communicator.h"
+#include "models/policy.h"
+#include "train/adamw.h"
+#include "train/lr_schedule.h"
+#include "train/rollout.h"
+
+namespace balcap::train {
+
+struct UpdateInputs {
+  const Config* config = nullptr;
+  Policy* policy = nullptr;
+  Policy* reference = nullptr;  // frozen KL reference; null when algo.kl_coef == 0
+  AdamW* optimizer = nullptr;
+  const LrSchedule* schedule = nullptr;
+  dist::Communicator* comm = nullptr;
+};
+
+struct UpdateOutcome {
+  // Means over the step's mini-batches of each mini-batch's aggregated value.
+  double loss = 0, pg_loss = 0, kl = 0, entropy = 0, clip_frac = 0, approx_kl = 0;
+  double grad_norm = 0;      // mean over the applied and skipped mini-batches (pre-clip)
+  double grad_norm_max = 0;  // largest finite pre-clip norm
+  double lr = 0;             // lr of the last optimizer step
+  std::int64_t optimizer_steps = 0;  // applied
+  std::int64_t skipped_steps = 0;    // non-finite loss or gradient
+  std::int64_t tokens = 0;           // completion tokens processed (forward + backward), all passes
+  double seconds = 0;
+  double optimizer_seconds = 0;
+  bool aborted = false;  // a stop signal came before the first optimizer step: nothing was changed
+};
+
+// `updates_done`: optimizer steps applied so far in the run (the schedule's position); advanced.
+UpdateOutcome update_phase(const UpdateInputs& in, const Rollout& rollout, const std::vector<double>& advantages,
+                           std::int64_t& updates_done);
+
+// [first, last) row ranges of `parts` near-equal consecutive parts of n rows (the first n % parts
+// get one more).
+std::vector<std::pair<std::int64_t, std::int64_t>> split_evenly(std::int64_t n, std::int64_t parts);
+
+// Micro-batches of one mini-batch of n rows: train.grad_accum parts when set, else ceil(n / micro_batch).
+std::int64_t micro_batch_count(const config::TrainConfig& train, std::int64_t n);
+
+}  // namespace balcap::train

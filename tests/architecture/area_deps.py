@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""Each area may include only the headers of the areas it declares.
+
+Reads the `balcap_area(NAME DEPS a b ...)` declarations from CMakeLists.txt and every
+`#include "AREA/..."` in src/NAME/, and fails naming the file, line and area when a file
+includes a header of an area that NAME does not declare (src/cli may include any area the
+`balcap` executable links). Run by ctest as architecture.area_deps.
+"""
+import pathlib
+import re
+import subprocess
+import sys
+import tempfile
+
+
+def self_test():
+    """The check must fail on a tree where core includes a models header (core declares nothing)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = pathlib.Path(tmp)
+        (tree / "CMakeLists.txt").write_text(
+            "balcap_area(core DEPS)\nbalcap_area(models DEPS core)\n"
+            "target_link_libraries(balcap PRIVATE balcap_models balcap_core)\n")
+        for area in ("core", "models", "cli"):
+            (tree / "src" / area).mkdir(parents=True)
+        (tree / "src" / "models" / "policy.h").write_text('#include "core/error.h"\n')
+        (tree / "src" / "core" / "error.h").write_text("#pragma once\n")
+        ok = subprocess.run([sys.executable, __file__, str(tree)], capture_output=True, text=True)
+        (tree / "src" / "core" / "error.h").write_text('#pragma once\n#include "models/policy.h"\n')
+        bad = subprocess.run([sys.executable, __file__, str(tree)], capture_output=True, text=True)
+    print(ok.stdout + bad.stdout)
+    if ok.returncode != 0 or bad.returncode == 0 or "src/core/error.h:2" not in bad.stdout:
+        sys.exit("area_deps self-test: the check did not tell the declared include from the undeclared one")
+    print("area_deps self-test: a declared include passes, an undeclared one fails naming file and line")
+    sys.exit(0)
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "--self-test":
+    self_test()
+root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else pathlib.Path(__file__).parents[2])
+cmake = (root / "CMakeLists.txt").read_text()
+declared = {m.group(1): set(m.group(2).split())
+            for m in re.finditer(r"^balcap_area\((\w+)\s+DEPS([^)]*)\)", cmake, re.M)}
+links = re.search(r"target_link_libraries\(balcap PRIVATE([^)]*)\)", cmake, re.S).group(1)
+declared["cli"] = {name[len("balcap_"):] for name in links.split() if name.startswith("balcap_")}
+
+areas = {p.name for p in (root / "src").iterdir() if p.is_dir()}
+undeclared_areas = areas - declared.keys()
+errors = [f"src/{a}/ is not declared with balcap_area() in CMakeLists.txt" for a in sorted(undeclared_areas)]
+include = re.compile(r'^\s*#\s*include\s*[<"]([a-z0-9_]+)/[^">]+[">]')
+for area in sorted(areas & declared.keys()):
+    for path in sorted((root / "src" / area).rglob("*")):
+        if path.suffix not in (".h", ".cpp", ".in"):
+            continue
+        for lineno, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            m = include.match(line)
+            if not m or m.group(1) not in areas or m.group(1) == area:
+                continue
+            if m.group(1) not in declared[area]:
+                errors.append(f"{path.relative_to(root)}:{lineno}: area '{area}' includes a header of "
+                              f"'{m.group(1)}', which it does not declare. HINT: add {m.group(1)} to "
+                              f"balcap_area({area} DEPS ...) in CMakeLists.txt if the dependency is meant, "
+                              f"or move the code to the area that owns it")
+for e in errors:
+    print(e)
+print(f"area_deps: {len(areas)} areas checked, {len(errors)} undeclared include(s)")
+sys.exit(1 if errors else 0)
