@@ -1,4 +1,4 @@
-// GDPO and GRPO advantages (DESIGN §7); see src/algo/advantage.h.
+// GDPO and GRPO advantages (docs/architecture.md §7); see src/algo/advantage.h.
 #include "algo/advantage.h"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 #pragma once
-// Rewards -> advantages (DESIGN §7), on host vectors (a step has a few hundred numbers).
+// Rewards -> advantages (docs/architecture.md §7), on host vectors (a step has a few hundred numbers).
 //
 // Group g = one image's G captions (consecutive samples), objective k with weight w_k, raw score
 // r_k(g,j) after the length mask. std is the unbiased (n-1) estimate, as torch.std.
@@ -40,7 +40,7 @@ struct AdvantageInput {
   std::vector<std::int64_t> group_sizes;     // one per group
 };
 
-// Per-objective metrics (DESIGN §11) over the global batch.
+// Per-objective metrics (docs/architecture.md §11) over the global batch.
 struct ObjectiveStats {
   std::string name;
   double raw_mean = 0;         // mean of the valid raw scores (before the mask), 0 if none

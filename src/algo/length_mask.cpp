@@ -1,4 +1,4 @@
-// Length-conditional masking (DESIGN §6); see src/algo/length_mask.h.
+// Length-conditional masking (docs/architecture.md §6); see src/algo/length_mask.h.
 #include "algo/length_mask.h"
 
 #include <algorithm>

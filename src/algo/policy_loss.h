@@ -1,5 +1,5 @@
 #pragma once
-// The policy loss (DESIGN §7): token-level PPO clipped surrogate with separate low/high clip
+// The policy loss (docs/architecture.md §7): token-level PPO clipped surrogate with separate low/high clip
 // (DAPO's clip-higher), optional KL to a frozen reference policy, optional entropy bonus.
 //
 // Per token t of a sampled caption, with ratio r = exp(logprob - old_logprob) and A the

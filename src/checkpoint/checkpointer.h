@@ -1,5 +1,5 @@
 #pragma once
-// The Checkpointer seam (DESIGN §9, §14): atomic RUN_DIR/checkpoints/step-<N>/ directories, the
+// The Checkpointer seam (docs/architecture.md §9, §12): atomic RUN_DIR/checkpoints/step-<N>/ directories, the
 // COMPLETE marker, discovery of the newest complete one, keep-last-N pruning.
 //
 // API summary (what the trainer calls):

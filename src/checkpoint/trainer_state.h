@@ -1,5 +1,5 @@
 #pragma once
-// trainer_state.json of a checkpoint (DESIGN §9): everything besides the weights and the optimizer
+// trainer_state.json of a checkpoint (docs/architecture.md §9): everything besides the weights and the optimizer
 // moments that an exact resume needs. The checkpoint area does not interpret the opaque parts: the
 // data area owns the cursor's JSON, the trainer the RNG names and `extra`.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// `algo:` — advantages and the policy loss (DESIGN §7). Clip 0.2 / 0.28 is DAPO's
+// `algo:` — advantages and the policy loss (docs/architecture.md §7). Clip 0.2 / 0.28 is DAPO's
 // "clip-higher" (verl clip_ratio_low/high); KL off by default as in DAPO/verl GRPO recipes.
 #include <cstdint>
 #include <string>

@@ -1,5 +1,5 @@
 #pragma once
-// The experiment config (DESIGN §10): YAML -> plain structs, one per section. Each struct's
+// The experiment config (docs/architecture.md §10): YAML -> plain structs, one per section. Each struct's
 // visit() is the single description of its keys (name, type, default, doc, constraints);
 // parsing, validation, printing, diffing and docs/config.md are all driven by it.
 //

@@ -1,4 +1,4 @@
-// The embedded default (DESIGN §2): configs/demo.yaml, compiled into the binary by CMake
+// The embedded default (docs/architecture.md §2): configs/demo.yaml, compiled into the binary by CMake
 // (src/config/demo_yaml.cpp.in -> embedded_demo_yaml()), is the config `balcap train` runs
 // when given none.
 #include "config/config.h"

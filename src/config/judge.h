@@ -1,5 +1,5 @@
 #pragma once
-// `rewards.judges.<name>:` — who answers an objective's questions (DESIGN §6): a model in
+// `rewards.judges.<name>:` — who answers an objective's questions (docs/architecture.md §6): a model in
 // this process (`local`), an OpenAI-compatible server (`remote`), dependency-free text
 // matching (`lexical`) or the synthetic scene's ground truth (`scene`).
 #include <cstdint>

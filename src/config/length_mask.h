@@ -1,5 +1,5 @@
 #pragma once
-// `rewards.length_mask:` — length-conditional masking (DESIGN §6): the listed objectives
+// `rewards.length_mask:` — length-conditional masking (docs/architecture.md §6): the listed objectives
 // pay nothing for captions whose length ratio to the reference is outside the bounds
 // (mask_mode `linear` is the paper's baseline instead: a penalty linear in |ratio - 1|).
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// `rewards:` — the BalCapRL objectives (DESIGN §6): each objective has a scorer, a judge
+// `rewards:` — the BalCapRL objectives (docs/architecture.md §6): each objective has a scorer, a judge
 // that answers the scorer's questions, and a weight in the advantage sum.
 #include <cstdint>
 #include <map>

@@ -1,6 +1,6 @@
 #pragma once
 // `dist:`, `checkpoint:` and `logging:` — how a run talks to other ranks, persists itself
-// and reports (DESIGN §8, §9, §11).
+// and reports (docs/architecture.md §8, §9, §11).
 #include <cstdint>
 #include <string>
 

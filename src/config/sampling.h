@@ -1,5 +1,5 @@
 #pragma once
-// `sampling:` — how the G captions of a group are drawn (DESIGN §5). Defaults are the
+// `sampling:` — how the G captions of a group are drawn (docs/architecture.md §5). Defaults are the
 // plain-sampling settings RL captioning recipes use (verl/TRL: T=1, no top-p/top-k cut,
 // no repetition penalty), so the sampled logprobs are the policy's own.
 #include <cstdint>

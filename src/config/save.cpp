@@ -1,4 +1,4 @@
-// save_config: the resolved config written into the run directory (DESIGN §10).
+// save_config: the resolved config written into the run directory (docs/architecture.md §10).
 #include <fstream>
 
 #include "config/config.h"

@@ -1,5 +1,5 @@
 #pragma once
-// The Communicator seam (DESIGN §8, §14): everything that depends on the rank goes through it, so
+// The Communicator seam (docs/architecture.md §8, §12): everything that depends on the rank goes through it, so
 // the trainer, the advantage's batch statistics and the metrics are written once for one or many
 // processes. Now: one process (every collective is the identity). Later: c10d Gloo/NCCL.
 #include <cstdint>

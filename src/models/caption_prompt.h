@@ -1,5 +1,5 @@
 #pragma once
-// The policy's captioning prompt (DESIGN §1 PromptBuilder): chat template + image placeholder
+// The policy's captioning prompt (docs/architecture.md §1 PromptBuilder): chat template + image placeholder
 // expansion + tokenizer + image processor -> PolicyPrompt. The family is read from the processor
 // (Qwen2-VL processor -> Qwen2.5-VL chat template); the family switch stays inside models/.
 #include <string>

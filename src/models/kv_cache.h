@@ -15,7 +15,7 @@ namespace balcap {
 
 struct TextDecoderConfig;
 
-// The prompt keys/values the G rows of a group share (the sampler's layout, DESIGN §5): stored once
+// The prompt keys/values the G rows of a group share (the sampler's layout, docs/architecture.md §5): stored once
 // per prompt, never once per row. Per layer keys/values [Bp, H_kv, P, D], prompts right-padded to P
 // and hidden by key_mask. Row n of the cache is query slot slot[n] of the [Bp * G] slots, slot =
 // prompt * G + member; an undefined slot means the identity (N == Bp * G, row n = slot n).

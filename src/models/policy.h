@@ -1,5 +1,5 @@
 #pragma once
-// The Policy seam (DESIGN §14): one class per model family over the shared text decoder, used by
+// The Policy seam (docs/architecture.md §12): one class per model family over the shared text decoder, used by
 // the sampler (prefill + decode), the trainer (hidden_states + output_weight, with grad), judges and
 // the server. Nothing outside models/ asks which family it holds.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// The Objective seam (DESIGN §6, §14): one BalCapRL objective maps (record, caption) to a raw score
+// The Objective seam (docs/architecture.md §6, §12): one BalCapRL objective maps (record, caption) to a raw score
 // in [0, 1] plus a valid flag. Implementations: the judge-backed scorers (claim_precision,
 // qa_accuracy, claim_recall, judge_rating), the lexical scorers and the synthetic scene scorers.
 #include <cstdint>

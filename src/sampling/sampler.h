@@ -1,5 +1,5 @@
 #pragma once
-// The group sampler (DESIGN §5): B prompts -> G sampled captions each. Each prompt is prefilled
+// The group sampler (docs/architecture.md §5): B prompts -> G sampled captions each. Each prompt is prefilled
 // once (vision tower + prompt, batch 1); its keys/values are kept once, as the shared prefix of its
 // G rows (never copied per member: the G rows' queries read it together, prefix_attention.h), and
 // all B*G rows decode together into one preallocated cache of generated tokens, one token per step,

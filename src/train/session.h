@@ -1,5 +1,5 @@
 #pragma once
-// What `balcap train` and `balcap sft` share (DESIGN §1, §9): the resolved device and dtype, the
+// What `balcap train` and `balcap sft` share (docs/architecture.md §1, §9): the resolved device and dtype, the
 // policy (frozen parts, gradient checkpointing), tokenizer and image processor, the validated
 // dataset and its resumable order, AdamW + LR schedule, the Checkpointer, metrics.jsonl and
 // TensorBoard writers, and the counters an exact resume restores (step, optimizer updates, RNG

@@ -1,5 +1,5 @@
 #pragma once
-// `balcap train` and `balcap sft`: the whole loop of DESIGN §1 on one process (CPU or one GPU).
+// `balcap train` and `balcap sft`: the whole loop of docs/architecture.md §1 on one process (CPU or one GPU).
 //
 // RL step: next batch_size records (resumable order) -> images processed once -> G sampled captions
 // per image (seeded by seed, step, rank, record) -> objectives -> length mask -> advantages ->

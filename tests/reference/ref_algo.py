@@ -5,7 +5,7 @@
 Each case: random groups (sizes 1-6), 1-3 objectives with weights, scores drawn from a few levels
 (so ties and zero-spread groups happen), invalid scores, caption/reference lengths (some records
 without a reference), a length mask (zero or exclude, sometimes disabled), GDPO or GRPO, batch
-normalisation on or off; and the expected advantages and masked flags. The rules are DESIGN §7
+normalisation on or off; and the expected advantages and masked flags. The rules are docs/architecture.md §7
 as written in src/algo/advantage.h, implemented here independently with torch ops.
 Deterministic (seeded), offline, well under a second of compute.
 """

@@ -1,4 +1,4 @@
-// GDPO / GRPO advantages (DESIGN §7) against hand-computed numbers. std is unbiased (n-1):
+// GDPO / GRPO advantages (docs/architecture.md §7) against hand-computed numbers. std is unbiased (n-1):
 // for two values {x, y}, std = |x - y| / sqrt(2), so (x - mean) / std = -1/sqrt(2) when x < y.
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-// Length-conditional masking (DESIGN §6) on hand-made lengths.
+// Length-conditional masking (docs/architecture.md §6) on hand-made lengths.
 #include <gtest/gtest.h>
 
 #include "algo/length_mask.h"
