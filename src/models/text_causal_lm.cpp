@@ -3,18 +3,13 @@
 // position ids for padded batches.
 #include "models/text_causal_lm.h"
 
-#include <array>
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
-#include "core/log.h"
-#include "io/atomic_file.h"
 #include "io/json_file.h"
 #include "io/model_family.h"
 #include "io/safetensors_checkpoint.h"
-#include "io/safetensors_writer.h"
 #include "models/attention.h"
-#include "models/fused_linears.h"
 #include "models/weight_loading.h"
 
 namespace balcap {
@@ -78,9 +73,7 @@ at::Tensor TextCausalLMImpl::project(const at::Tensor& hidden) { return at::line
 at::Tensor TextCausalLMImpl::output_weight() { return lm_head ? lm_head->weight : model->embed_tokens->weight; }
 
 TextCausalLMCheckpoint load_text_causal_lm(const fs::path& dir, at::ScalarType dtype, at::Device device) {
-  BALCAP_CHECK(dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf,
-               "{}: cannot load weights as {}. HINT: use float32, bfloat16 or float16.", dir.string(),
-               c10::toString(dtype));
+  check_load_dtype(dir, dtype);
   const ModelFamily family = detect_family(dir);
   BALCAP_CHECK(family == ModelFamily::qwen2 || family == ModelFamily::llama,
                "{}: model_type is '{}', not a text-only Qwen2 or LLaMA checkpoint. HINT: load it with "
@@ -99,37 +92,13 @@ TextCausalLMCheckpoint load_text_causal_lm(const fs::path& dir, at::ScalarType d
   WeightLoadOptions options;
   options.dtype = dtype;
   options.device = device;
-  if (out.config.tie_word_embeddings && checkpoint.contains("lm_head.weight")) {
-    spdlog::warn("{}: tie_word_embeddings is true; the stored lm_head.weight is ignored", dir.string());
-    options.ignored_disk_names.insert("lm_head.weight");
-  }
-  try {
-    load_module_weights(*out.model, checkpoint, options);
-  } catch (const Error& e) {
-    if (!out.config.tie_word_embeddings && !checkpoint.contains("lm_head.weight")) {
-      fail(
-          "{}\n(lm_head.weight is absent and config.json has tie_word_embeddings false, so it is required. "
-          "HINT: if this model really ties its head to the embeddings, set tie_word_embeddings: true.)",
-          e.what());
-    }
-    throw;
-  }
-  fuse_inference_projections(*out.model);  // q/k/v and gate/up as one GEMM each when decoding
-  out.model->eval();
+  load_pretrained_weights(*out.model, dir, checkpoint, out.config.tie_word_embeddings, std::move(options));
   return out;
 }
 
 void save_text_causal_lm(TextCausalLM& model, const fs::path& dir, const fs::path& source_dir,
                          uint64_t max_shard_bytes) {
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  BALCAP_CHECK(!ec, "{}: cannot create the directory: {}. HINT: check the path and permissions.", dir.string(),
-               ec.message());
-  const NamedTensors tensors = module_weights_for_saving(*model, {});
-  BALCAP_CHECK(!tensors.empty(), "{}: the model has no parameters to save. HINT: this is a bug.", dir.string());
-  save_sharded_safetensors(dir, tensors, max_shard_bytes, {{"format", "pt"}});
-  write_config_for_weights(source_dir, dir, tensors.front().second.scalar_type());
-  copy_companion_files(source_dir, dir);
+  save_pretrained_weights(*model, dir, source_dir, {}, max_shard_bytes);
 }
 
 }  // namespace balcap

@@ -8,9 +8,11 @@
 #include <map>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "io/atomic_file.h"
 #include "io/model_family.h"
 #include "io/json_file.h"
+#include "models/fused_linears.h"
 
 namespace balcap {
 namespace {
@@ -32,54 +34,64 @@ std::string bullet_list(const std::vector<std::string>& items, size_t limit = 40
 
 }  // namespace
 
-void load_module_weights(torch::nn::Module& module, const SafetensorsCheckpoint& checkpoint,
-                         const WeightLoadOptions& options) {
+namespace {
+
+// Every module tensor paired with the on-disk tensor that fills it, and every mismatch found.
+struct WeightMatch {
   std::map<std::string, at::Tensor> targets;  // module name -> parameter or buffer
+  std::map<std::string, std::string> source;  // module name -> disk name
+  std::vector<std::string> missing, unexpected, mis_shaped, wrong_dtype, duplicated;
+};
+
+WeightMatch match_weights(torch::nn::Module& module, const SafetensorsCheckpoint& checkpoint,
+                          const WeightLoadOptions& options) {
+  WeightMatch m;
   std::set<std::string> required;
   for (const auto& item : module.named_parameters(/*recurse=*/true)) {
-    targets[item.key()] = item.value();
+    m.targets[item.key()] = item.value();
     required.insert(item.key());
   }
-  for (const auto& item : module.named_buffers(/*recurse=*/true)) targets.emplace(item.key(), item.value());
+  for (const auto& item : module.named_buffers(/*recurse=*/true)) m.targets.emplace(item.key(), item.value());
 
-  std::vector<std::string> unexpected, mis_shaped, wrong_dtype, duplicated;
-  std::map<std::string, std::string> source;  // module name -> disk name
   for (const std::string& disk_name : checkpoint.names()) {
     if (options.ignored_disk_names.count(disk_name)) continue;
     const std::string name = options.to_module_name ? options.to_module_name(disk_name) : disk_name;
-    const auto it = targets.find(name);
-    if (it == targets.end()) {
-      unexpected.push_back(disk_name);
+    const auto it = m.targets.find(name);
+    if (it == m.targets.end()) {
+      m.unexpected.push_back(disk_name);
       continue;
     }
-    if (!source.emplace(name, disk_name).second) {
-      duplicated.push_back(fmt::format("{} (from both {} and {})", name, source[name], disk_name));
+    if (!m.source.emplace(name, disk_name).second) {
+      m.duplicated.push_back(fmt::format("{} (from both {} and {})", name, m.source[name], disk_name));
       continue;
     }
     const SafetensorsTensorInfo& info = checkpoint.info(disk_name);
     if (info.shape != it->second.sizes().vec()) {
-      mis_shaped.push_back(fmt::format("{}: {} in {} but the model expects {}", disk_name, shape_of(info.shape),
-                                       checkpoint.file_of(disk_name).filename().string(),
-                                       shape_of(it->second.sizes().vec())));
+      m.mis_shaped.push_back(fmt::format("{}: {} in {} but the model expects {}", disk_name, shape_of(info.shape),
+                                         checkpoint.file_of(disk_name).filename().string(),
+                                         shape_of(it->second.sizes().vec())));
     } else if (!is_float(info.dtype)) {
-      wrong_dtype.push_back(fmt::format("{}: {} (a float tensor is expected)", disk_name, to_string(info.dtype)));
+      m.wrong_dtype.push_back(fmt::format("{}: {} (a float tensor is expected)", disk_name, to_string(info.dtype)));
     }
   }
-  std::vector<std::string> missing;
   for (const std::string& name : required) {
-    if (!source.count(name) && !options.optional_parameters.count(name)) missing.push_back(name);
+    if (!m.source.count(name) && !options.optional_parameters.count(name)) m.missing.push_back(name);
   }
+  return m;
+}
 
+// Every mismatch of `m` in one balcap::Error; returns when there is none.
+void check_match(const WeightMatch& m, const SafetensorsCheckpoint& checkpoint) {
   std::string problems;
-  if (!missing.empty()) problems += fmt::format("\n{} missing tensors:{}", missing.size(), bullet_list(missing));
-  if (!unexpected.empty())
-    problems += fmt::format("\n{} unexpected tensors:{}", unexpected.size(), bullet_list(unexpected));
-  if (!mis_shaped.empty())
-    problems += fmt::format("\n{} tensors of the wrong shape:{}", mis_shaped.size(), bullet_list(mis_shaped));
-  if (!wrong_dtype.empty())
-    problems += fmt::format("\n{} tensors of the wrong dtype:{}", wrong_dtype.size(), bullet_list(wrong_dtype));
-  if (!duplicated.empty())
-    problems += fmt::format("\n{} tensors given twice:{}", duplicated.size(), bullet_list(duplicated));
+  if (!m.missing.empty()) problems += fmt::format("\n{} missing tensors:{}", m.missing.size(), bullet_list(m.missing));
+  if (!m.unexpected.empty())
+    problems += fmt::format("\n{} unexpected tensors:{}", m.unexpected.size(), bullet_list(m.unexpected));
+  if (!m.mis_shaped.empty())
+    problems += fmt::format("\n{} tensors of the wrong shape:{}", m.mis_shaped.size(), bullet_list(m.mis_shaped));
+  if (!m.wrong_dtype.empty())
+    problems += fmt::format("\n{} tensors of the wrong dtype:{}", m.wrong_dtype.size(), bullet_list(m.wrong_dtype));
+  if (!m.duplicated.empty())
+    problems += fmt::format("\n{} tensors given twice:{}", m.duplicated.size(), bullet_list(m.duplicated));
   if (!problems.empty()) {
     fail(
         "{}: the checkpoint does not match the model built from its config.json:{}\nHINT: check that "
@@ -87,17 +99,24 @@ void load_module_weights(torch::nn::Module& module, const SafetensorsCheckpoint&
         "shard is from another model.",
         checkpoint.path().string(), problems);
   }
+}
 
+}  // namespace
+
+void load_module_weights(torch::nn::Module& module, const SafetensorsCheckpoint& checkpoint,
+                         const WeightLoadOptions& options) {
+  WeightMatch m = match_weights(module, checkpoint, options);
+  check_match(m, checkpoint);
   // Replace each tensor's data (no copy into the freshly initialised storage, which is dropped).
   torch::NoGradGuard no_grad;
-  for (const auto& [name, disk_name] : source) {
-    at::Tensor& target = targets[name];
+  for (const auto& [name, disk_name] : m.source) {
+    at::Tensor& target = m.targets[name];
     target.set_data(checkpoint.tensor(disk_name).to(options.device, options.dtype, /*non_blocking=*/false,
                                                     /*copy=*/true));
   }
   // Parameters not on disk (optional ones) still follow the dtype/device asked.
-  for (auto& [name, target] : targets) {
-    if (!source.count(name) && target.is_floating_point()) target.set_data(target.to(options.device, options.dtype));
+  for (auto& [name, target] : m.targets) {
+    if (!m.source.count(name) && target.is_floating_point()) target.set_data(target.to(options.device, options.dtype));
   }
 }
 
@@ -108,6 +127,50 @@ NamedTensors module_weights_for_saving(const torch::nn::Module& module,
     out.emplace_back(to_disk_name ? to_disk_name(item.key()) : item.key(), item.value().detach());
   }
   return out;
+}
+
+void check_load_dtype(const std::filesystem::path& dir, at::ScalarType dtype) {
+  BALCAP_CHECK(dtype == at::kFloat || dtype == at::kBFloat16 || dtype == at::kHalf,
+               "{}: cannot load weights as {}. HINT: use float32, bfloat16 or float16.", dir.string(),
+               c10::toString(dtype));
+}
+
+void load_pretrained_weights(torch::nn::Module& model, const std::filesystem::path& dir,
+                             const SafetensorsCheckpoint& checkpoint, bool tie_word_embeddings,
+                             WeightLoadOptions options) {
+  if (tie_word_embeddings && checkpoint.contains("lm_head.weight")) {
+    // transformers ties after loading, so the stored copy is never used either.
+    spdlog::warn("{}: tie_word_embeddings is true; the stored lm_head.weight is ignored", dir.string());
+    options.ignored_disk_names.insert("lm_head.weight");
+  }
+  try {
+    load_module_weights(model, checkpoint, options);
+  } catch (const Error& e) {
+    if (!tie_word_embeddings && !checkpoint.contains("lm_head.weight")) {
+      fail(
+          "{}\n(lm_head.weight is absent and config.json has tie_word_embeddings false, so it is required. "
+          "HINT: if this model really ties its head to the embeddings, set tie_word_embeddings: true.)",
+          e.what());
+    }
+    throw;
+  }
+  fuse_inference_projections(model);  // q/k/v and gate/up as one GEMM each when decoding
+  model.eval();
+}
+
+void save_pretrained_weights(const torch::nn::Module& model, const std::filesystem::path& dir,
+                             const std::filesystem::path& source_dir,
+                             const std::function<std::string(const std::string&)>& to_disk_name,
+                             uint64_t max_shard_bytes) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  BALCAP_CHECK(!ec, "{}: cannot create the directory: {}. HINT: check the path and permissions.", dir.string(),
+               ec.message());
+  const NamedTensors tensors = module_weights_for_saving(model, to_disk_name);
+  BALCAP_CHECK(!tensors.empty(), "{}: the model has no parameters to save. HINT: this is a bug.", dir.string());
+  save_sharded_safetensors(dir, tensors, max_shard_bytes, {{"format", "pt"}});
+  write_config_for_weights(source_dir, dir, tensors.front().second.scalar_type());
+  copy_companion_files(source_dir, dir);
 }
 
 namespace {
