@@ -17,6 +17,8 @@ if(NOT TARGET CLI11::CLI11)
 endif()
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+# Cairo with its SVG surface (libcairo2-dev) draws `balcap plot` charts; text in DejaVu Sans (fonts-dejavu-core).
+pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo cairo-svg)
 find_package(PNG REQUIRED)
 find_package(ZLIB REQUIRED)
 find_package(JPEG REQUIRED)

@@ -13,6 +13,7 @@ apt_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libsentencepiece-dev libutf8proc-dev libpng-dev libjpeg-dev zlib1g-dev
+  libcairo2-dev fonts-dejavu-core
   libgtest-dev libgmock-dev python3-venv python3-pip
 )
 

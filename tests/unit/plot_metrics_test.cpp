@@ -1,6 +1,6 @@
 // `balcap plot`'s input side: metrics.jsonl rows (flat or nested) become aligned series, the
-// reward/length/named groups pick the right keys, runs become figures and PNG files, and bad
-// input fails naming the file and line with a HINT.
+// reward/length/named groups pick the right keys, runs become figures and PNG (or SVG) files, and
+// bad input fails naming the file and line with a HINT.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,11 +10,11 @@
 #include <vector>
 
 #include "core/error.h"
-#include "train/plot_metrics.h"
+#include "plot/metrics.h"
 #include "vision/image.h"
 #include "support/test_support.h"
 
-namespace balcap::train {
+namespace balcap::plot {
 namespace {
 
 namespace fs = std::filesystem;
@@ -175,6 +175,24 @@ TEST(PlotMetrics, SyntheticRunWritesRewardLengthAndNamedPlots) {
   }
 }
 
+TEST(PlotMetrics, FormatsWriteEachChartOncePerFormatInTheirOrder) {
+  const auto run = write_run(test::scratch_dir() / "demo", kRlRows);
+  const fs::path plots = run / "plots";
+  const auto both = plot_runs({{run}, {}, {}, {ImageFormat::kPng, ImageFormat::kSvg}});
+  EXPECT_EQ(both, (std::vector<fs::path>{plots / "rewards.png", plots / "rewards.svg", plots / "length.png",
+                                         plots / "length.svg"}));
+  EXPECT_EQ(decode_image_file(plots / "length.png").height, 30 + 460 + 16 + 8);
+  const std::string svg = test::read_file(plots / "rewards.svg");
+  EXPECT_TRUE(svg.starts_with("<?xml")) << svg.substr(0, 80);
+  EXPECT_NE(svg.find("<title>Reward per objective (raw mean) - demo</title>"), std::string::npos);
+  EXPECT_NE(svg.find("width=\"800px\" height=\"514px\""), std::string::npos) << svg.substr(0, 300);
+  fs::remove_all(plots);
+  EXPECT_EQ(plot_runs({{run}, {}, {"loss"}, {ImageFormat::kSvg}}), (std::vector<fs::path>{
+      plots / "rewards.svg", plots / "length.svg", plots / "loss.svg"}));
+  EXPECT_FALSE(fs::exists(plots / "rewards.png"));
+  EXPECT_THROW(plot_runs({{run}, {}, {}, {}}), UsageError);
+}
+
 TEST(PlotMetrics, ComparisonWritesIntoOutWithPanelsSideBySide) {
   const auto dir = test::scratch_dir();
   write_run(dir / "a", kRlRows);
@@ -203,4 +221,4 @@ TEST(PlotMetrics, NothingToPlotOrAnUnknownNameListsWhatIsLogged) {
 }
 
 }  // namespace
-}  // namespace balcap::train
+}  // namespace balcap::plot

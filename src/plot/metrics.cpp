@@ -1,5 +1,5 @@
-// metrics.jsonl -> tables -> figures -> PNG files; see src/train/plot_metrics.h.
-#include "train/plot_metrics.h"
+// metrics.jsonl -> tables -> figures -> PNG/SVG files; see src/plot/metrics.h.
+#include "plot/metrics.h"
 
 #include <algorithm>
 #include <cctype>
@@ -11,9 +11,8 @@
 
 #include "core/error.h"
 #include "core/log.h"
-#include "vision/png_encode.h"
 
-namespace balcap::train {
+namespace balcap::plot {
 namespace {
 
 namespace fs = std::filesystem;
@@ -105,9 +104,15 @@ std::string file_stem_of(const std::string& name) {
   return stem;
 }
 
-void write_figure(const Figure& figure, const fs::path& file, std::vector<fs::path>& written) {
-  write_png_file(file, render_figure(figure));
-  written.push_back(file);
+// The chart of `group` in each requested format: OUT/<stem>.png, OUT/<stem>.svg.
+void write_group(const MetricGroup& group, const std::vector<MetricsTable>& runs, const PlotOptions& o,
+                 const fs::path& out, std::vector<fs::path>& written) {
+  const Figure figure = group_figure(group, runs);
+  for (ImageFormat format : o.formats) {
+    const fs::path file = out / (group.file_stem + file_extension(format));
+    write_figure(figure, file, format);
+    written.push_back(file);
+  }
 }
 
 }  // namespace
@@ -233,13 +238,14 @@ std::vector<fs::path> plot_runs(const PlotOptions& o) {
         "plot: {} runs but no --out\nHINT: comparisons need an output directory: balcap plot RUN1 RUN2 --out DIR",
         o.runs.size());
   }
+  if (o.formats.empty()) usage_fail("plot: no output format\nHINT: --format png, svg or both");
   const std::vector<std::string> names = run_names(o.runs);
   std::vector<MetricsTable> runs;
   for (size_t i = 0; i < o.runs.size(); ++i) runs.push_back(read_metrics_table(o.runs[i], names[i]));
   std::vector<MetricGroup> groups;
   for (MetricGroup g : {reward_group(runs), length_group(runs)}) {
     if (g.members.empty()) {
-      spdlog::info("plot: no {} series logged; {}.png not written", g.file_stem, g.file_stem);
+      spdlog::info("plot: no {} series logged; no {} chart written", g.file_stem, g.file_stem);
     } else {
       groups.push_back(std::move(g));
     }
@@ -258,8 +264,8 @@ std::vector<fs::path> plot_runs(const PlotOptions& o) {
   fs::create_directories(out, ec);
   BALCAP_CHECK(!ec, "plot: cannot create {} ({})\nHINT: choose a writable --out directory", out.string(), ec.message());
   std::vector<fs::path> written;
-  for (const MetricGroup& g : groups) write_figure(group_figure(g, runs), out / (g.file_stem + ".png"), written);
+  for (const MetricGroup& g : groups) write_group(g, runs, o, out, written);
   return written;
 }
 
-}  // namespace balcap::train
+}  // namespace balcap::plot

@@ -1,11 +1,12 @@
 #pragma once
-// `balcap plot`: metrics.jsonl of one or more runs -> PNG line charts (docs/plots.md).
+// `balcap plot`: metrics.jsonl of one or more runs -> PNG (and/or SVG) line charts (docs/plots.md).
 //
 //   one run:   RUN/plots/rewards.png  every reward/<objective>/mean against step, one line each
 //              RUN/plots/length.png   caption/length_mean, caption/length_p90 and
 //                                     caption/reference_length_mean (those logged)
 //              RUN/plots/<name>.png   per --metrics name: every key equal to it or under "<name>/"
 //   several:   the same files in OUT, one panel per series and one line per run (legend: run names)
+//   formats:   .png by default; .svg instead or as well (PlotOptions::formats, `--format png|svg|both`)
 //
 // Rows may be flat ("reward/coverage/mean": 0.5) or nested ({"reward": {"coverage": {"mean": 0.5}}}):
 // nested objects are flattened with "/". null (NaN/Inf as written by MetricsWriter) leaves a gap.
@@ -15,9 +16,10 @@
 #include <string>
 #include <vector>
 
-#include "train/plot_chart.h"
+#include "plot/chart.h"
+#include "plot/render.h"
 
-namespace balcap::train {
+namespace balcap::plot {
 
 // One run's numeric series, aligned on its steps (ascending; a repeated step keeps its last row).
 struct MetricsTable {
@@ -53,10 +55,11 @@ struct PlotOptions {
   std::vector<std::filesystem::path> runs;  // run directories (or metrics.jsonl files)
   std::filesystem::path out_dir;            // empty: RUN/plots (one run only)
   std::vector<std::string> metrics;         // extra groups (--metrics)
+  std::vector<ImageFormat> formats = {ImageFormat::kPng};  // each chart is written once per format, in this order
 };
 
-// Writes the PNGs and returns their paths. Errors: see read_metrics_table; no run, several runs without out_dir ->
+// Writes the charts and returns their paths (per chart, one file per format). Errors: see read_metrics_table; no run, several runs without out_dir ->
 // UsageError; nothing to plot, a --metrics name matching no key -> Error listing the available keys.
 std::vector<std::filesystem::path> plot_runs(const PlotOptions& options);
 
-}  // namespace balcap::train
+}  // namespace balcap::plot
