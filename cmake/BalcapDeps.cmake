@@ -17,6 +17,10 @@ if(NOT TARGET CLI11::CLI11)
 endif()
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
+# `balcap serve` and the remote judge: cpp-httplib as Debian ships it (a compiled library built with
+# OpenSSL; its pkg-config file adds CPPHTTPLIB_OPENSSL_SUPPORT), libcurl with OpenSSL for the client.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+find_package(CURL REQUIRED)
 # Cairo with its SVG surface (libcairo2-dev) draws `balcap plot` charts; text in DejaVu Sans (fonts-dejavu-core).
 pkg_check_modules(CAIRO REQUIRED IMPORTED_TARGET cairo cairo-svg)
 find_package(PNG REQUIRED)

@@ -15,7 +15,7 @@ set(BALCAP_PCH_HEADERS
 # use tensors, and balcap_models' (the same plus <torch/torch.h>, the nn modules) for the models
 # and for the targets that include model headers (the CLI, the model tests).
 set(BALCAP_PCH_NN_TARGETS balcap balcap_models_tests
-  balcap_sampling balcap_sampling_tests balcap_rewards balcap_rewards_tests
+  balcap_sampling balcap_sampling_tests balcap_serve balcap_serve_tests balcap_rewards balcap_rewards_tests
   balcap_checkpoint balcap_checkpoint_tests balcap_train balcap_train_tests)
 
 function(balcap_use_pch target)

@@ -14,6 +14,7 @@ apt_packages=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libsentencepiece-dev libutf8proc-dev libpng-dev libjpeg-dev zlib1g-dev
   libcairo2-dev fonts-dejavu-core
+  libcpp-httplib-dev libcurl4-openssl-dev libssl-dev openssl
   libgtest-dev libgmock-dev python3-venv python3-pip
 )
 

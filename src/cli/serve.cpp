@@ -1,18 +1,18 @@
 // `balcap serve --model DIR --port P [--host 127.0.0.1] [--dtype float32|bfloat16] [--device cpu|cuda]
-//  [--served-model-name NAME] [--threads N]`
-// An OpenAI-compatible server (rewards/openai_server.h) over any checkpoint balcap loads, so a judge
+//  [--served-model-name NAME] [--threads N] [--tls-cert PEM --tls-key PEM]`
+// An OpenAI-compatible server (serve/openai_server.h) over any checkpoint balcap loads, so a judge
 // can run on other GPUs or machines (`kind: remote` judges, vLLM clients, curl). Prints
-// "balcap serve: listening on http://HOST:PORT/v1" on stdout once ready (--port 0 picks a free
-// port), runs until SIGINT/SIGTERM, then stops cleanly. docs/serve.md.
+// "balcap serve: listening on http://HOST:PORT/v1" (https with a certificate) on stdout once ready
+// (--port 0 picks a free port), runs until SIGINT/SIGTERM, then stops cleanly. docs/serve.md.
 #include <csignal>
 #include <cstdio>
 #include <iostream>
 
 #include "core/error.h"
 #include "core/log.h"
-#include "net/http_server.h"
-#include "rewards/openai_server.h"
-#include "rewards/served_model.h"
+#include "serve/http_server.h"
+#include "serve/openai_server.h"
+#include "serve/served_model.h"
 #include "commands.h"
 #include "device_options.h"
 
@@ -20,31 +20,34 @@ namespace balcap::cli {
 namespace {
 
 struct ServeArgs {
-  std::string model, host = "127.0.0.1", dtype = "float32", device = "cpu", name;
+  std::string model, host = "127.0.0.1", dtype = "float32", device = "cpu", name, tls_cert, tls_key;
   int port = 8000;
-  int threads = 4;
+  int threads = 16;  // >= the concurrency of the judges using it: each keeps its connections open
 };
 
 void run_serve(const ServeArgs& a) {
   const at::Device device = parse_device(a.device);
   std::string name = a.name.empty() ? std::filesystem::path(a.model).lexically_normal().filename().string() : a.name;
   if (name.empty()) name = std::filesystem::path(a.model).lexically_normal().parent_path().filename().string();
-  rewards::ServedModel model(a.model, parse_dtype(a.dtype), device);
-  rewards::OpenAiServer api(model, name);
+  if (a.tls_cert.empty() != a.tls_key.empty()) usage_fail("--tls-cert and --tls-key go together (a certificate and its key)");
+  serve::ServedModel model(a.model, parse_dtype(a.dtype), device);
+  serve::OpenAiServer api(model, name);
   // Block the stop signals before the server threads start (they inherit the mask), wait here.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  net::HttpServerOptions options;
+  serve::HttpServerOptions options;
   options.host = a.host;
   options.port = a.port;
   options.threads = a.threads;
-  net::HttpServer server(options, [&api](const net::HttpRequest& r) { return api.handle(r); });
+  options.tls_cert = a.tls_cert;
+  options.tls_key = a.tls_key;
+  serve::HttpServer server(options, [&api](const serve::HttpRequest& r) { return api.handle(r); });
   server.start();
   spdlog::info("serving {} ({}, {} on {})", name, a.model, a.dtype, device.str());
-  std::cout << "balcap serve: listening on http://" << a.host << ":" << server.port() << "/v1" << std::endl;
+  std::cout << "balcap serve: listening on " << server.url() << "/v1" << std::endl;
   int signal = 0;
   sigwait(&stop_signals, &signal);
   spdlog::info("signal {}: stopping", signal);
@@ -62,8 +65,12 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--dtype", args->dtype, "Weight dtype: float32, bfloat16, float16")->capture_default_str();
   cmd->add_option("--device", args->device, "cpu, cuda or cuda:N")->capture_default_str();
   cmd->add_option("--served-model-name", args->name, "The model id clients send (default: the directory name)");
-  cmd->add_option("--threads", args->threads, "Connections served at once (model work is serialised)")
+  cmd->add_option("--threads", args->threads,
+                  "Connections served at once; a remote judge keeps up to its `concurrency` open (model work is "
+                  "serialised)")
       ->capture_default_str();
+  cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate (chain): serve https instead of http");
+  cmd->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert");
   cmd->callback([args] { run_serve(*args); });
 }
 

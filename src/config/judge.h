@@ -27,6 +27,8 @@ struct JudgeConfig {
   double timeout_s = 60.0;
   std::int64_t max_retries = 3;
   double backoff_s = 1.0;
+  double total_timeout_s = 300.0;
+  std::string ssl_ca;
   bool cache = true;
   bool vision = false;
 
@@ -64,7 +66,17 @@ struct JudgeConfig {
     v.field("timeout_s", timeout_s, "remote: per-request timeout, seconds.", Spec().above(0));
     v.field("max_retries", max_retries, "remote: retries of a failed request (exponential backoff).",
             Spec().at_least(0).at_most(100));
-    v.field("backoff_s", backoff_s, "remote: first retry delay, seconds; doubles each retry.", Spec().at_least(0));
+    v.field("backoff_s", backoff_s,
+            "remote: first retry delay, seconds; doubles each retry (plus up to 25% random jitter). A 429 or 503 "
+            "reply with Retry-After waits what the server asks instead (at most 60 s).",
+            Spec().at_least(0));
+    v.field("total_timeout_s", total_timeout_s,
+            "remote: the most one request may take over all its attempts and retry waits, seconds; a retry whose "
+            "wait would pass it is not made.",
+            Spec().above(0));
+    v.field("ssl_ca", ssl_ca,
+            "remote, https URLs: PEM file of the CA (or self-signed certificate) that signed the server's "
+            "certificate; empty = the system's CA store.");
     v.field("cache", cache, "remote: reuse responses for identical requests (keyed by a request hash).");
     v.field("vision", vision,
             "remote, `api: chat`: the served model sees images; requests carry their image as a data: URL.");

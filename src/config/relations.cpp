@@ -51,6 +51,12 @@ void check_rewards(const RewardsConfig& r, Diagnostics& diag) {
     if (judge.kind == "remote" && judge.url.empty()) {
       problem(diag, prefix, fmt::format("'{}.url' is required for a remote judge (e.g. http://host:8000/v1)", prefix));
     }
+    if (judge.kind == "remote" && judge.total_timeout_s < judge.timeout_s) {
+      problem(diag, prefix + ".total_timeout_s",
+              fmt::format("'{0}.total_timeout_s' = {1} is below '{0}.timeout_s' = {2}: every request would be cut "
+                          "short (total_timeout_s bounds all attempts and retry waits together)",
+                          prefix, format_double(judge.total_timeout_s), format_double(judge.timeout_s)));
+    }
   }
   for (const PromptProblem& p : prompt_problems(r.prompts)) problem(diag, p.key, p.message);
   const LengthMaskConfig& m = r.length_mask;

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <exception>
 #include <thread>
 #include <vector>
@@ -12,14 +13,6 @@
 
 namespace balcap::rewards {
 namespace {
-
-// A failure worth another attempt (the server may recover) or not (the request itself is wrong).
-struct Attempt {
-  bool ok = false;
-  bool retryable = true;
-  std::string failure;
-  nlohmann::json reply;
-};
 
 std::string server_message(const std::string& body) {
   try {
@@ -38,20 +31,26 @@ std::string server_message(const std::string& body) {
 }  // namespace
 
 OpenAiEndpoint::OpenAiEndpoint(std::string judge_name, const config::JudgeConfig& config)
-    : name_(std::move(judge_name)),
-      url_text_(config.url),
-      max_retries_(config.max_retries),
-      backoff_s_(config.backoff_s),
-      concurrency_(config.concurrency),
+    : name_(std::move(judge_name)), url_text_(config.url), concurrency_(config.concurrency),
       configured_model_(config.model_name) {
   BALCAP_CHECK(!config.url.empty(),
                "rewards.judges.{}: kind remote needs a url\nHINT: set url: http://HOST:PORT/v1 (e.g. a `balcap serve` "
                "or vLLM server)",
                name_);
-  url_ = net::parse_url(config.url);
-  while (!url_text_.empty() && url_text_.back() == '/') url_text_.pop_back();
-  http_.timeout_s = config.timeout_s;
-  http_.connect_timeout_s = std::min(config.timeout_s, 10.0);
+  BALCAP_CHECK(config.ssl_ca.empty() || std::filesystem::is_regular_file(config.ssl_ca),
+               "rewards.judges.{}.ssl_ca: no file '{}'\nHINT: point it at the PEM certificate of the CA that signed "
+               "the server's certificate (or the server's self-signed certificate), or leave it empty for the "
+               "system's CAs",
+               name_, config.ssl_ca);
+  serve::HttpClientOptions http;
+  http.timeout_s = config.timeout_s;
+  http.connect_timeout_s = std::min(config.timeout_s, 10.0);
+  http.ca_file = config.ssl_ca;
+  client_ = std::make_unique<serve::HttpClient>(config.url, http);
+  url_text_ = client_->base_url();
+  retry_.max_retries = config.max_retries;
+  retry_.backoff_s = config.backoff_s;
+  retry_.total_timeout_s = config.total_timeout_s;
   headers_.set("Content-Type", "application/json");
   headers_.set("Accept", "application/json");
   if (!config.api_key_env.empty()) {
@@ -66,47 +65,60 @@ OpenAiEndpoint::OpenAiEndpoint(std::string judge_name, const config::JudgeConfig
 
 nlohmann::json OpenAiEndpoint::call(const std::string& method, const std::string& path, const std::string& body) const {
   const std::string where = fmt::format("{} {}{}", method, url_text_, path);
-  Attempt last;
-  const int64_t attempts = max_retries_ + 1;
-  for (int64_t a = 0; a < attempts; ++a) {
-    if (a > 0) {
-      double delay = backoff_s_ * static_cast<double>(int64_t{1} << std::min<int64_t>(a - 1, 30));
-      spdlog::warn("judge '{}': attempt {}/{} failed ({}); retrying in {:.3g} s", name_, a, attempts, last.failure,
-                   delay);
-      std::this_thread::sleep_for(std::chrono::duration<double>(delay));
+  nlohmann::json reply;
+  auto check = [&](const serve::HttpResponse& r) -> serve::Verdict {
+    if (r.status / 100 != 2) {
+      serve::Verdict v = serve::status_verdict(r, where);
+      v.failure = fmt::format("HTTP {} from {}: {}", r.status, where, server_message(r.body));
+      return v;
     }
-    last = Attempt{};
     try {
-      net::HttpResponse r = net::http_request(url_, method, path, headers_, body, http_);
-      if (r.status / 100 != 2) {
-        last.failure = fmt::format("HTTP {} from {}: {}", r.status, where, server_message(r.body));
-        last.retryable = r.status >= 500 || r.status == 408 || r.status == 429;
-      } else {
-        try {
-          last.reply = nlohmann::json::parse(r.body);
-          last.ok = true;
-        } catch (const nlohmann::json::exception& e) {
-          last.failure = fmt::format("malformed JSON from {}: {} (body starts '{}')", where, e.what(),
-                                     r.body.substr(0, 80));
-        }
-      }
-    } catch (const net::NetError& e) {
-      last.failure = e.what();
+      reply = nlohmann::json::parse(r.body);
+      return {};
+    } catch (const nlohmann::json::exception& e) {
+      return {serve::Verdict::Kind::retry,
+              fmt::format("malformed JSON from {}: {} (body starts '{}')", where, e.what(), r.body.substr(0, 80))};
     }
-    if (last.ok) return std::move(last.reply);
-    if (!last.retryable) {
-      throw JudgeError(fmt::format(
-          "judge '{}': {}\nHINT: the server refused the request itself (retrying will not help): check "
-          "rewards.judges.{}.model_name and api, and that the server supports logprobs/echo",
-          name_, last.failure, name_));
-    }
+  };
+  auto log_retry = [&](const serve::RetryNotice& n) {
+    spdlog::warn("judge '{}': attempt {}/{} failed ({}); retrying in {:.3g} s{}", name_, n.failed_attempt, n.attempts,
+                 n.failure, n.wait_s, n.retry_after ? " (the server's Retry-After)" : "");
+  };
+  try {
+    serve::send_with_retries(*client_, method, path, headers_, body, retry_, check, log_retry);
+    return reply;
+  } catch (const serve::RetryError& e) {
+    throw JudgeError(failure_text(where, e));
   }
-  throw JudgeError(fmt::format(
+}
+
+std::string OpenAiEndpoint::failure_text(const std::string& where, const serve::RetryError& e) const {
+  using Reason = serve::RetryError::Reason;
+  if (e.reason() == Reason::rejected && e.transport() == serve::TransportError::Kind::tls) {
+    return fmt::format("judge '{}': {}\nHINT: for a server whose certificate is not signed by a system CA, set "
+                       "rewards.judges.{}.ssl_ca to its CA (or self-signed) certificate file; check that the url's "
+                       "host matches the certificate",
+                       name_, e.failure(), name_);
+  }
+  if (e.reason() == Reason::rejected) {
+    return fmt::format(
+        "judge '{}': {}\nHINT: the server refused the request itself (retrying will not help): check "
+        "rewards.judges.{}.model_name and api, and that the server supports logprobs/echo",
+        name_, e.failure(), name_);
+  }
+  if (e.reason() == Reason::out_of_time) {
+    return fmt::format(
+        "judge '{}': {}\nHINT: rewards.judges.{}.total_timeout_s ({:.3g} s) bounds a request's attempts and retry "
+        "waits together: raise it to wait longer for a busy server, check that the server at {} is healthy, or set "
+        "rewards.on_judge_failure: invalid to mark these scores invalid instead of stopping",
+        name_, e.what(), name_, retry_.total_timeout_s, url_text_);
+  }
+  return fmt::format(
       "judge '{}': {} failed after {} attempt(s) (timeout {:.3g} s each, backoff from {:.3g} s doubling); last "
       "failure: {}\nHINT: check that the judge server is running and reachable at {} (e.g. `balcap serve --model "
-      "DIR --port P`); raise rewards.judges.{}.timeout_s / max_retries for a slow server, or set "
+      "DIR --port P`); raise rewards.judges.{}.timeout_s / max_retries / total_timeout_s for a slow server, or set "
       "rewards.on_judge_failure: invalid to mark these scores invalid instead of stopping",
-      name_, where, attempts, http_.timeout_s, backoff_s_, last.failure, url_text_, name_));
+      name_, where, e.attempts(), client_->options().timeout_s, retry_.backoff_s, e.failure(), url_text_, name_);
 }
 
 nlohmann::json OpenAiEndpoint::post(const std::string& path, const nlohmann::json& body) const {

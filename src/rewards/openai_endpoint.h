@@ -1,16 +1,20 @@
 #pragma once
 // The transport of the remote judge: JSON POSTs to an OpenAI-compatible server (vLLM, SGLang,
-// `balcap serve`) with a per-request timeout, retries with exponential backoff, the API key from
-// an environment variable (sent as "Authorization: Bearer", never logged or put in an error), and
-// bounded concurrency for a batch of requests (parallel_for). Torch-free.
+// `balcap serve`) over http or https (serve/http_client.h: libcurl, keep-alive, `ssl_ca`, the proxy
+// from the environment) with a per-request timeout and serve/retry.h's retries (Retry-After,
+// jittered exponential backoff, total_timeout_s), the API key from an environment variable (sent as
+// "Authorization: Bearer", never logged or put in an error), and bounded concurrency for a batch of
+// requests (parallel_for). Torch-free.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "config/judge.h"
-#include "net/http_client.h"
+#include "serve/http_client.h"
+#include "serve/retry.h"
 
 namespace balcap::rewards {
 
@@ -22,9 +26,9 @@ class OpenAiEndpoint {
 
   // POST url + path with `body`; the parsed JSON reply of a 2xx. Failures (transport errors,
   // timeouts, 5xx / 408 / 429, a reply that is not JSON) are retried max_retries times, sleeping
-  // backoff_s, 2 backoff_s, 4 backoff_s, ...; then JudgeError naming the URL, the attempts, the
-  // last failure and a hint. Other 4xx replies (bad model name, bad parameter) -> JudgeError at
-  // once with the server's message.
+  // backoff_s, 2 backoff_s, 4 backoff_s, ... (+ jitter; a 429/503 Retry-After instead), all within
+  // total_timeout_s; then JudgeError naming the URL, the attempts, the last failure and a hint.
+  // Other 4xx replies (bad model name, bad parameter) and TLS errors -> JudgeError at once.
   nlohmann::json post(const std::string& path, const nlohmann::json& body) const;
   nlohmann::json get(const std::string& path) const;
 
@@ -36,14 +40,14 @@ class OpenAiEndpoint {
 
  private:
   nlohmann::json call(const std::string& method, const std::string& path, const std::string& body) const;
+  // The JudgeError text for a call that failed for good.
+  std::string failure_text(const std::string& where, const serve::RetryError& e) const;
 
   std::string name_;
   std::string url_text_;
-  net::Url url_;
-  net::HttpClientOptions http_;
-  net::Headers headers_;  // Content-Type and, with a key, Authorization
-  int64_t max_retries_;
-  double backoff_s_;
+  std::unique_ptr<serve::HttpClient> client_;
+  serve::RetryPolicy retry_;
+  serve::Headers headers_;  // Content-Type and, with a key, Authorization
   int64_t concurrency_;
   std::string configured_model_;  // config.model_name
   mutable std::once_flag model_once_;

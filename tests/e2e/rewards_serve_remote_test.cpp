@@ -8,12 +8,13 @@
 
 #include <cstdio>
 
-#include "net/http_client.h"
 #include "rewards/build_objectives.h"
 #include "rewards/judge_factories.h"
 #include "rewards/score_captions.h"
 #include "rewards/remote_judge.h"
 #include "parity/rewards_reference.h"
+#include "serve/http_client.h"
+#include "support/tls_cert.h"
 
 namespace balcap::rewards {
 namespace {
@@ -25,11 +26,11 @@ using test::rewards_entries;
 // `balcap serve --port 0` as a child process; the URL comes from its "listening on" line.
 class ServeProcess {
  public:
-  explicit ServeProcess(const std::filesystem::path& model_dir) {
+  explicit ServeProcess(const std::filesystem::path& model_dir, const std::string& extra_args = "") {
     log_ = test::scratch_dir() / "serve.log";
     std::string cmd = "echo $$; exec " + test::shell_quote(test::kBalcapBinary) + " serve --model " +
-                      test::shell_quote(model_dir.string()) + " --port 0 --served-model-name judge 2>" +
-                      test::shell_quote(log_.string());
+                      test::shell_quote(model_dir.string()) + " --port 0 --served-model-name judge " + extra_args +
+                      " 2>" + test::shell_quote(log_.string());
     pipe_ = ::popen(cmd.c_str(), "r");
     char line[512];
     if (pipe_ && std::fgets(line, sizeof(line), pipe_)) pid_ = std::atoi(line);
@@ -179,17 +180,18 @@ TEST(BalcapServe, ChatApiGeneratesTheReferenceTextIncludingAVisionJudgesImage) {
 TEST(BalcapServe, SpeaksTheOpenAiShapesAndErrors) {
   ServeProcess serve(judge_model_dir("qwen2"));
   ASSERT_FALSE(serve.url().empty()) << serve.log();
-  net::Url url = net::parse_url(serve.url());
-  net::HttpClientOptions quick;
+  serve::HttpClientOptions quick;
   quick.timeout_s = 30;
-  auto get = [&](const std::string& path) { return net::http_request(url, "GET", path, {}, "", quick); };
+  serve::HttpClient client(serve.url(), quick);
+  auto get = [&](const std::string& path) { return client.request("GET", path, {}, ""); };
   auto post = [&](const std::string& path, const std::string& body) {
-    return net::http_request(url, "POST", path, {}, body, quick);
+    serve::Headers json_type;
+    json_type.set("Content-Type", "application/json");
+    return client.request("POST", path, json_type, body);
   };
   EXPECT_EQ(json::parse(get("/models").body)["data"][0]["id"], "judge");
-  net::Url root = url;
-  root.path = "";
-  EXPECT_EQ(net::http_request(root, "GET", "/health", {}, "", quick).status, 200);
+  std::string root = serve.url().substr(0, serve.url().rfind("/v1"));
+  EXPECT_EQ(serve::HttpClient(root, quick).request("GET", "/health", {}, "").status, 200);
 
   json reply = json::parse(post("/completions", R"({"model":"judge","prompt":"Hello world","max_tokens":2,
       "temperature":0,"echo":true,"logprobs":2})").body);
@@ -211,6 +213,33 @@ TEST(BalcapServe, SpeaksTheOpenAiShapesAndErrors) {
   EXPECT_EQ(post("/completions", R"({"prompt":"x","max_tokens":-1})").status, 400);
   EXPECT_EQ(post("/chat/completions", R"({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,AAAA"}}]}]})").status, 400);  // text model
   EXPECT_EQ(get("/nowhere").status, 404);
+}
+
+TEST(BalcapServe, OverHttpsTheJudgeTrustsTheServerThroughSslCaOnly) {
+  // Next to the scratch directory, which ServeProcess empties for its log.
+  const auto tls_dir = test::scratch_dir().parent_path() / "BalcapServe.tls";
+  std::filesystem::create_directories(tls_dir);
+  const auto tls = test::make_self_signed_cert(tls_dir);
+  ServeProcess serve(judge_model_dir("qwen2"), "--tls-cert " + test::shell_quote(tls.cert.string()) +
+                                                   " --tls-key " + test::shell_quote(tls.key.string()));
+  ASSERT_FALSE(serve.url().empty()) << serve.log();
+  ASSERT_EQ(serve.url().rfind("https://127.0.0.1:", 0), 0u) << serve.url();
+  const json g = rewards_entries("generations", "qwen2").at(0);
+  JudgeRequest request{g["system"], g["user"], {}};
+  const int64_t max_new = g["max_new_tokens"];
+  auto config = remote(serve.url());
+  config.ssl_ca = tls.cert.string();
+  EXPECT_EQ(RemoteJudge("tls", config).generate({request}, max_new)[0], g["text"].get<std::string>());
+
+  config.ssl_ca = "";  // the system CAs do not know a self-signed certificate
+  try {
+    RemoteJudge("tls", config).generate({request}, max_new);
+    ADD_FAILURE() << "an untrusted certificate was accepted";
+  } catch (const JudgeError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("TLS error"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("ssl_ca"), std::string::npos) << msg;
+  }
 }
 
 }  // namespace

@@ -2,9 +2,12 @@
 // requests, Bearer key), how it reads replies (echoed continuation logprobs, chat top_logprobs),
 // and every failure path: hang -> timeout, dropped connection, malformed JSON, HTTP 500 then
 // success, always failing -> JudgeError after the retry budget with backoff, 400 not retried, the
-// cache, bounded concurrency, and the API key never appearing in errors or logs.
+// cache, bounded concurrency, and the API key never appearing in errors or logs; 429 with
+// Retry-After waits what the server asks, total_timeout_s bounds a call, and sequential requests
+// reuse one keep-alive connection.
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
@@ -13,7 +16,7 @@
 #include <thread>
 
 #include "rewards/remote_judge.h"
-#include "unit/net_raw_server.h"
+#include "support/raw_http_server.h"
 
 namespace balcap::rewards {
 namespace {
@@ -34,7 +37,7 @@ config::JudgeConfig remote_config(const RawServer& server) {
 }
 
 // A well-behaved /v1/completions: generation = "echo:" + the prompt's last 5 characters.
-void answer_completions(net::Socket& s) {
+void answer_completions(test::RawConnection& s) {
   auto request = RawServer::read_request(s);
   json body = json::parse(request.body);
   json choices = json::array();
@@ -65,7 +68,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 TEST(RemoteJudge, CompletionsSendsChatMlPromptsGreedyWithTheEndOfTurnStop) {
   json seen;
   std::mutex m;
-  RawServer server([&](net::Socket& s, int) {
+  RawServer server([&](test::RawConnection& s, int) {
     auto request = RawServer::read_request(s);
     {
       std::lock_guard lock(m);
@@ -89,7 +92,7 @@ TEST(RemoteJudge, CompletionsSendsChatMlPromptsGreedyWithTheEndOfTurnStop) {
 TEST(RemoteJudge, ChoiceLogprobsSumTheEchoedTokensAfterThePrompt) {
   json seen;
   std::mutex m;
-  RawServer server([&](net::Socket& s, int) {
+  RawServer server([&](test::RawConnection& s, int) {
     auto request = RawServer::read_request(s);
     json body = json::parse(request.body);
     {
@@ -141,7 +144,7 @@ TEST(RemoteJudge, ChatChoicesUseTheFirstTokensTopLogprobs) {
 }
 
 TEST(RemoteJudge, HangingServerTimesOutAndFailsAfterTheRetryBudget) {
-  RawServer server([](net::Socket& s, int) { RawServer::hang(s); });
+  RawServer server([](test::RawConnection& s, int) { RawServer::hang(s); });
   auto config = remote_config(server);
   config.timeout_s = 0.2;
   config.max_retries = 1;
@@ -161,7 +164,7 @@ TEST(RemoteJudge, HangingServerTimesOutAndFailsAfterTheRetryBudget) {
 }
 
 TEST(RemoteJudge, DroppedConnectionIsRetriedAndThenAnswers) {
-  RawServer server([](net::Socket& s, int index) {
+  RawServer server([](test::RawConnection& s, int index) {
     if (index == 0) {
       RawServer::read_request(s);
       return;  // closes without a reply
@@ -175,7 +178,7 @@ TEST(RemoteJudge, DroppedConnectionIsRetriedAndThenAnswers) {
 }
 
 TEST(RemoteJudge, Http500IsRetriedThenSucceeds) {
-  RawServer server([](net::Socket& s, int index) {
+  RawServer server([](test::RawConnection& s, int index) {
     if (index == 0) {
       RawServer::read_request(s);
       RawServer::reply(s, 500, R"({"error":{"message":"CUDA out of memory"}})");
@@ -189,7 +192,7 @@ TEST(RemoteJudge, Http500IsRetriedThenSucceeds) {
 }
 
 TEST(RemoteJudge, MalformedJsonIsRetriedAndNamedInTheFinalError) {
-  RawServer server([](net::Socket& s, int) {
+  RawServer server([](test::RawConnection& s, int) {
     RawServer::read_request(s);
     RawServer::reply(s, 200, "{\"choices\": [ oops");
   });
@@ -203,7 +206,7 @@ TEST(RemoteJudge, AlwaysFailingServerBacksOffExponentially) {
   std::vector<double> arrivals;
   std::mutex m;
   auto t0 = std::chrono::steady_clock::now();
-  RawServer server([&](net::Socket& s, int) {
+  RawServer server([&](test::RawConnection& s, int) {
     RawServer::read_request(s);
     {
       std::lock_guard lock(m);
@@ -229,8 +232,95 @@ TEST(RemoteJudge, AlwaysFailingServerBacksOffExponentially) {
   }
 }
 
+TEST(RemoteJudge, TooManyRequestsWaitsTheServersRetryAfter) {
+  std::vector<double> arrivals;
+  std::mutex m;
+  auto t0 = std::chrono::steady_clock::now();
+  RawServer server([&](test::RawConnection& s, int index) {
+    RawServer::read_request(s);
+    {
+      std::lock_guard lock(m);
+      arrivals.push_back(seconds_since(t0));
+    }
+    if (index == 0) {
+      s.reply(429, R"({"error":{"message":"rate limited"}})", {"Retry-After: 1"});
+      return;
+    }
+    s.reply(200, R"({"choices":[{"index":0,"text":"ok"},{"index":1,"text":"ok"}]})");
+  });
+  auto config = remote_config(server);
+  config.backoff_s = 0.01;  // the backoff alone would retry after ~10 ms
+  std::ostringstream log;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log);
+  spdlog::default_logger()->sinks().push_back(sink);
+  auto out = RemoteJudge("j", config).generate(kTwo, 4);
+  spdlog::default_logger()->sinks().pop_back();
+  EXPECT_EQ(out, (std::vector<std::string>{"ok", "ok"}));
+  std::lock_guard lock(m);
+  ASSERT_EQ(arrivals.size(), 2u);
+  EXPECT_GE(arrivals[1] - arrivals[0], 1.0);  // measured: the second attempt came after Retry-After
+  EXPECT_LT(arrivals[1] - arrivals[0], 1.8);
+  EXPECT_NE(log.str().find("HTTP 429"), std::string::npos) << log.str();
+  EXPECT_NE(log.str().find("Retry-After"), std::string::npos) << log.str();
+}
+
+TEST(RemoteJudge, TotalTimeoutBoundsRetriesAndLongRetryAfter) {
+  RawServer server([](test::RawConnection& s, int) {
+    RawServer::read_request(s);
+    RawServer::reply(s, 503, R"({"error":{"message":"overloaded"}})");
+  });
+  auto config = remote_config(server);
+  config.max_retries = 50;
+  config.backoff_s = 0.1;  // 0.1, 0.2, 0.4, ... : the 0.8 s of total_timeout_s end the call after ~3 attempts
+  config.timeout_s = 0.5;
+  config.total_timeout_s = 0.8;
+  auto t0 = std::chrono::steady_clock::now();
+  std::string msg = judge_error_of([&] { RemoteJudge("j", config).generate(kTwo, 4); });
+  double elapsed = seconds_since(t0);
+  EXPECT_LT(elapsed, 0.8 + 0.3);  // the last attempt starts before the limit; without it: 50 retries, minutes
+  EXPECT_GE(elapsed, 0.3);
+  EXPECT_NE(msg.find("gave up after"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("would pass the total limit of 0.8 s"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("total_timeout_s"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("overloaded"), std::string::npos) << msg;
+  EXPECT_LE(server.connections(), 4);
+
+  // A Retry-After longer than what is left is not waited for.
+  RawServer slow_down([](test::RawConnection& s, int) {
+    RawServer::read_request(s);
+    s.reply(429, R"({"error":{"message":"slow down"}})", {"Retry-After: 30"});
+  });
+  config.url = slow_down.url();
+  config.total_timeout_s = 5;
+  t0 = std::chrono::steady_clock::now();
+  msg = judge_error_of([&] { RemoteJudge("j", config).generate(kTwo, 4); });
+  EXPECT_LT(seconds_since(t0), 1.0);
+  EXPECT_NE(msg.find("30 s, the server's Retry-After"), std::string::npos) << msg;
+  EXPECT_EQ(slow_down.connections(), 1);
+}
+
+TEST(RemoteJudge, SequentialRequestsReuseOneKeepAliveConnection) {
+  std::atomic<int> requests{0};
+  RawServer server([&](test::RawConnection& s, int) {
+    for (;;) {  // several requests on this connection, until the client closes it
+      auto request = s.read_request();
+      ++requests;
+      json body = json::parse(request.body);
+      json choices = json::array();
+      for (size_t i = 0; i < body["prompt"].size(); ++i) choices.push_back({{"index", i}, {"text", "k"}});
+      s.reply(200, json{{"choices", choices}}.dump(), {}, /*keep_alive=*/true);
+    }
+  });
+  auto config = remote_config(server);
+  config.cache = false;
+  RemoteJudge judge("j", config);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(judge.generate(kTwo, 3 + i).size(), 2u);
+  EXPECT_EQ(requests.load(), 4);
+  EXPECT_EQ(server.connections(), 1);
+}
+
 TEST(RemoteJudge, ClientErrorsAreNotRetried) {
-  RawServer server([](net::Socket& s, int) {
+  RawServer server([](test::RawConnection& s, int) {
     RawServer::read_request(s);
     RawServer::reply(s, 404, R"({"error":{"message":"The model `tinyy` does not exist."}})");
   });
@@ -242,7 +332,7 @@ TEST(RemoteJudge, ClientErrorsAreNotRetried) {
 }
 
 TEST(RemoteJudge, CacheHitAvoidsASecondRequest) {
-  RawServer server([](net::Socket& s, int) { answer_completions(s); });
+  RawServer server([](test::RawConnection& s, int) { answer_completions(s); });
   auto config = remote_config(server);
   RemoteJudge judge("j", config);
   auto first = judge.generate(kTwo, 4);
@@ -260,7 +350,7 @@ TEST(RemoteJudge, CacheHitAvoidsASecondRequest) {
 
 TEST(RemoteJudge, ConcurrencyBoundsRequestsInFlight) {
   std::atomic<int> in_flight{0}, peak{0};
-  RawServer server([&](net::Socket& s, int) {
+  RawServer server([&](test::RawConnection& s, int) {
     auto request = RawServer::read_request(s);
     int now = ++in_flight;
     for (int p = peak; now > p && !peak.compare_exchange_weak(p, now);) {
@@ -283,7 +373,7 @@ TEST(RemoteJudge, ConcurrencyBoundsRequestsInFlight) {
 }
 
 TEST(RemoteJudge, EmptyModelNameAsksTheServerAndRefusesAmbiguity) {
-  RawServer one([](net::Socket& s, int index) {
+  RawServer one([](test::RawConnection& s, int index) {
     if (index == 0) {
       RawServer::read_request(s);
       RawServer::reply(s, 200, R"({"object":"list","data":[{"id":"served-judge","object":"model"}]})");
@@ -296,7 +386,7 @@ TEST(RemoteJudge, EmptyModelNameAsksTheServerAndRefusesAmbiguity) {
   auto config = remote_config(one);
   config.model_name = "";
   EXPECT_EQ(RemoteJudge("j", config).generate({kTwo[0]}, 2)[0], "ok");
-  RawServer two([](net::Socket& s, int) {
+  RawServer two([](test::RawConnection& s, int) {
     RawServer::read_request(s);
     RawServer::reply(s, 200, R"({"data":[{"id":"a"},{"id":"b"}]})");
   });
@@ -309,7 +399,7 @@ TEST(RemoteJudge, ApiKeyIsSentAsBearerButNeverLoggedOrInErrors) {
   const std::string secret = "sk-balcap-test-5ecret";
   ::setenv("BALCAP_TEST_JUDGE_KEY", secret.c_str(), 1);
   std::atomic<int> authorised{0};
-  RawServer server([&](net::Socket& s, int) {
+  RawServer server([&](test::RawConnection& s, int) {
     auto request = RawServer::read_request(s);
     if (request.headers.get("Authorization") == "Bearer " + secret) ++authorised;
     RawServer::reply(s, 500, R"({"error":{"message":"boom"}})");
@@ -335,7 +425,7 @@ TEST(RemoteJudge, ApiKeyIsSentAsBearerButNeverLoggedOrInErrors) {
 }
 
 TEST(RemoteJudge, ImagesNeedAVisionChatJudge) {
-  RawServer server([](net::Socket& s, int) { answer_completions(s); });
+  RawServer server([](test::RawConnection& s, int) { answer_completions(s); });
   RemoteJudge judge("j", remote_config(server));
   EXPECT_THROW(judge.generate({{"s", "u", std::string("x.png")}}, 2), Error);
   auto config = remote_config(server);

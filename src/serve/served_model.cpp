@@ -1,4 +1,4 @@
-#include "rewards/served_model.h"
+#include "serve/served_model.h"
 
 #include <algorithm>
 
@@ -7,7 +7,7 @@
 #include "models/load_policy.h"
 #include "text/chat_template.h"
 
-namespace balcap::rewards {
+namespace balcap::serve {
 namespace {
 
 constexpr int64_t kRowsPerForward = 8;     // sequences per full forward
@@ -113,4 +113,4 @@ std::vector<std::vector<PositionLogprob>> ServedModel::sequence_logprobs(
   return out;
 }
 
-}  // namespace balcap::rewards
+}  // namespace balcap::serve

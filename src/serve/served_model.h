@@ -19,7 +19,7 @@
 #include "vision/image.h"
 #include "vision/image_processor.h"
 
-namespace balcap::rewards {
+namespace balcap::serve {
 
 // log P(ids[t] | ids[<t]) and the top_k most likely tokens at position t (t >= 1).
 struct PositionLogprob {
@@ -58,4 +58,4 @@ class ServedModel {
   std::mutex mutex_;
 };
 
-}  // namespace balcap::rewards
+}  // namespace balcap::serve

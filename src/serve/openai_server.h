@@ -16,23 +16,25 @@
 // model), 405; 500 for internal failures. Model work is serialised (one request at a time).
 #include <string>
 
-#include "net/http_message.h"
-#include "rewards/served_model.h"
+#include <nlohmann/json.hpp>
 
-namespace balcap::rewards {
+#include "serve/http_server.h"
+#include "serve/served_model.h"
+
+namespace balcap::serve {
 
 class OpenAiServer {
  public:
   OpenAiServer(ServedModel& model, std::string model_name) : model_(model), name_(std::move(model_name)) {}
   // Thread-safe: may be called from every server worker at once.
-  net::HttpResponse handle(const net::HttpRequest& request);
+  HttpResponse handle(const HttpRequest& request);
 
  private:
-  net::HttpResponse completions(const nlohmann::json& body);
-  net::HttpResponse chat(const nlohmann::json& body);
+  HttpResponse completions(const nlohmann::json& body);
+  HttpResponse chat(const nlohmann::json& body);
 
   ServedModel& model_;
   std::string name_;
 };
 
-}  // namespace balcap::rewards
+}  // namespace balcap::serve

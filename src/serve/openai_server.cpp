@@ -1,14 +1,13 @@
-#include "rewards/openai_server.h"
+#include "serve/openai_server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
-#include "net/http_server.h"
-#include "rewards/remote_judge.h"
 
-namespace balcap::rewards {
+namespace balcap::serve {
 namespace {
 
 using nlohmann::json;
@@ -26,9 +25,9 @@ template <typename... Args>
   throw ApiError(400, fmt::format(format, std::forward<Args>(args)...));
 }
 
-net::HttpResponse error_reply(int status, const std::string& message) {
-  const char* type = status == 404 ? "NotFoundError" : status >= 500 ? "InternalServerError" : "BadRequestError";
-  return net::json_response(status, json{{"error", {{"message", message}, {"type", type}, {"code", status}}}}.dump());
+// Number of Unicode code points in UTF-8 text (how vLLM counts text_offset).
+size_t utf8_length(std::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
 std::string next_id(const char* prefix) {
@@ -160,132 +159,83 @@ std::vector<size_t> text_offsets(const Tokenizer& tok, const std::vector<int64_t
   return out;
 }
 
-}  // namespace
-
-net::HttpResponse OpenAiServer::handle(const net::HttpRequest& request) {
-  const std::string path = request.path();
-  try {
-    if (path == "/health") return net::json_response(200, R"({"status":"ok"})");
-    if (path == "/v1/models") {
-      json m = {{"id", name_}, {"object", "model"}, {"created", 0}, {"owned_by", "balcap"}};
-      return net::json_response(200, json{{"object", "list"}, {"data", {m}}}.dump());
-    }
-    if (path != "/v1/completions" && path != "/v1/chat/completions") {
-      return error_reply(404, fmt::format("no route {} {} (try /v1/completions, /v1/chat/completions, /v1/models, "
-                                          "/health)", request.method, path));
-    }
-    if (request.method != "POST") return error_reply(405, fmt::format("{} needs POST", path));
-    json body;
-    try {
-      body = json::parse(request.body);
-    } catch (const json::exception& e) {
-      return error_reply(400, fmt::format("request body is not JSON: {}", e.what()));
-    }
-    if (!body.is_object()) return error_reply(400, "request body must be a JSON object");
-    if (body.contains("model") && body["model"] != name_) {
-      return error_reply(404, fmt::format("The model `{}` does not exist (this server serves `{}`).",
-                                          body["model"].is_string() ? body["model"].get<std::string>() : body["model"].dump(), name_));
-    }
-    return path == "/v1/completions" ? completions(body) : chat(body);
-  } catch (const ApiError& e) {
-    return error_reply(e.status, e.what());
-  } catch (const Error& e) {  // bad input reaching the model (tokens, images)
-    return error_reply(400, e.what());
-  } catch (const json::exception& e) {
-    return error_reply(400, fmt::format("bad field type: {}", e.what()));
+// Per-token logprobs of each sample's whole sequence (its prompt, then its tokens).
+std::vector<std::vector<PositionLogprob>> sample_logprobs(ServedModel& model, const std::vector<PolicyPrompt>& prompts,
+                                                          const std::vector<sampling::Sample>& samples, int64_t top_k) {
+  std::vector<const PolicyPrompt*> owners;
+  std::vector<std::vector<int64_t>> seqs;
+  for (const auto& s : samples) {
+    owners.push_back(&prompts[s.request]);
+    seqs.push_back(prompts[s.request].ids);
+    seqs.back().insert(seqs.back().end(), s.ids.begin(), s.ids.end());
   }
+  return model.sequence_logprobs(owners, seqs, top_k);
 }
 
-net::HttpResponse OpenAiServer::completions(const json& body) {
-  if (!body.contains("prompt")) bad_request("'prompt' is required");
-  const std::vector<std::string> prompts = string_or_list(body, "prompt");
-  if (prompts.empty()) bad_request("'prompt' is empty");
-  Generation g = parse_generation(body, 16, model_, /*chat=*/false);
-  const bool echo = body.value("echo", false);
-  const bool want_logprobs = body.contains("logprobs") && !body["logprobs"].is_null();
-  const int64_t top_k = want_logprobs ? number<int64_t>(body, "logprobs", 0, 0, kMaxTopLogprobs) : 0;
-  const Tokenizer& tok = model_.tokenizer();
-
-  std::vector<PolicyPrompt> encoded;
-  for (const auto& p : prompts) encoded.push_back(model_.encode_text(p));
-  std::lock_guard lock(model_.mutex());
-  std::vector<sampling::Sample> samples;
-  if (g.params.max_new_tokens > 0) {
-    samples = model_.generate(encoded, g.params, g.seed);
-  } else {
-    for (size_t i = 0; i < prompts.size(); ++i) {
-      for (int64_t j = 0; j < g.params.group_size; ++j) samples.push_back({(int64_t)i, j, {}, {}, "length", ""});
+// The completions `logprobs` object of one sample: the echoed prompt tokens first (the first one
+// with a null logprob), then the generated ones.
+json completion_logprobs(const Tokenizer& tok, const std::string& prompt, const std::vector<int64_t>& prompt_ids,
+                         const sampling::Sample& s, const std::vector<PositionLogprob>& lp, bool echo) {
+  json tokens = json::array(), values = json::array(), tops = json::array(), offsets = json::array();
+  auto add = [&](int64_t id, const PositionLogprob* p, size_t offset) {
+    tokens.push_back(token_text(tok, id));
+    values.push_back(p ? json(p->logprob) : json(nullptr));
+    json top = nullptr;
+    if (p) {
+      top = json::object();
+      for (const auto& [tid, v] : p->top) top[token_text(tok, tid)] = v;
     }
+    tops.push_back(top);
+    offsets.push_back(offset);
+  };
+  const size_t prompt_chars = utf8_length(prompt);
+  if (echo) {
+    auto off = text_offsets(tok, prompt_ids, 0, prompt_chars);
+    for (size_t t = 0; t < prompt_ids.size(); ++t) add(prompt_ids[t], t == 0 ? nullptr : &lp[t - 1], off[t]);
   }
-  std::vector<std::vector<PositionLogprob>> lp;
-  if (want_logprobs) {
-    std::vector<const PolicyPrompt*> owners;
-    std::vector<std::vector<int64_t>> seqs;
-    for (const auto& s : samples) {
-      owners.push_back(&encoded[s.request]);
-      seqs.push_back(encoded[s.request].ids);
-      seqs.back().insert(seqs.back().end(), s.ids.begin(), s.ids.end());
-    }
-    lp = model_.sequence_logprobs(owners, seqs, top_k);
-  }
-  json choices = json::array();
-  int64_t completion_tokens = 0, prompt_tokens = 0;
-  for (const auto& p : encoded) prompt_tokens += static_cast<int64_t>(p.ids.size());
-  for (size_t k = 0; k < samples.size(); ++k) {
-    const auto& s = samples[k];
-    const std::string& prompt = prompts[s.request];
-    const auto& prompt_ids = encoded[s.request].ids;
-    completion_tokens += static_cast<int64_t>(s.ids.size());
-    std::string text = s.text;
-    std::string finish = cut_at_stop(text, g.stop_strings) ? "stop" : s.finish_reason;
-    json logprobs = nullptr;
-    if (want_logprobs) {
-      json tokens = json::array(), values = json::array(), tops = json::array(), offsets = json::array();
-      auto add = [&](int64_t id, const PositionLogprob* p, size_t offset) {
-        tokens.push_back(token_text(tok, id));
-        values.push_back(p ? json(p->logprob) : json(nullptr));
-        json top = nullptr;
-        if (p) {
-          top = json::object();
-          for (const auto& [tid, v] : p->top) top[token_text(tok, tid)] = v;
-        }
-        tops.push_back(top);
-        offsets.push_back(offset);
-      };
-      const size_t prompt_chars = utf8_length(prompt);
-      if (echo) {
-        auto off = text_offsets(tok, prompt_ids, 0, prompt_chars);
-        for (size_t t = 0; t < prompt_ids.size(); ++t) add(prompt_ids[t], t == 0 ? nullptr : &lp[k][t - 1], off[t]);
-      }
-      auto off = text_offsets(tok, s.ids, echo ? prompt_chars : 0, static_cast<size_t>(-1));
-      for (size_t t = 0; t < s.ids.size(); ++t) add(s.ids[t], &lp[k][prompt_ids.size() + t - 1], off[t]);
-      logprobs = {{"tokens", tokens}, {"token_logprobs", values}, {"top_logprobs", tops}, {"text_offset", offsets}};
-    }
-    choices.push_back({{"index", s.request * g.params.group_size + s.member},
-                       {"text", echo ? prompt + text : text},
-                       {"logprobs", logprobs},
-                       {"finish_reason", finish}});
-  }
-  json reply = {{"id", next_id("cmpl")}, {"object", "text_completion"}, {"created", unix_time()}, {"model", name_},
-                {"choices", choices},
-                {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens},
-                           {"total_tokens", prompt_tokens + completion_tokens}}}};
-  return net::json_response(200, reply.dump());
+  auto off = text_offsets(tok, s.ids, echo ? prompt_chars : 0, static_cast<size_t>(-1));
+  for (size_t t = 0; t < s.ids.size(); ++t) add(s.ids[t], &lp[prompt_ids.size() + t - 1], off[t]);
+  return {{"tokens", tokens}, {"token_logprobs", values}, {"top_logprobs", tops}, {"text_offset", offsets}};
 }
 
-net::HttpResponse OpenAiServer::chat(const json& body) {
+// The chat `logprobs` object of one sample: each generated token with its top alternatives.
+json chat_logprobs(const Tokenizer& tok, size_t prompt_len, const sampling::Sample& s,
+                   const std::vector<PositionLogprob>& lp) {
+  auto entry = [&](int64_t id, double logprob) {
+    std::string t = token_text(tok, id);
+    std::vector<int> bytes;
+    for (unsigned char c : t) bytes.push_back(c);
+    return json{{"token", t}, {"logprob", logprob}, {"bytes", bytes}};
+  };
+  json content = json::array();
+  for (size_t t = 0; t < s.ids.size(); ++t) {
+    const PositionLogprob& p = lp[prompt_len + t - 1];
+    json e = entry(s.ids[t], p.logprob), top = json::array();
+    for (const auto& [tid, v] : p.top) top.push_back(entry(tid, v));
+    e["top_logprobs"] = top;
+    content.push_back(e);
+  }
+  return {{"content", content}};
+}
+
+// One system and one user message (text parts, and images in the user message).
+struct ChatTurn {
+  std::string system, user;
+  std::vector<Image> images;
+};
+
+ChatTurn parse_messages(const json& body) {
   if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty()) {
     bad_request("'messages' must be a non-empty list");
   }
-  std::string system, user;
-  std::vector<Image> images;
+  ChatTurn turn;
   int users = 0;
   for (const auto& m : body["messages"]) {
     const std::string role = m.value("role", "");
     if (role != "system" && role != "user") {
       bad_request("message role '{}' is not supported: balcap serve takes one system and one user message", role);
     }
-    std::string& text = role == "system" ? system : user;
+    std::string& text = role == "system" ? turn.system : turn.user;
     users += role == "user";
     const json& content = m.contains("content") ? m["content"] : json("");
     if (content.is_string()) {
@@ -300,39 +250,114 @@ net::HttpResponse OpenAiServer::chat(const json& body) {
       } else if (type == "image_url") {
         if (role != "user") bad_request("images go in the user message");
         const json& iu = part.contains("image_url") ? part["image_url"] : json(nullptr);
-        images.push_back(load_image_url(iu.is_string() ? iu.get<std::string>() : iu.value("url", "")));
+        turn.images.push_back(load_image_url(iu.is_string() ? iu.get<std::string>() : iu.value("url", "")));
       } else {
         bad_request("content part type '{}' is not supported (text, image_url)", type);
       }
     }
   }
   if (users != 1) bad_request("{} user messages: balcap serve takes exactly one user message", users);
+  return turn;
+}
+
+json reply_json(const char* id_prefix, const char* object, const std::string& model, json choices,
+                int64_t prompt_tokens, int64_t completion_tokens) {
+  return {{"id", next_id(id_prefix)}, {"object", object}, {"created", unix_time()}, {"model", model},
+          {"choices", std::move(choices)},
+          {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens},
+                     {"total_tokens", prompt_tokens + completion_tokens}}}};
+}
+
+}  // namespace
+
+HttpResponse OpenAiServer::handle(const HttpRequest& request) {
+  const std::string& path = request.path;
+  try {
+    if (path == "/health") return json_response(200, R"({"status":"ok"})");
+    if (path == "/v1/models") {
+      json m = {{"id", name_}, {"object", "model"}, {"created", 0}, {"owned_by", "balcap"}};
+      return json_response(200, json{{"object", "list"}, {"data", {m}}}.dump());
+    }
+    if (path != "/v1/completions" && path != "/v1/chat/completions") {
+      return error_response(404, fmt::format("no route {} {} (try /v1/completions, /v1/chat/completions, /v1/models, "
+                                          "/health)", request.method, path));
+    }
+    if (request.method != "POST") return error_response(405, fmt::format("{} needs POST", path));
+    json body;
+    try {
+      body = json::parse(request.body);
+    } catch (const json::exception& e) {
+      return error_response(400, fmt::format("request body is not JSON: {}", e.what()));
+    }
+    if (!body.is_object()) return error_response(400, "request body must be a JSON object");
+    if (body.contains("model") && body["model"] != name_) {
+      return error_response(404, fmt::format("The model `{}` does not exist (this server serves `{}`).",
+                                          body["model"].is_string() ? body["model"].get<std::string>() : body["model"].dump(), name_));
+    }
+    return path == "/v1/completions" ? completions(body) : chat(body);
+  } catch (const ApiError& e) {
+    return error_response(e.status, e.what());
+  } catch (const Error& e) {  // bad input reaching the model (tokens, images)
+    return error_response(400, e.what());
+  } catch (const json::exception& e) {
+    return error_response(400, fmt::format("bad field type: {}", e.what()));
+  }
+}
+
+HttpResponse OpenAiServer::completions(const json& body) {
+  if (!body.contains("prompt")) bad_request("'prompt' is required");
+  const std::vector<std::string> prompts = string_or_list(body, "prompt");
+  if (prompts.empty()) bad_request("'prompt' is empty");
+  Generation g = parse_generation(body, 16, model_, /*chat=*/false);
+  const bool echo = body.value("echo", false);
+  const bool want_logprobs = body.contains("logprobs") && !body["logprobs"].is_null();
+  const int64_t top_k = want_logprobs ? number<int64_t>(body, "logprobs", 0, 0, kMaxTopLogprobs) : 0;
+
+  std::vector<PolicyPrompt> encoded;
+  for (const auto& p : prompts) encoded.push_back(model_.encode_text(p));
+  std::lock_guard lock(model_.mutex());
+  std::vector<sampling::Sample> samples;
+  if (g.params.max_new_tokens > 0) {
+    samples = model_.generate(encoded, g.params, g.seed);
+  } else {
+    for (size_t i = 0; i < prompts.size(); ++i) {
+      for (int64_t j = 0; j < g.params.group_size; ++j) samples.push_back({(int64_t)i, j, {}, {}, "length", ""});
+    }
+  }
+  std::vector<std::vector<PositionLogprob>> lp;
+  if (want_logprobs) lp = sample_logprobs(model_, encoded, samples, top_k);
+  json choices = json::array();
+  int64_t completion_tokens = 0, prompt_tokens = 0;
+  for (const auto& p : encoded) prompt_tokens += static_cast<int64_t>(p.ids.size());
+  for (size_t k = 0; k < samples.size(); ++k) {
+    const auto& s = samples[k];
+    const std::string& prompt = prompts[s.request];
+    completion_tokens += static_cast<int64_t>(s.ids.size());
+    std::string text = s.text;
+    std::string finish = cut_at_stop(text, g.stop_strings) ? "stop" : s.finish_reason;
+    json logprobs = nullptr;
+    if (want_logprobs) logprobs = completion_logprobs(model_.tokenizer(), prompt, encoded[s.request].ids, s, lp[k], echo);
+    choices.push_back({{"index", s.request * g.params.group_size + s.member},
+                       {"text", echo ? prompt + text : text},
+                       {"logprobs", logprobs},
+                       {"finish_reason", finish}});
+  }
+  json reply = reply_json("cmpl", "text_completion", name_, std::move(choices), prompt_tokens, completion_tokens);
+  return json_response(200, reply.dump());
+}
+
+HttpResponse OpenAiServer::chat(const json& body) {
+  ChatTurn turn = parse_messages(body);
   Generation g = parse_generation(body, 256, model_, /*chat=*/true);
   if (g.params.max_new_tokens < 1) bad_request("'max_tokens' must be at least 1");
   const bool want_logprobs = body.value("logprobs", false);
   const int64_t top_k = want_logprobs ? number<int64_t>(body, "top_logprobs", 0, 0, kMaxTopLogprobs) : 0;
-  const Tokenizer& tok = model_.tokenizer();
 
-  PolicyPrompt prompt = model_.encode_chat(system, user, images);
+  std::vector<PolicyPrompt> prompt = {model_.encode_chat(turn.system, turn.user, turn.images)};
   std::lock_guard lock(model_.mutex());
-  std::vector<sampling::Sample> samples = model_.generate({prompt}, g.params, g.seed);
+  std::vector<sampling::Sample> samples = model_.generate(prompt, g.params, g.seed);
   std::vector<std::vector<PositionLogprob>> lp;
-  if (want_logprobs) {
-    std::vector<const PolicyPrompt*> owners;
-    std::vector<std::vector<int64_t>> seqs;
-    for (const auto& s : samples) {
-      owners.push_back(&prompt);
-      seqs.push_back(prompt.ids);
-      seqs.back().insert(seqs.back().end(), s.ids.begin(), s.ids.end());
-    }
-    lp = model_.sequence_logprobs(owners, seqs, top_k);
-  }
-  auto entry = [&](int64_t id, double logprob) {
-    std::string t = token_text(tok, id);
-    std::vector<int> bytes;
-    for (unsigned char c : t) bytes.push_back(c);
-    return json{{"token", t}, {"logprob", logprob}, {"bytes", bytes}};
-  };
+  if (want_logprobs) lp = sample_logprobs(model_, prompt, samples, top_k);
   json choices = json::array();
   int64_t completion_tokens = 0;
   for (size_t k = 0; k < samples.size(); ++k) {
@@ -341,26 +366,13 @@ net::HttpResponse OpenAiServer::chat(const json& body) {
     std::string text = s.text;
     std::string finish = cut_at_stop(text, g.stop_strings) ? "stop" : s.finish_reason;
     json logprobs = nullptr;
-    if (want_logprobs) {
-      json content = json::array();
-      for (size_t t = 0; t < s.ids.size(); ++t) {
-        const PositionLogprob& p = lp[k][prompt.ids.size() + t - 1];
-        json e = entry(s.ids[t], p.logprob), top = json::array();
-        for (const auto& [tid, v] : p.top) top.push_back(entry(tid, v));
-        e["top_logprobs"] = top;
-        content.push_back(e);
-      }
-      logprobs = {{"content", content}};
-    }
+    if (want_logprobs) logprobs = chat_logprobs(model_.tokenizer(), prompt[0].ids.size(), s, lp[k]);
     choices.push_back({{"index", s.member}, {"message", {{"role", "assistant"}, {"content", text}}},
                        {"logprobs", logprobs}, {"finish_reason", finish}});
   }
-  const int64_t prompt_tokens = static_cast<int64_t>(prompt.ids.size());
-  json reply = {{"id", next_id("chatcmpl")}, {"object", "chat.completion"}, {"created", unix_time()}, {"model", name_},
-                {"choices", choices},
-                {"usage", {{"prompt_tokens", prompt_tokens}, {"completion_tokens", completion_tokens},
-                           {"total_tokens", prompt_tokens + completion_tokens}}}};
-  return net::json_response(200, reply.dump());
+  const int64_t prompt_tokens = static_cast<int64_t>(prompt[0].ids.size());
+  json reply = reply_json("chatcmpl", "chat.completion", name_, std::move(choices), prompt_tokens, completion_tokens);
+  return json_response(200, reply.dump());
 }
 
-}  // namespace balcap::rewards
+}  // namespace balcap::serve
