@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "io/model_family.h"
 #include "models/load_policy.h"
+#include "models/stop_tokens.h"
 #include "rewards/continuation_logprobs.h"
 #include "rewards/judge_factories.h"
 #include "sampling/sampler.h"
@@ -17,17 +18,6 @@ namespace balcap::rewards {
 namespace {
 
 std::vector<int64_t> to_int64(const std::vector<int32_t>& ids) { return {ids.begin(), ids.end()}; }
-
-std::vector<int64_t> end_of_turn_ids(const Policy& policy, const Tokenizer& tokenizer, JudgeChatFormat format) {
-  std::vector<int64_t> ids = policy.generation_config().eos_token_ids;
-  if (ids.empty()) ids = policy.decoder_config().eos_token_ids;
-  if (auto id = tokenizer.token_to_id(format == JudgeChatFormat::chatml ? "<|im_end|>" : "</s>")) ids.push_back(*id);
-  std::vector<int64_t> unique;
-  for (int64_t id : ids) {
-    if (std::find(unique.begin(), unique.end(), id) == unique.end()) unique.push_back(id);
-  }
-  return unique;
-}
 
 at::Device judge_device(const config::JudgeConfig& config, at::Device policy_device) {
   if (config.device == "auto") return policy_device;
