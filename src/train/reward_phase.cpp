@@ -56,8 +56,7 @@ RewardOutcome reward_phase(const Config& config, const std::vector<std::unique_p
     const data::Record& record = *rollout.items.at(static_cast<std::size_t>(s.request)).record;
     lengths.push_back({caption_tokens(s), reference_lengths.of(record)});
   }
-  const std::vector<std::int64_t> groups(rollout.items.size(), config.train.group_size);
-  out.advantage = algo::advantages_from_rewards(out.raw, lengths, groups, config.rewards.length_mask,
+  out.advantage = algo::advantages_from_rewards(out.raw, lengths, rollout.group_sizes, config.rewards.length_mask,
                                                 algo::AdvantageOptions::from(config.algo), comm);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;

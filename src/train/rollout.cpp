@@ -53,6 +53,7 @@ Rollout rollout_phase(const RolloutInputs& in, const std::vector<std::int64_t>& 
     r.samples = sampling::sample(*in.policy, *in.tokenizer, requests, params, seed);
   }
   r.sample_seconds = seconds_since(t0);
+  r.group_sizes.assign(r.items.size(), params.group_size);
   for (const auto& s : r.samples) r.generated_tokens += static_cast<std::int64_t>(s.ids.size());
   return r;
 }

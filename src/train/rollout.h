@@ -40,7 +40,8 @@ std::vector<PromptedRecord> build_prompts(const RolloutInputs& in, const std::ve
 
 struct Rollout {
   std::vector<PromptedRecord> items;      // this rank's images, in order
-  std::vector<sampling::Sample> samples;  // items.size() * G, request-major
+  std::vector<sampling::Sample> samples;  // sum of group_sizes, request-major
+  std::vector<std::int64_t> group_sizes;  // [items.size()]: the captions sampled for each image (G)
   std::int64_t images_skipped = 0;
   double preprocess_seconds = 0;
   double sample_seconds = 0;
