@@ -8,7 +8,6 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/safetensors_reader.h"
-#include "io/safetensors_writer.h"
 #include "models/load_policy.h"
 #include "models/text_decoder.h"
 
@@ -161,9 +160,7 @@ double Session::save_checkpoint() {
       policy->save_pretrained(checkpoint::model_dir(tmp));
     }
     if (config.checkpoint.save_optimizer) {
-      const fs::path file = checkpoint::optimizer_file(tmp, comm->rank());
-      fs::create_directories(file.parent_path());
-      save_safetensors(file, optimizer->state_dict());
+      save_optimizer_state(*optimizer, checkpoint::optimizer_file(tmp, comm->rank()));
     }
     config::save_config(config, checkpoint::config_file(tmp));
     checkpoint::save_trainer_state(checkpoint::trainer_state_file(tmp), state);
@@ -196,10 +193,7 @@ void Session::resume(const fs::path& checkpoint_dir, bool force) {
   }
   const fs::path optim = checkpoint::optimizer_file(checkpoint_dir, comm->rank());
   if (fs::exists(optim)) {
-    SafetensorsFile file(optim);
-    std::vector<std::pair<std::string, at::Tensor>> tensors;
-    for (const std::string& name : file.names()) tensors.emplace_back(name, file.tensor(name));
-    optimizer->load_state_dict(tensors, optim.string());
+    load_optimizer_state(*optimizer, optim);
   } else {
     spdlog::warn("{}: no optimizer state (checkpoint.save_optimizer was off): AdamW moments start at zero, "
                  "the resumed run is not bitwise identical",
