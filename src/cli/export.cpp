@@ -13,13 +13,13 @@
 #include <sstream>
 
 #include "checkpoint/checkpointer.h"
-#include "checkpoint/lora.h"
 #include "checkpoint/resume.h"
 #include "config/config.h"
 #include "core/error.h"
 #include "io/json_file.h"
 #include "io/safetensors_checkpoint.h"
 #include "models/load_policy.h"
+#include "models/lora.h"
 #include "commands.h"
 
 namespace balcap::cli {
@@ -90,7 +90,7 @@ void run(const ExportArgs& args) {
     } else {
       const auto base = base_model_of(*ckpt, args);
       auto policy = load_policy(base, export_dtype(args.dtype, base), at::kCPU);
-      auto lora = checkpoint::LoraAdapters::load_peft(policy->module(), checkpoint::adapter_dir(*ckpt));
+      auto lora = LoraAdapters::load_peft(policy->module(), checkpoint::adapter_dir(*ckpt));
       lora.merge_and_remove();
       policy->save_pretrained(out);
       kind = "merged";

@@ -2,7 +2,7 @@
 // LoRA adapter slot of a linear layer (PEFT's dense LoraLayer): y = W x + b + scale * B (A dropout(x)),
 // A: [r, in], B: [out, r], scale = alpha / r. The adapter is NOT a registered submodule of the layer
 // that holds it: the model's parameter names (and so its HF checkpoints) stay exactly as without
-// LoRA; the adapters' parameters are reached through checkpoint/lora.h's LoraAdapters.
+// LoRA; the adapters' parameters are reached through models/lora.h's LoraAdapters.
 //
 //   q = linear_with_lora(q_proj, q_lora, x, is_training());   // q_lora null -> q_proj(x), unchanged
 #include <torch/torch.h>

@@ -43,6 +43,10 @@ bool is_vision(const std::string& name) {
 
 at::Generator cpu_generator() { return at::detail::getDefaultCPUGenerator(); }
 
+LoraOptions lora_options(const config::LoraConfig& lora) {
+  return {lora.r, lora.alpha, lora.dropout, lora.target_modules};
+}
+
 }  // namespace
 
 NamedParams trainable_parameters(torch::nn::Module& module, const config::TrainConfig& train) {
@@ -117,8 +121,8 @@ void Session::build_optimizer(std::int64_t updates_per_step) {
   NamedParams params = trainable_parameters(policy->module(), config.train);
   if (config.train.lora.enabled) {
     at::Generator init = at::detail::createCPUGenerator(static_cast<std::uint64_t>(config.train.seed));
-    lora = std::make_unique<checkpoint::LoraAdapters>(
-        checkpoint::LoraAdapters::inject(policy->module(), config.train.lora, init));
+    const LoraOptions options = lora_options(config.train.lora);
+    lora = std::make_unique<LoraAdapters>(LoraAdapters::inject(policy->module(), options, init));
     params = lora->named_parameters();
     spdlog::info("LoRA: {} adapted layers (r {}, alpha {})", lora->size(), config.train.lora.r, config.train.lora.alpha);
   }

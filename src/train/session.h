@@ -16,13 +16,13 @@
 #include <nlohmann/json.hpp>
 
 #include "checkpoint/checkpointer.h"
-#include "checkpoint/lora.h"
 #include "checkpoint/trainer_state.h"
 #include "config/config.h"
 #include "data/data_order.h"
 #include "data/dataset.h"
 #include "data/record_image.h"
 #include "dist/communicator.h"
+#include "models/lora.h"
 #include "models/policy.h"
 #include "text/tokenizer.h"
 #include "train/adamw.h"
@@ -69,7 +69,7 @@ class Session {
   at::ScalarType dtype = at::kFloat;
   std::unique_ptr<dist::Communicator> comm;
   std::unique_ptr<Policy> policy;
-  std::unique_ptr<checkpoint::LoraAdapters> lora;  // train.lora.enabled: the only trained tensors
+  std::unique_ptr<LoraAdapters> lora;  // train.lora.enabled: the only trained tensors
   std::unique_ptr<Tokenizer> tokenizer;
   std::unique_ptr<ImageProcessor> processor;
   data::Dataset dataset;

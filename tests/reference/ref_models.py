@@ -18,6 +18,8 @@ Writes into OUT_DIR:
   models/untied_v5names/          the `untied` weights, one file, renamed to the in-memory v5 names
                                   (`model.language_model.*`, `model.visual.*`), v5 config.json
   images/*.png                    synthetic images used by the cases (odd sizes)
+  lora_inputs.json                {"ids": [[...], [...]]}: two text-only rows of equal length (random ids
+                                  below 151643) for the LoRA tests (models_lora_test.cpp, on models/untied)
   cases/<case>.safetensors        per case (batch of one; B dimension dropped unless noted):
       input_ids        int64 [S]          processor output for the captioning chat template
       attention_mask   int64 [S]
@@ -297,6 +299,9 @@ def main():
                            "untied_v5names": {"dir": "models/untied_v5names", "layout": "v5", "tied": False}},
                 "cases": results}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    generator = torch.Generator().manual_seed(5)
+    lora_ids = torch.randint(0, 151643, (2, 10), generator=generator)
+    (out / "lora_inputs.json").write_text(json.dumps({"ids": lora_ids.tolist()}))
     for r in results:
         print(f"{r['name']}: S={r['seq_len']} grid={r['image_grid_thw']} logit_std={r['logit_std']:.3f}")
 

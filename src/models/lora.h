@@ -1,8 +1,9 @@
 #pragma once
-// LoRA on the language model's linear layers (train.lora), in PEFT's file format.
+// LoRA on the language model's linear layers (train.lora): the adapters injected into a model's
+// LoraAdapter slots (models/lora_adapter.h), and their PEFT adapter files.
 //
 // API summary:
-//   LoraAdapters lora = LoraAdapters::inject(policy.module(), cfg.train.lora, generator);
+//   LoraAdapters lora = LoraAdapters::inject(policy.module(), options, generator);  // train.lora's values
 //       // every text decoder's q/k/v/o/gate/up/down_proj named in target_modules gets an adapter
 //       // (A kaiming-uniform as PEFT, B = 0), in the base weight's dtype/device; ALL base
 //       // parameters of the module are frozen (requires_grad false). The vision tower is untouched.
@@ -18,15 +19,23 @@
 // adapts the LM's layers and not the vision MLPs that share the gate/up/down_proj names.
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "config/train.h"
 #include "models/lora_adapter.h"
 
-namespace balcap::checkpoint {
+namespace balcap {
+
+// What inject() adapts and how (train.lora's values, or adapter_config.json's for load_peft).
+struct LoraOptions {
+  std::int64_t r = 16;
+  double alpha = 32.0;   // the update is (alpha / r) * B A
+  double dropout = 0.0;  // on the adapter input, in training mode
+  std::vector<std::string> target_modules;  // short names: q_proj, k_proj, ..., down_proj
+};
 
 // Holds pointers into the model's modules: keep the model alive as long as its LoraAdapters.
 class LoraAdapters {
@@ -38,7 +47,7 @@ class LoraAdapters {
   };
 
   // See above. A config naming no layer the model has -> balcap::Error listing the names it has.
-  static LoraAdapters inject(torch::nn::Module& model, const config::LoraConfig& config, at::Generator generator);
+  static LoraAdapters inject(torch::nn::Module& model, const LoraOptions& options, at::Generator generator);
   // Adapters as a PEFT directory describes them (r, lora_alpha, lora_dropout from adapter_config.json;
   // the layers from the tensor names), values loaded. Base parameters frozen as in inject().
   // A key for a layer the model lacks, a shape mismatch or a non-LoRA PEFT type -> balcap::Error.
@@ -55,15 +64,15 @@ class LoraAdapters {
   // dtype) and clears the slots: the module computes the merged model without adapters.
   void merge_and_remove();
 
-  const config::LoraConfig& config() const { return config_; }
+  const LoraOptions& options() const { return options_; }
   size_t size() const { return targets_.size(); }
 
  private:
-  config::LoraConfig config_;
+  LoraOptions options_;
   std::vector<Target> targets_;
 };
 
 // PEFT's key for one adapter matrix ("A" or "B") of the layer at `path`.
 std::string peft_key(const std::string& path, char matrix);
 
-}  // namespace balcap::checkpoint
+}  // namespace balcap

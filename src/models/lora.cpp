@@ -1,4 +1,5 @@
-#include "checkpoint/lora.h"
+// LoRA injection and PEFT adapter files (see lora.h).
+#include "models/lora.h"
 
 #include <fmt/ranges.h>
 
@@ -13,7 +14,7 @@
 #include "io/safetensors_writer.h"
 #include "models/text_decoder.h"
 
-namespace balcap::checkpoint {
+namespace balcap {
 
 namespace fs = std::filesystem;
 
@@ -78,19 +79,84 @@ void freeze(torch::nn::Module& model) {
   for (auto& p : model.parameters()) p.set_requires_grad(false);
 }
 
+// r, lora_alpha and lora_dropout of a plain LoRA adapter_config.json; other PEFT types are refused.
+LoraOptions read_adapter_config(const fs::path& dir) {
+  const auto cfg_file = dir / "adapter_config.json";
+  const auto j = read_json_file(cfg_file);
+  const JsonFields f(cfg_file, j);
+  const auto type = f.get_string("peft_type", "");
+  if (type != "LORA") f.fail_key("peft_type", fmt::format("is '{}'", type), "balcap loads LoRA adapters only");
+  if (f.get_bool("use_dora", false) || f.get_bool("use_rslora", false)) {
+    f.fail_key("use_dora", "DoRA / rsLoRA adapters are not supported", "export them merged with PEFT instead");
+  }
+  LoraOptions options;
+  options.r = f.get_int("r", 8);
+  options.alpha = f.get_double("lora_alpha", 8.0);
+  options.dropout = f.get_double("lora_dropout", 0.0);
+  return options;
+}
+
+// The layers of `model` whose adapters `weights` holds (those with a lora_A key, in file order);
+// `target_modules` gets their short names. A key for a layer the model lacks -> balcap::Error.
+std::vector<LoraAdapters::Target> adapted_layers(torch::nn::Module& model, const SafetensorsCheckpoint& weights,
+                                                 std::vector<std::string>& target_modules) {
+  std::map<std::string, LoraAdapters::Target> by_path;
+  for (auto& t : candidate_layers(model)) by_path.emplace(t.path, t);
+  std::set<std::string> names, missing;
+  std::vector<LoraAdapters::Target> chosen;
+  for (const auto& key : weights.names()) {
+    const std::string head = "base_model.model.", tail = ".lora_A.weight";
+    if (!key.ends_with(tail) && !key.ends_with(".lora_B.weight")) {
+      fail("{}: tensor '{}' is not a LoRA A/B matrix. HINT: balcap loads plain LoRA adapters (no modules_to_save)",
+           weights.path().string(), key);
+    }
+    if (!key.ends_with(tail)) continue;
+    const auto path = key.substr(head.size(), key.size() - head.size() - tail.size());
+    auto it = key.rfind(head, 0) == 0 ? by_path.find(path) : by_path.end();
+    if (it == by_path.end()) {
+      missing.insert(key);
+      continue;
+    }
+    names.insert(short_name(path));
+    chosen.push_back(it->second);
+  }
+  BALCAP_CHECK(missing.empty() && !chosen.empty(),
+               "{}: adapters for layers this model does not have: {}. HINT: load the adapters onto the base model they "
+               "were trained on (adapter_config.json base_model_name_or_path)",
+               weights.path().string(), fmt::join(missing, ", "));
+  target_modules.assign(names.begin(), names.end());
+  return chosen;
+}
+
+// Copies the layer's A and B matrices from `weights` into its (freshly built) adapter.
+void load_adapter_values(const LoraAdapters::Target& t, const SafetensorsCheckpoint& weights, std::int64_t r) {
+  for (char m : {'A', 'B'}) {
+    const auto key = peft_key(t.path, m);
+    BALCAP_CHECK(weights.contains(key), "{}: '{}' is missing. HINT: the adapter file is incomplete",
+                 weights.path().string(), key);
+    auto& dst = m == 'A' ? (*t.slot)->lora_A : (*t.slot)->lora_B;
+    const auto src = weights.tensor(key);
+    BALCAP_CHECK(src.sizes() == dst.sizes(),
+                 "{}: '{}' has shape {}, the model needs {} (r {}). HINT: check r in "
+                 "adapter_config.json",
+                 weights.path().string(), key, c10::str(src.sizes()), c10::str(dst.sizes()), r);
+    dst.copy_(src);
+  }
+}
+
 }  // namespace
 
-LoraAdapters LoraAdapters::inject(torch::nn::Module& model, const config::LoraConfig& config, at::Generator generator) {
+LoraAdapters LoraAdapters::inject(torch::nn::Module& model, const LoraOptions& options, at::Generator generator) {
   LoraAdapters out;
-  out.config_ = config;
-  const std::set<std::string> wanted(config.target_modules.begin(), config.target_modules.end());
+  out.options_ = options;
+  const std::set<std::string> wanted(options.target_modules.begin(), options.target_modules.end());
   std::set<std::string> known;
   auto candidates = candidate_layers(model);
   for (auto& t : candidates) {
     known.insert(short_name(t.path));
     if (wanted.count(short_name(t.path)) == 0) continue;
     const auto& w = t.base->weight;  // [out, in]
-    *t.slot = LoraAdapter(w.size(1), w.size(0), config.r, config.alpha, config.dropout, w.scalar_type(), w.device(),
+    *t.slot = LoraAdapter(w.size(1), w.size(0), options.r, options.alpha, options.dropout, w.scalar_type(), w.device(),
                           generator);
     out.targets_.push_back(t);
   }
@@ -101,7 +167,7 @@ LoraAdapters LoraAdapters::inject(torch::nn::Module& model, const config::LoraCo
   BALCAP_CHECK(unknown.empty() && !out.targets_.empty(),
                "train.lora.target_modules: {} not found among the language model's linear layers ({}). HINT: use "
                "names from q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj",
-               fmt::join(unknown.empty() ? config.target_modules : unknown, ", "), fmt::join(known, ", "));
+               fmt::join(unknown.empty() ? options.target_modules : unknown, ", "), fmt::join(known, ", "));
   freeze(model);
   return out;
 }
@@ -123,9 +189,9 @@ void LoraAdapters::save_peft(const fs::path& dir, const std::string& base_model)
   // The keys PEFT's LoraConfig needs for a plain (non-DoRA, non-rsLoRA) adapter; the rest default.
   const nlohmann::json cfg = {{"peft_type", "LORA"},
                               {"task_type", nullptr},
-                              {"r", config_.r},
-                              {"lora_alpha", config_.alpha},
-                              {"lora_dropout", config_.dropout},
+                              {"r", options_.r},
+                              {"lora_alpha", options_.alpha},
+                              {"lora_dropout", options_.dropout},
                               {"target_modules", target_regex(targets_)},
                               {"bias", "none"},
                               {"fan_in_fan_out", false},
@@ -140,65 +206,18 @@ void LoraAdapters::save_peft(const fs::path& dir, const std::string& base_model)
 }
 
 LoraAdapters LoraAdapters::load_peft(torch::nn::Module& model, const fs::path& dir) {
-  const auto cfg_file = dir / "adapter_config.json";
-  const auto j = read_json_file(cfg_file);
-  const JsonFields f(cfg_file, j);
-  const auto type = f.get_string("peft_type", "");
-  if (type != "LORA") f.fail_key("peft_type", fmt::format("is '{}'", type), "balcap loads LoRA adapters only");
-  if (f.get_bool("use_dora", false) || f.get_bool("use_rslora", false)) {
-    f.fail_key("use_dora", "DoRA / rsLoRA adapters are not supported", "export them merged with PEFT instead");
-  }
+  LoraOptions options = read_adapter_config(dir);
   SafetensorsCheckpoint weights(dir / "adapter_model.safetensors");
-  config::LoraConfig config;
-  config.r = f.get_int("r", 8);
-  config.alpha = f.get_double("lora_alpha", 8.0);
-  config.dropout = f.get_double("lora_dropout", 0.0);
-  // The adapted layers: those whose keys the file holds.
-  std::map<std::string, Target> by_path;
-  for (auto& t : candidate_layers(model)) by_path.emplace(t.path, t);
-  std::set<std::string> names, missing;
-  std::vector<Target> chosen;
-  for (const auto& key : weights.names()) {
-    const std::string head = "base_model.model.", tail = ".lora_A.weight";
-    if (!key.ends_with(tail) && !key.ends_with(".lora_B.weight")) {
-      fail("{}: tensor '{}' is not a LoRA A/B matrix. HINT: balcap loads plain LoRA adapters (no modules_to_save)",
-           weights.path().string(), key);
-    }
-    if (!key.ends_with(tail)) continue;
-    const auto path = key.substr(head.size(), key.size() - head.size() - tail.size());
-    auto it = key.rfind(head, 0) == 0 ? by_path.find(path) : by_path.end();
-    if (it == by_path.end()) {
-      missing.insert(key);
-      continue;
-    }
-    names.insert(short_name(path));
-    chosen.push_back(it->second);
-  }
-  BALCAP_CHECK(missing.empty() && !chosen.empty(),
-               "{}: adapters for layers this model does not have: {}. HINT: load the adapters onto the base model they "
-               "were trained on (adapter_config.json base_model_name_or_path)",
-               weights.path().string(), fmt::join(missing, ", "));
-  config.target_modules.assign(names.begin(), names.end());
   LoraAdapters out;
-  out.config_ = config;
+  std::vector<Target> chosen = adapted_layers(model, weights, options.target_modules);
+  out.options_ = options;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(0);
   at::NoGradGuard no_grad;
   for (auto& t : chosen) {
     const auto& w = t.base->weight;
     *t.slot =
-        LoraAdapter(w.size(1), w.size(0), config.r, config.alpha, config.dropout, w.scalar_type(), w.device(), gen);
-    for (char m : {'A', 'B'}) {
-      const auto key = peft_key(t.path, m);
-      BALCAP_CHECK(weights.contains(key), "{}: '{}' is missing. HINT: the adapter file is incomplete",
-                   weights.path().string(), key);
-      auto& dst = m == 'A' ? (*t.slot)->lora_A : (*t.slot)->lora_B;
-      const auto src = weights.tensor(key);
-      BALCAP_CHECK(src.sizes() == dst.sizes(),
-                   "{}: '{}' has shape {}, the model needs {} (r {}). HINT: check r in "
-                   "adapter_config.json",
-                   weights.path().string(), key, c10::str(src.sizes()), c10::str(dst.sizes()), config.r);
-      dst.copy_(src);
-    }
+        LoraAdapter(w.size(1), w.size(0), options.r, options.alpha, options.dropout, w.scalar_type(), w.device(), gen);
+    load_adapter_values(t, weights, options.r);
     out.targets_.push_back(t);
   }
   freeze(model);
@@ -217,4 +236,4 @@ void LoraAdapters::merge_and_remove() {
   targets_.clear();
 }
 
-}  // namespace balcap::checkpoint
+}  // namespace balcap
