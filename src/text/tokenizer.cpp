@@ -1,8 +1,9 @@
-// load_tokenizer: picks the implementation from the file a directory holds.
+// load_tokenizer: picks the Tokenizer implementation from the file a directory holds.
+#include "text/tokenizer.h"
+
 #include "core/error.h"
 #include "text/bpe_tokenizer.h"
 #include "text/sentencepiece_tokenizer.h"
-#include "text/tokenizer.h"
 
 namespace balcap {
 
