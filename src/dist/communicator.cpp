@@ -1,4 +1,4 @@
-// The one-process Communicator: rank 0 of 1, collectives are identities.
+// The one-process Communicator (single_process_communicator()): rank 0 of 1, collectives are identities.
 #include "dist/communicator.h"
 
 namespace balcap::dist {
