@@ -35,4 +35,10 @@ Image decode_image_file(const std::filesystem::path& path);
 // Decodes an in-memory file; `name_for_errors` names it in error messages.
 Image decode_image_bytes(std::span<const uint8_t> bytes, const std::string& name_for_errors);
 
+namespace detail {
+// For the format decoders (png_decode.h, jpeg_decode.h): throws the decompression-bomb error when
+// width * height exceeds kMaxImagePixels.
+void check_image_size(int64_t width, int64_t height, const std::string& name);
+}  // namespace detail
+
 }  // namespace balcap

@@ -7,6 +7,8 @@
 //
 // libjpeg reports errors by longjmp (its default error_exit calls exit()): the reading function
 // keeps only trivially destructible locals and writes results through a caller-owned struct.
+#include "vision/jpeg_decode.h"
+
 #include <cstdio>  // jpeglib.h needs FILE
 #include <jpeglib.h>
 #include <jerror.h>
@@ -15,7 +17,6 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "decoders.h"
 
 namespace balcap::detail {
 namespace {

@@ -6,6 +6,8 @@
 //
 // libpng reports errors by longjmp: the reading function keeps only trivially destructible
 // locals and writes its results through a state struct owned by the caller.
+#include "vision/png_decode.h"
+
 #include <png.h>
 
 #include <csetjmp>
@@ -13,7 +15,6 @@
 #include <string_view>
 
 #include "core/error.h"
-#include "decoders.h"
 
 namespace balcap::detail {
 namespace {

@@ -1,13 +1,15 @@
 // decode_image_file / decode_image_bytes: format detection by magic bytes, dispatch to the PNG
 // or JPEG decoder, then the EXIF orientation (PIL's exif_transpose: EXIF first, XMP if the EXIF
 // has no orientation tag).
+#include "vision/image.h"
+
 #include <cstring>
 #include <fstream>
 
 #include "core/error.h"
 #include "vision/exif.h"
-#include "vision/image.h"
-#include "decoders.h"
+#include "vision/jpeg_decode.h"
+#include "vision/png_decode.h"
 
 namespace balcap {
 namespace {

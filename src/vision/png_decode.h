@@ -1,0 +1,15 @@
+#pragma once
+// Private to src/vision: the PNG decoder behind decode_image_bytes (libpng; png_decode.cpp lists
+// what it matches in PIL).
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "vision/decoded_image.h"
+
+namespace balcap::detail {
+
+// Throws balcap::Error naming `name` on any malformed input.
+DecodedImage decode_png(std::span<const uint8_t> bytes, const std::string& name);
+
+}  // namespace balcap::detail
