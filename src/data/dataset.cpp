@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "data/image_check.h"
 #include "data/scene.h"
 #include "text/utf8.h"
 

@@ -60,9 +60,4 @@ std::string describe(const std::filesystem::path& path, const LineProblem& bad);
 // (0 = all) and "... and M more".
 std::string validation_report(const Dataset& dataset, std::size_t limit = 0);
 
-// Checks that `path` exists and holds a PNG or JPEG whose header decodes (PNG: signature and
-// IHDR; JPEG: SOI and a frame header) with a size within kMaxImagePixels; with `decode` the
-// whole image is decoded. Returns "" when fine, else what is wrong (for a validation message).
-std::string check_image(const std::filesystem::path& path, bool decode);
-
 }  // namespace balcap::data

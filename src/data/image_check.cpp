@@ -1,6 +1,8 @@
 // check_image: cheap load-time validation of a record's image. Reads at most the bytes up to
 // the frame header (PNG: 33 bytes; JPEG: marker segments until SOFn), so validating a large
 // dataset does not decode every image; `decode` = full decode with balcap's decoder.
+#include "data/image_check.h"
+
 #include <fmt/format.h>
 
 #include <array>
@@ -10,7 +12,6 @@
 #include <system_error>
 
 #include "core/error.h"
-#include "data/dataset.h"
 #include "vision/image.h"
 
 namespace balcap::data {

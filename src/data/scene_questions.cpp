@@ -1,10 +1,11 @@
 // make_questions: up to three multiple-choice questions a scene answers unambiguously.
+#include "data/scene_questions.h"
+
 #include <algorithm>
 #include <string>
 #include <vector>
 
 #include "data/scene_claims.h"
-#include "data/scene_synth.h"
 
 namespace balcap::data {
 namespace {

@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "data/scene_claims.h"
+#include "data/scene_questions.h"
 #include "data/scene_render.h"
 #include "vision/png_encode.h"
 

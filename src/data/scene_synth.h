@@ -26,11 +26,6 @@ Scene random_scene(std::uint64_t seed, SynthSplit split, std::int64_t index, int
 // The three reference styles: terse list, one sentence, a paragraph that states every claim.
 std::vector<std::string> scene_references(const Scene& scene);
 
-// Draws up to three questions (background, count, colour, shape, position, size), fills
-// scene.questions and returns the matching QaItems (choices in a random order where they are not
-// naturally ordered).
-std::vector<QaItem> make_questions(Scene& scene, SplitMix64& rng);
-
 // The JSONL record: {"id","image","references","qa","claims","scene"}.
 nlohmann::json scene_record(const std::string& id, const std::string& image, const Scene& scene,
                             const std::vector<QaItem>& qa);

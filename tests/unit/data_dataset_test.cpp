@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "data/dataset.h"
+#include "data/image_check.h"
 #include "data/record_image.h"
 #include "vision/png_encode.h"
 #include "support/test_support.h"

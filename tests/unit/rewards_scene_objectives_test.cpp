@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "data/scene_questions.h"
 #include "data/scene_synth.h"
 #include "rewards/build_objectives.h"
 #include "rewards/judge_factories.h"
