@@ -41,3 +41,19 @@ function(balcap_area name)
   endforeach()
   balcap_use_pch(balcap_${name})
 endfunction()
+
+# Translation units that include no LibTorch header (found by cmake/torch_free_sources.py over the
+# quoted includes, at configure time) compile without a precompiled header: loading the 0.4-0.8 GB
+# LibTorch PCH costs such a file more than its own headers do. A stale list only costs speed (the
+# PCH is an -include of headers every file may include), never correctness.
+function(balcap_skip_pch_for_torch_free_sources)
+  execute_process(
+    COMMAND ${BALCAP_PYTHON} ${PROJECT_SOURCE_DIR}/cmake/torch_free_sources.py ${PROJECT_SOURCE_DIR} ${ARGN}
+    OUTPUT_VARIABLE _free OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE _rc)
+  if(NOT _rc EQUAL 0)
+    message(WARNING "balcap: cmake/torch_free_sources.py failed; every file uses the precompiled header")
+    return()
+  endif()
+  string(REPLACE "\n" ";" _free "${_free}")
+  set_source_files_properties(${_free} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
+endfunction()

@@ -1,5 +1,7 @@
 #include "io/model_family.h"
 
+#include <c10/util/Exception.h>
+
 #include <array>
 #include <utility>
 

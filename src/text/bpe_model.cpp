@@ -4,6 +4,7 @@
 #include "text/bpe_model.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include "core/error.h"
 #include "text/byte_level.h"

@@ -7,8 +7,8 @@
 #include "core/log.h"
 #include "data/data_order.h"
 #include "dist/shard.h"
+#include "models/policy_logprobs.h"
 #include "train/progress.h"
-#include "train/sequence_logprobs.h"
 #include "train/stop_signal.h"
 #include "train/trainer.h"
 #include "train/update_phase.h"
@@ -86,10 +86,10 @@ void sft_update(Session& s, const std::vector<SftRow>& rows, SftStep& out) {
   at::Tensor loss_sum;
   for (auto [a, b] : split_evenly(static_cast<std::int64_t>(rows.size()),
                                   micro_batch_count(s.config.train, static_cast<std::int64_t>(rows.size())))) {
-    std::vector<CompletionRow> batch;
-    for (std::int64_t i = a; i < b; ++i) batch.push_back({rows[i].prompt, &rows[i].target});
-    CompletionLogprobs lp = completion_logprobs(*s.policy, batch, {});
-    at::Tensor w = algo::aggregation_weights(lp.lengths, "token_mean", total_tokens, 1).to(lp.logprobs.device());
+    std::vector<LogprobRow> batch;
+    for (std::int64_t i = a; i < b; ++i) batch.push_back(completion_row(*rows[i].prompt, rows[i].target));
+    PolicyLogprobs lp = policy_logprobs(*s.policy, batch);
+    at::Tensor w = algo::aggregation_weights(lp.counts, "token_mean", total_tokens, 1).to(lp.logprobs.device());
     at::Tensor loss = -(w * lp.logprobs).sum();
     loss.backward();
     loss_sum = loss_sum.defined() ? loss_sum + loss.detach() : loss.detach();

@@ -6,7 +6,7 @@
 
 #include "algo/policy_loss.h"
 #include "core/log.h"
-#include "train/sequence_logprobs.h"
+#include "models/policy_logprobs.h"
 #include "train/stop_signal.h"
 
 namespace balcap::train {
@@ -34,7 +34,7 @@ using Clock = std::chrono::steady_clock;
 
 // Per-token inputs of rows [first, last): old logprobs, advantages; and the rows themselves.
 struct MicroBatch {
-  std::vector<CompletionRow> rows;
+  std::vector<LogprobRow> rows;  // prompt + caption, every caption token scored
   std::vector<float> old_logprobs, advantages;
 };
 
@@ -42,7 +42,7 @@ MicroBatch micro_batch(const Rollout& rollout, const std::vector<double>& adv, s
   MicroBatch mb;
   for (std::int64_t i = first; i < last; ++i) {
     const sampling::Sample& s = rollout.samples.at(static_cast<std::size_t>(i));
-    mb.rows.push_back({&rollout.items.at(static_cast<std::size_t>(s.request)).prompt, &s.ids});
+    mb.rows.push_back(completion_row(rollout.items.at(static_cast<std::size_t>(s.request)).prompt, s.ids));
     mb.old_logprobs.insert(mb.old_logprobs.end(), s.logprobs.begin(), s.logprobs.end());
     mb.advantages.insert(mb.advantages.end(), s.ids.size(), static_cast<float>(adv.at(static_cast<std::size_t>(i))));
   }
@@ -62,27 +62,27 @@ struct LossSums {
 at::Tensor reference_logprobs(const UpdateInputs& in, const MicroBatch& mb) {
   if (in.reference == nullptr) return {};
   at::NoGradGuard no_grad;
-  algo::TokenLogprobsOptions opt;
-  opt.temperature = in.config->sampling.temperature;
-  return completion_logprobs(*in.reference, mb.rows, opt).logprobs;
+  PolicyLogprobsOptions opt;
+  opt.tokens.temperature = in.config->sampling.temperature;
+  return policy_logprobs(*in.reference, mb.rows, opt).logprobs;
 }
 
 // Forward + backward of one micro-batch; returns its loss parts.
 algo::PolicyLossOutput micro_step(const UpdateInputs& in, const MicroBatch& mb, std::int64_t total_tokens,
                                   std::int64_t total_sequences) {
   const Config& cfg = *in.config;
-  algo::TokenLogprobsOptions opt;
-  opt.temperature = cfg.sampling.temperature;
-  opt.entropy = true;
-  opt.entropy_grad = cfg.algo.entropy_coef > 0;
-  CompletionLogprobs lp = completion_logprobs(*in.policy, mb.rows, opt);
+  PolicyLogprobsOptions opt;
+  opt.tokens.temperature = cfg.sampling.temperature;
+  opt.tokens.entropy = true;
+  opt.tokens.entropy_grad = cfg.algo.entropy_coef > 0;
+  PolicyLogprobs lp = policy_logprobs(*in.policy, mb.rows, opt);
   const at::Device dev = lp.logprobs.device();
   algo::PolicyLossInputs x;
   x.logprobs = lp.logprobs;
   x.entropy = lp.entropy;
   x.old_logprobs = at::tensor(mb.old_logprobs).to(dev);
   x.advantages = at::tensor(mb.advantages).to(dev);
-  x.weights = algo::aggregation_weights(lp.lengths, cfg.algo.loss_aggregation, total_tokens, total_sequences).to(dev);
+  x.weights = algo::aggregation_weights(lp.counts, cfg.algo.loss_aggregation, total_tokens, total_sequences).to(dev);
   x.ref_logprobs = reference_logprobs(in, mb);
   algo::PolicyLossOutput out = algo::policy_loss(x, algo::policy_loss_options_from(cfg.algo));
   out.loss.backward();

@@ -1,4 +1,4 @@
-// The training forward (train::completion_logprobs: several prompts with images of different
+// The training forward (policy_logprobs over completion rows: several prompts with images of different
 // sizes, right-padded into one batch) gives every row the same completion logprobs as the model's
 // forward over that row alone (batch 1: the path the models parity tests tie to transformers). The
 // RL loss recomputation and SFT both go through this batched path. Model: the train fixture's tiny
@@ -6,8 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "models/caption_prompt.h"
+#include "models/policy_logprobs.h"
 #include "models/qwen2_5_vl_policy.h"
-#include "train/sequence_logprobs.h"
 #include "vision/image.h"
 #include "policy_forward.h"
 #include "support/test_support.h"
@@ -42,11 +42,11 @@ TEST(BatchedForward, CompletionLogprobsOfImagesOfDifferentSizesEqualEachRowAlone
   const std::vector<int> images{0, 1, 2, 3, 1};
   const std::vector<std::vector<int64_t>> completions{
       {32, 2518, 12671, 13, 151645}, {785, 2168}, {32, 3460, 6303, 9334, 389, 264, 14389, 4004, 13}, {40}, {9707, 13}};
-  std::vector<train::CompletionRow> rows;
-  for (size_t i = 0; i < images.size(); ++i) rows.push_back({&m.prompts.at(images[i]), &completions[i]});
+  std::vector<LogprobRow> rows;
+  for (size_t i = 0; i < images.size(); ++i) rows.push_back(completion_row(m.prompts.at(images[i]), completions[i]));
   torch::NoGradGuard no_grad;
-  const train::CompletionLogprobs batched = train::completion_logprobs(*m.policy, rows, {});
-  ASSERT_EQ(batched.lengths.size(), images.size());
+  const PolicyLogprobs batched = policy_logprobs(*m.policy, rows);
+  ASSERT_EQ(batched.counts.size(), images.size());
   ASSERT_NE(m.prompts[0].ids.size(), m.prompts[1].ids.size()) << "the images must give different prompt lengths";
   int64_t offset = 0;
   for (size_t i = 0; i < images.size(); ++i) {

@@ -2,6 +2,7 @@
 // (open, ImageOps.exif_transpose, convert("RGB")), on the real photos and the synthetic images
 // of ref_vision.py (16-bit, 1/4-bit, interlaced, grey+alpha, RGBA, palette+tRNS, colour keys, CMYK,
 // progressive, EXIF 1..8, XMP).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <iostream>

@@ -109,7 +109,7 @@ def main(out_dir):
         cases.append(case)
     with open(os.path.join(out_dir, "advantage_cases.json"), "w") as f:
         json.dump(cases, f)
-    __import__("ref_algo_loss").main(out_dir)  # chunked token logprobs + PPO loss (ref_algo_loss.py)
+    __import__("ref_algo_loss").main(out_dir)  # PPO loss (ref_algo_loss.py)
 
 
 if __name__ == "__main__":

@@ -304,6 +304,7 @@ def main():
     (out / "lora_inputs.json").write_text(json.dumps({"ids": lora_ids.tolist()}))
     for r in results:
         print(f"{r['name']}: S={r['seq_len']} grid={r['image_grid_thw']} logit_std={r['logit_std']:.3f}")
+    __import__("ref_models_token_logprobs").main(out)  # chunked token logprobs (ref_models_token_logprobs.py)
 
 
 if __name__ == "__main__":

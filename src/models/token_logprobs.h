@@ -7,6 +7,7 @@
 //   logits[n] = (hidden[n] @ weight^T) / temperature          (float32 per chunk)
 //   logprob[n] = logits[n, target[n]] - logsumexp(logits[n])
 //   entropy[n] = -sum_v p[n, v] log p[n, v],  p = softmax(logits[n])
+//   top[n]     = the top_k largest logits[n, v] - logsumexp(logits[n]) and their ids (no grad)
 //
 // Gradients (d logprob / d logits = onehot - p; d entropy / d logits = -p (logits - E_p[logits]))
 // flow into `hidden` and `weight` exactly as autograd through a full log_softmax would.
@@ -14,7 +15,7 @@
 
 #include <cstdint>
 
-namespace balcap::algo {
+namespace balcap {
 
 struct TokenLogprobsOptions {
   // Rows per chunk; 0 = as many as fit chunk_bytes of float32 logits (at least 1).
@@ -26,11 +27,16 @@ struct TokenLogprobsOptions {
   // they are a detached metric.
   bool entropy = false;
   bool entropy_grad = false;
+  // Also return each row's top_k log-probabilities and their ids (what an OpenAI `logprobs`
+  // answer lists); never differentiable.
+  std::int64_t top_k = 0;
 };
 
 struct TokenLogprobs {
   at::Tensor logprobs;  // [N] float32, differentiable w.r.t. hidden and weight
   at::Tensor entropy;   // [N] float32, or undefined when not requested
+  at::Tensor top_logprobs;  // [N, top_k] float32, best first, or undefined when top_k = 0
+  at::Tensor top_ids;       // [N, top_k] int64, or undefined
 };
 
 // hidden: [N, E] (the positions that predict the targets), weight: [V, E] (same dtype/device),
@@ -41,4 +47,4 @@ TokenLogprobs token_logprobs(const at::Tensor& hidden, const at::Tensor& weight,
 // The rows per chunk token_logprobs uses for a vocabulary of `vocab` entries.
 std::int64_t token_logprobs_chunk_rows(std::int64_t vocab, const TokenLogprobsOptions& options);
 
-}  // namespace balcap::algo
+}  // namespace balcap

@@ -1,14 +1,15 @@
 // Chunked sampled-token logprobs as one custom autograd function; see
-// src/algo/token_logprobs.h for the formulas.
-#include "algo/token_logprobs.h"
+// src/models/token_logprobs.h for the formulas.
+#include "models/token_logprobs.h"
 
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "core/error.h"
 
-namespace balcap::algo {
+namespace balcap {
 
 namespace {
 
@@ -22,16 +23,21 @@ at::Tensor chunk_logits(const at::Tensor& hidden, const at::Tensor& weight, doub
   return z;
 }
 
-// Per-row statistics of one chunk: logprob of the target, entropy (when asked).
+// Per-row statistics of one chunk: logprob of the target, entropy and top-k (when asked).
 struct ChunkStats {
   at::Tensor logprob;  // [c]
   at::Tensor entropy;  // [c] or undefined
+  at::Tensor top_values, top_ids;  // [c, k] or undefined
 };
 
-ChunkStats chunk_stats(const at::Tensor& z, const at::Tensor& targets, bool with_entropy) {
+ChunkStats chunk_stats(const at::Tensor& z, const at::Tensor& targets, bool with_entropy, std::int64_t top_k) {
   at::Tensor lse = z.logsumexp(-1);  // [c]
   ChunkStats s;
   s.logprob = z.gather(1, targets.unsqueeze(1)).squeeze(1) - lse;
+  if (top_k > 0) {
+    std::tie(s.top_values, s.top_ids) = z.topk(top_k, -1);
+    s.top_values.sub_(lse.unsqueeze(1));
+  }
   if (with_entropy) {
     // H = -E_p[log p] with log p = z - lse: no cancellation between two large terms (lse and E_p[z]
     // are each as large as the logits; their difference is the entropy, a few nats).
@@ -61,26 +67,33 @@ at::Tensor chunk_logits_grad(const at::Tensor& z, const at::Tensor& targets, con
 }
 
 struct ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogprobs> {
-  // Returns {logprobs [N], entropy [N] (empty [0] when not computed)}.
+  // Returns {logprobs [N], entropy [N] (empty [0] when not computed), top values and ids [N, top_k]}.
   static variable_list forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
                                const at::Tensor& targets, std::int64_t chunk_rows, double temperature,
-                               bool with_entropy, bool entropy_grad) {
+                               bool with_entropy, bool entropy_grad, std::int64_t top_k) {
     const std::int64_t n = hidden.size(0);
-    at::Tensor logprobs = at::empty({n}, hidden.options().dtype(at::kFloat));
-    at::Tensor entropy = with_entropy ? at::empty({n}, logprobs.options()) : at::empty({0}, logprobs.options());
+    const auto f32 = hidden.options().dtype(at::kFloat);
+    at::Tensor logprobs = at::empty({n}, f32);
+    at::Tensor entropy = at::empty({with_entropy ? n : 0}, f32);
+    at::Tensor top_values = at::empty({n, top_k}, f32), top_ids = at::empty({n, top_k}, f32.dtype(at::kLong));
     for (std::int64_t start = 0; start < n; start += chunk_rows) {
       const std::int64_t len = std::min(chunk_rows, n - start);
       at::Tensor z = chunk_logits(hidden.narrow(0, start, len), weight, temperature);
-      ChunkStats s = chunk_stats(z, targets.narrow(0, start, len), with_entropy);
+      ChunkStats s = chunk_stats(z, targets.narrow(0, start, len), with_entropy, top_k);
       logprobs.narrow(0, start, len).copy_(s.logprob);
       if (with_entropy) entropy.narrow(0, start, len).copy_(s.entropy);
+      if (top_k > 0) {
+        top_values.narrow(0, start, len).copy_(s.top_values);
+        top_ids.narrow(0, start, len).copy_(s.top_ids);
+      }
     }
     ctx->save_for_backward({hidden, weight, targets});
     ctx->saved_data["chunk_rows"] = chunk_rows;
     ctx->saved_data["temperature"] = temperature;
     ctx->set_materialize_grads(false);
+    ctx->mark_non_differentiable({top_values, top_ids});
     if (!(with_entropy && entropy_grad)) ctx->mark_non_differentiable({entropy});
-    return {logprobs, entropy};
+    return {logprobs, entropy, top_values, top_ids};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -93,7 +106,7 @@ struct ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogpr
     const at::Tensor& g_logprob = grads[0];
     const at::Tensor g_entropy = grads[1].defined() && grads[1].numel() > 0 ? grads[1] : at::Tensor();
     const bool want_hidden = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
-    variable_list out(7);
+    variable_list out(8);
     if ((!g_logprob.defined() && !g_entropy.defined()) || (!want_hidden && !want_weight)) return out;
 
     at::Tensor grad_hidden = want_hidden ? at::empty_like(hidden) : at::Tensor();
@@ -154,12 +167,21 @@ TokenLogprobs token_logprobs(const at::Tensor& hidden, const at::Tensor& weight,
   BALCAP_CHECK(options.temperature > 0, "token_logprobs: temperature {} must be > 0. HINT: use sampling.temperature.",
                options.temperature);
   const std::int64_t rows = token_logprobs_chunk_rows(weight.size(0), options);
-  variable_list out = ChunkedTokenLogprobs::apply(hidden, weight, targets.to(hidden.device()), rows,
-                                                  options.temperature, options.entropy, options.entropy_grad);
+  BALCAP_CHECK(options.top_k >= 0 && options.top_k <= weight.size(0),
+               "token_logprobs: top_k {} must be in [0, {}] (the vocabulary). HINT: ask for at most 20 as OpenAI "
+               "servers do.",
+               options.top_k, weight.size(0));
+  variable_list out =
+      ChunkedTokenLogprobs::apply(hidden, weight, targets.to(hidden.device()), rows, options.temperature,
+                                  options.entropy, options.entropy_grad, options.top_k);
   TokenLogprobs result;
   result.logprobs = out[0];
   if (options.entropy) result.entropy = options.entropy_grad ? out[1] : out[1].detach();
+  if (options.top_k > 0) {
+    result.top_logprobs = out[2].detach();
+    result.top_ids = out[3].detach();
+  }
   return result;
 }
 
-}  // namespace balcap::algo
+}  // namespace balcap

@@ -1,16 +1,16 @@
 // Chunked sampled-token logprobs against a hand-worked case and against torch autograd through
-// a full [N, V] log_softmax (tests/reference/ref_algo_loss.py, run by ref_algo.py).
+// a full [N, V] log_softmax (tests/reference/ref_models_token_logprobs.py, run by ref_models.py).
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 
-#include "algo/token_logprobs.h"
+#include "models/token_logprobs.h"
 #include "core/error.h"
 #include "io/safetensors_reader.h"
 #include "support/test_support.h"
 
-namespace balcap::algo {
+namespace balcap {
 namespace {
 
 double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
@@ -56,7 +56,7 @@ double logits_scale(const at::Tensor& hidden, const at::Tensor& weight, double t
 }
 
 void check_against_reference(const std::string& prefix, double temperature) {
-  SafetensorsFile ref(test::reference_path("algo", "token_logprobs.safetensors"));
+  SafetensorsFile ref(test::reference_path("models", "token_logprobs.safetensors"));
   auto t = [&](const std::string& name) { return ref.tensor(prefix + name).clone(); };
   at::Tensor hidden = t("hidden").requires_grad_(true);
   at::Tensor weight = t("weight").requires_grad_(true);
@@ -79,7 +79,7 @@ TEST(TokenLogprobs, ValuesAndGradientsMatchAutogradThroughFullLogSoftmax) { chec
 TEST(TokenLogprobs, TemperatureScaledValuesAndGradientsMatchAutograd) { check_against_reference("t07.", 0.7); }
 
 TEST(TokenLogprobs, EntropyWithoutGradIsADetachedMetric) {
-  SafetensorsFile ref(test::reference_path("algo", "token_logprobs.safetensors"));
+  SafetensorsFile ref(test::reference_path("models", "token_logprobs.safetensors"));
   at::Tensor hidden = ref.tensor("t1.hidden").clone().requires_grad_(true);
   TokenLogprobsOptions opt;
   opt.entropy = true;
@@ -90,6 +90,23 @@ TEST(TokenLogprobs, EntropyWithoutGradIsADetachedMetric) {
   at::Tensor expected = ref.tensor("t1.grad_hidden_logprob_only");
   const double z = logits_scale(ref.tensor("t1.hidden"), ref.tensor("t1.weight"), 1.0);
   EXPECT_LE(max_abs_diff(hidden.grad(), expected), tolerance(expected, z));
+}
+
+TEST(TokenLogprobs, TopFiveLogprobsAndIdsMatchTheFullLogSoftmaxAndCarryNoGrad) {
+  SafetensorsFile ref(test::reference_path("models", "token_logprobs.safetensors"));
+  for (const auto& [prefix, temperature] : {std::pair{"t1.", 1.0}, std::pair{"t07.", 0.7}}) {
+    auto t = [&](const std::string& name) { return ref.tensor(prefix + name).clone(); };
+    TokenLogprobsOptions opt;
+    opt.chunk_rows = 8;
+    opt.temperature = temperature;
+    opt.top_k = 5;
+    TokenLogprobs r = token_logprobs(t("hidden").requires_grad_(true), t("weight"), t("targets"), opt);
+    const double z = logits_scale(t("hidden"), t("weight"), temperature);
+    EXPECT_TRUE(r.top_ids.equal(t("top_ids"))) << prefix;
+    EXPECT_LE(max_abs_diff(r.top_logprobs, t("top_logprobs")), tolerance(t("top_logprobs"), z)) << prefix;
+    EXPECT_FALSE(r.top_logprobs.requires_grad());
+    EXPECT_TRUE(r.logprobs.requires_grad());
+  }
 }
 
 TEST(TokenLogprobs, ChunkRowsFollowTheByteBudget) {
@@ -117,4 +134,4 @@ TEST(TokenLogprobs, MismatchedHiddenAndWeightWidthsAreRefused) {
 }
 
 }  // namespace
-}  // namespace balcap::algo
+}  // namespace balcap
