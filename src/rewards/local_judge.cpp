@@ -6,12 +6,9 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/model_family.h"
-#include "models/load_policy.h"
-#include "models/stop_tokens.h"
 #include "rewards/continuation_logprobs.h"
 #include "rewards/judge_factories.h"
 #include "sampling/sampler.h"
-#include "text/chat_template.h"
 #include "vision/image.h"
 
 namespace balcap::rewards {
@@ -38,45 +35,32 @@ at::ScalarType judge_dtype(const std::string& dtype, at::Device device) {
 
 }  // namespace
 
-LocalJudge::LocalJudge(std::string name, std::unique_ptr<Policy> policy, std::unique_ptr<Tokenizer> tokenizer,
-                       std::unique_ptr<ImageProcessor> processor, JudgeChatFormat format, int64_t batch_size)
-    : name_(std::move(name)),
-      policy_(std::move(policy)),
-      tokenizer_(std::move(tokenizer)),
-      processor_(std::move(processor)),
-      format_(format),
-      batch_size_(batch_size) {
+LocalJudge::LocalJudge(std::string name, std::unique_ptr<serve::ServedModel> model, int64_t batch_size)
+    : name_(std::move(name)), model_(std::move(model)), batch_size_(batch_size) {
   BALCAP_CHECK(batch_size_ >= 1,
                "judge '{}': batch_size {} must be at least 1. HINT: fix rewards.judges.{}.batch_size.", name_,
                batch_size_, name_);
-  stop_ids_ = end_of_turn_ids(*policy_, *tokenizer_, format_);
+  stop_ids_ = model_->stop_ids(/*with_end_of_turn=*/true);
 }
 
-const ProcessedImage& LocalJudge::image(const std::string& path) {
+const ProcessedImage* LocalJudge::image(const JudgeRequest& request) {
+  if (!request.image_path) return nullptr;
+  BALCAP_CHECK(sees_images(),
+               "judge '{}' is a text-only model but the request has an image ({}). HINT: use a vision judge "
+               "(a Qwen2.5-VL checkpoint) for evidence: image, or drop the image.",
+               name_, *request.image_path);
+  const std::string& path = *request.image_path;
   auto it = images_.find(path);
-  if (it == images_.end()) it = images_.emplace(path, processor_->process(decode_image_file(path))).first;
-  return it->second;
+  if (it == images_.end()) it = images_.emplace(path, model_->process(decode_image_file(path))).first;
+  return &it->second;
 }
 
 std::string LocalJudge::prompt_text(const JudgeRequest& request) {
-  const bool has_image = request.image_path.has_value();
-  BALCAP_CHECK(!has_image || sees_images(),
-               "judge '{}' is a text-only model but the request has an image ({}). HINT: use a vision judge "
-               "(a Qwen2.5-VL checkpoint) for evidence: image, or drop the image.",
-               name_, request.image_path.value_or(""));
-  const std::string text = judge_prompt(format_, request.system, request.user, has_image ? 1 : 0);
-  if (!has_image) return text;
-  return expand_image_tokens(text, kQwenImagePad, {image(*request.image_path).num_image_tokens});
+  return model_->chat_text(request.system, request.user, image(request));
 }
 
 PolicyPrompt LocalJudge::prompt(const JudgeRequest& request) {
-  PolicyPrompt out{to_int64(tokenizer_->encode(prompt_text(request), /*add_special_tokens=*/false)), {}, {}};
-  if (request.image_path) {
-    const ProcessedImage& processed = image(*request.image_path);
-    out.pixel_values = processed.pixel_values;
-    out.image_grid_thw = processed.image_grid_thw;
-  }
-  return out;
+  return model_->encode_chat(request.system, request.user, image(request));
 }
 
 std::vector<std::vector<double>> LocalJudge::choice_logprobs(const std::vector<JudgeRequest>& requests,
@@ -91,16 +75,16 @@ std::vector<std::vector<double>> LocalJudge::choice_logprobs(const std::vector<J
     for (const std::string& choice : choices) {
       BALCAP_CHECK(!choice.empty(), "judge '{}': an empty choice cannot be scored. HINT: fix the scorer's choices.",
                    name_);
-      std::vector<int64_t> full = to_int64(tokenizer_->encode(text + choice, /*add_special_tokens=*/false));
+      std::vector<int64_t> full = to_int64(tokenizer().encode(text + choice, /*add_special_tokens=*/false));
       BALCAP_CHECK(full.size() > head.size() && std::equal(head.begin(), head.end(), full.begin()),
                    "judge '{}': tokenize(prompt + '{}') does not start with tokenize(prompt): the choice merges with "
                    "the prompt's last token ('{}'), so its probability is not a next-token probability. HINT: change "
                    "the choice (e.g. a leading space) or the prompt template so the prompt ends on a token boundary.",
-                   name_, choice, tokenizer_->id_to_token(static_cast<int32_t>(head.back())));
+                   name_, choice, tokenizer().id_to_token(static_cast<int32_t>(head.back())));
       continuations[r].emplace_back(full.begin() + static_cast<std::ptrdiff_t>(head.size()), full.end());
     }
   }
-  auto out = continuation_logprobs(*policy_, prompts, continuations, batch_size_);
+  auto out = continuation_logprobs(model_->policy(), prompts, continuations, batch_size_);
   images_.clear();
   return out;
 }
@@ -116,9 +100,9 @@ std::vector<std::string> LocalJudge::generate(const std::vector<JudgeRequest>& r
   std::vector<std::string> texts(requests.size());
   for (size_t begin = 0; begin < requests.size(); begin += static_cast<size_t>(batch_size_)) {
     const size_t end = std::min(requests.size(), begin + static_cast<size_t>(batch_size_));
-    std::vector<sampling::SampleRequest> batch;
-    for (size_t r = begin; r < end; ++r) batch.push_back({prompt(requests[r]), static_cast<int64_t>(r)});
-    for (sampling::Sample& s : sampling::sample(*policy_, *tokenizer_, batch, params, sampling::RolloutSeed{})) {
+    std::vector<PolicyPrompt> batch;
+    for (size_t r = begin; r < end; ++r) batch.push_back(prompt(requests[r]));
+    for (sampling::Sample& s : model_->generate(batch, params, /*seed=*/0)) {
       texts[begin + static_cast<size_t>(s.request)] = std::move(s.text);
     }
   }
@@ -134,15 +118,10 @@ std::unique_ptr<Judge> make_local_judge(const std::string& name, const config::J
                name, name);
   const at::Device device = judge_device(config, policy_device);
   const at::ScalarType dtype = judge_dtype(config.dtype, device);
-  const ModelFamily family = detect_family(config.model);
-  std::unique_ptr<Policy> policy = load_policy(config.model, dtype, device);
-  std::unique_ptr<ImageProcessor> processor;
-  if (family == ModelFamily::qwen2_5_vl) processor = load_image_processor(config.model);
-  const JudgeChatFormat format = family == ModelFamily::llama ? JudgeChatFormat::llama2 : JudgeChatFormat::chatml;
-  spdlog::info("judge '{}': {} ({}, {} chat) on {} as {}", name, config.model, to_string(family), to_string(format),
-               device.str(), c10::toString(dtype));
-  return std::make_unique<LocalJudge>(name, std::move(policy), load_tokenizer(config.model), std::move(processor),
-                                      format, config.batch_size);
+  auto model = std::make_unique<serve::ServedModel>(config.model, dtype, device);
+  spdlog::info("judge '{}': {} ({}, {} chat) on {} as {}", name, config.model, to_string(detect_family(config.model)),
+               to_string(model->format()), device.str(), c10::toString(dtype));
+  return std::make_unique<LocalJudge>(name, std::move(model), config.batch_size);
 }
 
 }  // namespace balcap::rewards

@@ -15,21 +15,19 @@
 
 #include "models/policy.h"
 #include "rewards/judge.h"
-#include "text/judge_chat.h"
-#include "text/tokenizer.h"
+#include "serve/served_model.h"
 #include "vision/image_processor.h"
 
 namespace balcap::rewards {
 
 class LocalJudge : public Judge {
  public:
-  // processor: null for text-only judges. batch_size: rows per forward (scoring) and prompts per
-  // sampler call (generation).
-  LocalJudge(std::string name, std::unique_ptr<Policy> policy, std::unique_ptr<Tokenizer> tokenizer,
-             std::unique_ptr<ImageProcessor> processor, JudgeChatFormat format, int64_t batch_size);
+  // model: the checkpoint in this process (the same wrapper `balcap serve` answers with).
+  // batch_size: rows per forward (scoring) and prompts per sampler call (generation).
+  LocalJudge(std::string name, std::unique_ptr<serve::ServedModel> model, int64_t batch_size);
 
   std::string name() const override { return name_; }
-  bool sees_images() const override { return processor_ != nullptr; }
+  bool sees_images() const override { return model_->sees_images(); }
   std::vector<std::string> generate(const std::vector<JudgeRequest>& requests, std::int64_t max_new_tokens) override;
   std::vector<std::vector<double>> choice_logprobs(const std::vector<JudgeRequest>& requests,
                                                    const std::vector<std::string>& choices) override;
@@ -42,17 +40,15 @@ class LocalJudge : public Judge {
   // Generation stops at any of these: the checkpoint's eos ids (generation_config.json, else
   // config.json) plus the format's end of turn (<|im_end|> / </s>) when the vocabulary has it.
   const std::vector<int64_t>& stop_ids() const { return stop_ids_; }
-  Policy& policy() { return *policy_; }
-  const Tokenizer& tokenizer() const { return *tokenizer_; }
+  Policy& policy() { return model_->policy(); }
+  const Tokenizer& tokenizer() const { return model_->tokenizer(); }
 
  private:
-  const ProcessedImage& image(const std::string& path);
+  // The request's processed image (null without one); an image for a text-only judge -> Error.
+  const ProcessedImage* image(const JudgeRequest& request);
 
   std::string name_;
-  std::unique_ptr<Policy> policy_;
-  std::unique_ptr<Tokenizer> tokenizer_;
-  std::unique_ptr<ImageProcessor> processor_;
-  JudgeChatFormat format_;
+  std::unique_ptr<serve::ServedModel> model_;
   int64_t batch_size_;
   std::vector<int64_t> stop_ids_;
   std::map<std::string, ProcessedImage> images_;  // processed images by path (a caption's claims share one)

@@ -1,9 +1,11 @@
 #pragma once
-// The model side of `balcap serve`: any checkpoint balcap loads (load_policy) with its tokenizer,
-// chat format and (vision models) image processor, and the three things the OpenAI endpoints need:
-// prompt encoding, generation through the sampler, and per-token logprobs (+ top-k) of whole
-// sequences from one full forward (echo / logprobs), projected to the vocabulary a chunk of
-// positions at a time. Not thread-safe: the server holds mutex() around every call.
+// A checkpoint loaded in this process to answer prompts: the model side of `balcap serve` and of the
+// local judges (rewards/local_judge.h). Any checkpoint balcap loads (load_policy) with its
+// tokenizer, chat format (judge_chat.h: ChatML for Qwen families, LLaMA-2 chat for LLaMA) and, for
+// vision models, image processor; and what both callers need: prompt encoding, generation through
+// the sampler, per-token logprobs (+ top-k) of whole sequences (models/policy_logprobs.h), and the
+// stop ids of a reply (models/stop_tokens.h). Not thread-safe: the server holds mutex() around
+// every call.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -36,6 +38,12 @@ class ServedModel {
   // One system + one user turn rendered with the model's chat format (judge_chat.h), images first.
   // Images for a text-only model -> balcap::Error.
   PolicyPrompt encode_chat(const std::string& system, const std::string& user, const std::vector<Image>& images) const;
+  // The same with the image already processed (null: text only), for callers that reuse one image.
+  PolicyPrompt encode_chat(const std::string& system, const std::string& user, const ProcessedImage* image) const;
+  // The rendered text encode_chat tokenizes (image placeholders expanded), without special tokens.
+  std::string chat_text(const std::string& system, const std::string& user, const ProcessedImage* image) const;
+  // The model's image processing (vision models only).
+  ProcessedImage process(const Image& image) const;
   // B prompts -> B * params.group_size samples (sampling::sample).
   std::vector<sampling::Sample> generate(const std::vector<PolicyPrompt>& prompts, const sampling::SamplingParams& params,
                                          uint64_t seed);
@@ -46,7 +54,9 @@ class ServedModel {
   // The checkpoint's eos ids (generation_config.json, else config.json), plus the chat format's end
   // of turn when with_end_of_turn.
   std::vector<int64_t> stop_ids(bool with_end_of_turn) const;
+  Policy& policy() { return *policy_; }
   const Tokenizer& tokenizer() const { return *tokenizer_; }
+  JudgeChatFormat format() const { return format_; }
   bool sees_images() const { return processor_ != nullptr; }
   std::mutex& mutex() { return mutex_; }
 
