@@ -1,8 +1,9 @@
 // SamplingParams from the config + checkpoint, and their validation.
+#include "sampling/sampling_params.h"
+
 #include <algorithm>
 
 #include "core/error.h"
-#include "sampling/sampler.h"
 
 namespace balcap::sampling {
 
