@@ -77,23 +77,6 @@ at::Tensor Qwen2_5_VisionPatchEmbedImpl::forward(const at::Tensor& pixel_values)
   return at::linear(x, weight.view({hidden_size, row_size}));
 }
 
-Qwen2_5_VLVisionAttentionImpl::Qwen2_5_VLVisionAttentionImpl(const Qwen2_5_VLVisionConfig& c)
-    : num_heads(c.num_heads), head_dim(c.hidden_size / c.num_heads) {
-  qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, 3 * c.hidden_size)));
-  proj = register_module("proj", torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, c.hidden_size)));
-}
-
-at::Tensor Qwen2_5_VLVisionAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
-                                                  const VisionSegments& segments) {
-  const int64_t seq = x.size(0);
-  const at::Tensor packed = qkv(x).view({seq, 3, num_heads, head_dim});  // [S, 3, H, D]
-  const at::Tensor q = apply_vision_rotary(packed.select(1, 0), cos, sin);
-  const at::Tensor k = apply_vision_rotary(packed.select(1, 1), cos, sin);
-  const at::Tensor v = packed.select(1, 2);
-  const at::Tensor attended = segmented_attention(q, k, v, segments);  // [S, H, D]
-  return proj(attended.reshape({seq, num_heads * head_dim}));
-}
-
 Qwen2_5_VLVisionBlockImpl::Qwen2_5_VLVisionBlockImpl(const Qwen2_5_VLVisionConfig& c) {
   norm1 = register_module("norm1", RMSNorm(c.hidden_size, kVisionNormEps));
   norm2 = register_module("norm2", RMSNorm(c.hidden_size, kVisionNormEps));

@@ -1,9 +1,10 @@
-// Pieces of the vision attention that are not modules: the 2-D rotary table, its application, and
-// block-diagonal (per window / per image) attention through at::scaled_dot_product_attention.
+// The vision attention module, and the pieces of it that are not modules: the 2-D rotary table,
+// its application, and block-diagonal (per window / per image) attention through
+// at::scaled_dot_product_attention.
+#include "models/qwen2_5_vl_vision_attention.h"
+
 #include <map>
 #include <numeric>
-
-#include "models/qwen2_5_vl_vision.h"
 
 namespace balcap {
 
@@ -90,6 +91,23 @@ at::Tensor apply_vision_rotary(const at::Tensor& x, const at::Tensor& cos, const
   const at::Tensor rotated = at::cat({-xf.narrow(-1, half, half), xf.narrow(-1, 0, half)}, -1);
   // cos, sin: [S, D] -> [S, 1, D], shared by the heads.
   return (xf * cos.unsqueeze(-2) + rotated * sin.unsqueeze(-2)).to(x.scalar_type());
+}
+
+Qwen2_5_VLVisionAttentionImpl::Qwen2_5_VLVisionAttentionImpl(const Qwen2_5_VLVisionConfig& c)
+    : num_heads(c.num_heads), head_dim(c.hidden_size / c.num_heads) {
+  qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, 3 * c.hidden_size)));
+  proj = register_module("proj", torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, c.hidden_size)));
+}
+
+at::Tensor Qwen2_5_VLVisionAttentionImpl::forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                                  const VisionSegments& segments) {
+  const int64_t seq = x.size(0);
+  const at::Tensor packed = qkv(x).view({seq, 3, num_heads, head_dim});  // [S, 3, H, D]
+  const at::Tensor q = apply_vision_rotary(packed.select(1, 0), cos, sin);
+  const at::Tensor k = apply_vision_rotary(packed.select(1, 1), cos, sin);
+  const at::Tensor v = packed.select(1, 2);
+  const at::Tensor attended = segmented_attention(q, k, v, segments);  // [S, H, D]
+  return proj(attended.reshape({seq, num_heads * head_dim}));
 }
 
 }  // namespace balcap
