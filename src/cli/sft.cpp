@@ -1,7 +1,7 @@
 // `balcap sft [--config CFG.yaml] [--set a.b=c ...] [--resume ...] [--run-dir DIR] [--max-steps N]
 //             [--save-every N]`: supervised captioning on the reference captions (config `sft:`);
 // the final weights go to <sft run_dir>/model/ for the RL phase's model.path.
-#include "train/trainer.h"
+#include "train/sft_loop.h"
 #include "commands.h"
 #include "training_args.h"
 

@@ -1,6 +1,6 @@
 // `balcap train [--config CFG.yaml] [--set a.b=c ...] [--resume auto|none|PATH] [--resume-force]
 //               [--run-dir DIR] [--max-steps N] [--save-every N]`: the BalCapRL loop (docs/training.md).
-#include "train/trainer.h"
+#include "train/train_loop.h"
 #include "commands.h"
 #include "training_args.h"
 

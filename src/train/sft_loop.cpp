@@ -1,5 +1,7 @@
 // Supervised captioning (`balcap sft`): cross-entropy on reference captions through the chunked
 // completion logprobs, with the session's data order, AdamW, checkpoints and metrics.
+#include "train/sft_loop.h"
+
 #include <chrono>
 
 #include "algo/policy_loss.h"
@@ -10,7 +12,6 @@
 #include "models/policy_logprobs.h"
 #include "train/progress.h"
 #include "train/stop_signal.h"
-#include "train/trainer.h"
 #include "train/update_phase.h"
 
 namespace balcap::train {

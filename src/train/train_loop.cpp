@@ -1,4 +1,6 @@
-// The RL loop (`balcap train`); see src/train/trainer.h.
+// The RL loop (`balcap train`); see src/train/train_loop.h.
+#include "train/train_loop.h"
+
 #include <chrono>
 
 #include "checkpoint/rng_state.h"
@@ -10,7 +12,6 @@
 #include "train/reward_phase.h"
 #include "train/step_metrics.h"
 #include "train/stop_signal.h"
-#include "train/trainer.h"
 #include "train/update_phase.h"
 
 namespace balcap::train {

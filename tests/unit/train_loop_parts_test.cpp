@@ -5,8 +5,8 @@
 #include "core/error.h"
 #include "train/adamw.h"
 #include "train/session.h"
+#include "train/sft_loop.h"
 #include "train/step_metrics.h"
-#include "train/trainer.h"
 #include "train/update_phase.h"
 
 namespace balcap::train {

@@ -1,5 +1,5 @@
 #pragma once
-// `balcap train` and `balcap sft`: the whole loop of docs/architecture.md §1 on one process (CPU or one GPU).
+// `balcap train`: the whole RL loop of docs/architecture.md §1 on one process (CPU or one GPU).
 //
 // RL step: next batch_size records (resumable order) -> images processed once -> G sampled captions
 // per image (seeded by seed, step, rank, record) -> objectives -> length mask -> advantages ->
@@ -16,13 +16,5 @@ namespace balcap::train {
 
 // Returns the process exit code (0: finished, or stopped by a signal after saving).
 int run_training(const Config& config, const RunArgs& args);
-
-// Supervised captioning (cross-entropy on reference captions) with the same machinery; `config` is
-// the full config, its `sft:` section selects steps, lr, run_dir and which references.
-int run_sft(const Config& config, const RunArgs& args);
-
-// The config an SFT run actually trains with: train.* / optim.* taken from sft.* (run_dir,
-// max_steps, save_every, batch_size, lr, warmup_steps). Also what its checkpoints hash.
-Config sft_phase_config(const Config& config);
 
 }  // namespace balcap::train
