@@ -6,6 +6,8 @@
 #include <sstream>
 
 #include "checkpoint/checkpointer.h"
+#include "config/load.h"
+#include "config/yaml_writer.h"
 #include "core/error.h"
 #include "core/log.h"
 

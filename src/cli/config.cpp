@@ -2,6 +2,10 @@
 // `balcap config docs`: the markdown key reference (docs/config.md).
 // `balcap config default`: every key at its default, as YAML.
 #include "config/config.h"
+#include "config/docs.h"
+#include "config/load.h"
+#include "config/validate.h"
+#include "config/yaml_writer.h"
 
 #include <iostream>
 #include <string>

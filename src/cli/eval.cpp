@@ -4,6 +4,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "config/demo_config.h"
+#include "config/load.h"
 #include "core/error.h"
 #include "train/evaluate.h"
 #include "commands.h"

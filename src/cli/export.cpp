@@ -14,7 +14,7 @@
 
 #include "checkpoint/checkpointer.h"
 #include "checkpoint/resume.h"
-#include "config/config.h"
+#include "config/load.h"
 #include "core/error.h"
 #include "io/json_file.h"
 #include "io/safetensors_checkpoint.h"

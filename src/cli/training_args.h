@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/demo_config.h"
+#include "config/load.h"
 #include "train/session.h"
 
 namespace balcap::cli {

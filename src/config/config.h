@@ -3,13 +3,10 @@
 // visit() is the single description of its keys (name, type, default, doc, constraints);
 // parsing, validation, printing, diffing and docs/config.md are all driven by it.
 //
-//   Config cfg = load_config("configs/demo.yaml", {"sampling.temperature=0.7"});
-//   std::string resolved = to_yaml(cfg);   // stable text; config_hash(cfg) hashes it
-#include <filesystem>
-#include <string>
-#include <string_view>
-#include <vector>
-
+//   Config cfg = load_config("configs/demo.yaml", {"sampling.temperature=0.7"});  // load.h
+//   std::string resolved = to_yaml(cfg);   // yaml_writer.h: stable text; config_hash(cfg) hashes it
+// What reads, checks and writes a Config: load.h, demo_config.h, validate.h, yaml_writer.h,
+// save.h, docs.h (docs/config.md).
 #include "config/algo.h"
 #include "config/data.h"
 #include "config/model.h"
@@ -53,42 +50,7 @@ struct Config {
 };
 
 // The struct defaults. Not a runnable config by itself: model.path and data.train are empty.
-Config default_config();
-
-// Reads FILE, applies each override ("a.b.c=VALUE", VALUE read as YAML: `[1,2]`, `{r: 8}`),
-// then validates. Every problem found (unknown key, wrong type, out-of-range value, bad
-// enum) is reported at once in one balcap::Error naming key paths and file lines.
-Config load_config(const std::filesystem::path& file, const std::vector<std::string>& overrides = {});
-
-// The same from YAML text; `source` names it in messages (e.g. a checkpoint's config snapshot).
-Config load_config_text(const std::string& yaml, const std::string& source,
-                        const std::vector<std::string>& overrides = {});
-
-// configs/demo.yaml as compiled into the binary, and that config loaded (with overrides):
-// what `balcap train` runs when given no --config.
-std::string_view embedded_demo_yaml();
-Config demo_config(const std::vector<std::string>& overrides = {});
-
-// Throws balcap::Error listing every violated constraint (no line numbers: no source).
-void validate(const Config& config);
-
-// The resolved config as block YAML: every key, in schema order, map entries sorted by
-// name, numbers in shortest round-trip form. Same config -> same text (hashable).
-std::string to_yaml(const Config& config);
-
-// Writes to_yaml(config) to `file` (e.g. RUN_DIR/config.yaml) through a temporary file and
-// a rename, so a reader never sees half a config. Creates parent directories.
-void save_config(const Config& config, const std::filesystem::path& file);
-
-// 16 hex digits (FNV-1a 64 of to_yaml): the config identity stored in checkpoints.
-std::string config_hash(const Config& config);
-
-// Key paths whose values differ, e.g. {"optim.lr", "rewards.objectives.coverage"} — for
-// "this checkpoint was made with another config" warnings.
-std::vector<std::string> config_diff(const Config& a, const Config& b);
-
-// docs/config.md: intro plus one table per section (key, type, default, meaning).
-std::string config_docs_markdown();
+inline Config default_config() { return Config{}; }
 
 }  // namespace balcap::config
 

@@ -1,7 +1,9 @@
 // The embedded default (docs/architecture.md §2): configs/demo.yaml, compiled into the binary by CMake
 // (src/config/demo_yaml.cpp.in -> embedded_demo_yaml()), is the config `balcap train` runs
 // when given none.
-#include "config/config.h"
+#include "config/demo_config.h"
+
+#include "config/load.h"
 
 namespace balcap::config {
 

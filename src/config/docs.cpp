@@ -1,5 +1,7 @@
 // docs/config.md, generated from the same visit() descriptions the parser uses: one table
 // per top-level section with every key path, type, default and meaning.
+#include "config/docs.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 

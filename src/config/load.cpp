@@ -1,14 +1,15 @@
 // Loading: YAML file -> Config, then --set overrides, then validation; every problem of
 // all three stages is reported together.
+#include "config/load.h"
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "config/config.h"
+#include "config/validate.h"
 #include "core/error.h"
-#include "validate_impl.h"
 #include "yaml_reader.h"
 
 namespace balcap::config {
@@ -87,8 +88,6 @@ YAML::Node parse_yaml(const std::string& text, const std::string& source) {
 }
 
 }  // namespace
-
-Config default_config() { return Config{}; }
 
 Config load_config_text(const std::string& yaml, const std::string& source, const std::vector<std::string>& overrides) {
   return load_from_node(parse_yaml(yaml, source), source, overrides);

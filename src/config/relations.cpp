@@ -1,7 +1,8 @@
 // Constraints that tie fields together; each message names every key involved.
+#include "relations.h"
+
 #include <fmt/format.h>
 
-#include "validate_impl.h"
 #include "yaml_format.h"
 
 namespace balcap::config::detail {

@@ -1,7 +1,9 @@
 // save_config: the resolved config written into the run directory (docs/architecture.md §10).
+#include "config/save.h"
+
 #include <fstream>
 
-#include "config/config.h"
+#include "config/yaml_writer.h"
 #include "core/error.h"
 
 namespace balcap::config {

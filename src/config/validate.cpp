@@ -1,5 +1,7 @@
 // Validation: every field's Spec (ranges, enums, required values, list sizes), then the
 // relations between fields that no single Spec can express. All problems are collected.
+#include "config/validate.h"
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -7,10 +9,9 @@
 #include <cmath>
 #include <regex>
 
-#include "config/config.h"
 #include "diagnostics.h"
 #include "field_traits.h"
-#include "validate_impl.h"
+#include "relations.h"
 #include "yaml_format.h"
 
 namespace balcap::config::detail {

@@ -1,12 +1,13 @@
 // to_yaml, config_hash and config_diff: the resolved config as stable text and as a flat
 // key -> value view.
+#include "config/yaml_writer.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <map>
 
-#include "config/config.h"
 #include "field_traits.h"
 #include "yaml_format.h"
 

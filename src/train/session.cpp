@@ -5,6 +5,7 @@
 
 #include "checkpoint/resume.h"
 #include "checkpoint/rng_state.h"
+#include "config/save.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/safetensors_reader.h"

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "config/config.h"
+#include "config/load.h"
 #include "balcap_test/test_paths.h"
 #include "support/test_support.h"
 

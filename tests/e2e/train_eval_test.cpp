@@ -8,7 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "config/config.h"
+#include "config/load.h"
 #include "data/dataset.h"
 #include "rewards/judge_factories.h"
 #include "train/evaluate.h"

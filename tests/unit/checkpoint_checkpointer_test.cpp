@@ -8,7 +8,8 @@
 #include "checkpoint/resume.h"
 #include "checkpoint/rng_state.h"
 #include "checkpoint/trainer_state.h"
-#include "config/config.h"
+#include "config/demo_config.h"
+#include "config/save.h"
 #include "core/error.h"
 #include "support/test_support.h"
 

@@ -6,6 +6,8 @@
 #include <vector>
 
 #include "config/config.h"
+#include "config/load.h"
+#include "config/validate.h"
 #include "core/error.h"
 #include "support/test_support.h"
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
+#include "config/load.h"
 #include "core/error.h"
 #include "support/test_support.h"
 

@@ -7,6 +7,12 @@
 #include <string>
 
 #include "config/config.h"
+#include "config/demo_config.h"
+#include "config/docs.h"
+#include "config/load.h"
+#include "config/save.h"
+#include "config/validate.h"
+#include "config/yaml_writer.h"
 #include "core/error.h"
 #include "balcap_test/test_paths.h"
 #include "support/test_support.h"

@@ -1,7 +1,7 @@
 // Objectives built from the rewards config: kinds dispatched, names kept, impossible pairs refused.
 #include <gtest/gtest.h>
 
-#include "config/config.h"
+#include "config/demo_config.h"
 #include "core/error.h"
 #include "rewards/build_objectives.h"
 #include "rewards/score_captions.h"

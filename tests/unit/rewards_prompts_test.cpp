@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "config/config.h"
+#include "config/load.h"
 #include "core/error.h"
 #include "rewards/judge_call_log.h"
 #include "rewards/judge_questions.h"
