@@ -1,5 +1,5 @@
 #pragma once
-// Length-conditional masking (docs/architecture.md §6): the objectives listed in rewards.length_mask.objectives
+// Private to src/algo: Length-conditional masking (docs/architecture.md §6): the objectives listed in rewards.length_mask.objectives
 // pay nothing for captions whose length is far from the reference's, so the linguistic reward
 // cannot be bought with a caption that is too short or too long.
 //

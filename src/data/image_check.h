@@ -1,5 +1,5 @@
 #pragma once
-// check_image: cheap load-time validation of a record's image (read_dataset runs it on every
+// Private to src/data: check_image: cheap load-time validation of a record's image (read_dataset runs it on every
 // record): only the bytes up to the frame header are read, so validating a large dataset does
 // not decode every image.
 #include <filesystem>

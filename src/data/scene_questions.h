@@ -1,5 +1,5 @@
 #pragma once
-// make_questions: up to three multiple-choice questions a synthetic scene answers unambiguously
+// Private to src/data: make_questions: up to three multiple-choice questions a synthetic scene answers unambiguously
 // (the `qa` field of a `balcap data synth` record).
 #include <vector>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Draws a synthetic scene (scene.h) as an RGB image of scene.size x scene.size pixels.
+// Private to src/data: Draws a synthetic scene (scene.h) as an RGB image of scene.size x scene.size pixels.
 //   background: plain = the colour; gradient = vertical, +30 at the top to -30 at the bottom;
 //               noisy = the colour + a per-pixel grey offset uniform in [-24, 24] drawn from
 //               SplitMix64(noise_seed) in row-major order. Channels clamp to [0, 255].

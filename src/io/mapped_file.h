@@ -1,5 +1,5 @@
 #pragma once
-// A whole file mapped into memory, read-only from the file's point of view. Pages are mapped
+// Private to src/io: A whole file mapped into memory, read-only from the file's point of view. Pages are mapped
 // copy-on-write (MAP_PRIVATE), so a tensor viewing the mapping may be modified in place without
 // changing the file; untouched pages cost no memory. Shared via shared_ptr so zero-copy tensors
 // keep the mapping alive after the reader that made them is gone.

@@ -1,5 +1,5 @@
 #pragma once
-// The safetensors header: 8-byte little-endian length N, then N bytes of JSON
+// Private to src/io: The safetensors header: 8-byte little-endian length N, then N bytes of JSON
 //   {"__metadata__": {str: str}, "<name>": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]}}
 // with [b, e) relative to the first byte after the header. Parsing validates everything a
 // reader relies on, so a bad file fails here with the file and tensor named, never later.

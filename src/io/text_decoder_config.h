@@ -1,5 +1,5 @@
 #pragma once
-// Parsing the decoder part of a transformers config (internal to the io area, shared by
+// Private to src/io: Parsing the decoder part of a transformers config (internal to the io area, shared by
 // hf_config.cpp for text-only models and the text part of Qwen2.5-VL / LLaVA).
 #include "io/hf_config.h"
 #include "io/json_file.h"

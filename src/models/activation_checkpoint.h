@@ -1,5 +1,5 @@
 #pragma once
-// Activation (gradient) checkpointing: run a block without keeping its activations, recompute
+// Private to src/models: Activation (gradient) checkpointing: run a block without keeping its activations, recompute
 // them in backward. Exact: the recomputation replays the same operations on the same inputs with
 // the same RNG state (dropout, e.g. LoRA's, draws the same mask), so gradients equal those of the
 // plain forward.

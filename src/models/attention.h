@@ -1,5 +1,5 @@
 #pragma once
-// Causal self-attention of the text decoders (Qwen2 / Qwen2.5-VL / LLaMA): q/k/v/o projections,
+// Private to src/models: Causal self-attention of the text decoders (Qwen2 / Qwen2.5-VL / LLaMA): q/k/v/o projections,
 // grouped-query attention (kv head j serves q heads j*g .. j*g+g-1, g = heads / kv_heads, as HF's
 // repeat_kv), rotary on q and k before caching, at::scaled_dot_product_attention with scale D^-0.5.
 #include <torch/torch.h>

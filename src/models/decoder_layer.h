@@ -1,5 +1,5 @@
 #pragma once
-// One pre-norm decoder block (Qwen2DecoderLayer / Qwen2_5_VLDecoderLayer / LlamaDecoderLayer):
+// Private to src/models: One pre-norm decoder block (Qwen2DecoderLayer / Qwen2_5_VLDecoderLayer / LlamaDecoderLayer):
 //   h = x + self_attn(input_layernorm(x));  y = h + mlp(post_attention_layernorm(h))
 #include <torch/torch.h>
 

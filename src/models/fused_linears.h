@@ -1,5 +1,5 @@
 #pragma once
-// Linear layers that read the same input (q/k/v of attention, gate/up of the MLP) held in one
+// Private to src/models: Linear layers that read the same input (q/k/v of attention, gate/up of the MLP) held in one
 // weight, so that an inference forward is one GEMM instead of three or two: fewer kernels and a
 // wider product per decode step. The layers keep their own parameters (names, checkpoints,
 // gradients and optimizer updates unchanged): fuse() re-seats each weight (and bias) as a row slice

@@ -1,5 +1,5 @@
 #pragma once
-// LoRA adapter slot of a linear layer (PEFT's dense LoraLayer): y = W x + b + scale * B (A dropout(x)),
+// Private to src/models: LoRA adapter slot of a linear layer (PEFT's dense LoraLayer): y = W x + b + scale * B (A dropout(x)),
 // A: [r, in], B: [out, r], scale = alpha / r. The adapter is NOT a registered submodule of the layer
 // that holds it: the model's parameter names (and so its HF checkpoints) stay exactly as without
 // LoRA; the adapters' parameters are reached through models/lora.h's LoraAdapters.

@@ -1,5 +1,5 @@
 #pragma once
-// SwiGLU MLP as transformers' Qwen2MLP / LlamaMLP / Qwen2_5_VLMLP (the vision blocks, with bias):
+// Private to src/models: SwiGLU MLP as transformers' Qwen2MLP / LlamaMLP / Qwen2_5_VLMLP (the vision blocks, with bias):
 //   y = down_proj(silu(gate_proj(x)) * up_proj(x))
 #include <torch/torch.h>
 

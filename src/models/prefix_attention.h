@@ -1,5 +1,5 @@
 #pragma once
-// Decode-step attention over a shared prompt prefix plus each row's own keys (the sampler's
+// Private to src/models: Decode-step attention over a shared prompt prefix plus each row's own keys (the sampler's
 // layout, SharedPrefix in kv_cache.h): the G rows of a group read their prompt's keys/values once,
 // together, as one [G * g, D] x [D, P] product per kv head, instead of G copies of the prompt.
 // One softmax over both parts (scores concatenated, float32), so the result equals attention over

@@ -1,5 +1,5 @@
 #pragma once
-// Qwen2.5-VL as transformers' Qwen2_5_VLForConditionalGeneration: `model` {visual, language_model}
+// Private to src/models: Qwen2.5-VL as transformers' Qwen2_5_VLForConditionalGeneration: `model` {visual, language_model}
 // + lm_head. Parameter names are the in-memory transformers v5 names:
 //   model.visual.*, model.language_model.*, lm_head.weight
 // With tie_word_embeddings (3B) there is no lm_head module: logits use embed_tokens.weight, so

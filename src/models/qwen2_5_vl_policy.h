@@ -1,5 +1,5 @@
 #pragma once
-// Qwen2.5-VL behind the Policy seam: the loaded Qwen2_5_VLForConditionalGeneration plus its
+// Private to src/models: Qwen2.5-VL behind the Policy seam: the loaded Qwen2_5_VLForConditionalGeneration plus its
 // configs. Prefill runs the vision tower and the prompt once (M-RoPE positions from the image
 // grid); decode continues at position L + rope_delta on all three axes, as transformers does.
 #include <filesystem>

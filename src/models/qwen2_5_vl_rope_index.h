@@ -1,5 +1,5 @@
 #pragma once
-// Qwen2.5-VL's 3-D position ids for the language model, as transformers' Qwen2_5_VLModel.get_rope_index
+// Private to src/models: Qwen2.5-VL's 3-D position ids for the language model, as transformers' Qwen2_5_VLModel.get_rope_index
 // (v5): text tokens (incl. <|vision_start|>/<|vision_end|>) get consecutive positions on all three
 // axes; each run of <|image_pad|> tokens takes the next image_grid_thw row (t, h, w) and, starting at
 // the current position s, gets T = s + t_idx, H = s + row, W = s + col over the merged grid

@@ -1,5 +1,5 @@
 #pragma once
-// The Qwen2.5-VL vision tower (transformers' Qwen2_5_VisionTransformerPretrainedModel):
+// Private to src/models: The Qwen2.5-VL vision tower (transformers' Qwen2_5_VisionTransformerPretrainedModel):
 //   pixel rows [N, 3*2*14*14] -> patch_embed -> window order -> depth x VisionBlock (window
 //   attention, full attention at fullatt_block_indexes) -> PatchMerger (2x2 patches -> one LM
 //   token) -> processor order [N/4, out_hidden_size].

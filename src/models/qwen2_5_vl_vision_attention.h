@@ -1,5 +1,5 @@
 #pragma once
-// The Qwen2.5-VL vision tower's attention (transformers' Qwen2_5_VLVisionAttention) and the pieces
+// Private to src/models: The Qwen2.5-VL vision tower's attention (transformers' Qwen2_5_VLVisionAttention) and the pieces
 // of it that are not modules: the 2-D rotary table, its application, and block-diagonal (per
 // window / per image) attention through at::scaled_dot_product_attention.
 #include <torch/torch.h>

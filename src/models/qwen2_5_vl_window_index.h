@@ -1,5 +1,5 @@
 #pragma once
-// The index bookkeeping of the Qwen2.5-VL vision tower, computed on the host from the image grids
+// Private to src/models: The index bookkeeping of the Qwen2.5-VL vision tower, computed on the host from the image grids
 // (transformers 5.x vision_utils.py: get_vision_position_ids, get_vision_cu_seqlens,
 // get_vision_window_index). Torch-free: these are a few thousand integers per image, needed once
 // per forward before any kernel runs.

@@ -1,5 +1,5 @@
 #pragma once
-// RMSNorm as transformers' Qwen2RMSNorm / LlamaRMSNorm / Qwen2_5_VLRMSNorm:
+// Private to src/models: RMSNorm as transformers' Qwen2RMSNorm / LlamaRMSNorm / Qwen2_5_VLRMSNorm:
 //   y = weight * cast_back(x_f32 * rsqrt(mean(x_f32^2, -1) + eps))
 // The normalisation runs in float32 whatever the activation dtype; the cast back to the input dtype
 // happens BEFORE the multiplication by `weight` (so bf16 runs round like HF's).

@@ -1,5 +1,5 @@
 #pragma once
-// Rotary position embeddings of the text decoders (transformers' "default" rope type):
+// Private to src/models: Rotary position embeddings of the text decoders (transformers' "default" rope type):
 //   inv_freq[i] = 1 / theta^(2i / head_dim), i < head_dim/2 (float32)
 //   angle = position * inv_freq (float32), emb = cat(angle, angle), cos/sin cast to the activation dtype
 //   q' = q * cos + rotate_half(q) * sin,  rotate_half(x) = cat(-x[D/2:], x[:D/2])

@@ -1,5 +1,5 @@
 #pragma once
-// A text-only Qwen2 / LLaMA causal LM behind the Policy seam (judges, `balcap serve`, text policies):
+// Private to src/models: A text-only Qwen2 / LLaMA causal LM behind the Policy seam (judges, `balcap serve`, text policies):
 // no images, 1-D RoPE; prefill runs the prompt once at positions 0..L-1, decode continues at L.
 #include <filesystem>
 #include <memory>

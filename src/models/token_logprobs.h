@@ -1,5 +1,5 @@
 #pragma once
-// Sampled-token log-probabilities (and entropies) of a causal LM head without ever holding the
+// Private to src/models: Sampled-token log-probabilities (and entropies) of a causal LM head without ever holding the
 // [N, V] logits: the rows are processed in chunks, each chunk's logits live only inside the
 // chunk (forward) and are recomputed in backward. For Qwen (V = 151,936) a full float32 logits
 // tensor of 8 x 531 tokens alone is 2.6 GB, plus as much again for its gradient and softmax.

@@ -1,5 +1,5 @@
 #pragma once
-// Line charts for `balcap plot`: a Figure is a title, a grid of Panels (each with axes, ticks, numeric labels and one
+// Private to src/plot: Line charts for `balcap plot`: a Figure is a title, a grid of Panels (each with axes, ticks, numeric labels and one
 // line per Series) and one legend shared by all panels (a series' colour is that of its label, so "run A" has the same
 // colour in every panel). Torch-free.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// Draws a Figure (plot/chart.h) with Cairo: into an RGB Image (written as PNG with vision/png_encode.h) or into an SVG
+// Private to src/plot: Draws a Figure (plot/chart.h) with Cairo: into an RGB Image (written as PNG with vision/png_encode.h) or into an SVG
 // document (Cairo's SVG surface). Both draw the same layout_figure() result, so the two files show the same chart.
 #include <filesystem>
 #include <string>

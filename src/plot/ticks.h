@@ -1,5 +1,5 @@
 #pragma once
-// Axis ticks for `balcap plot`: "nice" values (1, 2 or 5 times a power of ten) and their labels.
+// Private to src/plot: Axis ticks for `balcap plot`: "nice" values (1, 2 or 5 times a power of ten) and their labels.
 // Pure arithmetic (no drawing), so the choice of ticks is tested on its own.
 #include <string>
 #include <vector>

@@ -1,5 +1,5 @@
 #pragma once
-// Scorer `claim_precision` (correctness, docs/architecture.md §6): the judge splits each caption into atomic
+// Private to src/rewards: Scorer `claim_precision` (correctness, docs/architecture.md §6): the judge splits each caption into atomic
 // claims (greedy generation with rewards.prompts.claim_split, one claim per line), then verifies
 // every claim with a Yes/No question (choice_logprobs over Yes/yes/No/no):
 //   evidence image      verify_image against the record's image (needs a judge that sees images)

@@ -1,5 +1,5 @@
 #pragma once
-// Scorer `claim_recall` (coverage, docs/architecture.md §6): the reference's atomic claims (the record's
+// Private to src/rewards: Scorer `claim_recall` (coverage, docs/architecture.md §6): the reference's atomic claims (the record's
 // `claims` when it has them, else the judge splits its references with
 // rewards.prompts.claim_split, once per record id for the whole run), each checked with a Yes/No
 // question (rewards.prompts.claim_support): does the caption support it? A claim counts as

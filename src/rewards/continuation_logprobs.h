@@ -1,5 +1,5 @@
 #pragma once
-// Exact log-probabilities of short continuations (judge answers: "yes", "B", "10") after prompts,
+// Private to src/rewards: Exact log-probabilities of short continuations (judge answers: "yes", "B", "10") after prompts,
 // from batched full forwards of a Policy. Only the needed positions are projected to the vocabulary
 // (never [B, S, V] logits): hidden [M, E] @ output_weight^T -> [M, V].
 //

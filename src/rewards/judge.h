@@ -1,5 +1,5 @@
 #pragma once
-// The Judge seam (docs/architecture.md §6, §12): how a scorer's questions get answered. Scorers build prompts
+// Private to src/rewards: The Judge seam (docs/architecture.md §6, §12): how a scorer's questions get answered. Scorers build prompts
 // (from the templates in the config) and ask a judge; judges are `local` (a model in this
 // process), `remote` (an OpenAI-compatible server), `lexical` and `scene` (no model: those
 // implement Objective directly and need no Judge).

@@ -1,5 +1,5 @@
 #pragma once
-// rewards.log_judge_calls: every judge call written to a JSONL file for inspection, one line per
+// Private to src/rewards: rewards.log_judge_calls: every judge call written to a JSONL file for inspection, one line per
 // request: {"judge", "call": "generate"|"choice_logprobs", "system", "user", "image" (or null),
 // "max_new_tokens" | "choices", "output" (text) | "logprobs" ([per choice]), "batch" (requests in
 // the call), "seconds" (the whole call)}; a failed call writes "error" instead of the answer and

@@ -1,5 +1,5 @@
 #pragma once
-// Where each kind of judge/objective comes from (rewards/build_objectives.cpp wires them by
+// Private to src/rewards: Where each kind of judge/objective comes from (rewards/build_objectives.cpp wires them by
 // config): one factory per kind, each implemented in its own file.
 #include <memory>
 #include <string>

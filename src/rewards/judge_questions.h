@@ -1,5 +1,5 @@
 #pragma once
-// What the judge-backed scorers share: filling prompt templates, the yes/no choice set and how
+// Private to src/rewards: What the judge-backed scorers share: filling prompt templates, the yes/no choice set and how
 // it is read, parsing claim lists, and the on_judge_failure policy.
 #include <cstdint>
 #include <map>

@@ -1,5 +1,5 @@
 #pragma once
-// Scorer `judge_rating` (linguistic, docs/architecture.md §6): the judge rates the caption's fluency, clarity
+// Private to src/rewards: Scorer `judge_rating` (linguistic, docs/architecture.md §6): the judge rates the caption's fluency, clarity
 // and coherence from 1 to 10 (rewards.prompts.rating, one request per aspect). The rating is the
 // expectation under the judge's distribution over the answers "1".."10":
 //   choice_logprobs gives exact sequence probabilities P("1"), ..., P("10"). With a tokenizer that

@@ -1,5 +1,5 @@
 #pragma once
-// The `lexical` judge (docs/architecture.md §6): deterministic, dependency-free objectives for tests, the demo
+// Private to src/rewards: The `lexical` judge (docs/architecture.md §6): deterministic, dependency-free objectives for tests, the demo
 // and cheap sanity signals. Texts are compared as sets of content words (lexical_text.h).
 //   claim_precision -> lexical precision: each caption sentence is a claim; its support is the
 //     share of its content words found in the evidence (all references plus the record's

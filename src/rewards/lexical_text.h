@@ -1,5 +1,5 @@
 #pragma once
-// Dependency-free text pieces shared by the lexical scorers and the repetition guard: words,
+// Private to src/rewards: Dependency-free text pieces shared by the lexical scorers and the repetition guard: words,
 // sentences, content words (stop words removed, lowercased, plural endings stemmed) and
 // distinct-n ratios. ASCII letters are lowercased; other UTF-8 bytes stay part of their word.
 #include <cstdint>

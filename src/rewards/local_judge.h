@@ -1,5 +1,5 @@
 #pragma once
-// `kind: local` judges (docs/architecture.md §6): a checkpoint loaded in this process with balcap's own models --
+// Private to src/rewards: `kind: local` judges (docs/architecture.md §6): a checkpoint loaded in this process with balcap's own models --
 // text judges Qwen2ForCausalLM / LlamaForCausalLM, vision judge Qwen2.5-VL -- behind rewards::Judge.
 //   choice_logprobs: exact log P(choice | rendered prompt) from batched full forwards
 //                    (continuation_logprobs.h), multi-token choices summed over their tokens;

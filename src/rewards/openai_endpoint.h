@@ -1,5 +1,5 @@
 #pragma once
-// The transport of the remote judge: JSON POSTs to an OpenAI-compatible server (vLLM, SGLang,
+// Private to src/rewards: The transport of the remote judge: JSON POSTs to an OpenAI-compatible server (vLLM, SGLang,
 // `balcap serve`) over http or https (serve/http_client.h: libcurl, keep-alive, `ssl_ca`, the proxy
 // from the environment) with a per-request timeout and serve/retry.h's retries (Retry-After,
 // jittered exponential backoff, total_timeout_s), the API key from an environment variable (sent as

@@ -1,5 +1,5 @@
 #pragma once
-// Scorer `qa_accuracy` (correctness alternative, CapRL / CaptionQA style): a text-only judge
+// Private to src/rewards: Scorer `qa_accuracy` (correctness alternative, CapRL / CaptionQA style): a text-only judge
 // answers the record's multiple-choice questions from the caption alone (rewards.prompts.qa).
 // The choices are shown in a seeded random order, lettered A, B, ...; the option
 // rewards.prompts.qa_cannot_answer is added last. The judge's answer is the letter with the

@@ -1,5 +1,5 @@
 #pragma once
-// `kind: remote` judges (docs/architecture.md §6): an OpenAI-compatible server (vLLM, SGLang, `balcap serve`)
+// Private to src/rewards: `kind: remote` judges (docs/architecture.md §6): an OpenAI-compatible server (vLLM, SGLang, `balcap serve`)
 // behind rewards::Judge.
 //   api: completions (exact, text judges; recommended)
 //     prompt   = the ChatML rendering of the request (text/judge_chat.h), several prompts per

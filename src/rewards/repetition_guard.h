@@ -1,5 +1,5 @@
 #pragma once
-// The repetition guard of the linguistic score (issue 5): a caption that repeats itself is
+// Private to src/rewards: The repetition guard of the linguistic score (issue 5): a caption that repeats itself is
 // worth less however fluent each sentence is. factor = distinct n-grams / all n-grams of the
 // caption's lowercased words (n = rewards.repetition_guard.ngram): 1 for no repeat, about 0.5 when
 // the caption is one phrase written twice, -> 0 for a phrase repeated forever. The judge_rating

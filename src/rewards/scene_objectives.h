@@ -1,5 +1,5 @@
 #pragma once
-// The `scene` judge (issue 7, docs/data.md "Scene scorers"): exact scoring of captions against a
+// Private to src/rewards: The `scene` judge (issue 7, docs/data.md "Scene scorers"): exact scoring of captions against a
 // synthetic record's scene. The caption's claims come from the scene grammar
 // (data/scene_grammar.h); the scene's own claims are data::scene_claims.
 //   claim_precision: true claims / claims the caption makes (no claim at all -> 0)

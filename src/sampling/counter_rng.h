@@ -1,5 +1,5 @@
 #pragma once
-// Counter-based randomness for rollouts: every sampled sequence (row) has a 64-bit key derived from
+// Private to src/sampling: Counter-based randomness for rollouts: every sampled sequence (row) has a 64-bit key derived from
 // (seed, step, rank, image_key, member); its noise at token t and index i (a block or a candidate
 // column) is a pure function of (key, t, i). A row's draws therefore never depend on which other
 // rows share the batch, on compaction, or on the device; a resumed run re-derives the same keys and

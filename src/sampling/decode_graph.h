@@ -1,5 +1,5 @@
 #pragma once
-// The sampler's static-shape decode step (sampling.cuda_graphs): Policy::decode_static over the
+// Private to src/sampling: The sampler's static-shape decode step (sampling.cuda_graphs): Policy::decode_static over the
 // sampler's persistent buffers (KV cache, slot index, key mask), replayed from a CUDA graph on CUDA.
 //
 // A graph records device addresses and shapes, so it is valid for one set of buffers and one

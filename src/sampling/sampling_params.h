@@ -1,5 +1,5 @@
 #pragma once
-// The controls of one sampling call (docs/sampling.md): temperature / top-p / top-k / penalties,
+// Private to src/sampling: The controls of one sampling call (docs/sampling.md): temperature / top-p / top-k / penalties,
 // stop ids, group size and decode mode; built from the `sampling:` config and the checkpoint's
 // generation_config, and validated before the sampler runs.
 #include <cstdint>

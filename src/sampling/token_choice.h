@@ -1,5 +1,5 @@
 #pragma once
-// One decode step's token choice for N rows, as transformers' logits processors + warpers
+// Private to src/sampling: One decode step's token choice for N rows, as transformers' logits processors + warpers
 // (generation/logits_process.py), in this order:
 //   repetition penalty (RepetitionPenaltyLogitsProcessor: over the prompt and the generated ids)
 //   -> stop ids blocked before min_new_tokens (MinNewTokensLengthLogitsProcessor)

@@ -1,5 +1,5 @@
 #pragma once
-// Added tokens (tokenizer.json "added_tokens"): found in the text before the model runs, as
+// Private to src/text: Added tokens (tokenizer.json "added_tokens"): found in the text before the model runs, as
 // HF's AddedVocabulary does: leftmost-longest matches; lstrip/rstrip extend a match over
 // neighbouring whitespace; single_word rejects a match touching a word character.
 // Tokens with normalized=false match the raw text, normalized=true ones the normalised text.

@@ -1,5 +1,5 @@
 #pragma once
-// The BPE model of HF `tokenizers` (model.type "BPE"): vocabulary, merge ranks, and the merge
+// Private to src/text: The BPE model of HF `tokenizers` (model.type "BPE"): vocabulary, merge ranks, and the merge
 // loop of one pre-tokenized word. Two ways to split a word into initial symbols:
 //   - byte-level (Qwen): one symbol per byte, the byte's GPT-2 alphabet token;
 //   - characters (LLaMA): one symbol per UTF-8 character; a character missing from the

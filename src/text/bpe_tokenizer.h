@@ -1,5 +1,5 @@
 #pragma once
-// BpeTokenizer: a HF tokenizer.json with a BPE model, driven by what the file says.
+// Private to src/text: BpeTokenizer: a HF tokenizer.json with a BPE model, driven by what the file says.
 // Supported pipeline (anything else -> balcap::Error naming the component):
 //   added_tokens    split out first (see added_tokens.h)
 //   normalizer      see normalizer.h (Qwen: NFC; LLaMA: Prepend "▁" + Replace " " -> "▁")

@@ -1,5 +1,5 @@
 #pragma once
-// GPT-2's byte-level alphabet (HF ByteLevel pre-tokenizer/decoder): each of the 256 bytes is
+// Private to src/text: GPT-2's byte-level alphabet (HF ByteLevel pre-tokenizer/decoder): each of the 256 bytes is
 // shown as one printable code point, so byte-level BPE vocabularies are valid UTF-8 strings.
 #include <array>
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// tokenizer.json "normalizer": the supported HF normalizers, applied to each plain segment.
+// Private to src/text: tokenizer.json "normalizer": the supported HF normalizers, applied to each plain segment.
 //   NFC / NFD / NFKC / NFKD   Unicode normal forms (utf8proc)
 //   Prepend {prepend}         prefix a non-empty segment (LLaMA's "▁")
 //   Replace {pattern: {String}, content}

@@ -1,5 +1,5 @@
 #pragma once
-// The Qwen pre-tokenizer regex, matched by hand (faster than a regex engine):
+// Private to src/text: The Qwen pre-tokenizer regex, matched by hand (faster than a regex engine):
 //   (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*
 //   |\s*[\r\n]+|\s+(?!\S)|\s+
 // with Oniguruma's semantics as HF tokenizers uses it (Split, behaviour Isolated): leftmost

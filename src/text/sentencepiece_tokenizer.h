@@ -1,5 +1,5 @@
 #pragma once
-// SentencePieceTokenizer: a tokenizer.model run by libsentencepiece, so ids equal the python
+// Private to src/text: SentencePieceTokenizer: a tokenizer.model run by libsentencepiece, so ids equal the python
 // `sentencepiece` package. encode(text, add_special_tokens=true) prepends BOS when the model
 // has one (LLaMA's convention); false gives exactly SentencePieceProcessor.encode(text).
 // decode follows sentencepiece: control tokens (<s>, </s>) decode to nothing either way.

@@ -1,5 +1,5 @@
 #pragma once
-// tokenizer.json "decoder": turns token strings back into text, as HF's decoders do.
+// Private to src/text: tokenizer.json "decoder": turns token strings back into text, as HF's decoders do.
 //   ByteLevel                     GPT-2 alphabet -> bytes -> UTF-8 (lossy: U+FFFD per bad subpart)
 //   Replace {pattern: {String}, content}   per token
 //   ByteFallback                  runs of <0xXX> tokens -> their bytes (U+FFFD each if invalid)

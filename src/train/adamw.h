@@ -1,5 +1,5 @@
 #pragma once
-// AdamW (decoupled weight decay, as torch.optim.AdamW single-tensor path) with fp32 master weights
+// Private to src/train: AdamW (decoupled weight decay, as torch.optim.AdamW single-tensor path) with fp32 master weights
 // and fp32 moments for bf16/f16 parameters, plus global-norm gradient clipping.
 //
 // API summary:

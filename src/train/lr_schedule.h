@@ -1,5 +1,5 @@
 #pragma once
-// Learning-rate schedule: linear warmup from 0, then constant or cosine decay to min_lr, exactly as
+// Private to src/train: Learning-rate schedule: linear warmup from 0, then constant or cosine decay to min_lr, exactly as
 // transformers' get_constant_schedule_with_warmup / get_cosine_with_min_lr_schedule_with_warmup
 // (LambdaLR): the lr of optimizer step k (k = updates already applied, from 0) is
 //   k < W:  lr * k / max(1, W)                     (so the very first update has lr 0 when W > 0)

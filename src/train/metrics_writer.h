@@ -1,5 +1,5 @@
 #pragma once
-// RUN_DIR/metrics.jsonl: one JSON object per training step, each with an integer "step", flushed
+// Private to src/train: RUN_DIR/metrics.jsonl: one JSON object per training step, each with an integer "step", flushed
 // line by line (a crash loses at most the line being written).
 //
 //   MetricsWriter metrics(run_dir, resumed ? std::optional<int64_t>(state.step) : std::nullopt);

@@ -1,5 +1,5 @@
 #pragma once
-// Training progress on stderr: a redrawn bar with rate and ETA on a terminal, plain spdlog lines
+// Private to src/train: Training progress on stderr: a redrawn bar with rate and ETA on a terminal, plain spdlog lines
 // (at most one per `log_every_s`, plus the first and last step) otherwise.
 //
 //   Progress progress(cfg.train.max_steps, start_step, cfg.logging.progress);  // auto|always|never

@@ -1,5 +1,5 @@
 #pragma once
-// Reward phase of a step (docs/architecture.md §1): every objective scores every caption (K x N raw scores),
+// Private to src/train: Reward phase of a step (docs/architecture.md §1): every objective scores every caption (K x N raw scores),
 // the length mask gates the listed objectives by caption length vs the references' length, and
 // the advantage (GDPO / GRPO, batch statistics over all ranks) turns them into one number per
 // caption.

@@ -1,5 +1,5 @@
 #pragma once
-// Rollout phase of a step (docs/architecture.md §1): this rank's records of the step -> images decoded and
+// Private to src/train: Rollout phase of a step (docs/architecture.md §1): this rank's records of the step -> images decoded and
 // processed ONCE into prompts (the same tensors feed the sampler and the loss) -> G sampled
 // captions per image. An image that fails to decode is skipped and counted (data.on_bad_record:
 // skip) or stops the run (fail); the step goes on with the others.

@@ -1,5 +1,5 @@
 #pragma once
-// One metrics.jsonl row per RL step (docs/training.md lists every field). Fields under `time/` and
+// Private to src/train: One metrics.jsonl row per RL step (docs/training.md lists every field). Fields under `time/` and
 // `perf/` are wall-clock measurements; every other field is a function of the config, the data and
 // the seed, so a resumed run writes the same bytes for them as an uninterrupted one.
 #include <cstdint>

@@ -1,5 +1,5 @@
 #pragma once
-// SIGTERM / SIGINT during training: the handler only sets a flag; the loop checks it after each
+// Private to src/train: SIGTERM / SIGINT during training: the handler only sets a flag; the loop checks it after each
 // micro-step and phase, saves a checkpoint and exits 0. A second signal of the same kind gets the
 // default action (a second Ctrl-C kills at once).
 namespace balcap::train {

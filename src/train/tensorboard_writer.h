@@ -1,5 +1,5 @@
 #pragma once
-// TensorBoard event files written by balcap itself (no TensorFlow / protobuf library): TFRecord
+// Private to src/train: TensorBoard event files written by balcap itself (no TensorFlow / protobuf library): TFRecord
 // framing (uint64 length, masked CRC32C of the length, the record, masked CRC32C of the record) around
 // hand-encoded tensorflow.Event protos: first {wall_time, file_version: "brain.Event:2"}, then one
 // Event {wall_time, step, summary {value {tag, simple_value}}...} per step. `tensorboard --logdir

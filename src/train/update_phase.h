@@ -1,5 +1,5 @@
 #pragma once
-// Update phase of a step (docs/architecture.md §1, §7): algo.ppo_epochs passes over the rollout; each pass cuts
+// Private to src/train: Update phase of a step (docs/architecture.md §1, §7): algo.ppo_epochs passes over the rollout; each pass cuts
 // the N captions into algo.mini_batches mini-batches (one optimizer step each), each mini-batch into
 // micro-batches of train.micro_batch rows (or train.grad_accum of them) whose backward passes
 // accumulate. Per micro-batch: completion logprobs with grad (chunked, no [T, V] logits), the

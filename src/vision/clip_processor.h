@@ -1,5 +1,5 @@
 #pragma once
-// CLIP image processor as LLaVA-1.5 uses it (transformers CLIPImageProcessorPil): resize the
+// Private to src/vision: CLIP image processor as LLaVA-1.5 uses it (transformers CLIPImageProcessorPil): resize the
 // shortest side to size.shortest_edge (long side int(S * long / short)), PIL bicubic, centre crop
 // (top = (H - crop_h) // 2), rescale, normalise -> [1, 3, crop_h, crop_w].
 #include <array>

@@ -1,5 +1,5 @@
 #pragma once
-// EXIF orientation, read and applied as PIL's `ImageOps.exif_transpose` does (transformers'
+// Private to src/vision: EXIF orientation, read and applied as PIL's `ImageOps.exif_transpose` does (transformers'
 // `load_image` calls it for every image it opens from a path).
 #include <span>
 #include <string_view>

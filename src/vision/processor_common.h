@@ -1,5 +1,5 @@
 #pragma once
-// Pieces shared by the Qwen2-VL and CLIP processors (private to the vision area).
+// Private to src/vision: pieces shared by the Qwen2-VL and CLIP processors.
 #include <array>
 #include <string>
 

@@ -1,5 +1,5 @@
 #pragma once
-// Qwen2-VL / Qwen2.5-VL image processor (transformers Qwen2VLImageProcessorPil):
+// Private to src/vision: Qwen2-VL / Qwen2.5-VL image processor (transformers Qwen2VLImageProcessorPil):
 // smart_resize to multiples of patch * merge within [min_pixels, max_pixels], PIL bicubic,
 // rescale, normalise, then patchify into rows of 3 * temporal_patch * patch^2 values (the image
 // repeated on the time axis) ordered for the Conv3d patch embedding.

@@ -1,5 +1,5 @@
 #pragma once
-// Pillow's bicubic resize of an 8-bit RGB image (`Image.resize(size, BICUBIC)` with
+// Private to src/vision: Pillow's bicubic resize of an 8-bit RGB image (`Image.resize(size, BICUBIC)` with
 // reducing_gap=None, libImaging/Resample.c, Pillow 13.0), reproduced bit for bit: separable, two
 // passes with uint8 between them (horizontal first, unless the height shrinks by more than twice
 // as many pixels as the width); Keys cubic with a = -0.5; the support widened by

@@ -1,5 +1,5 @@
 #pragma once
-// Qwen2-VL's smart_resize (transformers models/qwen2_vl/image_processing_*qwen2_vl.py): the
+// Private to src/vision: Qwen2-VL's smart_resize (transformers models/qwen2_vl/image_processing_*qwen2_vl.py): the
 // target size whose sides are multiples of `factor` (patch_size * merge_size = 28), with
 // height * width inside [min_pixels, max_pixels] and the aspect ratio kept as well as possible.
 #include <cstdint>

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Each area may include only the headers of the areas it declares.
+"""Each area may include only the headers of the areas it declares, and no other area includes a
+header whose first comment says "Private to src/<area>".
 
 Reads the `balcap_area(NAME DEPS a b ...)` declarations from CMakeLists.txt and every
 `#include "AREA/..."` in src/NAME/, and fails naming the file, line and area when a file
@@ -27,10 +28,17 @@ def self_test():
         ok = subprocess.run([sys.executable, __file__, str(tree)], capture_output=True, text=True)
         (tree / "src" / "core" / "error.h").write_text('#pragma once\n#include "models/policy.h"\n')
         bad = subprocess.run([sys.executable, __file__, str(tree)], capture_output=True, text=True)
-    print(ok.stdout + bad.stdout)
+        (tree / "src" / "core" / "error.h").write_text("#pragma once\n")
+        (tree / "src" / "core" / "detail.h").write_text("#pragma once\n// Private to src/core: internals.\n")
+        (tree / "src" / "models" / "policy.h").write_text('#include "core/detail.h"\n')
+        private_bad = subprocess.run([sys.executable, __file__, str(tree)], capture_output=True, text=True)
+    print(ok.stdout + bad.stdout + private_bad.stdout)
+    if private_bad.returncode == 0 or "private to src/core" not in private_bad.stdout:
+        sys.exit("area_deps self-test: the check let another area include a private header")
     if ok.returncode != 0 or bad.returncode == 0 or "src/core/error.h:2" not in bad.stdout:
         sys.exit("area_deps self-test: the check did not tell the declared include from the undeclared one")
-    print("area_deps self-test: a declared include passes, an undeclared one fails naming file and line")
+    print("area_deps self-test: a declared include passes; an undeclared one, or one of another area's private "
+          "header, fails naming file and line")
     sys.exit(0)
 
 
@@ -46,20 +54,26 @@ declared["cli"] = {name[len("balcap_"):] for name in links.split() if name.start
 areas = {p.name for p in (root / "src").iterdir() if p.is_dir()}
 undeclared_areas = areas - declared.keys()
 errors = [f"src/{a}/ is not declared with balcap_area() in CMakeLists.txt" for a in sorted(undeclared_areas)]
-include = re.compile(r'^\s*#\s*include\s*[<"]([a-z0-9_]+)/[^">]+[">]')
+include = re.compile(r'^\s*#\s*include\s*[<"](([a-z0-9_]+)/[^">]+)[">]')
+private = {f"{p.parent.name}/{p.name}" for p in (root / "src").glob("*/*.h")
+           if re.search(r"^// Private to src/", p.read_text(errors="replace"), re.M)}
 for area in sorted(areas & declared.keys()):
     for path in sorted((root / "src" / area).rglob("*")):
         if path.suffix not in (".h", ".cpp", ".in"):
             continue
         for lineno, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
             m = include.match(line)
-            if not m or m.group(1) not in areas or m.group(1) == area:
+            if not m or m.group(2) not in areas or m.group(2) == area:
                 continue
-            if m.group(1) not in declared[area]:
-                errors.append(f"{path.relative_to(root)}:{lineno}: area '{area}' includes a header of "
-                              f"'{m.group(1)}', which it does not declare. HINT: add {m.group(1)} to "
-                              f"balcap_area({area} DEPS ...) in CMakeLists.txt if the dependency is meant, "
-                              f"or move the code to the area that owns it")
+            where = f"{path.relative_to(root)}:{lineno}"
+            if m.group(2) not in declared[area]:
+                errors.append(f"{where}: area '{area}' includes a header of '{m.group(2)}', which it does not "
+                              f"declare. HINT: add {m.group(2)} to balcap_area({area} DEPS ...) in CMakeLists.txt "
+                              f"if the dependency is meant, or move the code to the area that owns it")
+            elif m.group(1) in private:
+                errors.append(f"{where}: area '{area}' includes {m.group(1)}, which is private to "
+                              f"src/{m.group(2)}. HINT: use that area's public headers, or make this one public "
+                              f"(drop 'Private to' from its first comment) if others are meant to use it")
 for e in errors:
     print(e)
 print(f"area_deps: {len(areas)} areas checked, {len(errors)} undeclared include(s)")
