@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "algo/advantage.h"
+#include "config/from_json.h"
 #include "core/error.h"
 #include "dist/communicator.h"
 #include "commands.h"
@@ -77,34 +78,15 @@ bool flag(const json& object, const std::string& key, const std::string& path, b
   return object.at(key).get<bool>();
 }
 
+// `length_mask` through the config's own reader and checks (config/from_json.h): the same keys,
+// types, ranges and bound order as rewards.length_mask in a config file.
 config::LengthMaskConfig parse_mask(const json& in) {
-  config::LengthMaskConfig m;
-  if (!in.contains("length_mask")) return m;
-  const json& j = in.at("length_mask");
-  check_keys(
-      j, "length_mask",
-      {"enabled", "objectives", "min_ratio", "max_ratio", "mask_mode", "masked_value", "linear_coef", "min_tokens",
-       "max_tokens"});
-  const std::string p = "length_mask.";
-  m.enabled = flag(j, "enabled", p, m.enabled);
-  if (j.contains("objectives")) {
-    const json& list = j.at("objectives");
-    if (!list.is_array()) bad(p + "objectives", "must be a list of objective names, got " + list.dump());
-    m.objectives.clear();
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      if (!list[i].is_string()) bad(p + "objectives[" + std::to_string(i) + "]", "must be a string");
-      m.objectives.push_back(list[i].get<std::string>());
-    }
+  if (!in.contains("length_mask")) return {};
+  try {
+    return config::length_mask_from_json(in.at("length_mask"), "stdin", "length_mask");
+  } catch (const Error& e) {
+    usage_fail("inspect advantage: {}\n{}", e.what(), kHint);
   }
-  m.min_ratio = number(j, "min_ratio", p, m.min_ratio);
-  m.max_ratio = number(j, "max_ratio", p, m.max_ratio);
-  if (!(m.min_ratio < m.max_ratio)) bad(p + "min_ratio", "must be below length_mask.max_ratio");
-  m.mask_mode = text(j, "mask_mode", p, m.mask_mode, {"zero", "exclude", "linear"});
-  m.masked_value = number(j, "masked_value", p, m.masked_value);
-  m.linear_coef = number(j, "linear_coef", p, m.linear_coef);
-  m.min_tokens = count(j, "min_tokens", p, m.min_tokens);
-  m.max_tokens = count(j, "max_tokens", p, m.max_tokens);
-  return m;
 }
 
 struct Parsed {

@@ -68,16 +68,7 @@ void check_rewards(const RewardsConfig& r, Diagnostics& diag) {
                           m.objectives[i]));
     }
   }
-  if (m.min_ratio >= m.max_ratio) {
-    problem(diag, "rewards.length_mask.min_ratio",
-            fmt::format("'rewards.length_mask.min_ratio' = {} must be below 'rewards.length_mask.max_ratio' = {}",
-                        format_double(m.min_ratio), format_double(m.max_ratio)));
-  }
-  if (m.min_tokens > m.max_tokens) {
-    problem(diag, "rewards.length_mask.min_tokens",
-            fmt::format("'rewards.length_mask.min_tokens' = {} exceeds 'rewards.length_mask.max_tokens' = {}",
-                        m.min_tokens, m.max_tokens));
-  }
+  check_length_mask_bounds(m, "rewards.length_mask", diag);
 }
 
 void check_training(const Config& c, Diagnostics& diag) {
@@ -99,6 +90,18 @@ void check_training(const Config& c, Diagnostics& diag) {
 }
 
 }  // namespace
+
+void check_length_mask_bounds(const LengthMaskConfig& m, const std::string& path, Diagnostics& diag) {
+  if (m.min_ratio >= m.max_ratio) {
+    problem(diag, path + ".min_ratio",
+            fmt::format("'{0}.min_ratio' = {1} must be below '{0}.max_ratio' = {2}", path, format_double(m.min_ratio),
+                        format_double(m.max_ratio)));
+  }
+  if (m.min_tokens > m.max_tokens) {
+    problem(diag, path + ".min_tokens",
+            fmt::format("'{0}.min_tokens' = {1} exceeds '{0}.max_tokens' = {2}", path, m.min_tokens, m.max_tokens));
+  }
+}
 
 void check_relations(const Config& config, Diagnostics& diag) {
   check_sampling(config.sampling, diag);

@@ -95,6 +95,13 @@ void validate_into(const Config& config, Diagnostics& diag) {
   check_relations(config, diag);
 }
 
+void validate_length_mask_into(const LengthMaskConfig& mask, const std::string& path, Diagnostics& diag) {
+  LengthMaskConfig copy = mask;
+  Validator validator{diag, path};
+  copy.visit(validator);
+  check_length_mask_bounds(mask, path, diag);
+}
+
 }  // namespace balcap::config::detail
 
 namespace balcap::config {
