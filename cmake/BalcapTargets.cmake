@@ -55,5 +55,8 @@ function(balcap_skip_pch_for_torch_free_sources)
     return()
   endif()
   string(REPLACE "\n" ";" _free "${_free}")
+  # balcap_core and balcap_models build the two PCHs the other targets reuse: a target whose every
+  # file skipped it would build none (and REUSE_FROM would fail at generate time).
+  list(FILTER _free EXCLUDE REGEX "/src/(core|models)/")
   set_source_files_properties(${_free} PROPERTIES SKIP_PRECOMPILE_HEADERS ON)
 endfunction()
