@@ -5,7 +5,7 @@
 // API summary (what the trainer calls):
 //   Checkpointer ckpt(run_dir, cfg.checkpoint.keep_last);
 //   fs::path dir = ckpt.save(step, [&](const fs::path& tmp) {      // tmp: a temporary sibling dir
-//     policy.save_pretrained(model_dir(tmp));                      // or save_peft_adapters(adapter_dir(tmp), ...)
+//     policy.save_pretrained(model_dir(tmp));                      // or lora.save_peft(adapter_dir(tmp), ...)
 //     save_safetensors(optimizer_file(tmp, rank), optimizer.state_dict());
 //     config::save_config(cfg, config_file(tmp));                  // needed for the resume diff
 //     save_trainer_state(trainer_state_file(tmp), state);

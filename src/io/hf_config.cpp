@@ -23,19 +23,8 @@ void expect_model_type(const JsonFields& root, const std::string& expected) {
 
 Qwen2_5_VLVisionConfig parse_qwen_vision(const JsonFields& v) {
   Qwen2_5_VLVisionConfig c;
-  c.depth = v.get_int("depth", c.depth);
-  c.hidden_size = v.get_int("hidden_size", c.hidden_size);
-  c.intermediate_size = v.get_int("intermediate_size", c.intermediate_size);
-  c.num_heads = v.get_int("num_heads", c.num_heads);
-  c.in_channels = v.get_int("in_channels", v.get_int("in_chans", c.in_channels));  // hub files say in_chans
-  c.patch_size = v.get_int("patch_size", c.patch_size);
-  c.temporal_patch_size = v.get_int("temporal_patch_size", c.temporal_patch_size);
-  c.spatial_merge_size = v.get_int("spatial_merge_size", c.spatial_merge_size);
-  c.window_size = v.get_int("window_size", c.window_size);
-  c.out_hidden_size = v.get_int("out_hidden_size", c.out_hidden_size);
-  c.tokens_per_second = v.get_int("tokens_per_second", c.tokens_per_second);
-  c.fullatt_block_indexes = v.get_int_list("fullatt_block_indexes", c.fullatt_block_indexes);
-  c.hidden_act = v.get_string("hidden_act", c.hidden_act);
+  c.in_channels = v.get_int("in_chans", c.in_channels);  // hub files say in_chans; in_channels wins
+  read_fields(v, c);
   require_positive(v, "depth", c.depth);
   require_positive(v, "num_heads", c.num_heads);
   require_positive(v, "patch_size", c.patch_size);
@@ -62,16 +51,7 @@ ClipVisionConfig parse_clip_vision(const JsonFields& v) {
                "use a LLaVA-1.5 style checkpoint (clip_vision_model)");
   }
   ClipVisionConfig c;
-  c.hidden_size = v.get_int("hidden_size", c.hidden_size);
-  c.intermediate_size = v.get_int("intermediate_size", c.intermediate_size);
-  c.projection_dim = v.get_int("projection_dim", c.projection_dim);
-  c.num_hidden_layers = v.get_int("num_hidden_layers", c.num_hidden_layers);
-  c.num_attention_heads = v.get_int("num_attention_heads", c.num_attention_heads);
-  c.num_channels = v.get_int("num_channels", c.num_channels);
-  c.image_size = v.get_int("image_size", c.image_size);
-  c.patch_size = v.get_int("patch_size", c.patch_size);
-  c.hidden_act = v.get_string("hidden_act", c.hidden_act);
-  c.layer_norm_eps = v.get_double("layer_norm_eps", c.layer_norm_eps);
+  read_fields(v, c);
   require_positive(v, "num_hidden_layers", c.num_hidden_layers);
   require_positive(v, "num_attention_heads", c.num_attention_heads);
   require_positive(v, "patch_size", c.patch_size);
@@ -124,10 +104,7 @@ Qwen2_5_VLConfig load_qwen2_5_vl_config(const fs::path& model_dir_or_file) {
   c.tie_word_embeddings = root.get_bool("tie_word_embeddings", false) || c.text.tie_word_embeddings;
   c.text.tie_word_embeddings = c.tie_word_embeddings;
   if (auto vision = root.object("vision_config")) c.vision = parse_qwen_vision(*vision);
-  c.image_token_id = root.get_int("image_token_id", c.image_token_id);
-  c.video_token_id = root.get_int("video_token_id", c.video_token_id);
-  c.vision_start_token_id = root.get_int("vision_start_token_id", c.vision_start_token_id);
-  c.vision_end_token_id = root.get_int("vision_end_token_id", c.vision_end_token_id);
+  read_fields(root, c);
   int64_t mrope_sum = 0;
   for (int64_t s : c.text.mrope_section) mrope_sum += s;
   if (c.text.mrope_section.size() != 3 || mrope_sum * 2 != c.text.head_dim) {
@@ -150,10 +127,8 @@ LlavaConfig load_llava_config(const fs::path& model_dir_or_file) {
   c.text = parse_text_decoder(text, text.get_string("model_type", "llama"));
   const std::optional<JsonFields> vision = root.object("vision_config");
   c.vision = vision ? parse_clip_vision(*vision) : llava_default_vision();
-  c.image_token_index = root.get_int("image_token_index", root.get_int("image_token_id", c.image_token_index));
-  c.image_seq_length = root.get_int("image_seq_length", c.image_seq_length);
-  c.projector_hidden_act = root.get_string("projector_hidden_act", c.projector_hidden_act);
-  c.vision_feature_select_strategy = root.get_string("vision_feature_select_strategy", c.vision_feature_select_strategy);
+  c.image_token_index = root.get_int("image_token_id", c.image_token_index);  // image_token_index wins
+  read_fields(root, c);
   if (c.vision_feature_select_strategy != "default" && c.vision_feature_select_strategy != "full") {
     root.fail_key("vision_feature_select_strategy", fmt::format("is '{}'", c.vision_feature_select_strategy),
                   "use \"default\" (drop the CLS feature) or \"full\"");
@@ -166,7 +141,6 @@ LlavaConfig load_llava_config(const fs::path& model_dir_or_file) {
                     "pick a layer inside the vision tower (LLaVA-1.5 uses -2)");
     }
   }
-  c.multimodal_projector_bias = root.get_bool("multimodal_projector_bias", c.multimodal_projector_bias);
   c.tie_word_embeddings = root.get_bool("tie_word_embeddings", false) || c.text.tie_word_embeddings;
   c.text.tie_word_embeddings = c.tie_word_embeddings;
   c.pad_token_id = root.get_optional_int("pad_token_id");

@@ -40,6 +40,17 @@ struct TextDecoderConfig {
   std::optional<int64_t> bos_token_id;
   std::vector<int64_t> eos_token_ids;  // `eos_token_id` as int or list
   std::optional<int64_t> pad_token_id;
+
+  // The keys read as they are (json_file.h read_fields); the others follow family rules
+  // (text_decoder_config.cpp: defaults per family, null vs absent, rope dicts, biases).
+  template <class V>
+  void visit(V& v) {
+    v.field("vocab_size", vocab_size); v.field("hidden_size", hidden_size);
+    v.field("intermediate_size", intermediate_size); v.field("num_hidden_layers", num_hidden_layers);
+    v.field("num_attention_heads", num_attention_heads);
+    v.field("max_position_embeddings", max_position_embeddings); v.field("rms_norm_eps", rms_norm_eps);
+    v.field("hidden_act", hidden_act); v.field("tie_word_embeddings", tie_word_embeddings);
+  }
 };
 
 struct Qwen2_5_VLVisionConfig {
@@ -56,6 +67,16 @@ struct Qwen2_5_VLVisionConfig {
   int64_t tokens_per_second = 4;
   std::vector<int64_t> fullatt_block_indexes{7, 15, 23, 31};
   std::string hidden_act = "silu";
+
+  template <class V>
+  void visit(V& v) {
+    v.field("depth", depth); v.field("hidden_size", hidden_size); v.field("intermediate_size", intermediate_size);
+    v.field("num_heads", num_heads); v.field("in_channels", in_channels); v.field("patch_size", patch_size);
+    v.field("temporal_patch_size", temporal_patch_size); v.field("spatial_merge_size", spatial_merge_size);
+    v.field("window_size", window_size); v.field("out_hidden_size", out_hidden_size);
+    v.field("tokens_per_second", tokens_per_second); v.field("fullatt_block_indexes", fullatt_block_indexes);
+    v.field("hidden_act", hidden_act);
+  }
 };
 
 struct Qwen2_5_VLConfig {
@@ -66,6 +87,13 @@ struct Qwen2_5_VLConfig {
   int64_t vision_start_token_id = 151652;
   int64_t vision_end_token_id = 151653;
   bool tie_word_embeddings = false;  // top level or text_config (either true -> tied, as transformers)
+
+  // The top-level keys read as they are; text, vision and tying are read by their own rules.
+  template <class V>
+  void visit(V& v) {
+    v.field("image_token_id", image_token_id); v.field("video_token_id", video_token_id);
+    v.field("vision_start_token_id", vision_start_token_id); v.field("vision_end_token_id", vision_end_token_id);
+  }
 };
 
 struct ClipVisionConfig {
@@ -79,6 +107,15 @@ struct ClipVisionConfig {
   int64_t patch_size = 32;
   std::string hidden_act = "quick_gelu";
   double layer_norm_eps = 1e-5;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("hidden_size", hidden_size); v.field("intermediate_size", intermediate_size);
+    v.field("projection_dim", projection_dim); v.field("num_hidden_layers", num_hidden_layers);
+    v.field("num_attention_heads", num_attention_heads); v.field("num_channels", num_channels);
+    v.field("image_size", image_size); v.field("patch_size", patch_size); v.field("hidden_act", hidden_act);
+    v.field("layer_norm_eps", layer_norm_eps);
+  }
 };
 
 struct LlavaConfig {
@@ -92,6 +129,15 @@ struct LlavaConfig {
   bool multimodal_projector_bias = true;
   bool tie_word_embeddings = false;
   std::optional<int64_t> pad_token_id;  // top-level `pad_token_id` (hub llava-1.5: 32001)
+
+  // The top-level keys read as they are; the rest by their own rules (aliases, int-or-list, tying).
+  template <class V>
+  void visit(V& v) {
+    v.field("image_token_index", image_token_index); v.field("image_seq_length", image_seq_length);
+    v.field("projector_hidden_act", projector_hidden_act);
+    v.field("vision_feature_select_strategy", vision_feature_select_strategy);
+    v.field("multimodal_projector_bias", multimodal_projector_bias);
+  }
 };
 
 // Each takes a model directory (reads its config.json) or the path of a config file.

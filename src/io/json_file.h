@@ -65,4 +65,28 @@ class JsonFields {
   std::string prefix_;
 };
 
+// Reads the keys a struct's visit() lists from one JSON object, each field keeping its current
+// value when its key is absent or null: the same visit() convention the YAML config uses
+// (config/config.h), so a struct names its keys once.
+//   struct VisionConfig { int64_t depth = 32;  template <class V> void visit(V& v) { v.field("depth", depth); } };
+//   VisionConfig c;  read_fields(JsonFields(file, object), c);
+class JsonFieldReader {
+ public:
+  explicit JsonFieldReader(const JsonFields& fields) : fields_(fields) {}
+  void field(const char* key, int64_t& value) { value = fields_.get_int(key, value); }
+  void field(const char* key, double& value) { value = fields_.get_double(key, value); }
+  void field(const char* key, bool& value) { value = fields_.get_bool(key, value); }
+  void field(const char* key, std::string& value) { value = fields_.get_string(key, value); }
+  void field(const char* key, std::vector<int64_t>& value) { value = fields_.get_int_list(key, value); }
+
+ private:
+  const JsonFields& fields_;
+};
+
+template <class T>
+void read_fields(const JsonFields& fields, T& out) {
+  JsonFieldReader reader(fields);
+  out.visit(reader);
+}
+
 }  // namespace balcap

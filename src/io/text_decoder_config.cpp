@@ -43,11 +43,10 @@ TextDecoderConfig parse_text_decoder(const JsonFields& fields, const std::string
   const DecoderDefaults d = defaults_for(fields, model_type);
   TextDecoderConfig c;
   c.model_type = model_type;
-  c.vocab_size = fields.get_int("vocab_size", d.vocab_size);
-  c.hidden_size = fields.get_int("hidden_size", d.hidden_size);
-  c.intermediate_size = fields.get_int("intermediate_size", d.intermediate_size);
-  c.num_hidden_layers = fields.get_int("num_hidden_layers", d.num_hidden_layers);
-  c.num_attention_heads = fields.get_int("num_attention_heads", d.num_attention_heads);
+  c.vocab_size = d.vocab_size, c.hidden_size = d.hidden_size, c.intermediate_size = d.intermediate_size;
+  c.num_hidden_layers = d.num_hidden_layers, c.num_attention_heads = d.num_attention_heads;
+  c.max_position_embeddings = d.max_position_embeddings, c.rms_norm_eps = d.rms_norm_eps;
+  read_fields(fields, c);
   // An explicit null means "same as heads" in every family; absent means the class default.
   c.num_key_value_heads = fields.contains("num_key_value_heads")
                               ? fields.get_optional_int("num_key_value_heads").value_or(c.num_attention_heads)
@@ -57,11 +56,7 @@ TextDecoderConfig parse_text_decoder(const JsonFields& fields, const std::string
   // Qwen2.5-VL's text attention always uses hidden / heads; Qwen2 and LLaMA honour `head_dim`.
   c.head_dim = c.hidden_size / c.num_attention_heads;
   if (model_type != "qwen2_5_vl_text") c.head_dim = fields.get_optional_int("head_dim").value_or(c.head_dim);
-  c.max_position_embeddings = fields.get_int("max_position_embeddings", d.max_position_embeddings);
-  c.rms_norm_eps = fields.get_double("rms_norm_eps", d.rms_norm_eps);
   read_rope(fields, d.rope_theta, c);
-  c.hidden_act = fields.get_string("hidden_act", "silu");
-  c.tie_word_embeddings = fields.get_bool("tie_word_embeddings", false);
   if (model_type == "llama") {
     c.qkv_bias = c.o_proj_bias = fields.get_bool("attention_bias", false);
     c.mlp_bias = fields.get_bool("mlp_bias", false);
