@@ -14,18 +14,12 @@ endif()
 
 # add_test + properties of one ctest test running the tests `filter` selects.
 function(append_test name filter suite)
-  # COST orders a parallel ctest run before it has timings of its own (a fresh build): the long
-  # tests start first, so the shorter ones fill the other cores around them.
   set(timeout ${TIMEOUT})
-  set(cost 1)
   if(suite IN_LIST LONG_SUITES)
     set(timeout ${LONG_TIMEOUT})
-    set(cost 1000)
-  elseif(suite IN_LIST SPLIT_SUITES)
-    set(cost 100)
   endif()
   set(text "add_test([=[${name}]=] [==[${EXE}]==] [==[--gtest_filter=${filter}]==])\n")
-  string(APPEND text "set_tests_properties([=[${name}]=] PROPERTIES LABELS ${AREA} TIMEOUT ${timeout} COST ${cost}"
+  string(APPEND text "set_tests_properties([=[${name}]=] PROPERTIES LABELS ${AREA} TIMEOUT ${timeout}"
                      " WORKING_DIRECTORY [==[${WORKDIR}]==]")
   if(FIXTURE)
     string(APPEND text " FIXTURES_REQUIRED ${FIXTURE}")
