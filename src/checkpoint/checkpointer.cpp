@@ -179,7 +179,7 @@ fs::path Checkpointer::save(int64_t step, const std::function<void(const fs::pat
   fs::rename(tmp, final_dir);
   fsync_directory(root_);
   const nlohmann::json marker = {{"step", step}, {"files", file_manifest(final_dir)}};
-  write_file_atomically(final_dir / kCompleteMarker, marker.dump(1) + "\n");
+  io::write_file_atomically(final_dir / kCompleteMarker, marker.dump(1) + "\n");
   fsync_directory(final_dir);
   prune(step);
   return final_dir;

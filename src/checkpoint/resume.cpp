@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 namespace {
 
 // The keys that steer the run but not what it computes, reset to their defaults.
-Config without_run_control(Config c) {
-  const Config d = config::default_config();
+config::Config without_run_control(config::Config c) {
+  const config::Config d = config::default_config();
   c.train.run_dir = d.train.run_dir;
   c.train.save_every = d.train.save_every;
   c.train.device = d.train.device;
@@ -68,23 +68,23 @@ std::optional<fs::path> resolve_resume(const std::string& resume, const fs::path
   return dir;
 }
 
-std::string resume_config_hash(const Config& config) { return config::config_hash(without_run_control(config)); }
+std::string resume_config_hash(const config::Config& config) { return config::config_hash(without_run_control(config)); }
 
-std::vector<std::string> resume_config_changes(const fs::path& checkpoint, const Config& current) {
+std::vector<std::string> resume_config_changes(const fs::path& checkpoint, const config::Config& current) {
   const auto file = config_file(checkpoint);
   try {
     std::ifstream in(file);
     BALCAP_CHECK(in.good(), "{}: cannot read. HINT: the checkpoint has no config snapshot", file.string());
     std::stringstream text;
     text << in.rdbuf();
-    const Config saved = config::load_config_text(text.str(), file.string());
+    const config::Config saved = config::load_config_text(text.str(), file.string());
     return config::config_diff(without_run_control(saved), without_run_control(current));
   } catch (const Error& e) {
     return {fmt::format("(the checkpoint's config could not be read: {})", e.what())};
   }
 }
 
-TrainerState load_for_resume(const fs::path& checkpoint, const Config& current, bool force) {
+TrainerState load_for_resume(const fs::path& checkpoint, const config::Config& current, bool force) {
   TrainerState state = load_trainer_state(trainer_state_file(checkpoint));
   const auto hash = resume_config_hash(current);
   if (state.config_hash == hash) return state;

@@ -28,15 +28,15 @@ namespace balcap::checkpoint {
 std::optional<std::filesystem::path> resolve_resume(const std::string& resume, const std::filesystem::path& run_dir);
 
 // config_hash of `config` with the run-control keys reset (see above): store it in TrainerState.
-std::string resume_config_hash(const Config& config);
+std::string resume_config_hash(const config::Config& config);
 
 // Keys (as config_diff) where the checkpoint's config.yaml differs from `current`, run-control
 // keys excluded. An unreadable snapshot gives one entry describing the problem.
-std::vector<std::string> resume_config_changes(const std::filesystem::path& checkpoint, const Config& current);
+std::vector<std::string> resume_config_changes(const std::filesystem::path& checkpoint, const config::Config& current);
 
 // Loads <checkpoint>/trainer_state.json. When its config_hash differs from resume_config_hash(current):
 // `force` -> a warning listing the differing keys, else balcap::Error listing them with the HINT
 // `--resume-force` (or `--resume none`).
-TrainerState load_for_resume(const std::filesystem::path& checkpoint, const Config& current, bool force);
+TrainerState load_for_resume(const std::filesystem::path& checkpoint, const config::Config& current, bool force);
 
 }  // namespace balcap::checkpoint

@@ -66,11 +66,11 @@ TrainerState trainer_state_from_json(const nlohmann::json& j, const std::string&
 }
 
 void save_trainer_state(const std::filesystem::path& file, const TrainerState& state) {
-  write_file_atomically(file, to_json(state).dump(2) + "\n");
+  io::write_file_atomically(file, to_json(state).dump(2) + "\n");
 }
 
 TrainerState load_trainer_state(const std::filesystem::path& file) {
-  return trainer_state_from_json(read_json_file(file), file.string());
+  return trainer_state_from_json(io::read_json_file(file), file.string());
 }
 
 }  // namespace balcap::checkpoint

@@ -43,9 +43,9 @@ nlohmann::json caption_line(const std::string& image, const sampling::Sample& s)
 void run(const CaptionArgs& args) {
   BALCAP_CHECK(args.group >= 1 && args.batch >= 1, "--group {} and --batch {} must be at least 1.", args.group,
                args.batch);
-  auto policy = load_policy(args.model, parse_dtype(args.dtype), parse_device(args.device));
-  const auto tokenizer = load_tokenizer(args.model);
-  const auto processor = load_image_processor(args.model);
+  auto policy = models::load_policy(args.model, parse_dtype(args.dtype), parse_device(args.device));
+  const auto tokenizer = text::load_tokenizer(args.model);
+  const auto processor = vision::load_image_processor(args.model);
   sampling::SamplingParams params = sampling::sampling_params_from(args.sampling, policy->generation_config(),
                                                                    args.group);
   params.greedy = args.greedy;
@@ -55,7 +55,7 @@ void run(const CaptionArgs& args) {
     std::vector<sampling::SampleRequest> requests;
     for (size_t i = start; i < end; ++i) {
       try {
-        requests.push_back({build_caption_prompt(*tokenizer, *processor, decode_image_file(args.images[i]),
+        requests.push_back({models::build_caption_prompt(*tokenizer, *processor, vision::decode_image_file(args.images[i]),
                                                  args.prompt, args.system),
                             static_cast<int64_t>(i)});
       } catch (const Error& e) {

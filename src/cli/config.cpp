@@ -29,7 +29,7 @@ void add_check(CLI::App& config) {
       ->type_name("KEY=VALUE")
       ->allow_extra_args(false);
   check->callback([args] {
-    balcap::Config cfg = balcap::config::load_config(args->file, args->overrides);
+    balcap::config::Config cfg = balcap::config::load_config(args->file, args->overrides);
     std::cout << balcap::config::to_yaml(cfg);
   });
 }

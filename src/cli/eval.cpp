@@ -51,7 +51,7 @@ void add_eval_command(CLI::App& app) {
       ->excludes(greedy)
       ->check(CLI::PositiveNumber);
   cmd->callback([a] {
-    const Config cfg = a->config_file.empty() ? config::demo_config(a->overrides)
+    const config::Config cfg = a->config_file.empty() ? config::demo_config(a->overrides)
                                               : config::load_config(a->config_file, a->overrides);
     train::EvalOptions options;
     options.model = a->model;

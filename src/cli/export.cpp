@@ -48,7 +48,7 @@ fs::path base_model_of(const fs::path& ckpt, const ExportArgs& args) {
     const auto cfg = config::load_config_text(text.str(), checkpoint::config_file(ckpt).string());
     if (!cfg.model.path.empty()) return cfg.model.path;
   }
-  const auto adapter_cfg = read_json_file(checkpoint::adapter_dir(ckpt) / "adapter_config.json");
+  const auto adapter_cfg = io::read_json_file(checkpoint::adapter_dir(ckpt) / "adapter_config.json");
   const auto base = adapter_cfg.value("base_model_name_or_path", std::string());
   BALCAP_CHECK(!base.empty(),
                "{}: no base model recorded. HINT: pass --base DIR (the model the adapters were trained on)",
@@ -62,7 +62,7 @@ at::ScalarType export_dtype(const std::string& name, const fs::path& base) {
   if (name == "f16" || name == "float16") return at::kHalf;
   if (name != "auto") usage_fail("--dtype '{}' is not supported. HINT: use auto, f32, bf16 or f16.", name);
   // auto: the dtype the base model's weights have on disk.
-  const SafetensorsCheckpoint weights(base);
+  const io::SafetensorsCheckpoint weights(base);
   const auto dtype = weights.tensor(weights.names().front()).scalar_type();
   return (dtype == at::kBFloat16 || dtype == at::kHalf) ? dtype : at::kFloat;
 }
@@ -89,8 +89,8 @@ void run(const ExportArgs& args) {
       kind = "adapters";
     } else {
       const auto base = base_model_of(*ckpt, args);
-      auto policy = load_policy(base, export_dtype(args.dtype, base), at::kCPU);
-      auto lora = LoraAdapters::load_peft(policy->module(), checkpoint::adapter_dir(*ckpt));
+      auto policy = models::load_policy(base, export_dtype(args.dtype, base), at::kCPU);
+      auto lora = models::LoraAdapters::load_peft(policy->module(), checkpoint::adapter_dir(*ckpt));
       lora.merge_and_remove();
       policy->save_pretrained(out);
       kind = "merged";

@@ -33,12 +33,12 @@ struct Pixels {
 Pixels process_images(const std::string& model_dir, const std::vector<std::string>& paths) {
   Pixels out;
   if (paths.empty()) return out;
-  const auto processor = load_image_processor(model_dir);
+  const auto processor = vision::load_image_processor(model_dir);
   std::vector<at::Tensor> pixels, grids;
   for (const std::string& path : paths) {
-    ProcessedImage image;
+    vision::ProcessedImage image;
     try {
-      image = processor->process(decode_image_file(path));
+      image = processor->process(vision::decode_image_file(path));
     } catch (const Error& e) {
       fail("{}: {}", path, e.what());
     }
@@ -54,12 +54,12 @@ Pixels process_images(const std::string& model_dir, const std::vector<std::strin
 void run(const LogitsArgs& args) {
   const at::ScalarType dtype = parse_dtype(args.dtype);
   const at::Device device = parse_device(args.device);
-  auto checkpoint = load_qwen2_5_vl(args.model, dtype, device);
-  const auto tokenizer = load_tokenizer(args.model);
+  auto checkpoint = models::load_qwen2_5_vl(args.model, dtype, device);
+  const auto tokenizer = text::load_tokenizer(args.model);
   const Pixels pixels = process_images(args.model, args.images);
 
-  const std::string prompt = expand_image_tokens(qwen2_5_vl_chat_prompt(int64_t(args.images.size()), args.prompt),
-                                                 kQwenImagePad, pixels.tokens_per_image);
+  const std::string prompt = text::expand_image_tokens(text::qwen2_5_vl_chat_prompt(int64_t(args.images.size()), args.prompt),
+                                                 text::kQwenImagePad, pixels.tokens_per_image);
   const std::vector<int32_t> ids32 = tokenizer->encode(prompt);
   const at::Tensor input_ids = at::tensor(std::vector<int64_t>(ids32.begin(), ids32.end()), at::kLong);  // [S]
 
@@ -83,7 +83,7 @@ void run(const LogitsArgs& args) {
   }
   line["top5"] = top;
   if (!args.out.empty()) {
-    save_safetensors(args.out, {{"logits", logits.contiguous()}, {"input_ids", input_ids}});
+    io::save_safetensors(args.out, {{"logits", logits.contiguous()}, {"input_ids", input_ids}});
     line["out"] = args.out;
   }
   std::cout << line.dump() << "\n";

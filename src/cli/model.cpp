@@ -20,9 +20,9 @@ struct ModelInitArgs {
 };
 
 void run_init(const ModelInitArgs& args) {
-  init_qwen2_5_vl_model(args.template_dir, args.tokenizer, args.out, args.seed);
+  models::init_qwen2_5_vl_model(args.template_dir, args.tokenizer, args.out, args.seed);
   // Read back through the loader: what was written is a model balcap (and transformers) load.
-  const auto checkpoint = load_qwen2_5_vl(args.out);
+  const auto checkpoint = models::load_qwen2_5_vl(args.out);
   int64_t parameters = 0;
   for (const auto& p : checkpoint.model->parameters()) parameters += p.numel();
   std::cout << nlohmann::json{{"out", args.out}, {"parameters", parameters}, {"seed", args.seed}}.dump() << "\n";

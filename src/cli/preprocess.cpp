@@ -25,16 +25,16 @@ struct PreprocessArgs {
 };
 
 // config.json's model_type ("qwen2_5_vl", "llava", ...), or the processor kind without one.
-std::string family_name(const fs::path& model_dir, const ImageProcessor& processor) {
+std::string family_name(const fs::path& model_dir, const vision::ImageProcessor& processor) {
   const fs::path config = model_dir / "config.json";
   if (!fs::exists(config)) return std::string(processor.kind());
-  const nlohmann::json json = read_json_file(config);
+  const nlohmann::json json = io::read_json_file(config);
   const auto it = json.is_object() ? json.find("model_type") : json.end();
   return it != json.end() && it->is_string() ? it->get<std::string>() : std::string(processor.kind());
 }
 
-ProcessedImage process_image(const ImageProcessor& processor, const std::string& path) {
-  const Image image = decode_image_file(path);
+vision::ProcessedImage process_image(const vision::ImageProcessor& processor, const std::string& path) {
+  const vision::Image image = vision::decode_image_file(path);
   try {
     return processor.process(image);
   } catch (const Error& e) {
@@ -43,8 +43,8 @@ ProcessedImage process_image(const ImageProcessor& processor, const std::string&
 }
 
 void run(const PreprocessArgs& args) {
-  const auto processor = load_image_processor(args.model);
-  const ProcessedImage result = process_image(*processor, args.image);
+  const auto processor = vision::load_image_processor(args.model);
+  const vision::ProcessedImage result = process_image(*processor, args.image);
   nlohmann::json line = {{"image", args.image},
                          {"family", family_name(args.model, *processor)},
                          {"processor", std::string(processor->kind())},
@@ -58,7 +58,7 @@ void run(const PreprocessArgs& args) {
   if (!args.out.empty()) {
     std::vector<std::pair<std::string, at::Tensor>> tensors = {{"pixel_values", result.pixel_values}};
     if (result.image_grid_thw.defined()) tensors.emplace_back("image_grid_thw", result.image_grid_thw);
-    save_safetensors(args.out, tensors,
+    io::save_safetensors(args.out, tensors,
                      {{"image", args.image}, {"processor", std::string(processor->kind())}});
     line["out"] = args.out;
   }

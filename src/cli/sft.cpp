@@ -12,7 +12,7 @@ void add_sft_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("sft", "Supervised captioning (cross-entropy on reference captions) before RL");
   add_training_options(*cmd, *args);
   cmd->callback([args] {
-    const Config cfg = load_training_config(*args, "sft");
+    const config::Config cfg = load_training_config(*args, "sft");
     const int code = train::run_sft(cfg, run_args(*args));
     if (code != 0) std::exit(code);
   });

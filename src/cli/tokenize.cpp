@@ -75,7 +75,7 @@ std::vector<int32_t> parse_ids(const std::string& line, const std::string& where
 
 void run(const TokenizeArgs& args, bool has_text, bool has_file) {
   if (has_text == has_file) usage_fail("tokenize: give exactly one of --text S or --file F\nHINT: e.g. balcap tokenize --tokenizer DIR --text 'A cat.'");
-  auto tok = load_tokenizer(args.tokenizer);
+  auto tok = text::load_tokenizer(args.tokenizer);
   std::string source = has_file ? (args.file == "-" ? std::string("stdin") : args.file) : std::string("--text");
   std::vector<std::string> inputs = has_file ? split_lines(read_input(args.file)) : std::vector<std::string>{args.text};
   std::string out;
@@ -90,7 +90,7 @@ void run(const TokenizeArgs& args, bool has_text, bool has_file) {
         fail("{}: {}", where, e.what());
       }
     } else {
-      utf8::check_valid(inputs[i], where);
+      text::utf8::check_valid(inputs[i], where);
       row["ids"] = tok->encode(inputs[i], !args.no_special_tokens);
     }
     out += row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -11,7 +11,7 @@ void add_train_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "RL fine-tuning of a captioning policy (BalCapRL loop)");
   add_training_options(*cmd, *args);
   cmd->callback([args] {
-    const Config cfg = load_training_config(*args, "train");
+    const config::Config cfg = load_training_config(*args, "train");
     const int code = train::run_training(cfg, run_args(*args));
     if (code != 0) std::exit(code);
   });

@@ -44,7 +44,7 @@ inline std::string yaml_quoted(const std::string& s) {
   return out + "'";
 }
 
-inline Config load_training_config(const TrainingArgs& a, const std::string& section) {
+inline config::Config load_training_config(const TrainingArgs& a, const std::string& section) {
   std::vector<std::string> overrides = a.overrides;
   if (!a.run_dir.empty()) overrides.push_back(section + ".run_dir=" + yaml_quoted(a.run_dir));
   if (a.max_steps) overrides.push_back(section + ".max_steps=" + std::to_string(*a.max_steps));

@@ -53,7 +53,3 @@ struct Config {
 inline Config default_config() { return Config{}; }
 
 }  // namespace balcap::config
-
-namespace balcap {
-using config::Config;
-}  // namespace balcap

@@ -137,7 +137,7 @@ std::vector<std::string> read_record(const json& j, const fs::path& base, const 
 bool read_line(const std::string& text, std::int64_t line, const fs::path& base, const LoadOptions& options,
                Record& record, LineProblem& bad) {
   bad = {line, "", {}};
-  if (auto at = utf8::find_invalid(text)) {
+  if (auto at = text::utf8::find_invalid(text)) {
     bad.problems.push_back(fmt::format("invalid UTF-8 at byte {} of the line", *at));
     return false;
   }

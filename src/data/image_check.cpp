@@ -23,8 +23,8 @@ std::uint32_t be32(const unsigned char* p) {
 
 std::string size_problem(std::int64_t width, std::int64_t height) {
   if (width <= 0 || height <= 0) return fmt::format("the image header says {}x{} pixels", width, height);
-  if (width * height > kMaxImagePixels) {
-    return fmt::format("{}x{} pixels exceeds the limit of {} pixels", width, height, kMaxImagePixels);
+  if (width * height > vision::kMaxImagePixels) {
+    return fmt::format("{}x{} pixels exceeds the limit of {} pixels", width, height, vision::kMaxImagePixels);
   }
   return "";
 }
@@ -84,7 +84,7 @@ std::string check_image(const std::filesystem::path& path, bool decode) {
   if (!std::filesystem::is_regular_file(path, ec)) return fmt::format("image {} is not a file", path.string());
   if (decode) {
     try {
-      decode_image_file(path);
+      vision::decode_image_file(path);
       return "";
     } catch (const Error& e) {
       return e.what();

@@ -6,9 +6,9 @@
 
 namespace balcap::data {
 
-std::optional<Image> RecordImageDecoder::decode(const Record& record) {
+std::optional<vision::Image> RecordImageDecoder::decode(const Record& record) {
   try {
-    return decode_image_file(record.image);
+    return vision::decode_image_file(record.image);
   } catch (const Error& e) {
     if (policy_ == OnBadRecord::kFail) {
       fail(

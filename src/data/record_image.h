@@ -21,7 +21,7 @@ class RecordImageDecoder {
 
   // The decoded image, or nullopt when it failed under kSkip (logged once per record, counted
   // every time). Under kFail a failure throws balcap::Error naming the record id and line.
-  std::optional<Image> decode(const Record& record);
+  std::optional<vision::Image> decode(const Record& record);
 
   std::int64_t skipped() const;          // failed decodes, all of them
   std::int64_t skipped_records() const;  // distinct records that failed

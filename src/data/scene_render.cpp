@@ -28,7 +28,7 @@ bool inside(std::string_view shape, double x, double y, double r) {
 
 std::uint8_t clamp_byte(int v) { return static_cast<std::uint8_t>(std::clamp(v, 0, 255)); }
 
-void fill_background(const Scene& scene, Image& img) {
+void fill_background(const Scene& scene, vision::Image& img) {
   auto base = colour_rgb(scene.background_colour);
   SplitMix64 noise(scene.noise_seed);
   for (int y = 0; y < img.height; ++y) {
@@ -44,7 +44,7 @@ void fill_background(const Scene& scene, Image& img) {
   }
 }
 
-void draw_object(const SceneObject& o, int image_size, Image& img) {
+void draw_object(const SceneObject& o, int image_size, vision::Image& img) {
   const double cell_side = image_size / static_cast<double>(kGrid);
   const double cx = (cell_column(o.cell) + 0.5) * cell_side + o.dx;
   const double cy = (cell_row(o.cell) + 0.5) * cell_side + o.dy;
@@ -87,8 +87,8 @@ int max_offset(int image_size, std::string_view size) {
   return std::max(0, static_cast<int>(std::floor(cell_side / 2 - radius_of(cell_side, size) * 1.15 - 1)));
 }
 
-Image render_scene(const Scene& scene) {
-  Image img;
+vision::Image render_scene(const Scene& scene) {
+  vision::Image img;
   img.width = img.height = scene.size;
   img.rgb.assign(static_cast<size_t>(scene.size) * scene.size * 3, 0);
   fill_background(scene, img);

@@ -17,7 +17,7 @@
 
 namespace balcap::data {
 
-Image render_scene(const Scene& scene);
+vision::Image render_scene(const Scene& scene);
 
 // The RGB of an object or background colour word (kObjectColours, kBackgroundColours).
 std::array<std::uint8_t, 3> colour_rgb(std::string_view colour);

@@ -178,7 +178,7 @@ SynthResult synth_dataset(const SynthOptions& o) {
       auto qa = make_questions(scene, qa_rng);
       std::string id = fmt::format("{}-{:06d}", name, i);
       std::string image = "images/" + id + ".png";
-      write_png_file(o.out / image, render_scene(scene));
+      vision::write_png_file(o.out / image, render_scene(scene));
       out << scene_record(id, image, scene, qa).dump() << "\n";
     }
     BALCAP_CHECK(out.good(), "data synth: short write to {} (disk full?). HINT: free space and retry", path.string());

@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::io {
 namespace fs = std::filesystem;
 
 AtomicFileWriter::AtomicFileWriter(fs::path path)
@@ -59,4 +59,4 @@ void write_file_atomically(const fs::path& path, const std::string& bytes) {
   out.commit();
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <string>
 
-namespace balcap {
+namespace balcap::io {
 
 class AtomicFileWriter {
  public:
@@ -30,4 +30,4 @@ class AtomicFileWriter {
 // Writes `bytes` to `path` through an AtomicFileWriter.
 void write_file_atomically(const std::filesystem::path& path, const std::string& bytes);
 
-}  // namespace balcap
+}  // namespace balcap::io

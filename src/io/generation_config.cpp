@@ -3,7 +3,7 @@
 #include "core/error.h"
 #include "io/json_file.h"
 
-namespace balcap {
+namespace balcap::io {
 namespace fs = std::filesystem;
 
 GenerationConfig load_generation_config(const fs::path& model_dir_or_file) {
@@ -33,4 +33,4 @@ GenerationConfig load_generation_config(const fs::path& model_dir_or_file) {
   return c;
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

@@ -7,7 +7,7 @@
 #include <optional>
 #include <vector>
 
-namespace balcap {
+namespace balcap::io {
 
 struct GenerationConfig {
   std::optional<int64_t> bos_token_id;
@@ -26,4 +26,4 @@ struct GenerationConfig {
 // or out-of-range values (temperature < 0, top_p outside (0, 1], ...) -> balcap::Error naming file and key.
 GenerationConfig load_generation_config(const std::filesystem::path& model_dir_or_file);
 
-}  // namespace balcap
+}  // namespace balcap::io

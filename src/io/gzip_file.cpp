@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::io {
 
 std::string read_maybe_gzipped(const std::filesystem::path& path) {
   BALCAP_CHECK(std::filesystem::is_regular_file(path), "{}: no such file. HINT: check the path.", path.string());
@@ -25,4 +25,4 @@ std::string read_maybe_gzipped(const std::filesystem::path& path) {
   return out;
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

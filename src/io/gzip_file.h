@@ -4,10 +4,10 @@
 #include <filesystem>
 #include <string>
 
-namespace balcap {
+namespace balcap::io {
 
 // The bytes of `path`, decompressed when it is gzip (magic 1f 8b), else as stored.
 // Missing, unreadable or corrupt input -> balcap::Error naming the file.
 std::string read_maybe_gzipped(const std::filesystem::path& path);
 
-}  // namespace balcap
+}  // namespace balcap::io

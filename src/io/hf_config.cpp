@@ -4,7 +4,7 @@
 #include "io/model_family.h"
 #include "io/text_decoder_config.h"
 
-namespace balcap {
+namespace balcap::io {
 namespace fs = std::filesystem;
 namespace {
 
@@ -158,4 +158,4 @@ TextDecoderConfig load_text_decoder_config(const fs::path& model_dir_or_file) {
   return parse_text_decoder(root, type);
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

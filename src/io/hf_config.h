@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace balcap {
+namespace balcap::io {
 
 // The decoder shared by Qwen2 / Qwen2.5-VL text and LLaMA.
 struct TextDecoderConfig {
@@ -146,4 +146,4 @@ LlavaConfig load_llava_config(const std::filesystem::path& model_dir_or_file);
 // A text-only Qwen2 or LLaMA model (model_type "qwen2" / "llama").
 TextDecoderConfig load_text_decoder_config(const std::filesystem::path& model_dir_or_file);
 
-}  // namespace balcap
+}  // namespace balcap::io

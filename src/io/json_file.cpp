@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::io {
 namespace fs = std::filesystem;
 
 std::pair<size_t, size_t> line_and_column(const std::string& text, size_t offset) {
@@ -148,4 +148,4 @@ std::vector<int64_t> JsonFields::get_int_list(const std::string& key, const std:
   return out;
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace balcap {
+namespace balcap::io {
 
 // Parses `path` as JSON. A missing file, unreadable file or syntax error -> balcap::Error
 // naming the file and (for syntax errors) the 1-based line and column.
@@ -89,4 +89,4 @@ void read_fields(const JsonFields& fields, T& out) {
   out.visit(reader);
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::io {
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -42,4 +42,4 @@ MappedFile::~MappedFile() {
   if (data_ != nullptr) ::munmap(data_, size_);
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <filesystem>
 
-namespace balcap {
+namespace balcap::io {
 
 class MappedFile {
  public:
@@ -28,4 +28,4 @@ class MappedFile {
   size_t size_ = 0;
 };
 
-}  // namespace balcap
+}  // namespace balcap::io

@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "io/json_file.h"
 
-namespace balcap {
+namespace balcap::io {
 namespace fs = std::filesystem;
 namespace {
 
@@ -75,4 +75,4 @@ ModelFamily detect_family(const fs::path& model_dir) {
                   "supported model types: " + supported_list());
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

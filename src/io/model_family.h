@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <string>
 
-namespace balcap {
+namespace balcap::io {
 
 enum class ModelFamily { qwen2_5_vl, llava, qwen2, llama };
 
@@ -18,4 +18,4 @@ ModelFamily detect_family(const std::filesystem::path& model_dir);
 // config.json of a model directory, or the path itself when it names a file.
 std::filesystem::path config_json_path(const std::filesystem::path& model_dir_or_file);
 
-}  // namespace balcap
+}  // namespace balcap::io

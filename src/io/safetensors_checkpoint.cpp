@@ -3,7 +3,7 @@
 #include "core/error.h"
 #include "io/json_file.h"
 
-namespace balcap {
+namespace balcap::io {
 namespace fs = std::filesystem;
 namespace {
 
@@ -135,4 +135,4 @@ std::vector<fs::path> SafetensorsCheckpoint::files() const {
   return out;
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

@@ -12,7 +12,7 @@
 
 #include "io/safetensors_reader.h"
 
-namespace balcap {
+namespace balcap::io {
 
 class SafetensorsCheckpoint {
  public:
@@ -44,4 +44,4 @@ class SafetensorsCheckpoint {
   std::map<std::string, size_t> where_;  // tensor name -> index in shards_
 };
 
-}  // namespace balcap
+}  // namespace balcap::io

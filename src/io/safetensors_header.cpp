@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::io {
 namespace {
 
 struct DtypeEntry {
@@ -195,4 +195,4 @@ SafetensorsHeader parse_safetensors_header(const std::string& file, const uint8_
   return header;
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-namespace balcap {
+namespace balcap::io {
 
 enum class SafetensorsDtype { BOOL, U8, I8, I16, I32, I64, F16, BF16, F32, F64 };
 
@@ -47,4 +47,4 @@ inline constexpr uint64_t kMaxSafetensorsHeaderBytes = 100'000'000;
 // the file and not overlapping.
 SafetensorsHeader parse_safetensors_header(const std::string& file, const uint8_t* bytes, size_t file_size);
 
-}  // namespace balcap
+}  // namespace balcap::io

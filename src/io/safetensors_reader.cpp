@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::io {
 
 at::ScalarType to_scalar_type(SafetensorsDtype dtype) {
   switch (dtype) {
@@ -82,4 +82,4 @@ std::map<std::string, at::Tensor> load_safetensors(const std::filesystem::path& 
   return out;
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

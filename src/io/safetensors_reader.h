@@ -13,7 +13,7 @@
 #include "io/mapped_file.h"
 #include "io/safetensors_header.h"
 
-namespace balcap {
+namespace balcap::io {
 
 at::ScalarType to_scalar_type(SafetensorsDtype dtype);
 // nullopt for scalar types safetensors/balcap cannot store (complex, quantized, ...).
@@ -43,4 +43,4 @@ class SafetensorsFile {
 // Every tensor of `path` by name (zero-copy views).
 std::map<std::string, at::Tensor> load_safetensors(const std::filesystem::path& path);
 
-}  // namespace balcap
+}  // namespace balcap::io

@@ -10,7 +10,7 @@
 #include "io/atomic_file.h"
 #include "io/safetensors_reader.h"
 
-namespace balcap {
+namespace balcap::io {
 namespace fs = std::filesystem;
 namespace {
 
@@ -154,4 +154,4 @@ std::vector<fs::path> save_sharded_safetensors(const fs::path& dir,
   return written;
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

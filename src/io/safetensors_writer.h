@@ -14,7 +14,7 @@
 
 #include "io/atomic_file.h"
 
-namespace balcap {
+namespace balcap::io {
 
 using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
@@ -36,4 +36,4 @@ std::vector<std::filesystem::path> save_sharded_safetensors(
     const std::filesystem::path& dir, const std::vector<std::pair<std::string, at::Tensor>>& tensors,
     uint64_t max_shard_bytes, const std::map<std::string, std::string>& metadata = {});
 
-}  // namespace balcap
+}  // namespace balcap::io

@@ -2,7 +2,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::io {
 namespace {
 
 // Class defaults of the transformers configs (v5.x: configuration_qwen2.py, configuration_llama.py,
@@ -101,4 +101,4 @@ void validate_text_decoder(const JsonFields& fields, const TextDecoderConfig& c)
   }
 }
 
-}  // namespace balcap
+}  // namespace balcap::io

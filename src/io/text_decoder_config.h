@@ -4,7 +4,7 @@
 #include "io/hf_config.h"
 #include "io/json_file.h"
 
-namespace balcap {
+namespace balcap::io {
 
 // `model_type` selects the defaults: "qwen2", "llama" or "qwen2_5_vl_text".
 TextDecoderConfig parse_text_decoder(const JsonFields& fields, const std::string& model_type);
@@ -12,4 +12,4 @@ TextDecoderConfig parse_text_decoder(const JsonFields& fields, const std::string
 // Rejects impossible sizes (non-positive, heads not divisible by kv heads, ...).
 void validate_text_decoder(const JsonFields& fields, const TextDecoderConfig& config);
 
-}  // namespace balcap
+}  // namespace balcap::io

@@ -5,7 +5,7 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/csrc/autograd/custom_function.h>
 
-namespace balcap {
+namespace balcap::models {
 
 namespace {
 
@@ -104,4 +104,4 @@ at::Tensor checkpointed(const std::function<at::Tensor(const at::Tensor&)>& fn, 
   return CheckpointFunction::apply(x, at::TensorList(block->params), block);
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -8,7 +8,7 @@
 #include <functional>
 #include <vector>
 
-namespace balcap {
+namespace balcap::models {
 
 // y = fn(x) without saving fn's intermediates. `params`: the tensors fn reads besides x that need
 // gradients (the block's parameters); their gradients are returned to autograd like any other
@@ -17,4 +17,4 @@ namespace balcap {
 at::Tensor checkpointed(const std::function<at::Tensor(const at::Tensor&)>& fn, const at::Tensor& x,
                         const std::vector<at::Tensor>& params);
 
-}  // namespace balcap
+}  // namespace balcap::models

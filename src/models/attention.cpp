@@ -7,7 +7,7 @@
 #include "models/prefix_attention.h"
 #include "models/rotary.h"
 
-namespace balcap {
+namespace balcap::models {
 
 AttentionImpl::AttentionImpl(const AttentionOptions& options_) : options(options_) {
   const auto& o = options;
@@ -128,4 +128,4 @@ at::Tensor attention_mask_for(const at::Tensor& padding_mask, int64_t q_len, int
   return ((k_pos <= q_pos) & real_key) | (k_pos == q_pos);  // [B, 1, S, T]
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

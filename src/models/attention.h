@@ -9,7 +9,7 @@
 #include "models/fused_linears.h"
 #include "models/lora_adapter.h"
 
-namespace balcap {
+namespace balcap::models {
 
 class KvCache;
 
@@ -60,4 +60,4 @@ TORCH_MODULE(Attention);
 // never used; real tokens never attend to padding).
 at::Tensor attention_mask_for(const at::Tensor& padding_mask, int64_t q_len, int64_t start_pos);
 
-}  // namespace balcap
+}  // namespace balcap::models

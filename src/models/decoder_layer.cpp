@@ -1,8 +1,8 @@
 #include "models/decoder_layer.h"
 
-namespace balcap {
+namespace balcap::models {
 
-DecoderLayerImpl::DecoderLayerImpl(const TextDecoderConfig& c) {
+DecoderLayerImpl::DecoderLayerImpl(const io::TextDecoderConfig& c) {
   AttentionOptions attn;
   attn.hidden_size = c.hidden_size;
   attn.num_heads = c.num_attention_heads;
@@ -25,4 +25,4 @@ at::Tensor DecoderLayerImpl::forward(const at::Tensor& x, const at::Tensor& cos,
   return h + mlp->forward(post_attention_layernorm->forward(h));
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -10,13 +10,13 @@
 #include "models/mlp.h"
 #include "models/rms_norm.h"
 
-namespace balcap {
+namespace balcap::models {
 
 class KvCache;
 
 class DecoderLayerImpl : public torch::nn::Module {
  public:
-  explicit DecoderLayerImpl(const TextDecoderConfig& config);
+  explicit DecoderLayerImpl(const io::TextDecoderConfig& config);
 
   // x: [B, S, hidden] -> [B, S, hidden]; arguments as AttentionImpl::forward.
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const at::Tensor& mask = {},
@@ -30,4 +30,4 @@ class DecoderLayerImpl : public torch::nn::Module {
 };
 TORCH_MODULE(DecoderLayer);
 
-}  // namespace balcap
+}  // namespace balcap::models

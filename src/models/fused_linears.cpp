@@ -4,7 +4,7 @@
 #include "models/attention.h"
 #include "models/mlp.h"
 
-namespace balcap {
+namespace balcap::models {
 namespace {
 
 // Concatenates the parts' tensors along dim 0 and re-seats each part as its slice.
@@ -82,4 +82,4 @@ void fuse_inference_projections(torch::nn::Module& root) {
   }
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace balcap {
+namespace balcap::models {
 
 class FusedLinears {
  public:
@@ -39,4 +39,4 @@ class FusedLinears {
 // text decoder and the vision blocks). Called once after the weights are loaded.
 void fuse_inference_projections(torch::nn::Module& root);
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -3,7 +3,7 @@
 #include "core/error.h"
 #include "io/hf_config.h"
 
-namespace balcap {
+namespace balcap::models {
 
 KvCache::KvCache(int64_t num_layers, int64_t batch_size, int64_t num_kv_heads, int64_t max_seq_len, int64_t head_dim,
                  at::ScalarType dtype, at::Device device) {
@@ -18,7 +18,7 @@ KvCache::KvCache(int64_t num_layers, int64_t batch_size, int64_t num_kv_heads, i
   }
 }
 
-KvCache::KvCache(const TextDecoderConfig& config, int64_t batch_size, int64_t max_seq_len, at::ScalarType dtype,
+KvCache::KvCache(const io::TextDecoderConfig& config, int64_t batch_size, int64_t max_seq_len, at::ScalarType dtype,
                  at::Device device)
     : KvCache(config.num_hidden_layers, batch_size, config.num_key_value_heads, max_seq_len, config.head_dim, dtype,
               device) {}
@@ -101,4 +101,4 @@ void KvCache::set_prefix(SharedPrefix prefix) {
   prefix_ = std::move(prefix);
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -11,9 +11,9 @@
 #include <utility>
 #include <vector>
 
-namespace balcap {
+#include "io/hf_config.h"
 
-struct TextDecoderConfig;
+namespace balcap::models {
 
 // The prompt keys/values the G rows of a group share (the sampler's layout, docs/architecture.md §5): stored once
 // per prompt, never once per row. Per layer keys/values [Bp, H_kv, P, D], prompts right-padded to P
@@ -34,7 +34,7 @@ class KvCache {
   KvCache(int64_t num_layers, int64_t batch_size, int64_t num_kv_heads, int64_t max_seq_len, int64_t head_dim,
           at::ScalarType dtype, at::Device device = at::kCPU);
   // Sized for a decoder built from `config`.
-  KvCache(const TextDecoderConfig& config, int64_t batch_size, int64_t max_seq_len, at::ScalarType dtype,
+  KvCache(const io::TextDecoderConfig& config, int64_t batch_size, int64_t max_seq_len, at::ScalarType dtype,
           at::Device device = at::kCPU);
 
   // k, v: [B, H_kv, S, D] -> (keys, values) views [B, H_kv, start_pos + S, D].
@@ -73,4 +73,4 @@ class KvCache {
   SharedPrefix prefix_;
 };
 
-}  // namespace balcap
+}  // namespace balcap::models

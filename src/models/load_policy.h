@@ -6,7 +6,7 @@
 
 #include "models/policy.h"
 
-namespace balcap {
+namespace balcap::models {
 
 // qwen2_5_vl -> Qwen2_5_VLPolicy; qwen2 / llama -> TextCausalLMPolicy; llava -> balcap::Error (not
 // supported yet); an unknown or missing model type -> balcap::Error naming config.json.
@@ -14,4 +14,4 @@ namespace balcap {
 std::unique_ptr<Policy> load_policy(const std::filesystem::path& dir, at::ScalarType dtype = at::kFloat,
                                     at::Device device = at::kCPU);
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -14,7 +14,7 @@
 #include "io/safetensors_writer.h"
 #include "models/text_decoder.h"
 
-namespace balcap {
+namespace balcap::models {
 
 namespace fs = std::filesystem;
 
@@ -82,8 +82,8 @@ void freeze(torch::nn::Module& model) {
 // r, lora_alpha and lora_dropout of a plain LoRA adapter_config.json; other PEFT types are refused.
 LoraOptions read_adapter_config(const fs::path& dir) {
   const auto cfg_file = dir / "adapter_config.json";
-  const auto j = read_json_file(cfg_file);
-  const JsonFields f(cfg_file, j);
+  const auto j = io::read_json_file(cfg_file);
+  const io::JsonFields f(cfg_file, j);
   const auto type = f.get_string("peft_type", "");
   if (type != "LORA") f.fail_key("peft_type", fmt::format("is '{}'", type), "balcap loads LoRA adapters only");
   if (f.get_bool("use_dora", false) || f.get_bool("use_rslora", false)) {
@@ -98,7 +98,7 @@ LoraOptions read_adapter_config(const fs::path& dir) {
 
 // The layers of `model` whose adapters `weights` holds (those with a lora_A key, in file order);
 // `target_modules` gets their short names. A key for a layer the model lacks -> balcap::Error.
-std::vector<LoraAdapters::Target> adapted_layers(torch::nn::Module& model, const SafetensorsCheckpoint& weights,
+std::vector<LoraAdapters::Target> adapted_layers(torch::nn::Module& model, const io::SafetensorsCheckpoint& weights,
                                                  std::vector<std::string>& target_modules) {
   std::map<std::string, LoraAdapters::Target> by_path;
   for (auto& t : candidate_layers(model)) by_path.emplace(t.path, t);
@@ -129,7 +129,7 @@ std::vector<LoraAdapters::Target> adapted_layers(torch::nn::Module& model, const
 }
 
 // Copies the layer's A and B matrices from `weights` into its (freshly built) adapter.
-void load_adapter_values(const LoraAdapters::Target& t, const SafetensorsCheckpoint& weights, std::int64_t r) {
+void load_adapter_values(const LoraAdapters::Target& t, const io::SafetensorsCheckpoint& weights, std::int64_t r) {
   for (char m : {'A', 'B'}) {
     const auto key = peft_key(t.path, m);
     BALCAP_CHECK(weights.contains(key), "{}: '{}' is missing. HINT: the adapter file is incomplete",
@@ -185,7 +185,7 @@ void LoraAdapters::save_peft(const fs::path& dir, const std::string& base_model)
   fs::create_directories(dir);
   std::vector<std::pair<std::string, at::Tensor>> tensors;
   for (const auto& [name, t] : named_parameters()) tensors.emplace_back(name, t.detach());
-  save_safetensors(dir / "adapter_model.safetensors", tensors);
+  io::save_safetensors(dir / "adapter_model.safetensors", tensors);
   // The keys PEFT's LoraConfig needs for a plain (non-DoRA, non-rsLoRA) adapter; the rest default.
   const nlohmann::json cfg = {{"peft_type", "LORA"},
                               {"task_type", nullptr},
@@ -202,12 +202,12 @@ void LoraAdapters::save_peft(const fs::path& dir, const std::string& base_model)
                               {"modules_to_save", nullptr},
                               {"base_model_name_or_path", base_model},
                               {"revision", nullptr}};
-  write_file_atomically(dir / "adapter_config.json", cfg.dump(2) + "\n");
+  io::write_file_atomically(dir / "adapter_config.json", cfg.dump(2) + "\n");
 }
 
 LoraAdapters LoraAdapters::load_peft(torch::nn::Module& model, const fs::path& dir) {
   LoraOptions options = read_adapter_config(dir);
-  SafetensorsCheckpoint weights(dir / "adapter_model.safetensors");
+  io::SafetensorsCheckpoint weights(dir / "adapter_model.safetensors");
   LoraAdapters out;
   std::vector<Target> chosen = adapted_layers(model, weights, options.target_modules);
   out.options_ = options;
@@ -236,4 +236,4 @@ void LoraAdapters::merge_and_remove() {
   targets_.clear();
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

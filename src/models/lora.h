@@ -27,7 +27,7 @@
 
 #include "models/lora_adapter.h"
 
-namespace balcap {
+namespace balcap::models {
 
 // What inject() adapts and how (train.lora's values, or adapter_config.json's for load_peft).
 struct LoraOptions {
@@ -75,4 +75,4 @@ class LoraAdapters {
 // PEFT's key for one adapter matrix ("A" or "B") of the layer at `path`.
 std::string peft_key(const std::string& path, char matrix);
 
-}  // namespace balcap
+}  // namespace balcap::models

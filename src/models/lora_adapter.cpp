@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::models {
 
 LoraAdapterImpl::LoraAdapterImpl(int64_t in_features, int64_t out_features, int64_t r, double alpha, double dropout_,
                                  at::ScalarType dtype, at::Device device, at::Generator generator)
@@ -24,4 +24,4 @@ at::Tensor LoraAdapterImpl::delta(const at::Tensor& x, bool training) {
   return at::linear(at::linear(h, lora_A), lora_B) * scale;  // [..., r] -> [..., out]
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -9,7 +9,7 @@
 
 #include <cstdint>
 
-namespace balcap {
+namespace balcap::models {
 
 class LoraAdapterImpl : public torch::nn::Module {
  public:
@@ -36,4 +36,4 @@ inline at::Tensor linear_with_lora(const torch::nn::Linear& base, const LoraAdap
   return y;
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -2,7 +2,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::models {
 
 SwiGluMlpImpl::SwiGluMlpImpl(const SwiGluMlpOptions& options_) : options(options_) {
   BALCAP_CHECK(options.hidden_act == "silu" || options.hidden_act == "swish",
@@ -29,4 +29,4 @@ at::Tensor SwiGluMlpImpl::forward(const at::Tensor& x) {
   return linear_with_lora(down_proj, down_lora, gate * linear_with_lora(up_proj, up_lora, x, training), training);
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -9,7 +9,7 @@
 #include "models/fused_linears.h"
 #include "models/lora_adapter.h"
 
-namespace balcap {
+namespace balcap::models {
 
 struct SwiGluMlpOptions {
   int64_t hidden_size = 0;
@@ -36,4 +36,4 @@ class SwiGluMlpImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SwiGluMlp);
 
-}  // namespace balcap
+}  // namespace balcap::models

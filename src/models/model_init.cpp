@@ -10,7 +10,7 @@
 
 namespace fs = std::filesystem;
 
-namespace balcap {
+namespace balcap::models {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
@@ -25,7 +25,7 @@ bool is_norm_weight(const std::string& name) {
 }
 
 double initializer_range(const fs::path& config_file) {
-  const nlohmann::json config = read_json_file(config_file);
+  const nlohmann::json config = io::read_json_file(config_file);
   const nlohmann::json& text = config.contains("text_config") ? config["text_config"] : config;
   const auto it = text.find("initializer_range");
   return it != text.end() && it->is_number() ? it->get<double>() : 0.02;
@@ -65,11 +65,11 @@ void init_qwen2_5_vl_model(const fs::path& template_dir, const fs::path& tokeniz
   BALCAP_CHECK(fs::is_regular_file(config_file), "{}: no config.json. HINT: --template is a directory like "
                "configs/models/tiny_qwen2_5_vl.", template_dir.string());
   const fs::path tokenizer = tokenizer_file(tokenizer_dir);
-  const Qwen2_5_VLConfig config = load_qwen2_5_vl_config(config_file);
+  const io::Qwen2_5_VLConfig config = io::load_qwen2_5_vl_config(config_file);
   Qwen2_5_VLForConditionalGeneration model(config);
   init_weights_normal(*model, initializer_range(config_file), seed);
   save_qwen2_5_vl(model, out_dir, WeightLayout::hub, template_dir);
-  write_file_atomically(out_dir / "tokenizer.json", read_maybe_gzipped(tokenizer));
+  io::write_file_atomically(out_dir / "tokenizer.json", io::read_maybe_gzipped(tokenizer));
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

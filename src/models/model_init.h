@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 
-namespace balcap {
+namespace balcap::models {
 
 // transformers' _init_weights for these models: every Linear / Conv / Embedding weight drawn from
 // normal(0, std), biases zero, RMSNorm weights one. Draws in named_parameters() order from a CPU
@@ -22,4 +22,4 @@ void init_weights_normal(torch::nn::Module& module, double std, uint64_t seed);
 void init_qwen2_5_vl_model(const std::filesystem::path& template_dir, const std::filesystem::path& tokenizer_dir,
                            const std::filesystem::path& out_dir, uint64_t seed);
 
-}  // namespace balcap
+}  // namespace balcap::models

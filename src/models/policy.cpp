@@ -7,7 +7,7 @@
 #include "core/error.h"
 #include "models/text_decoder.h"
 
-namespace balcap {
+namespace balcap::models {
 
 PolicyBatch make_policy_batch(const std::vector<std::vector<int64_t>>& ids,
                               const std::vector<const PolicyPrompt*>& images, at::Device device) {
@@ -91,4 +91,4 @@ at::Tensor text_decoder_step_static(TextDecoderImpl& decoder, const at::Tensor& 
   return decoder.forward(embeds, cos, sin, mask, &cache, 0, index).squeeze(1);           // [N, E]
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -23,7 +23,7 @@
 #include "io/hf_config.h"
 #include "models/kv_cache.h"
 
-namespace balcap {
+namespace balcap::models {
 
 // One prompt: token ids with image placeholders already expanded, plus its processed image.
 struct PolicyPrompt {
@@ -67,10 +67,10 @@ class Policy {
   virtual ~Policy() = default;
 
   virtual torch::nn::Module& module() = 0;  // parameters, train()/eval(), to()
-  virtual const TextDecoderConfig& decoder_config() const = 0;
+  virtual const io::TextDecoderConfig& decoder_config() const = 0;
   virtual at::Device device() const = 0;
   virtual at::ScalarType dtype() const = 0;  // the weights' dtype (activations use it too)
-  virtual const GenerationConfig& generation_config() const = 0;
+  virtual const io::GenerationConfig& generation_config() const = 0;
 
   // Full forward: hidden states after the final norm [B, S, E] (with grad when grad mode is on).
   // Rows are right-padded; padding positions hold finite values that callers ignore.
@@ -122,4 +122,4 @@ at::Tensor text_decoder_step(TextDecoderImpl& decoder, const at::Tensor& embeds,
 at::Tensor text_decoder_step_static(TextDecoderImpl& decoder, const at::Tensor& embeds, const at::Tensor& positions,
                                     KvCache& cache, const at::Tensor& index, const at::Tensor& key_mask);
 
-}  // namespace balcap
+}  // namespace balcap::models

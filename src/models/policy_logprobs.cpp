@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::models {
 namespace {
 
 void check_row(const LogprobRow& row, size_t r) {
@@ -85,4 +85,4 @@ PolicyLogprobs policy_logprobs(Policy& policy, const std::vector<LogprobRow>& ro
   return out;
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

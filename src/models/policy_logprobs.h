@@ -18,7 +18,7 @@
 #include "models/policy.h"
 #include "models/token_logprobs.h"
 
-namespace balcap {
+namespace balcap::models {
 
 // One sequence of a forward and the tokens asked about in it: the token targets[q] at position
 // positions[q] + 1, i.e. log P(targets[q] | ids[0 .. positions[q]]). A target need not be in ids
@@ -51,4 +51,4 @@ struct PolicyLogprobs {
 PolicyLogprobs policy_logprobs(Policy& policy, const std::vector<LogprobRow>& rows,
                                const PolicyLogprobsOptions& options = {});
 
-}  // namespace balcap
+}  // namespace balcap::models

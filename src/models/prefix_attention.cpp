@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "models/kv_cache.h"
 
-namespace balcap {
+namespace balcap::models {
 namespace {
 
 // Rows [N, ...] -> the prefix's query slots [Bp * G, ...] (zeros where no row sits: slots of
@@ -70,4 +70,4 @@ at::Tensor prefix_attention(const at::Tensor& q, const at::Tensor& keys, const a
   return out.reshape({N, 1, H * D});
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-namespace balcap {
+namespace balcap::models {
 
 struct SharedPrefix;
 
@@ -19,4 +19,4 @@ struct SharedPrefix;
 at::Tensor prefix_attention(const at::Tensor& q, const at::Tensor& keys, const at::Tensor& values,
                             const at::Tensor& row_mask, const SharedPrefix& prefix, int64_t layer, double scale);
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -6,9 +6,9 @@
 #include "models/attention.h"
 #include "models/qwen2_5_vl_rope_index.h"
 
-namespace balcap {
+namespace balcap::models {
 
-Qwen2_5_VLModelImpl::Qwen2_5_VLModelImpl(const Qwen2_5_VLConfig& config) {
+Qwen2_5_VLModelImpl::Qwen2_5_VLModelImpl(const io::Qwen2_5_VLConfig& config) {
   BALCAP_CHECK(config.vision.out_hidden_size == config.text.hidden_size,
                "config.json: vision_config.out_hidden_size {} differs from the text hidden_size {}. "
                "HINT: the merged image features are written into the text embeddings; both must match.",
@@ -17,7 +17,7 @@ Qwen2_5_VLModelImpl::Qwen2_5_VLModelImpl(const Qwen2_5_VLConfig& config) {
   language_model = register_module("language_model", TextDecoder(config.text));
 }
 
-Qwen2_5_VLForConditionalGenerationImpl::Qwen2_5_VLForConditionalGenerationImpl(const Qwen2_5_VLConfig& config)
+Qwen2_5_VLForConditionalGenerationImpl::Qwen2_5_VLForConditionalGenerationImpl(const io::Qwen2_5_VLConfig& config)
     : config_(config) {
   model = register_module("model", Qwen2_5_VLModel(config));
   if (!config.tie_word_embeddings) {
@@ -76,4 +76,4 @@ at::Tensor Qwen2_5_VLForConditionalGenerationImpl::forward(const at::Tensor& inp
   return project(hidden);                                                            // [B, S, V]
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -12,11 +12,11 @@
 #include "models/qwen2_5_vl_vision.h"
 #include "models/text_decoder.h"
 
-namespace balcap {
+namespace balcap::models {
 
 class Qwen2_5_VLModelImpl : public torch::nn::Module {
  public:
-  explicit Qwen2_5_VLModelImpl(const Qwen2_5_VLConfig& config);
+  explicit Qwen2_5_VLModelImpl(const io::Qwen2_5_VLConfig& config);
 
   Qwen2_5_VisionTransformer visual{nullptr};
   TextDecoder language_model{nullptr};
@@ -26,7 +26,7 @@ TORCH_MODULE(Qwen2_5_VLModel);
 class Qwen2_5_VLForConditionalGenerationImpl : public torch::nn::Module {
  public:
   // Sizes come from the io config (validated there and by the submodules).
-  explicit Qwen2_5_VLForConditionalGenerationImpl(const Qwen2_5_VLConfig& config);
+  explicit Qwen2_5_VLForConditionalGenerationImpl(const io::Qwen2_5_VLConfig& config);
 
   // input_ids [B, S] int64, with one <|image_pad|> per merged image feature;
   // pixel_values [N, 1176] and image_grid_thw [n_images, 3] int64 (both undefined for text only);
@@ -44,15 +44,15 @@ class Qwen2_5_VLForConditionalGenerationImpl : public torch::nn::Module {
   // hidden [B, S, hidden] -> logits [B, S, vocab] through lm_head (or the tied embedding).
   at::Tensor project(const at::Tensor& hidden);
 
-  const Qwen2_5_VLConfig& config() const { return config_; }
+  const io::Qwen2_5_VLConfig& config() const { return config_; }
   bool tied() const { return config_.tie_word_embeddings; }
 
   Qwen2_5_VLModel model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // hidden -> vocab, no bias; null when tied
 
  private:
-  Qwen2_5_VLConfig config_;
+  io::Qwen2_5_VLConfig config_;
 };
 TORCH_MODULE(Qwen2_5_VLForConditionalGeneration);
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -6,7 +6,7 @@
 #include "models/attention.h"
 #include "models/qwen2_5_vl_rope_index.h"
 
-namespace balcap {
+namespace balcap::models {
 
 Qwen2_5_VLPolicy::Qwen2_5_VLPolicy(Qwen2_5_VLCheckpoint checkpoint)
     : checkpoint_(std::move(checkpoint)), device_(at::kCPU), dtype_(at::kFloat) {
@@ -97,4 +97,4 @@ void Qwen2_5_VLPolicy::save_pretrained(const std::filesystem::path& dir) {
   save_qwen2_5_vl(checkpoint_.model, dir, checkpoint_.layout, checkpoint_.dir);
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

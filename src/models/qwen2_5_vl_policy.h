@@ -8,7 +8,7 @@
 #include "models/policy.h"
 #include "models/qwen2_5_vl_weights.h"
 
-namespace balcap {
+namespace balcap::models {
 
 class Qwen2_5_VLPolicy : public Policy {
  public:
@@ -18,10 +18,10 @@ class Qwen2_5_VLPolicy : public Policy {
                                                 at::Device device = at::kCPU);
 
   torch::nn::Module& module() override { return *checkpoint_.model; }
-  const TextDecoderConfig& decoder_config() const override { return checkpoint_.config.text; }
+  const io::TextDecoderConfig& decoder_config() const override { return checkpoint_.config.text; }
   at::Device device() const override { return device_; }
   at::ScalarType dtype() const override { return dtype_; }
-  const GenerationConfig& generation_config() const override { return checkpoint_.generation; }
+  const io::GenerationConfig& generation_config() const override { return checkpoint_.generation; }
 
   at::Tensor hidden_states(const PolicyBatch& batch) override;
   at::Tensor output_weight() override;
@@ -35,7 +35,7 @@ class Qwen2_5_VLPolicy : public Policy {
   std::filesystem::path source_dir() const override { return checkpoint_.dir; }
 
   Qwen2_5_VLForConditionalGeneration& model() { return checkpoint_.model; }
-  const Qwen2_5_VLConfig& config() const { return checkpoint_.config; }
+  const io::Qwen2_5_VLConfig& config() const { return checkpoint_.config; }
 
  private:
   Qwen2_5_VLCheckpoint checkpoint_;
@@ -43,4 +43,4 @@ class Qwen2_5_VLPolicy : public Policy {
   at::ScalarType dtype_;
 };
 
-}  // namespace balcap
+}  // namespace balcap::models

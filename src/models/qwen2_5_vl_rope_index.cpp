@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::models {
 namespace {
 
 // Positions of one sequence's real tokens, one vector per axis (T, H, W).
@@ -53,7 +53,7 @@ int64_t add_image(AxisPositions& pos, int64_t run_len, int64_t start, GridCursor
 }
 
 // Positions for the real tokens `ids` of one sequence (padding already removed).
-AxisPositions sequence_positions(const std::vector<int64_t>& ids, GridCursor& grids, const Qwen2_5_VLConfig& config) {
+AxisPositions sequence_positions(const std::vector<int64_t>& ids, GridCursor& grids, const io::Qwen2_5_VLConfig& config) {
   AxisPositions pos;
   int64_t next = 0;
   size_t i = 0;
@@ -71,7 +71,7 @@ AxisPositions sequence_positions(const std::vector<int64_t>& ids, GridCursor& gr
 }  // namespace
 
 RopeIndex qwen2_5_vl_rope_index(const at::Tensor& input_ids, const at::Tensor& image_grid_thw,
-                                const at::Tensor& attention_mask, const Qwen2_5_VLConfig& config) {
+                                const at::Tensor& attention_mask, const io::Qwen2_5_VLConfig& config) {
   BALCAP_CHECK(input_ids.dim() == 2, "rope index: input_ids must be [batch, seq], got {}.",
                c10::str(input_ids.sizes()));
   const int64_t B = input_ids.size(0), S = input_ids.size(1);
@@ -133,4 +133,4 @@ at::Tensor qwen2_5_vl_decode_position_ids(const at::Tensor& rope_deltas, int64_t
   return pos.unsqueeze(0).expand({3, pos.size(0), seq_len}).contiguous();
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -13,7 +13,7 @@
 
 #include "io/hf_config.h"
 
-namespace balcap {
+namespace balcap::models {
 
 struct RopeIndex {
   at::Tensor position_ids;  // [3, B, S] int64
@@ -24,10 +24,10 @@ struct RopeIndex {
 // or undefined for text only; attention_mask: [B, S] (1 = token, 0 = padding) or undefined.
 // Video tokens, a run of image pads that does not match its grid, too few/many grid rows -> balcap::Error.
 RopeIndex qwen2_5_vl_rope_index(const at::Tensor& input_ids, const at::Tensor& image_grid_thw,
-                                const at::Tensor& attention_mask, const Qwen2_5_VLConfig& config);
+                                const at::Tensor& attention_mask, const io::Qwen2_5_VLConfig& config);
 
 // Decoding positions [3, B, S] for S new tokens written at cache indices [start_pos, start_pos + S):
 // start_pos + i + rope_deltas[b] on every axis (HF's compute_3d_position_ids with a cache).
 at::Tensor qwen2_5_vl_decode_position_ids(const at::Tensor& rope_deltas, int64_t start_pos, int64_t seq_len);
 
-}  // namespace balcap
+}  // namespace balcap::models

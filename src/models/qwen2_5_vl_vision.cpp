@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "models/qwen2_5_vl_window_index.h"
 
-namespace balcap {
+namespace balcap::models {
 
 namespace {
 
@@ -18,7 +18,7 @@ constexpr double kVisionRopeTheta = 10000.0;
 // Every vision RMSNorm in HF is built with eps=1e-6 (not configurable).
 constexpr double kVisionNormEps = 1e-6;
 
-void check_vision_config(const Qwen2_5_VLVisionConfig& c) {
+void check_vision_config(const io::Qwen2_5_VLVisionConfig& c) {
   BALCAP_CHECK(c.depth > 0 && c.hidden_size > 0 && c.intermediate_size > 0 && c.out_hidden_size > 0 &&
                    c.in_channels > 0 && c.patch_size > 0 && c.temporal_patch_size > 0 && c.spatial_merge_size > 0,
                "vision_config has a non-positive size (depth {}, hidden_size {}, intermediate_size {}, "
@@ -61,7 +61,7 @@ at::Tensor reorder_units(const at::Tensor& x, const at::Tensor& index, int64_t u
 
 }  // namespace
 
-Qwen2_5_VisionPatchEmbedImpl::Qwen2_5_VisionPatchEmbedImpl(const Qwen2_5_VLVisionConfig& c)
+Qwen2_5_VisionPatchEmbedImpl::Qwen2_5_VisionPatchEmbedImpl(const io::Qwen2_5_VLVisionConfig& c)
     : hidden_size(c.hidden_size), row_size(c.in_channels * c.temporal_patch_size * c.patch_size * c.patch_size) {
   const auto kernel = torch::ExpandingArray<3>({c.temporal_patch_size, c.patch_size, c.patch_size});
   proj = register_module(
@@ -77,7 +77,7 @@ at::Tensor Qwen2_5_VisionPatchEmbedImpl::forward(const at::Tensor& pixel_values)
   return at::linear(x, weight.view({hidden_size, row_size}));
 }
 
-Qwen2_5_VLVisionBlockImpl::Qwen2_5_VLVisionBlockImpl(const Qwen2_5_VLVisionConfig& c) {
+Qwen2_5_VLVisionBlockImpl::Qwen2_5_VLVisionBlockImpl(const io::Qwen2_5_VLVisionConfig& c) {
   norm1 = register_module("norm1", RMSNorm(c.hidden_size, kVisionNormEps));
   norm2 = register_module("norm2", RMSNorm(c.hidden_size, kVisionNormEps));
   attn = register_module("attn", Qwen2_5_VLVisionAttention(c));
@@ -90,7 +90,7 @@ at::Tensor Qwen2_5_VLVisionBlockImpl::forward(const at::Tensor& x, const at::Ten
   return h + mlp(norm2(h));
 }
 
-Qwen2_5_VLPatchMergerImpl::Qwen2_5_VLPatchMergerImpl(const Qwen2_5_VLVisionConfig& c)
+Qwen2_5_VLPatchMergerImpl::Qwen2_5_VLPatchMergerImpl(const io::Qwen2_5_VLVisionConfig& c)
     : merged_size(c.hidden_size * c.spatial_merge_size * c.spatial_merge_size) {
   ln_q = register_module("ln_q", RMSNorm(c.hidden_size, kVisionNormEps));
   mlp = register_module("mlp", torch::nn::Sequential(torch::nn::Linear(merged_size, merged_size),
@@ -102,7 +102,7 @@ at::Tensor Qwen2_5_VLPatchMergerImpl::forward(const at::Tensor& x) {
   return mlp->forward(ln_q(x).reshape({-1, merged_size}));
 }
 
-Qwen2_5_VisionTransformerImpl::Qwen2_5_VisionTransformerImpl(const Qwen2_5_VLVisionConfig& c) : config(c) {
+Qwen2_5_VisionTransformerImpl::Qwen2_5_VisionTransformerImpl(const io::Qwen2_5_VLVisionConfig& c) : config(c) {
   check_vision_config(c);
   patch_embed = register_module("patch_embed", Qwen2_5_VisionPatchEmbed(c));
   blocks = register_module("blocks", torch::nn::ModuleList());
@@ -111,7 +111,7 @@ Qwen2_5_VisionTransformerImpl::Qwen2_5_VisionTransformerImpl(const Qwen2_5_VLVis
 }
 
 at::Tensor Qwen2_5_VisionTransformerImpl::forward(const at::Tensor& pixel_values, const at::Tensor& grid_thw) {
-  const Qwen2_5_VLVisionConfig& c = config;
+  const io::Qwen2_5_VLVisionConfig& c = config;
   const int64_t unit = c.spatial_merge_size * c.spatial_merge_size;
   const auto grids = validated_vision_grids(grid_rows(grid_thw), c.spatial_merge_size);
   const int64_t patches = vision_patch_count(grids);
@@ -150,4 +150,4 @@ at::Tensor Qwen2_5_VisionTransformerImpl::forward(const at::Tensor& pixel_values
   return merger(x).index_select(0, unwindow_index);
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

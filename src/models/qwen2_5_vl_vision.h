@@ -18,13 +18,13 @@
 #include "models/qwen2_5_vl_vision_attention.h"
 #include "models/rms_norm.h"
 
-namespace balcap {
+namespace balcap::models {
 
 // Conv3d(in_channels, hidden, kernel = stride = (temporal, patch, patch), no bias) over rows that
 // each hold exactly one kernel's worth of pixels.
 class Qwen2_5_VisionPatchEmbedImpl : public torch::nn::Module {
  public:
-  explicit Qwen2_5_VisionPatchEmbedImpl(const Qwen2_5_VLVisionConfig& config);
+  explicit Qwen2_5_VisionPatchEmbedImpl(const io::Qwen2_5_VLVisionConfig& config);
   // pixel_values: [N, in_channels*temporal*patch*patch] -> [N, hidden] in proj's dtype.
   at::Tensor forward(const at::Tensor& pixel_values);
 
@@ -37,7 +37,7 @@ TORCH_MODULE(Qwen2_5_VisionPatchEmbed);
 // Pre-norm residual block: x += attn(norm1(x)); x += mlp(norm2(x)).
 class Qwen2_5_VLVisionBlockImpl : public torch::nn::Module {
  public:
-  explicit Qwen2_5_VLVisionBlockImpl(const Qwen2_5_VLVisionConfig& config);
+  explicit Qwen2_5_VLVisionBlockImpl(const io::Qwen2_5_VLVisionConfig& config);
   // x: [S, hidden] -> [S, hidden]
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const VisionSegments& segments);
 
@@ -52,7 +52,7 @@ TORCH_MODULE(Qwen2_5_VLVisionBlock);
 // (erf) -> Linear to the LM width.
 class Qwen2_5_VLPatchMergerImpl : public torch::nn::Module {
  public:
-  explicit Qwen2_5_VLPatchMergerImpl(const Qwen2_5_VLVisionConfig& config);
+  explicit Qwen2_5_VLPatchMergerImpl(const io::Qwen2_5_VLVisionConfig& config);
   // x: [S, hidden] -> [S / merge^2, out_hidden_size]
   at::Tensor forward(const at::Tensor& x);
 
@@ -66,18 +66,18 @@ class Qwen2_5_VisionTransformerImpl : public torch::nn::Module {
  public:
   // Bad sizes (non-positive, head_dim not a multiple of 4, a window smaller than one merged token)
   // -> balcap::Error naming the vision_config keys. hidden_act must be "silu" (SwiGluMlp checks).
-  explicit Qwen2_5_VisionTransformerImpl(const Qwen2_5_VLVisionConfig& config);
+  explicit Qwen2_5_VisionTransformerImpl(const io::Qwen2_5_VLVisionConfig& config);
 
   // pixel_values: [N, in_channels*temporal*patch*patch] (any float dtype; cast to the weights'),
   // grid_thw: [n_images, 3] integer (t, h, w in patches; N == sum t*h*w)
   // -> [N / merge^2, out_hidden_size], one row per LM image token in processor order.
   at::Tensor forward(const at::Tensor& pixel_values, const at::Tensor& grid_thw);
 
-  Qwen2_5_VLVisionConfig config;
+  io::Qwen2_5_VLVisionConfig config;
   Qwen2_5_VisionPatchEmbed patch_embed{nullptr};
   torch::nn::ModuleList blocks{nullptr};
   Qwen2_5_VLPatchMerger merger{nullptr};
 };
 TORCH_MODULE(Qwen2_5_VisionTransformer);
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -6,7 +6,7 @@
 #include <map>
 #include <numeric>
 
-namespace balcap {
+namespace balcap::models {
 
 namespace {
 
@@ -93,7 +93,7 @@ at::Tensor apply_vision_rotary(const at::Tensor& x, const at::Tensor& cos, const
   return (xf * cos.unsqueeze(-2) + rotated * sin.unsqueeze(-2)).to(x.scalar_type());
 }
 
-Qwen2_5_VLVisionAttentionImpl::Qwen2_5_VLVisionAttentionImpl(const Qwen2_5_VLVisionConfig& c)
+Qwen2_5_VLVisionAttentionImpl::Qwen2_5_VLVisionAttentionImpl(const io::Qwen2_5_VLVisionConfig& c)
     : num_heads(c.num_heads), head_dim(c.hidden_size / c.num_heads) {
   qkv = register_module("qkv", torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, 3 * c.hidden_size)));
   proj = register_module("proj", torch::nn::Linear(torch::nn::LinearOptions(c.hidden_size, c.hidden_size)));
@@ -110,4 +110,4 @@ at::Tensor Qwen2_5_VLVisionAttentionImpl::forward(const at::Tensor& x, const at:
   return proj(attended.reshape({seq, num_heads * head_dim}));
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -10,7 +10,7 @@
 
 #include "io/hf_config.h"
 
-namespace balcap {
+namespace balcap::models {
 
 // Block-diagonal attention plan for a packed sequence cut at `cu_seqlens` (in rows). Segments of
 // equal length are batched into one SDPA call each, so a 448 px image (49 windows, most of
@@ -44,7 +44,7 @@ at::Tensor apply_vision_rotary(const at::Tensor& x, const at::Tensor& cos, const
 
 class Qwen2_5_VLVisionAttentionImpl : public torch::nn::Module {
  public:
-  explicit Qwen2_5_VLVisionAttentionImpl(const Qwen2_5_VLVisionConfig& config);
+  explicit Qwen2_5_VLVisionAttentionImpl(const io::Qwen2_5_VLVisionConfig& config);
   // x: [S, hidden]; cos, sin: [S, head_dim] -> [S, hidden]
   at::Tensor forward(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, const VisionSegments& segments);
 
@@ -55,4 +55,4 @@ class Qwen2_5_VLVisionAttentionImpl : public torch::nn::Module {
 };
 TORCH_MODULE(Qwen2_5_VLVisionAttention);
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -8,7 +8,7 @@
 #include "io/safetensors_checkpoint.h"
 #include "models/weight_loading.h"
 
-namespace balcap {
+namespace balcap::models {
 namespace {
 
 namespace fs = std::filesystem;
@@ -37,17 +37,17 @@ std::string qwen2_5_vl_hub_name(const std::string& module_name) {
 
 Qwen2_5_VLCheckpoint load_qwen2_5_vl(const fs::path& dir, at::ScalarType dtype, at::Device device) {
   check_load_dtype(dir, dtype);
-  const ModelFamily family = detect_family(dir);
-  BALCAP_CHECK(family == ModelFamily::qwen2_5_vl,
+  const io::ModelFamily family = io::detect_family(dir);
+  BALCAP_CHECK(family == io::ModelFamily::qwen2_5_vl,
                "{}: model_type is '{}', not a Qwen2.5-VL checkpoint. HINT: point --model at a Qwen2.5-VL "
                "directory (e.g. Qwen/Qwen2.5-VL-3B-Instruct); other families are not supported here yet.",
-               config_json_path(dir).string(), to_string(family));
+               io::config_json_path(dir).string(), to_string(family));
 
   Qwen2_5_VLCheckpoint out;
   out.dir = dir;
-  out.config = load_qwen2_5_vl_config(dir);
-  if (fs::exists(dir / "generation_config.json")) out.generation = load_generation_config(dir);
-  const SafetensorsCheckpoint checkpoint(dir);
+  out.config = io::load_qwen2_5_vl_config(dir);
+  if (fs::exists(dir / "generation_config.json")) out.generation = io::load_generation_config(dir);
+  const io::SafetensorsCheckpoint checkpoint(dir);
 
   out.layout = WeightLayout::hub;
   for (const std::string& name : checkpoint.names()) {
@@ -72,4 +72,4 @@ void save_qwen2_5_vl(Qwen2_5_VLForConditionalGeneration& model, const fs::path& 
   save_pretrained_weights(*model, dir, source_dir, to_disk, max_shard_bytes);
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -17,7 +17,7 @@
 #include "io/hf_config.h"
 #include "models/qwen2_5_vl_model.h"
 
-namespace balcap {
+namespace balcap::models {
 
 enum class WeightLayout { hub, v5 };
 const char* to_string(WeightLayout layout);
@@ -29,8 +29,8 @@ std::string qwen2_5_vl_hub_name(const std::string& module_name);
 
 struct Qwen2_5_VLCheckpoint {
   Qwen2_5_VLForConditionalGeneration model{nullptr};  // eval mode, weights in the dtype/device asked
-  Qwen2_5_VLConfig config;
-  GenerationConfig generation;  // empty when generation_config.json is absent
+  io::Qwen2_5_VLConfig config;
+  io::GenerationConfig generation;  // empty when generation_config.json is absent
   WeightLayout layout = WeightLayout::hub;
   std::filesystem::path dir;
 };
@@ -49,4 +49,4 @@ Qwen2_5_VLCheckpoint load_qwen2_5_vl(const std::filesystem::path& dir, at::Scala
 void save_qwen2_5_vl(Qwen2_5_VLForConditionalGeneration& model, const std::filesystem::path& dir, WeightLayout layout,
                      const std::filesystem::path& source_dir, uint64_t max_shard_bytes = 5'000'000'000ULL);
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::models {
 
 std::vector<VisionGrid> validated_vision_grids(const std::vector<int64_t>& grid_thw_rows, int64_t spatial_merge_size) {
   BALCAP_CHECK(spatial_merge_size > 0, "vision_config.spatial_merge_size {} is not positive. HINT: check config.json",
@@ -114,4 +114,4 @@ VisionWindowIndex qwen2_5_vl_window_index(const std::vector<VisionGrid>& grids, 
   return out;
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-namespace balcap {
+namespace balcap::models {
 
 struct VisionGrid {
   int64_t t = 0;  // temporal patches (1 for an image)
@@ -49,4 +49,4 @@ struct VisionWindowIndex {
 VisionWindowIndex qwen2_5_vl_window_index(const std::vector<VisionGrid>& grids, int64_t spatial_merge_size,
                                           int64_t window_size, int64_t patch_size);
 
-}  // namespace balcap
+}  // namespace balcap::models

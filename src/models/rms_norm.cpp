@@ -2,7 +2,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::models {
 
 RMSNormImpl::RMSNormImpl(const RMSNormOptions& options_) : options(options_) {
   BALCAP_CHECK(options.hidden_size > 0, "RMSNorm: hidden_size {} must be positive. HINT: check the model config.",
@@ -18,4 +18,4 @@ at::Tensor RMSNormImpl::forward(const at::Tensor& x) {
   return weight * normed;
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

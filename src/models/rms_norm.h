@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-namespace balcap {
+namespace balcap::models {
 
 struct RMSNormOptions {
   int64_t hidden_size = 0;
@@ -27,4 +27,4 @@ class RMSNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RMSNorm);
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::models {
 
 at::Tensor rope_inv_freq(int64_t head_dim, double theta) {
   BALCAP_CHECK(
@@ -80,4 +80,4 @@ at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Te
   return x * c + rotate_half(x) * s;
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-namespace balcap {
+namespace balcap::models {
 
 // [head_dim / 2] float32 on CPU. head_dim must be even and > 0, theta > 0 (else balcap::Error).
 at::Tensor rope_inv_freq(int64_t head_dim, double theta);
@@ -35,4 +35,4 @@ at::Tensor apply_rotary(const at::Tensor& x, const at::Tensor& cos, const at::Te
 // rotate_half(x) = cat(-x[..., D/2:], x[..., :D/2]).
 at::Tensor rotate_half(const at::Tensor& x);
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -3,14 +3,14 @@
 
 #include <algorithm>
 
-namespace balcap {
+namespace balcap::models {
 
-std::vector<int64_t> end_of_turn_ids(const Policy& policy, const Tokenizer& tokenizer, JudgeChatFormat format,
+std::vector<int64_t> end_of_turn_ids(const Policy& policy, const text::Tokenizer& tokenizer, text::JudgeChatFormat format,
                                      bool with_end_of_turn) {
   std::vector<int64_t> ids = policy.generation_config().eos_token_ids;
   if (ids.empty()) ids = policy.decoder_config().eos_token_ids;
   if (with_end_of_turn) {
-    if (auto id = tokenizer.token_to_id(format == JudgeChatFormat::chatml ? "<|im_end|>" : "</s>")) ids.push_back(*id);
+    if (auto id = tokenizer.token_to_id(format == text::JudgeChatFormat::chatml ? "<|im_end|>" : "</s>")) ids.push_back(*id);
   }
   std::vector<int64_t> unique;
   for (int64_t id : ids) {
@@ -19,4 +19,4 @@ std::vector<int64_t> end_of_turn_ids(const Policy& policy, const Tokenizer& toke
   return unique;
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -12,17 +12,17 @@
 #include "models/attention.h"
 #include "models/weight_loading.h"
 
-namespace balcap {
+namespace balcap::models {
 namespace {
 
 namespace fs = std::filesystem;
 
 // transformers applies a sliding window to layers >= max_window_layers when use_sliding_window is
 // set (Qwen2); balcap's attention has no window, so such a config is refused rather than run wrong.
-void refuse_sliding_window(const fs::path& dir, const TextDecoderConfig& config) {
-  const fs::path file = config_json_path(dir);
-  const nlohmann::json root = read_json_file(file);
-  const JsonFields fields(file, root);
+void refuse_sliding_window(const fs::path& dir, const io::TextDecoderConfig& config) {
+  const fs::path file = io::config_json_path(dir);
+  const nlohmann::json root = io::read_json_file(file);
+  const io::JsonFields fields(file, root);
   if (config.model_type != "qwen2" || !fields.get_bool("use_sliding_window", false)) return;
   const int64_t first_windowed = fields.get_int("max_window_layers", 28);
   BALCAP_CHECK(first_windowed >= config.num_hidden_layers,
@@ -34,7 +34,7 @@ void refuse_sliding_window(const fs::path& dir, const TextDecoderConfig& config)
 
 }  // namespace
 
-TextCausalLMImpl::TextCausalLMImpl(const TextDecoderConfig& config) : config_(config) {
+TextCausalLMImpl::TextCausalLMImpl(const io::TextDecoderConfig& config) : config_(config) {
   BALCAP_CHECK(config.mrope_section.empty(),
                "text causal LM ({}): the config has an mrope_section; text-only Qwen2/LLaMA models use 1-D RoPE. "
                "HINT: load Qwen2.5-VL checkpoints with load_qwen2_5_vl.",
@@ -74,17 +74,17 @@ at::Tensor TextCausalLMImpl::output_weight() { return lm_head ? lm_head->weight 
 
 TextCausalLMCheckpoint load_text_causal_lm(const fs::path& dir, at::ScalarType dtype, at::Device device) {
   check_load_dtype(dir, dtype);
-  const ModelFamily family = detect_family(dir);
-  BALCAP_CHECK(family == ModelFamily::qwen2 || family == ModelFamily::llama,
+  const io::ModelFamily family = io::detect_family(dir);
+  BALCAP_CHECK(family == io::ModelFamily::qwen2 || family == io::ModelFamily::llama,
                "{}: model_type is '{}', not a text-only Qwen2 or LLaMA checkpoint. HINT: load it with "
                "load_policy, which picks the loader for each family.",
-               config_json_path(dir).string(), to_string(family));
+               io::config_json_path(dir).string(), to_string(family));
   TextCausalLMCheckpoint out;
   out.dir = dir;
-  out.config = load_text_decoder_config(dir);
+  out.config = io::load_text_decoder_config(dir);
   refuse_sliding_window(dir, out.config);
-  if (fs::exists(dir / "generation_config.json")) out.generation = load_generation_config(dir);
-  const SafetensorsCheckpoint checkpoint(dir);
+  if (fs::exists(dir / "generation_config.json")) out.generation = io::load_generation_config(dir);
+  const io::SafetensorsCheckpoint checkpoint(dir);
   {
     torch::NoGradGuard no_grad;
     out.model = TextCausalLM(out.config);
@@ -101,4 +101,4 @@ void save_text_causal_lm(TextCausalLM& model, const fs::path& dir, const fs::pat
   save_pretrained_weights(*model, dir, source_dir, {}, max_shard_bytes);
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

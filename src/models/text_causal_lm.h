@@ -14,12 +14,12 @@
 #include "io/hf_config.h"
 #include "models/text_decoder.h"
 
-namespace balcap {
+namespace balcap::models {
 
 class TextCausalLMImpl : public torch::nn::Module {
  public:
   // config.model_type "qwen2" or "llama"; an M-RoPE config -> balcap::Error (text-only models use 1-D RoPE).
-  explicit TextCausalLMImpl(const TextDecoderConfig& config);
+  explicit TextCausalLMImpl(const io::TextDecoderConfig& config);
 
   // input_ids [B, S] int64; attention_mask [B, S] (1 = token, 0 = padding, left or right) or undefined
   // (every token real) -> hidden states after the final norm [B, S, E]. Positions count real tokens
@@ -36,21 +36,21 @@ class TextCausalLMImpl : public torch::nn::Module {
   // The output projection weight [V, E].
   at::Tensor output_weight();
 
-  const TextDecoderConfig& config() const { return config_; }
+  const io::TextDecoderConfig& config() const { return config_; }
   bool tied() const { return config_.tie_word_embeddings; }
 
   TextDecoder model{nullptr};
   torch::nn::Linear lm_head{nullptr};  // hidden -> vocab, no bias; null when tied
 
  private:
-  TextDecoderConfig config_;
+  io::TextDecoderConfig config_;
 };
 TORCH_MODULE(TextCausalLM);
 
 struct TextCausalLMCheckpoint {
   TextCausalLM model{nullptr};  // eval mode, weights in the dtype/device asked
-  TextDecoderConfig config;
-  GenerationConfig generation;  // empty when generation_config.json is absent
+  io::TextDecoderConfig config;
+  io::GenerationConfig generation;  // empty when generation_config.json is absent
   std::filesystem::path dir;
 };
 
@@ -69,4 +69,4 @@ TextCausalLMCheckpoint load_text_causal_lm(const std::filesystem::path& dir, at:
 void save_text_causal_lm(TextCausalLM& model, const std::filesystem::path& dir, const std::filesystem::path& source_dir,
                          uint64_t max_shard_bytes = 5'000'000'000ULL);
 
-}  // namespace balcap
+}  // namespace balcap::models

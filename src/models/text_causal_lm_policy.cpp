@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::models {
 namespace {
 
 void refuse_image(const at::Tensor& pixel_values, const std::string& model_type) {
@@ -66,4 +66,4 @@ void TextCausalLMPolicy::save_pretrained(const std::filesystem::path& dir) {
   save_text_causal_lm(checkpoint_.model, dir, checkpoint_.dir);
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -7,7 +7,7 @@
 #include "models/policy.h"
 #include "models/text_causal_lm.h"
 
-namespace balcap {
+namespace balcap::models {
 
 class TextCausalLMPolicy : public Policy {
  public:
@@ -17,10 +17,10 @@ class TextCausalLMPolicy : public Policy {
                                                   at::Device device = at::kCPU);
 
   torch::nn::Module& module() override { return *checkpoint_.model; }
-  const TextDecoderConfig& decoder_config() const override { return checkpoint_.config; }
+  const io::TextDecoderConfig& decoder_config() const override { return checkpoint_.config; }
   at::Device device() const override { return device_; }
   at::ScalarType dtype() const override { return dtype_; }
-  const GenerationConfig& generation_config() const override { return checkpoint_.generation; }
+  const io::GenerationConfig& generation_config() const override { return checkpoint_.generation; }
 
   // Pixels in the batch or prompt -> balcap::Error (a text-only model cannot see images).
   at::Tensor hidden_states(const PolicyBatch& batch) override;
@@ -41,4 +41,4 @@ class TextCausalLMPolicy : public Policy {
   at::ScalarType dtype_;
 };
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -4,9 +4,9 @@
 #include "models/activation_checkpoint.h"
 #include "models/rotary.h"
 
-namespace balcap {
+namespace balcap::models {
 
-TextDecoderImpl::TextDecoderImpl(const TextDecoderConfig& config) : config_(config) {
+TextDecoderImpl::TextDecoderImpl(const io::TextDecoderConfig& config) : config_(config) {
   BALCAP_CHECK(config.rope_type == "default",
                "text decoder ({}): rope type '{}' is not supported. HINT: balcap supports the default RoPE "
                "(and Qwen2.5-VL's mrope); remove rope scaling from config.json or use a supported checkpoint.",
@@ -65,4 +65,4 @@ at::Tensor TextDecoderImpl::forward(const at::Tensor& inputs_embeds, const at::T
   return norm->forward(h);
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -12,7 +12,7 @@
 #include "models/decoder_layer.h"
 #include "models/rms_norm.h"
 
-namespace balcap {
+namespace balcap::models {
 
 class KvCache;
 
@@ -20,7 +20,7 @@ class TextDecoderImpl : public torch::nn::Module {
  public:
   // Refuses rope types other than "default", activations other than silu, and (when set) an
   // mrope_section that does not sum to head_dim / 2 -- balcap::Error with a HINT.
-  explicit TextDecoderImpl(const TextDecoderConfig& config);
+  explicit TextDecoderImpl(const io::TextDecoderConfig& config);
 
   // input_ids: [B, S] int64 -> [B, S, hidden] (embedding rows). Checks the ids against the vocabulary
   // (a clear error instead of an index crash; costs one host sync): decode loops with ids the model
@@ -38,7 +38,7 @@ class TextDecoderImpl : public torch::nn::Module {
                      const at::Tensor& mask = {}, KvCache* cache = nullptr, int64_t start_pos = 0,
                      const at::Tensor& write_index = {});
 
-  const TextDecoderConfig& config() const { return config_; }
+  const io::TextDecoderConfig& config() const { return config_; }
 
   // Gradient checkpointing of the decoder layers (train.grad_checkpointing): in training mode with
   // grad enabled and no KV cache, each layer keeps only its input and is recomputed in backward.
@@ -50,7 +50,7 @@ class TextDecoderImpl : public torch::nn::Module {
   RMSNorm norm{nullptr};
 
  private:
-  TextDecoderConfig config_;
+  io::TextDecoderConfig config_;
   at::Tensor inv_freq_;  // [head_dim / 2] float32 on CPU (not a parameter: HF does not save it)
   // inv_freq_ on the device of the last positions seen: no host-to-device copy per step (a copy from
   // pageable memory cannot be captured in a CUDA graph).
@@ -59,4 +59,4 @@ class TextDecoderImpl : public torch::nn::Module {
 };
 TORCH_MODULE(TextDecoder);
 
-}  // namespace balcap
+}  // namespace balcap::models

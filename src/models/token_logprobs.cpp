@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::models {
 
 namespace {
 
@@ -184,4 +184,4 @@ TokenLogprobs token_logprobs(const at::Tensor& hidden, const at::Tensor& weight,
   return result;
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -15,7 +15,7 @@
 
 #include <cstdint>
 
-namespace balcap {
+namespace balcap::models {
 
 struct TokenLogprobsOptions {
   // Rows per chunk; 0 = as many as fit chunk_bytes of float32 logits (at least 1).
@@ -47,4 +47,4 @@ TokenLogprobs token_logprobs(const at::Tensor& hidden, const at::Tensor& weight,
 // The rows per chunk token_logprobs uses for a vocabulary of `vocab` entries.
 std::int64_t token_logprobs_chunk_rows(std::int64_t vocab, const TokenLogprobsOptions& options);
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -14,14 +14,14 @@
 #include "io/json_file.h"
 #include "models/fused_linears.h"
 
-namespace balcap {
+namespace balcap::models {
 namespace {
 
 std::string shape_of(const std::vector<int64_t>& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
-bool is_float(SafetensorsDtype dtype) {
-  return dtype == SafetensorsDtype::F16 || dtype == SafetensorsDtype::BF16 || dtype == SafetensorsDtype::F32 ||
-         dtype == SafetensorsDtype::F64;
+bool is_float(io::SafetensorsDtype dtype) {
+  return dtype == io::SafetensorsDtype::F16 || dtype == io::SafetensorsDtype::BF16 || dtype == io::SafetensorsDtype::F32 ||
+         dtype == io::SafetensorsDtype::F64;
 }
 
 // "  - a\n  - b\n ... and N more" (the first `limit` lines).
@@ -43,7 +43,7 @@ struct WeightMatch {
   std::vector<std::string> missing, unexpected, mis_shaped, wrong_dtype, duplicated;
 };
 
-WeightMatch match_weights(torch::nn::Module& module, const SafetensorsCheckpoint& checkpoint,
+WeightMatch match_weights(torch::nn::Module& module, const io::SafetensorsCheckpoint& checkpoint,
                           const WeightLoadOptions& options) {
   WeightMatch m;
   std::set<std::string> required;
@@ -65,7 +65,7 @@ WeightMatch match_weights(torch::nn::Module& module, const SafetensorsCheckpoint
       m.duplicated.push_back(fmt::format("{} (from both {} and {})", name, m.source[name], disk_name));
       continue;
     }
-    const SafetensorsTensorInfo& info = checkpoint.info(disk_name);
+    const io::SafetensorsTensorInfo& info = checkpoint.info(disk_name);
     if (info.shape != it->second.sizes().vec()) {
       m.mis_shaped.push_back(fmt::format("{}: {} in {} but the model expects {}", disk_name, shape_of(info.shape),
                                          checkpoint.file_of(disk_name).filename().string(),
@@ -81,7 +81,7 @@ WeightMatch match_weights(torch::nn::Module& module, const SafetensorsCheckpoint
 }
 
 // Every mismatch of `m` in one balcap::Error; returns when there is none.
-void check_match(const WeightMatch& m, const SafetensorsCheckpoint& checkpoint) {
+void check_match(const WeightMatch& m, const io::SafetensorsCheckpoint& checkpoint) {
   std::string problems;
   if (!m.missing.empty()) problems += fmt::format("\n{} missing tensors:{}", m.missing.size(), bullet_list(m.missing));
   if (!m.unexpected.empty())
@@ -103,7 +103,7 @@ void check_match(const WeightMatch& m, const SafetensorsCheckpoint& checkpoint) 
 
 }  // namespace
 
-void load_module_weights(torch::nn::Module& module, const SafetensorsCheckpoint& checkpoint,
+void load_module_weights(torch::nn::Module& module, const io::SafetensorsCheckpoint& checkpoint,
                          const WeightLoadOptions& options) {
   WeightMatch m = match_weights(module, checkpoint, options);
   check_match(m, checkpoint);
@@ -120,9 +120,9 @@ void load_module_weights(torch::nn::Module& module, const SafetensorsCheckpoint&
   }
 }
 
-NamedTensors module_weights_for_saving(const torch::nn::Module& module,
+io::NamedTensors module_weights_for_saving(const torch::nn::Module& module,
                                        const std::function<std::string(const std::string&)>& to_disk_name) {
-  NamedTensors out;
+  io::NamedTensors out;
   for (const auto& item : module.named_parameters(/*recurse=*/true)) {
     out.emplace_back(to_disk_name ? to_disk_name(item.key()) : item.key(), item.value().detach());
   }
@@ -136,7 +136,7 @@ void check_load_dtype(const std::filesystem::path& dir, at::ScalarType dtype) {
 }
 
 void load_pretrained_weights(torch::nn::Module& model, const std::filesystem::path& dir,
-                             const SafetensorsCheckpoint& checkpoint, bool tie_word_embeddings,
+                             const io::SafetensorsCheckpoint& checkpoint, bool tie_word_embeddings,
                              WeightLoadOptions options) {
   if (tie_word_embeddings && checkpoint.contains("lm_head.weight")) {
     // transformers ties after loading, so the stored copy is never used either.
@@ -166,9 +166,9 @@ void save_pretrained_weights(const torch::nn::Module& model, const std::filesyst
   std::filesystem::create_directories(dir, ec);
   BALCAP_CHECK(!ec, "{}: cannot create the directory: {}. HINT: check the path and permissions.", dir.string(),
                ec.message());
-  const NamedTensors tensors = module_weights_for_saving(model, to_disk_name);
+  const io::NamedTensors tensors = module_weights_for_saving(model, to_disk_name);
   BALCAP_CHECK(!tensors.empty(), "{}: the model has no parameters to save. HINT: this is a bug.", dir.string());
-  save_sharded_safetensors(dir, tensors, max_shard_bytes, {{"format", "pt"}});
+  io::save_sharded_safetensors(dir, tensors, max_shard_bytes, {{"format", "pt"}});
   write_config_for_weights(source_dir, dir, tensors.front().second.scalar_type());
   copy_companion_files(source_dir, dir);
 }
@@ -205,7 +205,7 @@ const char* dtype_name(at::ScalarType dtype) {
 // config.json of `source_dir` with its dtype keys set to the saved weights' dtype.
 void write_config_for_weights(const std::filesystem::path& source_dir, const std::filesystem::path& dir,
                               at::ScalarType dtype) {
-  nlohmann::json config = read_json_file(config_json_path(source_dir));
+  nlohmann::json config = io::read_json_file(io::config_json_path(source_dir));
   bool set = false;
   for (const char* key : {"dtype", "torch_dtype"}) {
     if (config.contains(key)) config[key] = dtype_name(dtype), set = true;
@@ -216,7 +216,7 @@ void write_config_for_weights(const std::filesystem::path& source_dir, const std
       config[sub]["dtype"] = dtype_name(dtype);
     }
   }
-  write_file_atomically(dir / "config.json", config.dump(2) + "\n");
+  io::write_file_atomically(dir / "config.json", config.dump(2) + "\n");
 }
 
 void copy_companion_files(const std::filesystem::path& source_dir, const std::filesystem::path& dir) {
@@ -231,4 +231,4 @@ void copy_companion_files(const std::filesystem::path& source_dir, const std::fi
   }
 }
 
-}  // namespace balcap
+}  // namespace balcap::models

@@ -15,7 +15,7 @@
 #include "io/safetensors_checkpoint.h"
 #include "io/safetensors_writer.h"
 
-namespace balcap {
+namespace balcap::models {
 
 struct WeightLoadOptions {
   // on-disk name -> module parameter name (identity when empty).
@@ -31,11 +31,11 @@ struct WeightLoadOptions {
 
 // Loads every parameter (and any buffer present on disk) of `module` from `checkpoint`.
 // Problems -> balcap::Error listing them all, naming the checkpoint, with a HINT.
-void load_module_weights(torch::nn::Module& module, const SafetensorsCheckpoint& checkpoint,
+void load_module_weights(torch::nn::Module& module, const io::SafetensorsCheckpoint& checkpoint,
                          const WeightLoadOptions& options);
 
 // The parameters of `module` as (on-disk name, CPU contiguous tensor), in module order.
-NamedTensors module_weights_for_saving(const torch::nn::Module& module,
+io::NamedTensors module_weights_for_saving(const torch::nn::Module& module,
                                        const std::function<std::string(const std::string&)>& to_disk_name);
 
 // What every family's loader (Qwen2.5-VL, text-only Qwen2 / LLaMA, LLaVA) shares.
@@ -47,7 +47,7 @@ void check_load_dtype(const std::filesystem::path& dir, at::ScalarType dtype);
 // warning, as transformers ties after loading; when the load fails and lm_head.weight is absent
 // from an untied config, the error says so), then the inference projections fused and eval mode.
 void load_pretrained_weights(torch::nn::Module& model, const std::filesystem::path& dir,
-                             const SafetensorsCheckpoint& checkpoint, bool tie_word_embeddings,
+                             const io::SafetensorsCheckpoint& checkpoint, bool tie_word_embeddings,
                              WeightLoadOptions options);
 // save_pretrained of every family: `model`'s parameters (named by `to_disk_name`, identity when
 // empty) into `dir` (created) as transformers writes them -- model.safetensors, or shards of at
@@ -66,4 +66,4 @@ void write_config_for_weights(const std::filesystem::path& source_dir, const std
 // (nothing when they are the same directory). A failed copy -> balcap::Error naming both paths.
 void copy_companion_files(const std::filesystem::path& source_dir, const std::filesystem::path& dir);
 
-}  // namespace balcap
+}  // namespace balcap::models

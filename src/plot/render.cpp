@@ -115,9 +115,9 @@ void draw_figure(cairo_t* cr, const Figure& f, const FigureLayout& l) {
 }
 
 // Cairo's RGB24 pixels (native-endian 0x00RRGGBB words, rows `stride` bytes apart) as an Image.
-Image to_image(cairo_surface_t* surface) {
+vision::Image to_image(cairo_surface_t* surface) {
   cairo_surface_flush(surface);
-  Image out;
+  vision::Image out;
   out.width = cairo_image_surface_get_width(surface);
   out.height = cairo_image_surface_get_height(surface);
   out.rgb.resize(static_cast<size_t>(out.width) * out.height * 3);
@@ -168,7 +168,7 @@ cairo_status_t append_to_string(void* closure, const unsigned char* data, unsign
 
 const char* file_extension(ImageFormat format) { return format == ImageFormat::kSvg ? ".svg" : ".png"; }
 
-Image render_figure(const Figure& f) {
+vision::Image render_figure(const Figure& f) {
   const FigureLayout l = layout_figure(f);
   CairoSurface surface(cairo_image_surface_create(CAIRO_FORMAT_RGB24, l.width, l.height));
   check_cairo(surface.get(), fmt::format("cannot create a {}x{} image", l.width, l.height));
@@ -193,9 +193,9 @@ std::string render_figure_svg(const Figure& f) {
 
 void write_figure(const Figure& f, const std::filesystem::path& file, ImageFormat format) {
   if (format == ImageFormat::kSvg) {
-    write_file_atomically(file, render_figure_svg(f));
+    io::write_file_atomically(file, render_figure_svg(f));
   } else {
-    write_png_file(file, render_figure(f));
+    vision::write_png_file(file, render_figure(f));
   }
 }
 

@@ -15,7 +15,7 @@ enum class ImageFormat { kPng, kSvg };
 const char* file_extension(ImageFormat format);
 
 // The figure as pixels, layout_figure(figure).width x height. Throws balcap::Error as layout_figure does.
-Image render_figure(const Figure& figure);
+vision::Image render_figure(const Figure& figure);
 
 // The figure as an SVG 1.1 document, sized in pixels like the PNG. Cairo draws text as glyph outlines, so the strings
 // are also written into the document's <title> (the figure title) and <desc> (every string drawn, one per line):

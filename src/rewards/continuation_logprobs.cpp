@@ -13,9 +13,9 @@ namespace {
 
 // The rows to score and, per query of each row, the (request, choice) whose sum it adds to.
 struct Plan {
-  std::vector<LogprobRow> rows;
+  std::vector<models::LogprobRow> rows;
   std::vector<std::vector<std::pair<size_t, size_t>>> owners;
-  void add(LogprobRow row, std::vector<std::pair<size_t, size_t>> owner) {
+  void add(models::LogprobRow row, std::vector<std::pair<size_t, size_t>> owner) {
     rows.push_back(std::move(row));
     owners.push_back(std::move(owner));
   }
@@ -23,12 +23,12 @@ struct Plan {
 
 // Prompt r's rows: one of the prompt alone for every single-token continuation (all read at the
 // last prompt position), one per multi-token continuation (prompt + its tokens but the last).
-void plan_prompt(const std::vector<PolicyPrompt>& prompts, const std::vector<std::vector<int64_t>>& conts, size_t r,
+void plan_prompt(const std::vector<models::PolicyPrompt>& prompts, const std::vector<std::vector<int64_t>>& conts, size_t r,
                  Plan& plan) {
-  const PolicyPrompt& prompt = prompts[r];
+  const models::PolicyPrompt& prompt = prompts[r];
   BALCAP_CHECK(!prompt.ids.empty(), "judge scoring: prompt {} has no tokens. HINT: this is a bug in the caller.", r);
   const auto last = static_cast<int64_t>(prompt.ids.size()) - 1;
-  LogprobRow single{&prompt, prompt.ids, {}, {}};
+  models::LogprobRow single{&prompt, prompt.ids, {}, {}};
   std::vector<std::pair<size_t, size_t>> single_owners;
   for (size_t c = 0; c < conts.size(); ++c) {
     const std::vector<int64_t>& cont = conts[c];
@@ -40,7 +40,7 @@ void plan_prompt(const std::vector<PolicyPrompt>& prompts, const std::vector<std
       single.positions.push_back(last), single.targets.push_back(cont[0]), single_owners.emplace_back(r, c);
       continue;
     }
-    LogprobRow row{&prompt, prompt.ids, {}, cont};
+    models::LogprobRow row{&prompt, prompt.ids, {}, cont};
     row.ids.insert(row.ids.end(), cont.begin(), cont.end() - 1);
     for (size_t j = 0; j < cont.size(); ++j) row.positions.push_back(last + static_cast<int64_t>(j));
     plan.add(std::move(row), std::vector<std::pair<size_t, size_t>>(cont.size(), {r, c}));
@@ -62,7 +62,7 @@ Plan sorted_by_length(Plan plan) {
 }  // namespace
 
 std::vector<std::vector<double>> continuation_logprobs(
-    Policy& policy, const std::vector<PolicyPrompt>& prompts,
+    models::Policy& policy, const std::vector<models::PolicyPrompt>& prompts,
     const std::vector<std::vector<std::vector<int64_t>>>& continuations, int64_t batch_size) {
   BALCAP_CHECK(batch_size >= 1, "judge scoring: batch_size {} must be at least 1. HINT: fix the judge's batch_size.",
                batch_size);
@@ -77,7 +77,7 @@ std::vector<std::vector<double>> continuation_logprobs(
   }
   plan = sorted_by_length(std::move(plan));
   torch::NoGradGuard no_grad;
-  const at::Tensor lp = policy_logprobs(policy, plan.rows, {batch_size, {}}).logprobs.cpu();
+  const at::Tensor lp = models::policy_logprobs(policy, plan.rows, {batch_size, {}}).logprobs.cpu();
   const float* values = lp.data_ptr<float>();
   size_t m = 0;
   for (const auto& owners : plan.owners) {

@@ -17,7 +17,7 @@ namespace balcap::rewards {
 // prompt r (non-empty). -> [r][c] = sum_j log softmax(logits(prompt + cont[:j]))[cont[j]], computed in
 // float32 from the model's logits. An empty continuation or batch_size < 1 -> balcap::Error.
 std::vector<std::vector<double>> continuation_logprobs(
-    Policy& policy, const std::vector<PolicyPrompt>& prompts,
+    models::Policy& policy, const std::vector<models::PolicyPrompt>& prompts,
     const std::vector<std::vector<std::vector<int64_t>>>& continuations, int64_t batch_size);
 
 }  // namespace balcap::rewards

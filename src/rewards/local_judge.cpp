@@ -43,7 +43,7 @@ LocalJudge::LocalJudge(std::string name, std::unique_ptr<serve::ServedModel> mod
   stop_ids_ = model_->stop_ids(/*with_end_of_turn=*/true);
 }
 
-const ProcessedImage* LocalJudge::image(const JudgeRequest& request) {
+const vision::ProcessedImage* LocalJudge::image(const JudgeRequest& request) {
   if (!request.image_path) return nullptr;
   BALCAP_CHECK(sees_images(),
                "judge '{}' is a text-only model but the request has an image ({}). HINT: use a vision judge "
@@ -51,7 +51,7 @@ const ProcessedImage* LocalJudge::image(const JudgeRequest& request) {
                name_, *request.image_path);
   const std::string& path = *request.image_path;
   auto it = images_.find(path);
-  if (it == images_.end()) it = images_.emplace(path, model_->process(decode_image_file(path))).first;
+  if (it == images_.end()) it = images_.emplace(path, model_->process(vision::decode_image_file(path))).first;
   return &it->second;
 }
 
@@ -59,14 +59,14 @@ std::string LocalJudge::prompt_text(const JudgeRequest& request) {
   return model_->chat_text(request.system, request.user, image(request));
 }
 
-PolicyPrompt LocalJudge::prompt(const JudgeRequest& request) {
+models::PolicyPrompt LocalJudge::prompt(const JudgeRequest& request) {
   return model_->encode_chat(request.system, request.user, image(request));
 }
 
 std::vector<std::vector<double>> LocalJudge::choice_logprobs(const std::vector<JudgeRequest>& requests,
                                                              const std::vector<std::string>& choices) {
   images_.clear();  // processed images live for one call
-  std::vector<PolicyPrompt> prompts;
+  std::vector<models::PolicyPrompt> prompts;
   std::vector<std::vector<std::vector<int64_t>>> continuations(requests.size());
   for (size_t r = 0; r < requests.size(); ++r) {
     const std::string text = prompt_text(requests[r]);
@@ -100,7 +100,7 @@ std::vector<std::string> LocalJudge::generate(const std::vector<JudgeRequest>& r
   std::vector<std::string> texts(requests.size());
   for (size_t begin = 0; begin < requests.size(); begin += static_cast<size_t>(batch_size_)) {
     const size_t end = std::min(requests.size(), begin + static_cast<size_t>(batch_size_));
-    std::vector<PolicyPrompt> batch;
+    std::vector<models::PolicyPrompt> batch;
     for (size_t r = begin; r < end; ++r) batch.push_back(prompt(requests[r]));
     for (sampling::Sample& s : model_->generate(batch, params, /*seed=*/0)) {
       texts[begin + static_cast<size_t>(s.request)] = std::move(s.text);
@@ -119,7 +119,7 @@ std::unique_ptr<Judge> make_local_judge(const std::string& name, const config::J
   const at::Device device = judge_device(config, policy_device);
   const at::ScalarType dtype = judge_dtype(config.dtype, device);
   auto model = std::make_unique<serve::ServedModel>(config.model, dtype, device);
-  spdlog::info("judge '{}': {} ({}, {} chat) on {} as {}", name, config.model, to_string(detect_family(config.model)),
+  spdlog::info("judge '{}': {} ({}, {} chat) on {} as {}", name, config.model, to_string(io::detect_family(config.model)),
                to_string(model->format()), device.str(), c10::toString(dtype));
   return std::make_unique<LocalJudge>(name, std::move(model), config.batch_size);
 }

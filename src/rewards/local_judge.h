@@ -34,24 +34,24 @@ class LocalJudge : public Judge {
 
   // The request rendered and tokenized, with its image processed: what both methods condition on.
   // An image for a text-only judge or an unreadable image -> balcap::Error naming the judge / file.
-  PolicyPrompt prompt(const JudgeRequest& request);
+  models::PolicyPrompt prompt(const JudgeRequest& request);
   // The rendered prompt text (image placeholders expanded).
   std::string prompt_text(const JudgeRequest& request);
   // Generation stops at any of these: the checkpoint's eos ids (generation_config.json, else
   // config.json) plus the format's end of turn (<|im_end|> / </s>) when the vocabulary has it.
   const std::vector<int64_t>& stop_ids() const { return stop_ids_; }
-  Policy& policy() { return model_->policy(); }
-  const Tokenizer& tokenizer() const { return model_->tokenizer(); }
+  models::Policy& policy() { return model_->policy(); }
+  const text::Tokenizer& tokenizer() const { return model_->tokenizer(); }
 
  private:
   // The request's processed image (null without one); an image for a text-only judge -> Error.
-  const ProcessedImage* image(const JudgeRequest& request);
+  const vision::ProcessedImage* image(const JudgeRequest& request);
 
   std::string name_;
   std::unique_ptr<serve::ServedModel> model_;
   int64_t batch_size_;
   std::vector<int64_t> stop_ids_;
-  std::map<std::string, ProcessedImage> images_;  // processed images by path (a caption's claims share one)
+  std::map<std::string, vision::ProcessedImage> images_;  // processed images by path (a caption's claims share one)
 };
 
 }  // namespace balcap::rewards

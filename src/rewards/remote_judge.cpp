@@ -220,7 +220,7 @@ std::vector<std::string> RemoteJudge::completions_generate(const std::vector<Jud
   const std::string model = endpoint_.model();
   std::vector<std::string> prompts, keys;
   for (const auto& r : requests) {
-    prompts.push_back(chatml_judge_prompt(r.system, r.user));
+    prompts.push_back(text::chatml_judge_prompt(r.system, r.user));
     keys.push_back(hash_key(fmt::format("completions\x1fgen\x1f{}\x1f{}\x1f{}", model, max_new_tokens, prompts.back())));
   }
   auto values = answer(keys, batch_size_, [&](const std::vector<size_t>& idx) {
@@ -243,7 +243,7 @@ std::vector<std::vector<double>> RemoteJudge::completions_choices(const std::vec
   std::vector<std::string> texts, keys;
   std::vector<std::pair<size_t, size_t>> spans;  // [prompt chars, full chars) per item
   for (const auto& r : requests) {
-    std::string prompt = chatml_judge_prompt(r.system, r.user);
+    std::string prompt = text::chatml_judge_prompt(r.system, r.user);
     for (const auto& c : choices) {
       texts.push_back(prompt + c);
       spans.emplace_back(utf8_length(prompt), utf8_length(texts.back()));

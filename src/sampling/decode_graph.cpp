@@ -30,8 +30,8 @@ struct GraphKey {
   bool operator==(const GraphKey&) const = default;
 };
 
-GraphKey key_of(const KvCache& cache, const at::Tensor& index, const at::Tensor& key_mask) {
-  const SharedPrefix* prefix = cache.prefix();
+GraphKey key_of(const models::KvCache& cache, const at::Tensor& index, const at::Tensor& key_mask) {
+  const models::SharedPrefix* prefix = cache.prefix();
   return {cache.keys(0).data_ptr(),
           cache.values(0).data_ptr(),
           index.data_ptr(),
@@ -67,8 +67,8 @@ void abandon_capture(at::cuda::CUDAGraph& graph) {
 
 // Warm-up (lazy workspaces, cuBLAS handles) and capture on a side stream, as torch.cuda.graph does;
 // the current stream waits for both. The warm-up writes the same keys/values the replay will.
-std::unique_ptr<StaticDecodeStep::Graph> capture_step(Policy& policy, const at::Tensor& tokens,
-                                                      const at::Tensor& positions, KvCache& cache,
+std::unique_ptr<StaticDecodeStep::Graph> capture_step(models::Policy& policy, const at::Tensor& tokens,
+                                                      const at::Tensor& positions, models::KvCache& cache,
                                                       const at::Tensor& index, const at::Tensor& key_mask) {
   auto g = std::make_unique<StaticDecodeStep::Graph>();
   g->key = key_of(cache, index, key_mask);
@@ -103,7 +103,7 @@ std::unique_ptr<StaticDecodeStep::Graph> capture_step(Policy& policy, const at::
 struct StaticDecodeStep::Graph {};
 #endif
 
-StaticDecodeStep::StaticDecodeStep(Policy& policy, bool capture)
+StaticDecodeStep::StaticDecodeStep(models::Policy& policy, bool capture)
     : policy_(policy), capture_(capture && policy.device().is_cuda()) {
 #ifdef BALCAP_WITH_CUDA
   if (capture_failed.load()) capture_ = false;
@@ -116,7 +116,7 @@ StaticDecodeStep::~StaticDecodeStep() = default;
 
 int64_t StaticDecodeStep::captures() const { return captures_; }
 
-at::Tensor StaticDecodeStep::operator()(const at::Tensor& tokens, const at::Tensor& positions, KvCache& cache,
+at::Tensor StaticDecodeStep::operator()(const at::Tensor& tokens, const at::Tensor& positions, models::KvCache& cache,
                                         const at::Tensor& index, const at::Tensor& key_mask) {
 #ifdef BALCAP_WITH_CUDA
   if (capture_) {

@@ -21,7 +21,7 @@ namespace balcap::sampling {
 class StaticDecodeStep {
  public:
   // capture: use CUDA graphs (only takes effect when built with CUDA and the policy is on a GPU).
-  StaticDecodeStep(Policy& policy, bool capture);
+  StaticDecodeStep(models::Policy& policy, bool capture);
   ~StaticDecodeStep();
   StaticDecodeStep(const StaticDecodeStep&) = delete;
   StaticDecodeStep& operator=(const StaticDecodeStep&) = delete;
@@ -30,7 +30,7 @@ class StaticDecodeStep {
   // cache, index [1] and key_mask [N, K] (a view of the persistent [N, S_max] mask) must be the
   // same buffers from step to step (a change of address re-captures). -> logits [N, V] in the
   // weights' dtype; when replayed, the graph's output buffer, valid until the next step.
-  at::Tensor operator()(const at::Tensor& tokens, const at::Tensor& positions, KvCache& cache, const at::Tensor& index,
+  at::Tensor operator()(const at::Tensor& tokens, const at::Tensor& positions, models::KvCache& cache, const at::Tensor& index,
                         const at::Tensor& key_mask);
 
   // How many graphs were captured so far (0 when eager): for tests and logs.
@@ -39,7 +39,7 @@ class StaticDecodeStep {
   struct Graph;  // opaque: a captured step (decode_graph.cpp; empty without CUDA)
 
  private:
-  Policy& policy_;
+  models::Policy& policy_;
   bool capture_ = false;
   std::unique_ptr<Graph> graph_;
   int64_t captures_ = 0;

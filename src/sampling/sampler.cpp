@@ -16,7 +16,7 @@ namespace {
 
 // The active rows of the decode batch; every tensor is [n, ...] on the policy's device.
 struct DecodeRows {
-  KvCache cache;          // generated tokens [n, H_kv, T_max, D] per layer, after the prompts' shared prefix
+  models::KvCache cache;          // generated tokens [n, H_kv, T_max, D] per layer, after the prompts' shared prefix
   at::Tensor sample;      // [n] int64: which sample (request * G + member) each row is
   at::Tensor keys;        // [n] int64: counter_rng row keys
   at::Tensor pos_offset;  // [n] int64: rotary position of generated token t = pos_offset + t
@@ -54,14 +54,14 @@ constexpr int64_t kPrefillTokens = 8192;
 
 // The prefills of all requests: which batch and row each request's prompt went to.
 struct Prefills {
-  std::vector<PolicyPrefillBatch> batches;
+  std::vector<models::PolicyPrefillBatch> batches;
   std::vector<std::pair<size_t, int64_t>> where;  // per request: (batch, row)
   int64_t prompt_len = 0;                         // the longest prompt
 };
 
 // Requests grouped by prompt length (same-size images give same-length prompts), each group
 // prefilled in batches of up to kPrefillTokens tokens.
-Prefills prefill_all(Policy& policy, const std::vector<SampleRequest>& requests) {
+Prefills prefill_all(models::Policy& policy, const std::vector<SampleRequest>& requests) {
   std::map<size_t, std::vector<size_t>> by_length;
   for (size_t r = 0; r < requests.size(); ++r) by_length[requests[r].prompt.ids.size()].push_back(r);
   Prefills out;
@@ -69,7 +69,7 @@ Prefills prefill_all(Policy& policy, const std::vector<SampleRequest>& requests)
   for (const auto& [length, members] : by_length) {
     const size_t per_batch = std::max<size_t>(1, kPrefillTokens / std::max<size_t>(1, length));
     for (size_t first = 0; first < members.size(); first += per_batch) {
-      std::vector<const PolicyPrompt*> prompts;
+      std::vector<const models::PolicyPrompt*> prompts;
       for (size_t i = first; i < std::min(members.size(), first + per_batch); ++i) {
         out.where[members[i]] = {out.batches.size(), static_cast<int64_t>(prompts.size())};
         prompts.push_back(&requests[members[i]].prompt);
@@ -84,11 +84,11 @@ Prefills prefill_all(Policy& policy, const std::vector<SampleRequest>& requests)
 // The prompts' keys/values once per request (right-padded to the longest, padding masked), shared
 // by its G rows: no per-member copy (SharedPrefix, prefix_attention.h). When one prefill batch holds
 // every request in order, its cache is the prefix as it stands (no copy at all).
-SharedPrefix shared_prompts(Prefills& prefills, int64_t G) {
+models::SharedPrefix shared_prompts(Prefills& prefills, int64_t G) {
   const auto B = static_cast<int64_t>(prefills.where.size());
   const int64_t P = prefills.prompt_len;
-  KvCache& first = prefills.batches.front().cache;
-  SharedPrefix prefix;
+  models::KvCache& first = prefills.batches.front().cache;
+  models::SharedPrefix prefix;
   prefix.group = G;
   const at::Device device = first.keys(0).device();
   if (prefills.batches.size() == 1) {  // one length, one batch, rows in request order
@@ -119,14 +119,14 @@ SharedPrefix shared_prompts(Prefills& prefills, int64_t G) {
   return prefix;
 }
 
-Layout lay_out(Policy& policy, const std::vector<SampleRequest>& requests, const SamplingParams& p,
+Layout lay_out(models::Policy& policy, const std::vector<SampleRequest>& requests, const SamplingParams& p,
                const RolloutSeed& seed) {
   const int64_t G = p.group_size, B = static_cast<int64_t>(requests.size()), N = B * G;
   const at::Device device = policy.device();
   Prefills prefills = prefill_all(policy, requests);
   // Generated token t sits at cache index t; the last one is sampled, never written.
   const int64_t t_max = std::max<int64_t>(1, p.max_new_tokens - 1);
-  Layout layout{prefills.prompt_len, {}, {KvCache(policy.decoder_config(), N, t_max, policy.dtype(), device)}};
+  Layout layout{prefills.prompt_len, {}, {models::KvCache(policy.decoder_config(), N, t_max, policy.dtype(), device)}};
   layout.rows.cache.set_prefix(shared_prompts(prefills, G));
 
   std::vector<int64_t> offsets, keys;
@@ -192,7 +192,7 @@ struct StaticDecode {
 
 // Switches `rows` to static decoding: key_mask [N, T_max] starts closed; decode_next opens one slot
 // per step.
-StaticDecode start_static(Policy& policy, Layout& layout, const SamplingParams& p) {
+StaticDecode start_static(models::Policy& policy, Layout& layout, const SamplingParams& p) {
   DecodeRows& rows = layout.rows;
   rows.key_mask = at::zeros({rows.sample.size(0), rows.cache.max_seq_len()}, rows.sample.options().dtype(at::kBool));
   return {at::zeros({1}, rows.sample.options()),
@@ -200,7 +200,7 @@ StaticDecode start_static(Policy& policy, Layout& layout, const SamplingParams& 
 }
 
 // Logits [N, V] float32 after writing `tokens` at cache index `index` (host int), either path.
-at::Tensor decode_next(Policy& policy, DecodeRows& rows, StaticDecode& st, const at::Tensor& tokens, int64_t index) {
+at::Tensor decode_next(models::Policy& policy, DecodeRows& rows, StaticDecode& st, const at::Tensor& tokens, int64_t index) {
   if (!st.index.defined()) {
     return policy.decode(tokens, rows.pos_offset + index, rows.cache, index, at::Tensor()).to(at::kFloat);
   }
@@ -211,7 +211,7 @@ at::Tensor decode_next(Policy& policy, DecodeRows& rows, StaticDecode& st, const
   return (*st.step)(tokens, rows.pos_offset + st.index, rows.cache, st.index, keys).to(at::kFloat);
 }
 
-Generated decode_all(Policy& policy, Layout& layout, const SamplingParams& p, const at::Tensor& stops) {
+Generated decode_all(models::Policy& policy, Layout& layout, const SamplingParams& p, const at::Tensor& stops) {
   DecodeRows& rows = layout.rows;
   const int64_t N = rows.sample.size(0);
   Generated out{at::zeros({N, p.max_new_tokens}, rows.sample.options()),
@@ -235,7 +235,7 @@ Generated decode_all(Policy& policy, Layout& layout, const SamplingParams& p, co
 
 // decode(ids without the stop id, skip_special_tokens); ids past the tokenizer's vocabulary (the
 // padding rows of a model's embedding) are skipped, as HF tokenizers' decode does.
-std::string caption_text(const Sample& s, const Tokenizer& tokenizer) {
+std::string caption_text(const Sample& s, const text::Tokenizer& tokenizer) {
   const size_t n = s.ids.size() - (s.finish_reason == "stop" ? 1 : 0);
   std::vector<int32_t> ids;
   for (size_t i = 0; i < n; ++i) {
@@ -245,7 +245,7 @@ std::string caption_text(const Sample& s, const Tokenizer& tokenizer) {
 }
 
 // Host side: cut each row at its first stop id, decode the text.
-std::vector<Sample> collect(const Generated& gen, const SamplingParams& p, const Tokenizer& tokenizer, int64_t G) {
+std::vector<Sample> collect(const Generated& gen, const SamplingParams& p, const text::Tokenizer& tokenizer, int64_t G) {
   const at::Tensor tokens = gen.tokens.narrow(1, 0, gen.steps).cpu().contiguous();
   const at::Tensor logprobs = gen.logprobs.narrow(1, 0, gen.steps).cpu().contiguous();
   std::vector<Sample> samples(tokens.size(0));
@@ -271,7 +271,7 @@ std::vector<Sample> collect(const Generated& gen, const SamplingParams& p, const
 
 }  // namespace
 
-std::vector<Sample> sample(Policy& policy, const Tokenizer& tokenizer, const std::vector<SampleRequest>& requests,
+std::vector<Sample> sample(models::Policy& policy, const text::Tokenizer& tokenizer, const std::vector<SampleRequest>& requests,
                            const SamplingParams& params, const RolloutSeed& seed) {
   validate(params);
   if (requests.empty()) return {};

@@ -31,7 +31,7 @@ struct RolloutSeed {
 };
 
 struct SampleRequest {
-  PolicyPrompt prompt;
+  models::PolicyPrompt prompt;
   int64_t image_key = 0;  // dataset index of the image: seeds its rows' randomness
 };
 
@@ -45,7 +45,7 @@ struct Sample {
 };
 
 // B requests -> B*G samples, request-major (request 0's G members first).
-std::vector<Sample> sample(Policy& policy, const Tokenizer& tokenizer, const std::vector<SampleRequest>& requests,
+std::vector<Sample> sample(models::Policy& policy, const text::Tokenizer& tokenizer, const std::vector<SampleRequest>& requests,
                            const SamplingParams& params, const RolloutSeed& seed);
 
 }  // namespace balcap::sampling

@@ -7,7 +7,7 @@
 
 namespace balcap::sampling {
 
-SamplingParams sampling_params_from(const config::SamplingConfig& config, const GenerationConfig& generation,
+SamplingParams sampling_params_from(const config::SamplingConfig& config, const io::GenerationConfig& generation,
                                     int64_t group_size) {
   SamplingParams p;
   p.temperature = config.temperature;

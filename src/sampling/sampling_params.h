@@ -27,7 +27,7 @@ struct SamplingParams {
 
 // Controls from the `sampling:` config; stop ids = config stop_token_ids, plus the checkpoint's
 // eos ids when generation_config_stops (duplicates removed).
-SamplingParams sampling_params_from(const config::SamplingConfig& config, const GenerationConfig& generation,
+SamplingParams sampling_params_from(const config::SamplingConfig& config, const io::GenerationConfig& generation,
                                     int64_t group_size);
 
 // Out-of-range controls -> balcap::Error naming the field and value.

@@ -126,30 +126,30 @@ std::string base64_decode(std::string_view in) {
   return out;
 }
 
-Image load_image_url(const std::string& url) {
+vision::Image load_image_url(const std::string& url) {
   if (url.rfind("data:", 0) == 0) {
     auto comma = url.find(',');
     if (comma == std::string::npos || url.substr(0, comma).find(";base64") == std::string::npos) {
       bad_request("image_url: only base64 data: URLs are supported (data:image/png;base64,...)");
     }
     std::string bytes = base64_decode(std::string_view(url).substr(comma + 1));
-    return decode_image_bytes({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, "image_url data");
+    return vision::decode_image_bytes({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, "image_url data");
   }
   if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
     bad_request("image_url '{}': remote URLs are not fetched; send a data: URL or a file path on the server", url);
   }
-  return decode_image_file(url.rfind("file://", 0) == 0 ? url.substr(7) : url);
+  return vision::decode_image_file(url.rfind("file://", 0) == 0 ? url.substr(7) : url);
 }
 
 // Token text as vLLM lists it: the token decoded alone.
-std::string token_text(const Tokenizer& tok, int64_t id) {
+std::string token_text(const text::Tokenizer& tok, int64_t id) {
   int32_t one = static_cast<int32_t>(id);
   return tok.decode(std::span<const int32_t>(&one, 1));
 }
 
 // Character offset of each token of `ids` in decode(ids), shifted so the whole decodes to `chars`
 // characters (e.g. a BOS that the text does not contain); offsets start at `base`.
-std::vector<size_t> text_offsets(const Tokenizer& tok, const std::vector<int64_t>& ids, size_t base, size_t chars) {
+std::vector<size_t> text_offsets(const text::Tokenizer& tok, const std::vector<int64_t>& ids, size_t base, size_t chars) {
   std::vector<int32_t> ids32(ids.begin(), ids.end());
   std::vector<size_t> prefix(ids.size() + 1);
   for (size_t i = 0; i <= ids.size(); ++i) prefix[i] = utf8_length(tok.decode(std::span(ids32.data(), i)));
@@ -160,9 +160,9 @@ std::vector<size_t> text_offsets(const Tokenizer& tok, const std::vector<int64_t
 }
 
 // Per-token logprobs of each sample's whole sequence (its prompt, then its tokens).
-std::vector<std::vector<PositionLogprob>> sample_logprobs(ServedModel& model, const std::vector<PolicyPrompt>& prompts,
+std::vector<std::vector<PositionLogprob>> sample_logprobs(ServedModel& model, const std::vector<models::PolicyPrompt>& prompts,
                                                           const std::vector<sampling::Sample>& samples, int64_t top_k) {
-  std::vector<const PolicyPrompt*> owners;
+  std::vector<const models::PolicyPrompt*> owners;
   std::vector<std::vector<int64_t>> seqs;
   for (const auto& s : samples) {
     owners.push_back(&prompts[s.request]);
@@ -174,7 +174,7 @@ std::vector<std::vector<PositionLogprob>> sample_logprobs(ServedModel& model, co
 
 // The completions `logprobs` object of one sample: the echoed prompt tokens first (the first one
 // with a null logprob), then the generated ones.
-json completion_logprobs(const Tokenizer& tok, const std::string& prompt, const std::vector<int64_t>& prompt_ids,
+json completion_logprobs(const text::Tokenizer& tok, const std::string& prompt, const std::vector<int64_t>& prompt_ids,
                          const sampling::Sample& s, const std::vector<PositionLogprob>& lp, bool echo) {
   json tokens = json::array(), values = json::array(), tops = json::array(), offsets = json::array();
   auto add = [&](int64_t id, const PositionLogprob* p, size_t offset) {
@@ -199,7 +199,7 @@ json completion_logprobs(const Tokenizer& tok, const std::string& prompt, const 
 }
 
 // The chat `logprobs` object of one sample: each generated token with its top alternatives.
-json chat_logprobs(const Tokenizer& tok, size_t prompt_len, const sampling::Sample& s,
+json chat_logprobs(const text::Tokenizer& tok, size_t prompt_len, const sampling::Sample& s,
                    const std::vector<PositionLogprob>& lp) {
   auto entry = [&](int64_t id, double logprob) {
     std::string t = token_text(tok, id);
@@ -221,7 +221,7 @@ json chat_logprobs(const Tokenizer& tok, size_t prompt_len, const sampling::Samp
 // One system and one user message (text parts, and images in the user message).
 struct ChatTurn {
   std::string system, user;
-  std::vector<Image> images;
+  std::vector<vision::Image> images;
 };
 
 ChatTurn parse_messages(const json& body) {
@@ -313,7 +313,7 @@ HttpResponse OpenAiServer::completions(const json& body) {
   const bool want_logprobs = body.contains("logprobs") && !body["logprobs"].is_null();
   const int64_t top_k = want_logprobs ? number<int64_t>(body, "logprobs", 0, 0, kMaxTopLogprobs) : 0;
 
-  std::vector<PolicyPrompt> encoded;
+  std::vector<models::PolicyPrompt> encoded;
   for (const auto& p : prompts) encoded.push_back(model_.encode_text(p));
   std::lock_guard lock(model_.mutex());
   std::vector<sampling::Sample> samples;
@@ -353,7 +353,7 @@ HttpResponse OpenAiServer::chat(const json& body) {
   const bool want_logprobs = body.value("logprobs", false);
   const int64_t top_k = want_logprobs ? number<int64_t>(body, "top_logprobs", 0, 0, kMaxTopLogprobs) : 0;
 
-  std::vector<PolicyPrompt> prompt = {model_.encode_chat(turn.system, turn.user, turn.images)};
+  std::vector<models::PolicyPrompt> prompt = {model_.encode_chat(turn.system, turn.user, turn.images)};
   std::lock_guard lock(model_.mutex());
   std::vector<sampling::Sample> samples = model_.generate(prompt, g.params, g.seed);
   std::vector<std::vector<PositionLogprob>> lp;

@@ -19,32 +19,32 @@ std::vector<int64_t> to_int64(const std::vector<int32_t>& ids) { return {ids.beg
 }  // namespace
 
 ServedModel::ServedModel(const std::filesystem::path& dir, at::ScalarType dtype, at::Device device) {
-  const ModelFamily family = detect_family(dir);
-  policy_ = load_policy(dir, dtype, device);
+  const io::ModelFamily family = io::detect_family(dir);
+  policy_ = models::load_policy(dir, dtype, device);
   policy_->module().eval();
-  tokenizer_ = load_tokenizer(dir);
-  if (family == ModelFamily::qwen2_5_vl) processor_ = load_image_processor(dir);
-  format_ = family == ModelFamily::llama ? JudgeChatFormat::llama2 : JudgeChatFormat::chatml;
+  tokenizer_ = text::load_tokenizer(dir);
+  if (family == io::ModelFamily::qwen2_5_vl) processor_ = vision::load_image_processor(dir);
+  format_ = family == io::ModelFamily::llama ? text::JudgeChatFormat::llama2 : text::JudgeChatFormat::chatml;
 }
 
-PolicyPrompt ServedModel::encode_text(const std::string& text) const {
-  return PolicyPrompt{to_int64(tokenizer_->encode(text, /*add_special_tokens=*/true)), {}, {}};
+models::PolicyPrompt ServedModel::encode_text(const std::string& text) const {
+  return models::PolicyPrompt{to_int64(tokenizer_->encode(text, /*add_special_tokens=*/true)), {}, {}};
 }
 
-PolicyPrompt ServedModel::encode_chat(const std::string& system, const std::string& user,
-                                      const std::vector<Image>& images) const {
+models::PolicyPrompt ServedModel::encode_chat(const std::string& system, const std::string& user,
+                                      const std::vector<vision::Image>& images) const {
   BALCAP_CHECK(images.empty() || processor_, "this model sees no images, but the request has {}\nHINT: serve a vision "
                "checkpoint (Qwen2.5-VL) or send text only", images.size());
   BALCAP_CHECK(images.size() <= 1, "{} images in one request; at most one is supported\nHINT: send one image",
                images.size());
   if (images.empty()) return encode_chat(system, user, nullptr);
-  const ProcessedImage processed = process(images[0]);
+  const vision::ProcessedImage processed = process(images[0]);
   return encode_chat(system, user, &processed);
 }
 
-PolicyPrompt ServedModel::encode_chat(const std::string& system, const std::string& user,
-                                      const ProcessedImage* image) const {
-  PolicyPrompt prompt{to_int64(tokenizer_->encode(chat_text(system, user, image), /*add_special_tokens=*/false)),
+models::PolicyPrompt ServedModel::encode_chat(const std::string& system, const std::string& user,
+                                      const vision::ProcessedImage* image) const {
+  models::PolicyPrompt prompt{to_int64(tokenizer_->encode(chat_text(system, user, image), /*add_special_tokens=*/false)),
                       {}, {}};
   if (image != nullptr) {
     prompt.pixel_values = image->pixel_values;
@@ -54,21 +54,21 @@ PolicyPrompt ServedModel::encode_chat(const std::string& system, const std::stri
 }
 
 std::string ServedModel::chat_text(const std::string& system, const std::string& user,
-                                   const ProcessedImage* image) const {
-  const std::string text = judge_prompt(format_, system, user, image != nullptr ? 1 : 0);
-  return image == nullptr ? text : expand_image_tokens(text, kQwenImagePad, {image->num_image_tokens});
+                                   const vision::ProcessedImage* image) const {
+  const std::string text = text::judge_prompt(format_, system, user, image != nullptr ? 1 : 0);
+  return image == nullptr ? text : text::expand_image_tokens(text, text::kQwenImagePad, {image->num_image_tokens});
 }
 
-ProcessedImage ServedModel::process(const Image& image) const {
+vision::ProcessedImage ServedModel::process(const vision::Image& image) const {
   BALCAP_CHECK(processor_ != nullptr, "this model sees no images\nHINT: use a vision checkpoint (Qwen2.5-VL)");
   return processor_->process(image);
 }
 
 std::vector<int64_t> ServedModel::stop_ids(bool with_end_of_turn) const {
-  return end_of_turn_ids(*policy_, *tokenizer_, format_, with_end_of_turn);
+  return models::end_of_turn_ids(*policy_, *tokenizer_, format_, with_end_of_turn);
 }
 
-std::vector<sampling::Sample> ServedModel::generate(const std::vector<PolicyPrompt>& prompts,
+std::vector<sampling::Sample> ServedModel::generate(const std::vector<models::PolicyPrompt>& prompts,
                                                     const sampling::SamplingParams& params, uint64_t seed) {
   c10::InferenceMode guard;
   std::vector<sampling::SampleRequest> requests;
@@ -77,20 +77,20 @@ std::vector<sampling::Sample> ServedModel::generate(const std::vector<PolicyProm
 }
 
 std::vector<std::vector<PositionLogprob>> ServedModel::sequence_logprobs(
-    const std::vector<const PolicyPrompt*>& prompts, const std::vector<std::vector<int64_t>>& ids, int64_t top_k) {
+    const std::vector<const models::PolicyPrompt*>& prompts, const std::vector<std::vector<int64_t>>& ids, int64_t top_k) {
   c10::InferenceMode guard;
-  std::vector<LogprobRow> rows;  // every token after the first, as predicted by the one before it
+  std::vector<models::LogprobRow> rows;  // every token after the first, as predicted by the one before it
   for (size_t r = 0; r < ids.size(); ++r) {
-    LogprobRow row{prompts[r], ids[r], {}, {}};
+    models::LogprobRow row{prompts[r], ids[r], {}, {}};
     for (size_t t = 1; t < ids[r].size(); ++t) {
       row.positions.push_back(static_cast<int64_t>(t) - 1);
       row.targets.push_back(ids[r][t]);
     }
     rows.push_back(std::move(row));
   }
-  PolicyLogprobsOptions options{kRowsPerForward, {}};
+  models::PolicyLogprobsOptions options{kRowsPerForward, {}};
   options.tokens.top_k = top_k;
-  const PolicyLogprobs lp = policy_logprobs(*policy_, rows, options);
+  const models::PolicyLogprobs lp = models::policy_logprobs(*policy_, rows, options);
   const at::Tensor logprobs = lp.logprobs.cpu();
   const at::Tensor top_values = top_k > 0 ? lp.top_logprobs.cpu() : at::zeros({logprobs.size(0), 0});
   const at::Tensor top_ids = top_k > 0 ? lp.top_ids.cpu() : at::zeros({logprobs.size(0), 0}, at::kLong);

@@ -34,37 +34,37 @@ class ServedModel {
   ServedModel(const std::filesystem::path& dir, at::ScalarType dtype, at::Device device);
 
   // Completions prompt text -> ids (add_special_tokens as vLLM: true).
-  PolicyPrompt encode_text(const std::string& text) const;
+  models::PolicyPrompt encode_text(const std::string& text) const;
   // One system + one user turn rendered with the model's chat format (judge_chat.h), images first.
   // Images for a text-only model -> balcap::Error.
-  PolicyPrompt encode_chat(const std::string& system, const std::string& user, const std::vector<Image>& images) const;
+  models::PolicyPrompt encode_chat(const std::string& system, const std::string& user, const std::vector<vision::Image>& images) const;
   // The same with the image already processed (null: text only), for callers that reuse one image.
-  PolicyPrompt encode_chat(const std::string& system, const std::string& user, const ProcessedImage* image) const;
+  models::PolicyPrompt encode_chat(const std::string& system, const std::string& user, const vision::ProcessedImage* image) const;
   // The rendered text encode_chat tokenizes (image placeholders expanded), without special tokens.
-  std::string chat_text(const std::string& system, const std::string& user, const ProcessedImage* image) const;
+  std::string chat_text(const std::string& system, const std::string& user, const vision::ProcessedImage* image) const;
   // The model's image processing (vision models only).
-  ProcessedImage process(const Image& image) const;
+  vision::ProcessedImage process(const vision::Image& image) const;
   // B prompts -> B * params.group_size samples (sampling::sample).
-  std::vector<sampling::Sample> generate(const std::vector<PolicyPrompt>& prompts, const sampling::SamplingParams& params,
+  std::vector<sampling::Sample> generate(const std::vector<models::PolicyPrompt>& prompts, const sampling::SamplingParams& params,
                                          uint64_t seed);
   // For each sequence (ids[r], the image of prompts[r]): [len - 1] entries for positions 1..len-1.
-  std::vector<std::vector<PositionLogprob>> sequence_logprobs(const std::vector<const PolicyPrompt*>& prompts,
+  std::vector<std::vector<PositionLogprob>> sequence_logprobs(const std::vector<const models::PolicyPrompt*>& prompts,
                                                               const std::vector<std::vector<int64_t>>& ids,
                                                               int64_t top_k);
   // The checkpoint's eos ids (generation_config.json, else config.json), plus the chat format's end
   // of turn when with_end_of_turn.
   std::vector<int64_t> stop_ids(bool with_end_of_turn) const;
-  Policy& policy() { return *policy_; }
-  const Tokenizer& tokenizer() const { return *tokenizer_; }
-  JudgeChatFormat format() const { return format_; }
+  models::Policy& policy() { return *policy_; }
+  const text::Tokenizer& tokenizer() const { return *tokenizer_; }
+  text::JudgeChatFormat format() const { return format_; }
   bool sees_images() const { return processor_ != nullptr; }
   std::mutex& mutex() { return mutex_; }
 
  private:
-  std::unique_ptr<Policy> policy_;
-  std::unique_ptr<Tokenizer> tokenizer_;
-  std::unique_ptr<ImageProcessor> processor_;
-  JudgeChatFormat format_;
+  std::unique_ptr<models::Policy> policy_;
+  std::unique_ptr<text::Tokenizer> tokenizer_;
+  std::unique_ptr<vision::ImageProcessor> processor_;
+  text::JudgeChatFormat format_;
   std::mutex mutex_;
 };
 

@@ -4,7 +4,7 @@
 
 #include "text/utf8.h"
 
-namespace balcap {
+namespace balcap::text {
 namespace {
 
 // The code point that ends just before byte `end` of valid UTF-8 text.
@@ -76,4 +76,4 @@ void AddedTokenMatcher::split(std::string_view text, std::vector<TextSegment>& o
   if (plain_start < text.size()) out.push_back(TextSegment{text.substr(plain_start), -1});
 }
 
-}  // namespace balcap
+}  // namespace balcap::text

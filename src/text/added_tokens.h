@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace balcap {
+namespace balcap::text {
 
 struct AddedToken {
   int32_t id = 0;
@@ -42,4 +42,4 @@ class AddedTokenMatcher {
   std::vector<AddedToken> tokens_;
 };
 
-}  // namespace balcap
+}  // namespace balcap::text

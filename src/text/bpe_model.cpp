@@ -10,7 +10,7 @@
 #include "text/byte_level.h"
 #include "text/utf8.h"
 
-namespace balcap {
+namespace balcap::text {
 namespace {
 
 uint64_t pair_key(int32_t left, int32_t right) {
@@ -217,4 +217,4 @@ void BpeModel::merge(std::vector<int32_t>& ids) const {
   for (int32_t i = 0; i >= 0; i = sym[i].next) ids.push_back(sym[i].id);
 }
 
-}  // namespace balcap
+}  // namespace balcap::text

@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace balcap {
+namespace balcap::text {
 
 struct BpeOptions {
   bool byte_fallback = false;
@@ -78,4 +78,4 @@ class BpeModel {
   mutable std::shared_mutex cache_mutex_;
 };
 
-}  // namespace balcap
+}  // namespace balcap::text

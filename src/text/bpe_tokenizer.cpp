@@ -11,7 +11,7 @@
 #include "text/qwen_pretokenizer.h"
 #include "text/utf8.h"
 
-namespace balcap {
+namespace balcap::text {
 namespace {
 
 std::pair<std::string, std::string> parse_merge(const nlohmann::json& m, const std::string& where) {
@@ -250,4 +250,4 @@ std::optional<int32_t> BpeTokenizer::token_to_id(std::string_view token) const {
   return model_->token_to_id(token);
 }
 
-}  // namespace balcap
+}  // namespace balcap::text

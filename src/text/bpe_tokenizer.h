@@ -20,7 +20,7 @@
 #include "text/token_decoder.h"
 #include "text/tokenizer.h"
 
-namespace balcap {
+namespace balcap::text {
 
 class BpeTokenizer : public Tokenizer {
  public:
@@ -60,4 +60,4 @@ class BpeTokenizer : public Tokenizer {
   int32_t vocab_size_ = 0;
 };
 
-}  // namespace balcap
+}  // namespace balcap::text

@@ -5,7 +5,7 @@
 
 #include "text/utf8.h"
 
-namespace balcap::byte_level {
+namespace balcap::text::byte_level {
 namespace {
 
 bool printable(uint32_t b) { return (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF); }
@@ -63,4 +63,4 @@ std::optional<std::string> decode(std::string_view token) {
   return out;
 }
 
-}  // namespace balcap::byte_level
+}  // namespace balcap::text::byte_level

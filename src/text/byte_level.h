@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-namespace balcap::byte_level {
+namespace balcap::text::byte_level {
 
 // byte -> its code point: printable Latin-1 bytes ('!'..'~', '¡'..'¬', '®'..'ÿ') map to
 // themselves; the other 68 bytes to U+0100, U+0101, ... in byte order.
@@ -20,4 +20,4 @@ std::string encode(std::string_view bytes);
 // (HF then uses the token's own UTF-8 bytes, e.g. for added tokens).
 std::optional<std::string> decode(std::string_view token);
 
-}  // namespace balcap::byte_level
+}  // namespace balcap::text::byte_level

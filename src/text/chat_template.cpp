@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::text {
 
 const char* to_string(ChatTemplate chat_template) {
   switch (chat_template) {
@@ -59,4 +59,4 @@ std::string expand_image_tokens(std::string_view prompt, std::string_view image_
   return out;
 }
 
-}  // namespace balcap
+}  // namespace balcap::text

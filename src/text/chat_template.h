@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace balcap {
+namespace balcap::text {
 
 enum class ChatTemplate {
   qwen2_5_vl,  // chat_template.json of the Qwen2.5-VL hub checkpoints
@@ -40,4 +40,4 @@ std::string caption_prompt(ChatTemplate chat_template, int64_t num_images, std::
 std::string expand_image_tokens(std::string_view prompt, std::string_view image_token,
                                 const std::vector<int64_t>& tokens_per_image);
 
-}  // namespace balcap
+}  // namespace balcap::text

@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "text/chat_template.h"
 
-namespace balcap {
+namespace balcap::text {
 namespace {
 
 // python's str.strip() without arguments, for the ASCII whitespace (and the separators it also strips).
@@ -38,4 +38,4 @@ std::string judge_prompt(JudgeChatFormat format, std::string_view system, std::s
                                            : llama2_judge_prompt(system, user, num_images);
 }
 
-}  // namespace balcap
+}  // namespace balcap::text

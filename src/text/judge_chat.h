@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-namespace balcap {
+namespace balcap::text {
 
 enum class JudgeChatFormat {
   chatml,  // Qwen2 / Qwen2.5 / Qwen2.5-VL (and the remote judge's `api: completions`)
@@ -32,4 +32,4 @@ std::string llama2_judge_prompt(std::string_view system, std::string_view user, 
 std::string judge_prompt(JudgeChatFormat format, std::string_view system, std::string_view user,
                          int64_t num_images = 0);
 
-}  // namespace balcap
+}  // namespace balcap::text

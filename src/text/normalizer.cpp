@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "text/utf8.h"
 
-namespace balcap {
+namespace balcap::text {
 namespace {
 
 void replace_all(std::string& s, const std::string& from, const std::string& to) {
@@ -67,4 +67,4 @@ bool Normalizer::uses_nfc() const {
   return false;
 }
 
-}  // namespace balcap
+}  // namespace balcap::text

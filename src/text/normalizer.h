@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace balcap {
+namespace balcap::text {
 
 class Normalizer {
  public:
@@ -30,4 +30,4 @@ class Normalizer {
   std::vector<Step> steps_;
 };
 
-}  // namespace balcap
+}  // namespace balcap::text

@@ -7,7 +7,7 @@
 
 #include "text/utf8.h"
 
-namespace balcap {
+namespace balcap::text {
 
 const std::string_view kQwenPretokenizerRegex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
@@ -114,4 +114,4 @@ void qwen_pretokenize(std::string_view text, std::vector<std::string_view>& piec
   }
 }
 
-}  // namespace balcap
+}  // namespace balcap::text

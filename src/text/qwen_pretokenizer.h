@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace balcap {
+namespace balcap::text {
 
 // The exact pattern string this matcher implements (as written in tokenizer.json).
 extern const std::string_view kQwenPretokenizerRegex;
@@ -16,4 +16,4 @@ extern const std::string_view kQwenPretokenizerRegex;
 // appends views into `text` to `pieces`.
 void qwen_pretokenize(std::string_view text, std::vector<std::string_view>& pieces);
 
-}  // namespace balcap
+}  // namespace balcap::text

@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "text/utf8.h"
 
-namespace balcap {
+namespace balcap::text {
 
 SentencePieceTokenizer::SentencePieceTokenizer(const std::filesystem::path& model_file)
     : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()), path_(model_file.string()) {
@@ -69,4 +69,4 @@ bool SentencePieceTokenizer::is_special(int32_t id) const {
   return id >= 0 && id < vocab_size() && sp_->IsControl(id);
 }
 
-}  // namespace balcap
+}  // namespace balcap::text

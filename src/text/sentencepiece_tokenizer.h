@@ -11,7 +11,7 @@ namespace sentencepiece {
 class SentencePieceProcessor;
 }
 
-namespace balcap {
+namespace balcap::text {
 
 class SentencePieceTokenizer : public Tokenizer {
  public:
@@ -31,4 +31,4 @@ class SentencePieceTokenizer : public Tokenizer {
   std::string path_;
 };
 
-}  // namespace balcap
+}  // namespace balcap::text

@@ -8,7 +8,7 @@
 #include "text/byte_level.h"
 #include "text/utf8.h"
 
-namespace balcap {
+namespace balcap::text {
 namespace {
 
 using Tokens = std::vector<std::string>;
@@ -130,4 +130,4 @@ std::string TokenDecoder::decode(Tokens tokens) const {
   return out;
 }
 
-}  // namespace balcap
+}  // namespace balcap::text

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace balcap {
+namespace balcap::text {
 
 class TokenDecoder {
  public:
@@ -30,4 +30,4 @@ class TokenDecoder {
   bool none_ = false;
 };
 
-}  // namespace balcap
+}  // namespace balcap::text

@@ -5,7 +5,7 @@
 #include "text/bpe_tokenizer.h"
 #include "text/sentencepiece_tokenizer.h"
 
-namespace balcap {
+namespace balcap::text {
 
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir_or_file) {
   namespace fs = std::filesystem;
@@ -29,4 +29,4 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir_or_fi
        "HINT: pass tokenizer.json or tokenizer.model", file.string());
 }
 
-}  // namespace balcap
+}  // namespace balcap::text

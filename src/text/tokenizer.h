@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-namespace balcap {
+namespace balcap::text {
 
 class Tokenizer {
  public:
@@ -40,4 +40,4 @@ class Tokenizer {
 // (tokenizer.json preferred). Neither present -> balcap::Error naming the directory.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir_or_file);
 
-}  // namespace balcap
+}  // namespace balcap::text

@@ -12,7 +12,7 @@
 
 #include "core/error.h"
 
-namespace balcap::utf8 {
+namespace balcap::text::utf8 {
 namespace {
 
 // Allowed range of the second byte after lead byte `b` (later bytes are always 80..BF).
@@ -168,4 +168,4 @@ std::string lossy(std::string_view bytes) {
   return out;
 }
 
-}  // namespace balcap::utf8
+}  // namespace balcap::text::utf8

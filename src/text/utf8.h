@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace balcap::utf8 {
+namespace balcap::text::utf8 {
 
 // Byte offset of the first invalid sequence (bad lead/continuation byte, overlong form,
 // surrogate, > U+10FFFF, truncated), or nullopt when `s` is valid UTF-8.
@@ -40,4 +40,4 @@ std::string normalize(std::string_view s, std::string_view form);
 // String::from_utf8_lossy (which HF's decoders use).
 std::string lossy(std::string_view bytes);
 
-}  // namespace balcap::utf8
+}  // namespace balcap::text::utf8

@@ -161,11 +161,11 @@ void AdamW::load_state_dict(const std::vector<std::pair<std::string, at::Tensor>
 
 void save_optimizer_state(const AdamW& optimizer, const std::filesystem::path& file) {
   std::filesystem::create_directories(file.parent_path());
-  save_safetensors(file, optimizer.state_dict());
+  io::save_safetensors(file, optimizer.state_dict());
 }
 
 void load_optimizer_state(AdamW& optimizer, const std::filesystem::path& file) {
-  const SafetensorsCheckpoint saved(file);
+  const io::SafetensorsCheckpoint saved(file);
   std::vector<std::pair<std::string, at::Tensor>> state;
   for (const auto& name : saved.names()) state.emplace_back(name, saved.tensor(name));
   optimizer.load_state_dict(state, file.string());

@@ -20,22 +20,22 @@ namespace {
 
 // The model the eval loads: its policy, tokenizer and processor.
 struct EvalModel {
-  std::unique_ptr<Policy> policy;
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::unique_ptr<ImageProcessor> processor;
+  std::unique_ptr<models::Policy> policy;
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  std::unique_ptr<vision::ImageProcessor> processor;
 };
 
-EvalModel load_eval_model(const Config& config, const fs::path& dir) {
+EvalModel load_eval_model(const config::Config& config, const fs::path& dir) {
   const at::Device device = resolve_device(config.train.device);
   EvalModel m;
-  m.policy = load_policy(dir, resolve_dtype(config.train.dtype, device), device);
+  m.policy = models::load_policy(dir, resolve_dtype(config.train.dtype, device), device);
   m.policy->module().eval();
-  m.tokenizer = load_tokenizer(config.model.tokenizer.empty() ? dir : fs::path(config.model.tokenizer));
-  m.processor = load_image_processor(dir);
+  m.tokenizer = text::load_tokenizer(config.model.tokenizer.empty() ? dir : fs::path(config.model.tokenizer));
+  m.processor = vision::load_image_processor(dir);
   return m;
 }
 
-sampling::SamplingParams eval_params(const Config& config, const Policy& policy, const EvalOptions& options) {
+sampling::SamplingParams eval_params(const config::Config& config, const models::Policy& policy, const EvalOptions& options) {
   sampling::SamplingParams p =
       sampling::sampling_params_from(config.sampling, policy.generation_config(), options.greedy ? 1 : options.samples);
   p.greedy = options.greedy;
@@ -43,7 +43,7 @@ sampling::SamplingParams eval_params(const Config& config, const Policy& policy,
 }
 
 // Captions of one chunk of prompted records -> EvalSamples (scores filled later).
-void caption_chunk(const Config& config, EvalModel& m, const std::vector<PromptedRecord>& items,
+void caption_chunk(const config::Config& config, EvalModel& m, const std::vector<PromptedRecord>& items,
                    const sampling::SamplingParams& params, ReferenceLengths& reference_lengths,
                    std::vector<EvalSample>& out, std::vector<const data::Record*>& records,
                    std::vector<sampling::Sample>& all) {
@@ -65,7 +65,7 @@ void caption_chunk(const Config& config, EvalModel& m, const std::vector<Prompte
 
 }  // namespace
 
-void summarise(const Config& config, EvalReport& report) {
+void summarise(const config::Config& config, EvalReport& report) {
   double weighted = 0, weights = 0;
   for (const std::string& name : report.objectives) {
     double sum = 0;
@@ -95,7 +95,7 @@ void summarise(const Config& config, EvalReport& report) {
   report.length_ratio = refs > 0 ? tokens / refs : 0.0;
 }
 
-void score_samples(const Config& config, const std::vector<const data::Record*>& records, at::Device device,
+void score_samples(const config::Config& config, const std::vector<const data::Record*>& records, at::Device device,
                    EvalReport& report) {
   BALCAP_CHECK(records.size() == report.samples.size(), "eval: {} records for {} captions (internal).",
                records.size(), report.samples.size());
@@ -116,7 +116,7 @@ void score_samples(const Config& config, const std::vector<const data::Record*>&
   summarise(config, report);
 }
 
-EvalReport evaluate(const Config& config, const EvalOptions& options) {
+EvalReport evaluate(const config::Config& config, const EvalOptions& options) {
   BALCAP_CHECK(options.greedy || options.samples >= 1,
                "eval --samples {} must be at least 1. HINT: use --greedy for one deterministic caption per image.",
                options.samples);

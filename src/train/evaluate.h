@@ -51,15 +51,15 @@ struct EvalReport {
   std::vector<EvalSample> samples;
 };
 
-EvalReport evaluate(const Config& config, const EvalOptions& options);
+EvalReport evaluate(const config::Config& config, const EvalOptions& options);
 
 // Scores report.samples (records[i] = the record of samples[i]) with rewards.objectives, fills
 // each sample's scores and the summary (summarise). Judges load on `device` when local.
-void score_samples(const Config& config, const std::vector<const data::Record*>& records, at::Device device,
+void score_samples(const config::Config& config, const std::vector<const data::Record*>& records, at::Device device,
                    EvalReport& report);
 
 // The summary numbers (objective means, balanced, lengths) from the samples' scores and lengths.
-void summarise(const Config& config, EvalReport& report);
+void summarise(const config::Config& config, EvalReport& report);
 
 // {"correctness":..,...,"balanced":..,"length_ratio":..,"caption_tokens_mean":..,
 //  "reference_tokens_mean":..,"images":..,"samples":[{"id","member","caption","tokens","scores"}]}

@@ -33,7 +33,7 @@ MetricsWriter::MetricsWriter(const fs::path& run_dir, std::optional<int64_t> res
     for (const auto& line : metrics_lines_up_to(path_, *resume_step)) keep += line + "\n";
     spdlog::debug("metrics: kept {} bytes of {} up to step {}", keep.size(), path_.string(), *resume_step);
   }
-  write_file_atomically(path_, keep);
+  io::write_file_atomically(path_, keep);
   file_ = std::fopen(path_.c_str(), "ab");
   BALCAP_CHECK(file_ != nullptr, "{}: cannot open for appending: {}. HINT: check that the run directory is writable",
                path_.string(), std::strerror(errno));

@@ -32,7 +32,7 @@ std::vector<rewards::ScoredCaption> scored_captions(const Rollout& rollout) {
   return out;
 }
 
-std::vector<algo::ObjectiveRewards> objective_rewards(const Config& config, const rewards::RewardMatrix& m) {
+std::vector<algo::ObjectiveRewards> objective_rewards(const config::Config& config, const rewards::RewardMatrix& m) {
   std::vector<algo::ObjectiveRewards> out;
   for (std::size_t k = 0; k < m.objectives.size(); ++k) {
     const double weight = config.rewards.objectives.at(m.objectives[k]).weight;
@@ -43,7 +43,7 @@ std::vector<algo::ObjectiveRewards> objective_rewards(const Config& config, cons
 
 }  // namespace
 
-RewardOutcome reward_phase(const Config& config, const std::vector<std::unique_ptr<rewards::Objective>>& objectives,
+RewardOutcome reward_phase(const config::Config& config, const std::vector<std::unique_ptr<rewards::Objective>>& objectives,
                            const Rollout& rollout, ReferenceLengths& reference_lengths, dist::Communicator& comm) {
   const auto t0 = std::chrono::steady_clock::now();
   RewardOutcome out;

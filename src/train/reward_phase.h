@@ -21,11 +21,11 @@ namespace balcap::train {
 // Mean token length of a record's references (0 when it has none), cached by record index.
 class ReferenceLengths {
  public:
-  explicit ReferenceLengths(const Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
+  explicit ReferenceLengths(const text::Tokenizer& tokenizer) : tokenizer_(tokenizer) {}
   double of(const data::Record& record);
 
  private:
-  const Tokenizer& tokenizer_;
+  const text::Tokenizer& tokenizer_;
   std::map<std::int64_t, double> cache_;
 };
 
@@ -39,7 +39,7 @@ struct RewardOutcome {
   double seconds = 0;
 };
 
-RewardOutcome reward_phase(const Config& config, const std::vector<std::unique_ptr<rewards::Objective>>& objectives,
+RewardOutcome reward_phase(const config::Config& config, const std::vector<std::unique_ptr<rewards::Objective>>& objectives,
                            const Rollout& rollout, ReferenceLengths& reference_lengths, dist::Communicator& comm);
 
 }  // namespace balcap::train

@@ -23,13 +23,13 @@ std::vector<PromptedRecord> build_prompts(const RolloutInputs& in, const std::ve
   std::vector<PromptedRecord> out;
   for (std::int64_t index : record_indices) {
     const data::Record& record = in.dataset->records.at(static_cast<std::size_t>(index));
-    std::optional<Image> image = in.images->decode(record);
+    std::optional<vision::Image> image = in.images->decode(record);
     if (!image) {
       if (skipped) ++*skipped;
       continue;
     }
     const auto& data = in.config->data;
-    out.push_back({&record, build_caption_prompt(*in.tokenizer, *in.processor, *image, data.prompt, data.system_prompt)});
+    out.push_back({&record, models::build_caption_prompt(*in.tokenizer, *in.processor, *image, data.prompt, data.system_prompt)});
   }
   return out;
 }
@@ -41,7 +41,7 @@ Rollout rollout_phase(const RolloutInputs& in, const std::vector<std::int64_t>& 
   r.preprocess_seconds = seconds_since(t0);
   if (r.items.empty()) return r;
 
-  const Config& cfg = *in.config;
+  const config::Config& cfg = *in.config;
   sampling::SamplingParams params =
       sampling::sampling_params_from(cfg.sampling, in.policy->generation_config(), cfg.train.group_size);
   std::vector<sampling::SampleRequest> requests;

@@ -19,10 +19,10 @@ namespace balcap::train {
 
 // What a phase reads: the run's fixed parts (owned by the session).
 struct RolloutInputs {
-  const Config* config = nullptr;
-  Policy* policy = nullptr;
-  const Tokenizer* tokenizer = nullptr;
-  const ImageProcessor* processor = nullptr;
+  const config::Config* config = nullptr;
+  models::Policy* policy = nullptr;
+  const text::Tokenizer* tokenizer = nullptr;
+  const vision::ImageProcessor* processor = nullptr;
   const data::Dataset* dataset = nullptr;
   data::RecordImageDecoder* images = nullptr;
   dist::Communicator* comm = nullptr;
@@ -31,7 +31,7 @@ struct RolloutInputs {
 // One image of the step: its record and its prompt (ids + pixel tensors).
 struct PromptedRecord {
   const data::Record* record = nullptr;
-  PolicyPrompt prompt;
+  models::PolicyPrompt prompt;
 };
 
 // records -> prompts; failed images are left out (counted in *skipped).

@@ -44,7 +44,7 @@ bool is_vision(const std::string& name) {
 
 at::Generator cpu_generator() { return at::detail::getDefaultCPUGenerator(); }
 
-LoraOptions lora_options(const config::LoraConfig& lora) {
+models::LoraOptions lora_options(const config::LoraConfig& lora) {
   return {lora.r, lora.alpha, lora.dropout, lora.target_modules};
 }
 
@@ -72,11 +72,11 @@ std::vector<double> lr_scales(const NamedParams& params, const config::OptimConf
 
 void set_gradient_checkpointing(torch::nn::Module& module, bool on) {
   for (const auto& m : module.modules(/*include_self=*/true)) {
-    if (auto* decoder = dynamic_cast<TextDecoderImpl*>(m.get())) decoder->set_gradient_checkpointing(on);
+    if (auto* decoder = dynamic_cast<models::TextDecoderImpl*>(m.get())) decoder->set_gradient_checkpointing(on);
   }
 }
 
-Session::Session(Config cfg, const RunArgs& args, std::int64_t updates_per_step) : config(std::move(cfg)) {
+Session::Session(config::Config cfg, const RunArgs& args, std::int64_t updates_per_step) : config(std::move(cfg)) {
   run_dir = config.train.run_dir;
   device = resolve_device(config.train.device);
   dtype = resolve_dtype(config.train.dtype, device);
@@ -100,9 +100,9 @@ Session::~Session() = default;
 
 void Session::load_model() {
   const fs::path model = config.model.path;
-  policy = load_policy(model, dtype, device);
-  tokenizer = load_tokenizer(config.model.tokenizer.empty() ? model : fs::path(config.model.tokenizer));
-  processor = load_image_processor(model, PixelBounds{config.model.min_pixels, config.model.max_pixels});
+  policy = models::load_policy(model, dtype, device);
+  tokenizer = text::load_tokenizer(config.model.tokenizer.empty() ? model : fs::path(config.model.tokenizer));
+  processor = vision::load_image_processor(model, vision::PixelBounds{config.model.min_pixels, config.model.max_pixels});
   policy->module().eval();
   set_gradient_checkpointing(policy->module(), config.train.grad_checkpointing);
   spdlog::info("policy {} ({}, {}) loaded", model.string(), c10::toString(dtype), device.str());
@@ -122,8 +122,8 @@ void Session::build_optimizer(std::int64_t updates_per_step) {
   NamedParams params = trainable_parameters(policy->module(), config.train);
   if (config.train.lora.enabled) {
     at::Generator init = at::detail::createCPUGenerator(static_cast<std::uint64_t>(config.train.seed));
-    const LoraOptions options = lora_options(config.train.lora);
-    lora = std::make_unique<LoraAdapters>(LoraAdapters::inject(policy->module(), options, init));
+    const models::LoraOptions options = lora_options(config.train.lora);
+    lora = std::make_unique<models::LoraAdapters>(models::LoraAdapters::inject(policy->module(), options, init));
     params = lora->named_parameters();
     spdlog::info("LoRA: {} adapted layers (r {}, alpha {})", lora->size(), config.train.lora.r, config.train.lora.alpha);
   }
@@ -225,7 +225,7 @@ void Session::restore_state(const checkpoint::TrainerState& state) {
 
 void Session::load_weights_from(const fs::path& checkpoint_dir) {
   // The saved model is the same family as the policy: its parameters share the in-memory names.
-  std::unique_ptr<Policy> saved = load_policy(checkpoint::model_dir(checkpoint_dir), dtype, device);
+  std::unique_ptr<models::Policy> saved = models::load_policy(checkpoint::model_dir(checkpoint_dir), dtype, device);
   auto source = saved->module().named_parameters();
   at::NoGradGuard no_grad;
   for (auto& item : policy->module().named_parameters()) {
@@ -240,7 +240,7 @@ void Session::load_weights_from(const fs::path& checkpoint_dir) {
 
 void Session::load_adapters_from(const fs::path& checkpoint_dir) {
   const fs::path file = checkpoint::adapter_dir(checkpoint_dir) / "adapter_model.safetensors";
-  SafetensorsFile saved(file);
+  io::SafetensorsFile saved(file);
   at::NoGradGuard no_grad;
   for (auto& [name, tensor] : lora->named_parameters()) {
     BALCAP_CHECK(saved.contains(name) && saved.info(name).shape == tensor.sizes().vec(),

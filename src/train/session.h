@@ -60,18 +60,18 @@ void set_gradient_checkpointing(torch::nn::Module& module, bool on);
 class Session {
  public:
   // updates_per_step: optimizer steps per training step (the schedule's total = max_steps x this).
-  Session(Config config, const RunArgs& args, std::int64_t updates_per_step);
+  Session(config::Config config, const RunArgs& args, std::int64_t updates_per_step);
   ~Session();
 
-  Config config;
+  config::Config config;
   std::filesystem::path run_dir;
   at::Device device = at::kCPU;
   at::ScalarType dtype = at::kFloat;
   std::unique_ptr<dist::Communicator> comm;
-  std::unique_ptr<Policy> policy;
-  std::unique_ptr<LoraAdapters> lora;  // train.lora.enabled: the only trained tensors
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::unique_ptr<ImageProcessor> processor;
+  std::unique_ptr<models::Policy> policy;
+  std::unique_ptr<models::LoraAdapters> lora;  // train.lora.enabled: the only trained tensors
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  std::unique_ptr<vision::ImageProcessor> processor;
   data::Dataset dataset;
   std::unique_ptr<data::DataOrder> order;
   std::unique_ptr<data::RecordImageDecoder> images;

@@ -16,8 +16,8 @@
 
 namespace balcap::train {
 
-Config sft_phase_config(const Config& config) {
-  Config c = config;
+config::Config sft_phase_config(const config::Config& config) {
+  config::Config c = config;
   c.train.run_dir = config.sft.run_dir.empty() ? (std::filesystem::path(config.train.run_dir) / "sft").string()
                                                : config.sft.run_dir;
   c.train.max_steps = config.sft.max_steps;
@@ -35,7 +35,7 @@ using Clock = std::chrono::steady_clock;
 
 // One training sequence: a prompt and a tokenized reference + the end-of-turn id.
 struct SftRow {
-  const PolicyPrompt* prompt;
+  const models::PolicyPrompt* prompt;
   std::vector<std::int64_t> target;
 };
 
@@ -87,9 +87,9 @@ void sft_update(Session& s, const std::vector<SftRow>& rows, SftStep& out) {
   at::Tensor loss_sum;
   for (auto [a, b] : split_evenly(static_cast<std::int64_t>(rows.size()),
                                   micro_batch_count(s.config.train, static_cast<std::int64_t>(rows.size())))) {
-    std::vector<LogprobRow> batch;
-    for (std::int64_t i = a; i < b; ++i) batch.push_back(completion_row(*rows[i].prompt, rows[i].target));
-    PolicyLogprobs lp = policy_logprobs(*s.policy, batch);
+    std::vector<models::LogprobRow> batch;
+    for (std::int64_t i = a; i < b; ++i) batch.push_back(models::completion_row(*rows[i].prompt, rows[i].target));
+    models::PolicyLogprobs lp = models::policy_logprobs(*s.policy, batch);
     at::Tensor w = algo::aggregation_weights(lp.counts, "token_mean", total_tokens, 1).to(lp.logprobs.device());
     at::Tensor loss = -(w * lp.logprobs).sum();
     loss.backward();
@@ -159,9 +159,9 @@ void save_final_model(Session& s) {
 
 }  // namespace
 
-int run_sft(const Config& config, const RunArgs& args) {
+int run_sft(const config::Config& config, const RunArgs& args) {
   install_stop_handlers();
-  const Config phase = sft_phase_config(config);
+  const config::Config phase = sft_phase_config(config);
   Session s(phase, args, 1);
   Progress progress(phase.train.max_steps, s.step, phase.logging.progress);
   while (s.step < phase.train.max_steps) {

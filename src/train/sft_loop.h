@@ -8,10 +8,10 @@ namespace balcap::train {
 
 // Supervised captioning (cross-entropy on reference captions) with the same machinery; `config` is
 // the full config, its `sft:` section selects steps, lr, run_dir and which references.
-int run_sft(const Config& config, const RunArgs& args);
+int run_sft(const config::Config& config, const RunArgs& args);
 
 // The config an SFT run actually trains with: train.* / optim.* taken from sft.* (run_dir,
 // max_steps, save_every, batch_size, lr, warmup_steps). Also what its checkpoints hash.
-Config sft_phase_config(const Config& config);
+config::Config sft_phase_config(const config::Config& config);
 
 }  // namespace balcap::train

@@ -182,7 +182,7 @@ TensorBoardWriter::TensorBoardWriter(const fs::path& dir, std::optional<int64_t>
       const auto step = event_step(record);
       if (step && *step <= *resume_step) kept += tfrecord_frame(record);
     }
-    write_file_atomically(entry.path(), kept);
+    io::write_file_atomically(entry.path(), kept);
   }
   const double now = unix_seconds();
   char host[256] = "localhost";

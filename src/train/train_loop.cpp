@@ -25,15 +25,15 @@ double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock:
 // What the loop holds besides the session.
 struct RlParts {
   std::vector<std::unique_ptr<rewards::Objective>> objectives;
-  std::unique_ptr<Policy> reference;  // only with algo.kl_coef > 0
+  std::unique_ptr<models::Policy> reference;  // only with algo.kl_coef > 0
   std::unique_ptr<ReferenceLengths> reference_lengths;
   double last_checkpoint_seconds = 0;
 };
 
-std::unique_ptr<Policy> load_reference(const Session& s) {
+std::unique_ptr<models::Policy> load_reference(const Session& s) {
   if (s.config.algo.kl_coef <= 0) return nullptr;  // no reference model at all
   const std::string path = s.config.model.reference_path.empty() ? s.config.model.path : s.config.model.reference_path;
-  std::unique_ptr<Policy> ref = load_policy(path, s.dtype, s.device);
+  std::unique_ptr<models::Policy> ref = models::load_policy(path, s.dtype, s.device);
   ref->module().eval();
   for (auto& p : ref->module().parameters()) p.requires_grad_(false);
   spdlog::info("KL reference policy {} loaded (kl_coef {})", path, s.config.algo.kl_coef);
@@ -62,7 +62,7 @@ void count_total(Session& s, const char* key, std::int64_t n) { s.totals[key] = 
 
 // One RL step; kDropped when a stop signal came before any optimizer update.
 StepEnd rl_step(Session& s, RlParts& parts, Progress& progress) {
-  const Config& cfg = s.config;
+  const config::Config& cfg = s.config;
   const auto t_step = Clock::now();
   const StepSnapshot snap = snapshot(s);
   const std::vector<std::int64_t> indices = s.order->next(cfg.train.batch_size);
@@ -120,7 +120,7 @@ void check_bad_steps(Session& s) {
 
 }  // namespace
 
-int run_training(const Config& config, const RunArgs& args) {
+int run_training(const config::Config& config, const RunArgs& args) {
   install_stop_handlers();
   Session s(config, args, config.algo.ppo_epochs * config.algo.mini_batches);
   RlParts parts;

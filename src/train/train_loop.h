@@ -15,6 +15,6 @@
 namespace balcap::train {
 
 // Returns the process exit code (0: finished, or stopped by a signal after saving).
-int run_training(const Config& config, const RunArgs& args);
+int run_training(const config::Config& config, const RunArgs& args);
 
 }  // namespace balcap::train

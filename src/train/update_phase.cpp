@@ -34,7 +34,7 @@ using Clock = std::chrono::steady_clock;
 
 // Per-token inputs of rows [first, last): old logprobs, advantages; and the rows themselves.
 struct MicroBatch {
-  std::vector<LogprobRow> rows;  // prompt + caption, every caption token scored
+  std::vector<models::LogprobRow> rows;  // prompt + caption, every caption token scored
   std::vector<float> old_logprobs, advantages;
 };
 
@@ -42,7 +42,7 @@ MicroBatch micro_batch(const Rollout& rollout, const std::vector<double>& adv, s
   MicroBatch mb;
   for (std::int64_t i = first; i < last; ++i) {
     const sampling::Sample& s = rollout.samples.at(static_cast<std::size_t>(i));
-    mb.rows.push_back(completion_row(rollout.items.at(static_cast<std::size_t>(s.request)).prompt, s.ids));
+    mb.rows.push_back(models::completion_row(rollout.items.at(static_cast<std::size_t>(s.request)).prompt, s.ids));
     mb.old_logprobs.insert(mb.old_logprobs.end(), s.logprobs.begin(), s.logprobs.end());
     mb.advantages.insert(mb.advantages.end(), s.ids.size(), static_cast<float>(adv.at(static_cast<std::size_t>(i))));
   }
@@ -62,20 +62,20 @@ struct LossSums {
 at::Tensor reference_logprobs(const UpdateInputs& in, const MicroBatch& mb) {
   if (in.reference == nullptr) return {};
   at::NoGradGuard no_grad;
-  PolicyLogprobsOptions opt;
+  models::PolicyLogprobsOptions opt;
   opt.tokens.temperature = in.config->sampling.temperature;
-  return policy_logprobs(*in.reference, mb.rows, opt).logprobs;
+  return models::policy_logprobs(*in.reference, mb.rows, opt).logprobs;
 }
 
 // Forward + backward of one micro-batch; returns its loss parts.
 algo::PolicyLossOutput micro_step(const UpdateInputs& in, const MicroBatch& mb, std::int64_t total_tokens,
                                   std::int64_t total_sequences) {
-  const Config& cfg = *in.config;
-  PolicyLogprobsOptions opt;
+  const config::Config& cfg = *in.config;
+  models::PolicyLogprobsOptions opt;
   opt.tokens.temperature = cfg.sampling.temperature;
   opt.tokens.entropy = true;
   opt.tokens.entropy_grad = cfg.algo.entropy_coef > 0;
-  PolicyLogprobs lp = policy_logprobs(*in.policy, mb.rows, opt);
+  models::PolicyLogprobs lp = models::policy_logprobs(*in.policy, mb.rows, opt);
   const at::Device dev = lp.logprobs.device();
   algo::PolicyLossInputs x;
   x.logprobs = lp.logprobs;
@@ -144,7 +144,7 @@ UpdateOutcome update_phase(const UpdateInputs& in, const Rollout& rollout, const
                            std::int64_t& updates_done) {
   const auto t0 = Clock::now();
   UpdateOutcome out;
-  const Config& cfg = *in.config;
+  const config::Config& cfg = *in.config;
   const auto n = static_cast<std::int64_t>(rollout.samples.size());
   std::int64_t mini_batches_run = 0;
   in.policy->module().train();

@@ -19,9 +19,9 @@
 namespace balcap::train {
 
 struct UpdateInputs {
-  const Config* config = nullptr;
-  Policy* policy = nullptr;
-  Policy* reference = nullptr;  // frozen KL reference; null when algo.kl_coef == 0
+  const config::Config* config = nullptr;
+  models::Policy* policy = nullptr;
+  models::Policy* reference = nullptr;  // frozen KL reference; null when algo.kl_coef == 0
   AdamW* optimizer = nullptr;
   const LrSchedule* schedule = nullptr;
   dist::Communicator* comm = nullptr;

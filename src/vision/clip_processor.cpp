@@ -6,11 +6,11 @@
 #include "vision/resample.h"
 #include "processor_common.h"
 
-namespace balcap {
+namespace balcap::vision {
 namespace {
 
 // `size`: int S or {"shortest_edge": S} -> short side S; {"height", "width"} -> exact size.
-void read_size(const nlohmann::json& object, const JsonFields& fields, ClipProcessorConfig& config) {
+void read_size(const nlohmann::json& object, const io::JsonFields& fields, ClipProcessorConfig& config) {
   if (!fields.has("size")) return;
   if (object.at("size").is_number_integer()) {
     config.shortest_edge = fields.get_int("size", 0);
@@ -30,7 +30,7 @@ void read_size(const nlohmann::json& object, const JsonFields& fields, ClipProce
 }
 
 // `crop_size`: int C or {"height": H, "width": W}.
-void read_crop(const nlohmann::json& object, const JsonFields& fields, ClipProcessorConfig& config) {
+void read_crop(const nlohmann::json& object, const io::JsonFields& fields, ClipProcessorConfig& config) {
   if (!fields.has("crop_size")) return;
   if (object.at("crop_size").is_number_integer()) {
     config.crop_height = config.crop_width = fields.get_int("crop_size", 0);
@@ -60,7 +60,7 @@ int64_t floor_div2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
 }  // namespace
 
 ClipProcessorConfig ClipProcessorConfig::from_json(const nlohmann::json& object, const std::filesystem::path& file) {
-  const JsonFields fields(file, object);
+  const io::JsonFields fields(file, object);
   ClipProcessorConfig config;
   detail::read_common_keys(object, fields, config);
   config.do_center_crop = fields.get_bool("do_center_crop", config.do_center_crop);
@@ -107,4 +107,4 @@ ProcessedImage ClipImageProcessor::process(const Image& image) const {
   return result;
 }
 
-}  // namespace balcap
+}  // namespace balcap::vision

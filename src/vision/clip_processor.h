@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include "vision/image_processor.h"
 
-namespace balcap {
+namespace balcap::vision {
 
 struct ClipProcessorConfig {
   // `size`: an int or {"shortest_edge": S} (resize the short side to S), or {"height", "width"}.
@@ -38,4 +38,4 @@ class ClipImageProcessor : public ImageProcessor {
   ClipProcessorConfig config_;
 };
 
-}  // namespace balcap
+}  // namespace balcap::vision

@@ -8,7 +8,7 @@
 
 #include "vision/image.h"
 
-namespace balcap::detail {
+namespace balcap::vision::detail {
 
 struct DecodedImage {
   Image image;
@@ -16,4 +16,4 @@ struct DecodedImage {
   std::string xmp;            // XMP packet; empty if none
 };
 
-}  // namespace balcap::detail
+}  // namespace balcap::vision::detail

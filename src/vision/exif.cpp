@@ -4,7 +4,7 @@
 #include <cstring>
 #include <optional>
 
-namespace balcap {
+namespace balcap::vision {
 namespace {
 
 // Bounds-checked big/little-endian reads inside the TIFF block.
@@ -100,4 +100,4 @@ Image apply_exif_orientation(const Image& image, int orientation) {
   return out;
 }
 
-}  // namespace balcap
+}  // namespace balcap::vision

@@ -6,7 +6,7 @@
 
 #include "vision/image.h"
 
-namespace balcap {
+namespace balcap::vision {
 
 // Orientation tag (0x0112) of EXIF data in TIFF layout (an optional "Exif\0\0" prefix is skipped).
 // 0 when the data, IFD0 or the tag is absent or unreadable (callers then look at XMP).
@@ -20,4 +20,4 @@ int xmp_orientation(std::string_view xmp);
 // counter-clockwise. 5..8 swap width and height.
 Image apply_exif_orientation(const Image& image, int orientation);
 
-}  // namespace balcap
+}  // namespace balcap::vision

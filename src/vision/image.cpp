@@ -11,7 +11,7 @@
 #include "vision/jpeg_decode.h"
 #include "vision/png_decode.h"
 
-namespace balcap {
+namespace balcap::vision {
 namespace {
 
 using namespace std::string_view_literals;  // "..."sv keeps embedded NULs in the magic bytes
@@ -75,4 +75,4 @@ Image decode_image_file(const std::filesystem::path& path) {
   return decode_image_bytes(bytes, path.string());
 }
 
-}  // namespace balcap
+}  // namespace balcap::vision

@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace balcap {
+namespace balcap::vision {
 
 // An 8-bit RGB image. rgb: [height, width, 3] row-major (HWC).
 struct Image {
@@ -41,4 +41,4 @@ namespace detail {
 void check_image_size(int64_t width, int64_t height, const std::string& name);
 }  // namespace detail
 
-}  // namespace balcap
+}  // namespace balcap::vision

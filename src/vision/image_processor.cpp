@@ -10,13 +10,13 @@
 #include "vision/qwen2_vl_processor.h"
 #include "processor_common.h"
 
-namespace balcap {
+namespace balcap::vision {
 
 ImageProcessor::~ImageProcessor() = default;
 
 namespace detail {
 
-std::array<double, 3> read_channel_values(const nlohmann::json& object, const JsonFields& fields,
+std::array<double, 3> read_channel_values(const nlohmann::json& object, const io::JsonFields& fields,
                                           const std::string& key, const std::array<double, 3>& fallback) {
   if (!fields.has(key)) return fallback;
   const nlohmann::json& value = object.at(key);
@@ -29,7 +29,7 @@ std::array<double, 3> read_channel_values(const nlohmann::json& object, const Js
                   "use the checkpoint's preprocessor_config.json");
 }
 
-void check_bicubic(const JsonFields& fields) {
+void check_bicubic(const io::JsonFields& fields) {
   const int64_t resample = fields.get_int("resample", 3);
   if (resample != 3) {
     fields.fail_key("resample", fmt::format("is {}; balcap implements only 3 (bicubic)", resample),
@@ -44,7 +44,7 @@ namespace {
 enum class Family { kQwen2VL, kClip };
 
 // image_processor_type first (as AutoImageProcessor), then config.json's model_type.
-Family choose_family(const std::filesystem::path& dir, const JsonFields& preprocessor) {
+Family choose_family(const std::filesystem::path& dir, const io::JsonFields& preprocessor) {
   const std::string type = preprocessor.get_string("image_processor_type", "");
   if (type.starts_with("Qwen2VLImageProcessor")) return Family::kQwen2VL;
   if (type.starts_with("CLIPImageProcessor")) return Family::kClip;
@@ -56,8 +56,8 @@ Family choose_family(const std::filesystem::path& dir, const JsonFields& preproc
   BALCAP_CHECK(std::filesystem::exists(config_path),
                "{}: no 'image_processor_type' and no config.json beside it to tell the model family. HINT: use "
                "the model directory as downloaded from the hub", (dir / "preprocessor_config.json").string());
-  const nlohmann::json config = read_json_file(config_path);
-  const JsonFields fields(config_path, config);
+  const nlohmann::json config = io::read_json_file(config_path);
+  const io::JsonFields fields(config_path, config);
   const std::string model_type = fields.get_string("model_type", "");
   if (model_type == "qwen2_vl" || model_type == "qwen2_5_vl") return Family::kQwen2VL;
   if (model_type == "llava") return Family::kClip;
@@ -69,8 +69,8 @@ Family choose_family(const std::filesystem::path& dir, const JsonFields& preproc
 int64_t clip_patch_size(const std::filesystem::path& dir) {
   const auto config_path = dir / "config.json";
   if (!std::filesystem::exists(config_path)) return 14;
-  const nlohmann::json config = read_json_file(config_path);
-  const JsonFields fields(config_path, config);
+  const nlohmann::json config = io::read_json_file(config_path);
+  const io::JsonFields fields(config_path, config);
   auto vision = fields.object("vision_config");
   return vision ? vision->get_int("patch_size", 14) : 14;
 }
@@ -87,9 +87,9 @@ std::unique_ptr<ImageProcessor> load_image_processor(const std::filesystem::path
                "{}: not found; cannot tell how to preprocess images for the model in {}. HINT: --model must be "
                "a Hugging Face model directory containing preprocessor_config.json", path.string(),
                model_dir.string());
-  const nlohmann::json json = read_json_file(path);
+  const nlohmann::json json = io::read_json_file(path);
   BALCAP_CHECK(json.is_object(), "{}: must be a JSON object. HINT: use the checkpoint's file", path.string());
-  const JsonFields fields(path, json);
+  const io::JsonFields fields(path, json);
   if (choose_family(model_dir, fields) == Family::kQwen2VL) {
     Qwen2VLProcessorConfig config = Qwen2VLProcessorConfig::from_json(json, path);
     if (bounds.min_pixels > 0) config.min_pixels = bounds.min_pixels;
@@ -109,4 +109,4 @@ std::unique_ptr<ImageProcessor> load_image_processor(const std::filesystem::path
   return std::make_unique<ClipImageProcessor>(config);
 }
 
-}  // namespace balcap
+}  // namespace balcap::vision

@@ -10,7 +10,7 @@
 
 #include "vision/image.h"
 
-namespace balcap {
+namespace balcap::vision {
 
 struct ProcessedImage {
   // Qwen2-VL: [N, 3 * temporal_patch * patch * patch] = [N, 1176] float32, N = grid_h * grid_w.
@@ -46,4 +46,4 @@ struct PixelBounds {
 };
 std::unique_ptr<ImageProcessor> load_image_processor(const std::filesystem::path& model_dir, const PixelBounds& bounds);
 
-}  // namespace balcap
+}  // namespace balcap::vision

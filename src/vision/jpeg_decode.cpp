@@ -18,7 +18,7 @@
 
 #include "core/error.h"
 
-namespace balcap::detail {
+namespace balcap::vision::detail {
 namespace {
 
 struct JpegState {
@@ -150,4 +150,4 @@ DecodedImage decode_jpeg(std::span<const uint8_t> bytes, const std::string& name
   return out;
 }
 
-}  // namespace balcap::detail
+}  // namespace balcap::vision::detail

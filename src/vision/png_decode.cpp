@@ -16,7 +16,7 @@
 
 #include "core/error.h"
 
-namespace balcap::detail {
+namespace balcap::vision::detail {
 namespace {
 
 struct PngState {
@@ -201,4 +201,4 @@ DecodedImage decode_png(std::span<const uint8_t> bytes, const std::string& name)
   return out;
 }
 
-}  // namespace balcap::detail
+}  // namespace balcap::vision::detail

@@ -7,9 +7,9 @@
 
 #include "vision/decoded_image.h"
 
-namespace balcap::detail {
+namespace balcap::vision::detail {
 
 // Throws balcap::Error naming `name` on any malformed input.
 DecodedImage decode_png(std::span<const uint8_t> bytes, const std::string& name);
 
-}  // namespace balcap::detail
+}  // namespace balcap::vision::detail

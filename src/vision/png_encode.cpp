@@ -14,7 +14,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::vision {
 namespace {
 
 struct PngWriteState {
@@ -93,4 +93,4 @@ void write_png_file(const std::filesystem::path& path, const Image& image) {
   BALCAP_CHECK(!ec, "cannot rename {} to {}: {}. HINT: check permissions", tmp.string(), path.string(), ec.message());
 }
 
-}  // namespace balcap
+}  // namespace balcap::vision

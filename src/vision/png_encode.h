@@ -9,7 +9,7 @@
 
 #include "vision/image.h"
 
-namespace balcap {
+namespace balcap::vision {
 
 // image.rgb: [height, width, 3] HWC. Throws balcap::Error on an empty or inconsistent image.
 std::vector<uint8_t> encode_png(const Image& image);
@@ -17,4 +17,4 @@ std::vector<uint8_t> encode_png(const Image& image);
 // encode_png, then an atomic write (temporary file + rename) to `path`; errors name the path.
 void write_png_file(const std::filesystem::path& path, const Image& image);
 
-}  // namespace balcap
+}  // namespace balcap::vision

@@ -5,7 +5,7 @@
 
 #include "io/json_file.h"
 
-namespace balcap::detail {
+namespace balcap::vision::detail {
 
 // transformers' PIL backend on a uint8 sample: rescale = float32(float64(v) * factor), then
 // normalise = (x - float32(mean)) / float32(std) in float32.
@@ -27,15 +27,15 @@ struct PixelNormalizer {
 };
 
 // `image_mean` / `image_std`: a list of 3 numbers or one number for all channels.
-std::array<double, 3> read_channel_values(const nlohmann::json& object, const JsonFields& fields,
+std::array<double, 3> read_channel_values(const nlohmann::json& object, const io::JsonFields& fields,
                                           const std::string& key, const std::array<double, 3>& fallback);
 
 // `resample` must be absent or 3 (PIL bicubic): the only filter balcap implements.
-void check_bicubic(const JsonFields& fields);
+void check_bicubic(const io::JsonFields& fields);
 
 // Shared flags: do_resize, do_rescale, rescale_factor, do_normalize, image_mean, image_std.
 template <typename Config>
-void read_common_keys(const nlohmann::json& object, const JsonFields& fields, Config& config) {
+void read_common_keys(const nlohmann::json& object, const io::JsonFields& fields, Config& config) {
   check_bicubic(fields);
   config.do_resize = fields.get_bool("do_resize", config.do_resize);
   config.do_rescale = fields.get_bool("do_rescale", config.do_rescale);
@@ -48,4 +48,4 @@ void read_common_keys(const nlohmann::json& object, const JsonFields& fields, Co
   }
 }
 
-}  // namespace balcap::detail
+}  // namespace balcap::vision::detail

@@ -6,17 +6,17 @@
 #include "vision/smart_resize.h"
 #include "processor_common.h"
 
-namespace balcap {
+namespace balcap::vision {
 namespace {
 
-int64_t positive_int(const JsonFields& fields, const std::string& key, int64_t fallback) {
+int64_t positive_int(const io::JsonFields& fields, const std::string& key, int64_t fallback) {
   const int64_t v = fields.get_int(key, fallback);
   if (v <= 0) fields.fail_key(key, fmt::format("must be positive, got {}", v), "use the checkpoint's value");
   return v;
 }
 
 // Pixel limits: class defaults, replaced by `size` (v5 naming), overridden by min/max_pixels.
-void read_pixel_limits(const JsonFields& fields, Qwen2VLProcessorConfig& config) {
+void read_pixel_limits(const io::JsonFields& fields, Qwen2VLProcessorConfig& config) {
   std::optional<int64_t> shortest = config.min_pixels, longest = config.max_pixels;
   if (auto size = fields.object("size")) {
     shortest = size->get_optional_int("shortest_edge");
@@ -36,7 +36,7 @@ void read_pixel_limits(const JsonFields& fields, Qwen2VLProcessorConfig& config)
 
 Qwen2VLProcessorConfig Qwen2VLProcessorConfig::from_json(const nlohmann::json& object,
                                                          const std::filesystem::path& file) {
-  const JsonFields fields(file, object);
+  const io::JsonFields fields(file, object);
   Qwen2VLProcessorConfig config;
   detail::read_common_keys(object, fields, config);
   read_pixel_limits(fields, config);
@@ -86,4 +86,4 @@ ProcessedImage Qwen2VLImageProcessor::process(const Image& image) const {
   return result;
 }
 
-}  // namespace balcap
+}  // namespace balcap::vision

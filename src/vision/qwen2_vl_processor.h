@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include "vision/image_processor.h"
 
-namespace balcap {
+namespace balcap::vision {
 
 // preprocessor_config.json values; the defaults are the transformers class defaults (the hub
 // files of Qwen2-VL/2.5-VL override min/max pixels: 3136 / 12845056).
@@ -40,4 +40,4 @@ class Qwen2VLImageProcessor : public ImageProcessor {
   Qwen2VLProcessorConfig config_;
 };
 
-}  // namespace balcap
+}  // namespace balcap::vision

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace balcap {
+namespace balcap::vision {
 namespace {
 
 constexpr int kPrecisionBits = 32 - 8 - 2;  // 22: room for 8-bit values and negative lobes
@@ -125,4 +125,4 @@ Image resize_bicubic(const Image& image, int width, int height) {
   return out;
 }
 
-}  // namespace balcap
+}  // namespace balcap::vision

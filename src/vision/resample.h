@@ -7,9 +7,9 @@
 // does not change is skipped.
 #include "vision/image.h"
 
-namespace balcap {
+namespace balcap::vision {
 
 // image [H, W, 3] -> [height, width, 3]. width, height >= 1.
 Image resize_bicubic(const Image& image, int width, int height);
 
-}  // namespace balcap
+}  // namespace balcap::vision

@@ -7,7 +7,7 @@
 
 #include "core/error.h"
 
-namespace balcap {
+namespace balcap::vision {
 namespace {
 
 // Python's round() on a float: half to even (70/28 = 2.5 -> 2). nearbyint honours the current
@@ -46,4 +46,4 @@ ResizeTarget smart_resize(int64_t height, int64_t width, int64_t factor, int64_t
   return {h_bar, w_bar};
 }
 
-}  // namespace balcap
+}  // namespace balcap::vision

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-namespace balcap {
+namespace balcap::vision {
 
 struct ResizeTarget {
   int64_t height = 0;
@@ -23,4 +23,4 @@ struct ResizeTarget {
 ResizeTarget smart_resize(int64_t height, int64_t width, int64_t factor, int64_t min_pixels, int64_t max_pixels,
                           const std::string& what = "image");
 
-}  // namespace balcap
+}  // namespace balcap::vision

@@ -29,12 +29,12 @@ int main(int argc, char** argv) {
   const int repeat = std::stoi(argv[2]);
   const at::ScalarType dtype = dtype_name == "bf16" ? at::kBFloat16 : dtype_name == "f16" ? at::kHalf : at::kFloat;
   const at::Device device(argv[6]);
-  auto policy = Qwen2_5_VLPolicy::load(dir, dtype, device);
-  const auto tokenizer = load_tokenizer(dir);
-  const auto processor = load_image_processor(dir);
+  auto policy = models::Qwen2_5_VLPolicy::load(dir, dtype, device);
+  const auto tokenizer = text::load_tokenizer(dir);
+  const auto processor = vision::load_image_processor(dir);
   std::vector<sampling::SampleRequest> requests;
   for (int i = 7; i < argc; ++i) {
-    requests.push_back({build_caption_prompt(*tokenizer, *processor, decode_image_file(argv[i]), "Describe this image."),
+    requests.push_back({models::build_caption_prompt(*tokenizer, *processor, vision::decode_image_file(argv[i]), "Describe this image."),
                         i - 7});
   }
   sampling::SamplingParams params;

@@ -32,7 +32,7 @@ std::vector<std::string> read_lines(const std::string& path) {
 }
 
 // One pass over the corpus: returns the number of tokens produced.
-size_t encode_all(const balcap::Tokenizer& tok, const std::vector<std::string>& lines) {
+size_t encode_all(const balcap::text::Tokenizer& tok, const std::vector<std::string>& lines) {
   size_t tokens = 0;
   for (const auto& l : lines) tokens += tok.encode(l).size();
   return tokens;
@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     int repeat = argc > 3 ? std::stoi(argv[3]) : 5;
     bool cold = argc > 4 && std::string(argv[4]) == "cold";
     auto t0 = std::chrono::steady_clock::now();
-    auto tok = balcap::load_tokenizer(argv[1]);
+    auto tok = balcap::text::load_tokenizer(argv[1]);
     double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     auto lines = read_lines(argv[2]);
     size_t bytes = 0;
@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     double s = 0;
     size_t tokens = 0;
     for (int r = 0; r < repeat; ++r) {
-      if (cold && r > 0) tok = balcap::load_tokenizer(argv[1]);
+      if (cold && r > 0) tok = balcap::text::load_tokenizer(argv[1]);
       auto start = std::chrono::steady_clock::now();
       tokens += encode_all(*tok, lines);
       s += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -63,8 +63,8 @@ TEST(DataSynth, PngsDecodeToTheRenderedSceneWithBalcapAndWithPil) {
                              test::shell_quote((dir / "images").string()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const auto& rec : ds.records) {
-    Image decoded = decode_image_file(rec.image);
-    Image rendered = render_scene(scene_from_json(rec.scene));
+    vision::Image decoded = vision::decode_image_file(rec.image);
+    vision::Image rendered = render_scene(scene_from_json(rec.scene));
     EXPECT_EQ(decoded.width, 56);
     EXPECT_EQ(decoded.rgb, rendered.rgb) << rec.id;
     std::string pil = test::read_file(rec.image.string() + ".rgb");

@@ -52,8 +52,8 @@ TEST(ModelInitCli, TinyPolicyLoadsInTransformersWithTheSameLogits) {
   ASSERT_EQ(run.exit_code, 0) << run.err;
   const fs::path theirs = dir / "theirs.safetensors";
   transformers_logits(model, ours, theirs);
-  const at::Tensor a = load_safetensors(ours).at("logits");
-  const at::Tensor b = load_safetensors(theirs).at("logits");
+  const at::Tensor a = io::load_safetensors(ours).at("logits");
+  const at::Tensor b = io::load_safetensors(theirs).at("logits");
   ASSERT_EQ(a.sizes(), b.sizes());
   EXPECT_LE((a - b).abs().max().item<double>(), 1e-4 * b.std().item<double>());
   EXPECT_TRUE(at::equal(a.argmax(-1), b.argmax(-1)));
@@ -61,7 +61,7 @@ TEST(ModelInitCli, TinyPolicyLoadsInTransformersWithTheSameLogits) {
 
 TEST(ModelInitCli, WeightsFollowTransformersInitialisation) {
   const fs::path model = init_model(test::scratch_dir() / "model", 1);
-  const auto weights = load_safetensors(model / "model.safetensors");
+  const auto weights = io::load_safetensors(model / "model.safetensors");
   int norms = 0, biases = 0;
   for (const auto& [name, tensor] : weights) {
     if (name.find("norm") != std::string::npos || name.find("ln_q") != std::string::npos) {
@@ -81,9 +81,9 @@ TEST(ModelInitCli, WeightsFollowTransformersInitialisation) {
 
 TEST(ModelInitCli, SameSeedSameWeightsOtherSeedOtherWeights) {
   const fs::path dir = test::scratch_dir();
-  const auto a = load_safetensors(init_model(dir / "a", 7) / "model.safetensors");
-  const auto b = load_safetensors(init_model(dir / "b", 7) / "model.safetensors");
-  const auto c = load_safetensors(init_model(dir / "c", 8) / "model.safetensors");
+  const auto a = io::load_safetensors(init_model(dir / "a", 7) / "model.safetensors");
+  const auto b = io::load_safetensors(init_model(dir / "b", 7) / "model.safetensors");
+  const auto c = io::load_safetensors(init_model(dir / "c", 8) / "model.safetensors");
   const std::string name = "model.embed_tokens.weight";
   EXPECT_TRUE(at::equal(a.at(name), b.at(name)));
   EXPECT_FALSE(at::equal(a.at(name), c.at(name)));

@@ -30,7 +30,7 @@ void expect_cli_matches(const std::string& case_name, const std::string& model) 
   EXPECT_EQ(line["top5"].size(), 5u);
 
   auto reference = test::load_case(entry);
-  auto written = load_safetensors(out);
+  auto written = io::load_safetensors(out);
   ASSERT_TRUE(at::equal(written.at("input_ids"), reference["input_ids"])) << "prompt ids differ";
   const at::Tensor logits = written.at("logits");
   ASSERT_EQ(logits.scalar_type(), at::kFloat);
@@ -56,7 +56,7 @@ TEST(LogitsCli, Bf16RunWritesFloat32Logits) {
   const auto result = test::run_balcap("logits --dtype bf16 --prompt hi --model " +
                                        quoted(test::reference_model_dir("tied")) + " --out " + quoted(out));
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_EQ(load_safetensors(out).at("logits").scalar_type(), at::kFloat);
+  EXPECT_EQ(io::load_safetensors(out).at("logits").scalar_type(), at::kFloat);
 }
 
 TEST(LogitsCli, UnknownDtypeIsAUsageError) {

@@ -27,7 +27,7 @@ TEST(PlotCli, RunDirGetsRewardsAndLengthPngsAndThePathsArePrinted) {
   const auto plots = run / "plots";
   EXPECT_EQ(r.out, (plots / "rewards.png").string() + "\n" + (plots / "length.png").string() + "\n" +
                        (plots / "kl.png").string() + "\n");
-  EXPECT_EQ(decode_image_file(plots / "rewards.png").width, 800);
+  EXPECT_EQ(vision::decode_image_file(plots / "rewards.png").width, 800);
 }
 
 TEST(PlotCli, FormatBothWritesEachChartAsPngThenSvgAndSvgOnlyWritesNoPng) {

@@ -53,7 +53,7 @@ EvalFixture make_fixture(const std::string& name) {
 }
 
 // Scores of one caption by the scene objectives built directly (not through evaluate).
-std::map<std::string, nlohmann::json> direct_scores(const Config& cfg, const data::Record& record,
+std::map<std::string, nlohmann::json> direct_scores(const config::Config& cfg, const data::Record& record,
                                                      const std::string& caption, std::int64_t tokens) {
   std::map<std::string, nlohmann::json> out;
   for (const auto& [name, objective] : cfg.rewards.objectives) {
@@ -80,7 +80,7 @@ TEST(EvalCli, ReportedScoresAreTheSceneScorersOnTheReportedCaptions) {
   const nlohmann::json j = nlohmann::json::parse(read_file(out));
   EXPECT_EQ(nlohmann::json::parse(r.out), j);  // stdout = the file
 
-  const Config cfg = config::load_config(f.cfg.string(), {});
+  const config::Config cfg = config::load_config(f.cfg.string(), {});
   const data::Dataset d = data::load_dataset(f.eval_data, cfg.data);
   ASSERT_EQ(j.at("samples").size(), 8u);  // 4 images x K = 2
   std::map<std::string, double> sum;
@@ -131,7 +131,7 @@ TEST(EvalCli, NoEvalDataNamesTheKey) {
 // the weighted mean of the direct scene scores, and a reference scores well.
 TEST(EvalScore, ReferencesScoreHighAndTheSummaryIsTheWeightedMean) {
   const EvalFixture f = make_fixture("eval_score");
-  const Config cfg = config::load_config(f.cfg.string(), {});
+  const config::Config cfg = config::load_config(f.cfg.string(), {});
   const data::Dataset d = data::load_dataset(f.eval_data, cfg.data);
   train::EvalReport report;
   std::vector<const data::Record*> records;

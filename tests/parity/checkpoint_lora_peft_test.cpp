@@ -20,19 +20,19 @@ namespace fs = std::filesystem;
 using test::reference_path;
 
 // logits [B, S, V] of the policy on the fixture's rows (no grad).
-at::Tensor logits_of(Policy& policy) {
+at::Tensor logits_of(models::Policy& policy) {
   return test::text_logits(policy, test::read_input_ids(reference_path("checkpoint", "inputs.json")));
 }
 
 TEST(Lora, PeftLoadsBalcapAdaptersAndTheMergedExportMatchesInTransformers) {
   const auto dir = test::scratch_dir();
   const auto base = reference_path("checkpoint", "base");
-  auto policy = load_policy(base);
+  auto policy = models::load_policy(base);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(11);
-  auto lora = LoraAdapters::inject(policy->module(), test::lora_test_config(), gen);
+  auto lora = models::LoraAdapters::inject(policy->module(), test::lora_test_config(), gen);
   test::randomise_b(lora, gen);
   const auto with_adapters = logits_of(*policy);
-  save_safetensors(dir / "balcap_logits.safetensors", {{"logits", with_adapters}});
+  io::save_safetensors(dir / "balcap_logits.safetensors", {{"logits", with_adapters}});
 
   // A LoRA checkpoint as the trainer writes it, then `balcap export` (merged, and --adapters).
   Checkpointer ckpt(dir / "run", 0);

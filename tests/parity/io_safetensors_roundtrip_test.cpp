@@ -29,7 +29,7 @@ nlohmann::json python_digest(const fs::path& path) {
   return nlohmann::json::parse(result.out);
 }
 
-void expect_same_tensors(const NamedTensors& intended, const nlohmann::json& loaded) {
+void expect_same_tensors(const io::NamedTensors& intended, const nlohmann::json& loaded) {
   ASSERT_EQ(loaded.size(), intended.size());
   for (const auto& [name, tensor] : intended) {
     SCOPED_TRACE(name);
@@ -40,7 +40,7 @@ void expect_same_tensors(const NamedTensors& intended, const nlohmann::json& loa
 }
 
 // One tensor per dtype, including a non-contiguous view, a scalar and an empty tensor.
-NamedTensors every_dtype() {
+io::NamedTensors every_dtype() {
   at::manual_seed(3);
   const at::Tensor base = at::randn({4, 6});
   return {
@@ -61,8 +61,8 @@ NamedTensors every_dtype() {
 
 TEST(SafetensorsRoundTrip, PythonLoadsEveryDtypeBalcapWrote) {
   const fs::path path = scratch_dir() / "all.safetensors";
-  const NamedTensors tensors = every_dtype();
-  save_safetensors(path, tensors, {{"step", "7"}});
+  const io::NamedTensors tensors = every_dtype();
+  io::save_safetensors(path, tensors, {{"step", "7"}});
   const nlohmann::json digest = python_digest(path);
   expect_same_tensors(tensors, digest["tensors"]);
   const auto& meta = digest["files"]["all.safetensors"]["metadata"];
@@ -73,18 +73,18 @@ TEST(SafetensorsRoundTrip, PythonLoadsEveryDtypeBalcapWrote) {
 
 TEST(SafetensorsRoundTrip, ShardedCheckpointFromTransformersReadsTensorForTensor) {
   const nlohmann::json expected = nlohmann::json::parse(test::read_file(reference_path("io", "sharded.json")));
-  SafetensorsCheckpoint checkpoint(reference_path("io", "sharded"));
+  io::SafetensorsCheckpoint checkpoint(reference_path("io", "sharded"));
   EXPECT_EQ(checkpoint.files().size(), 5u);
   ASSERT_EQ(checkpoint.names().size(), expected.size());
   for (const auto& [name, want] : expected.items()) {
     SCOPED_TRACE(name);
     ASSERT_TRUE(checkpoint.contains(name));
-    EXPECT_EQ(checkpoint.info(name).dtype, SafetensorsDtype::BF16);
+    EXPECT_EQ(checkpoint.info(name).dtype, io::SafetensorsDtype::BF16);
     const at::Tensor t = checkpoint.tensor(name);
     EXPECT_EQ(t.sizes().vec(), want["shape"].get<std::vector<int64_t>>());
     EXPECT_EQ(hex_of(t), want["hex"].get<std::string>());
   }
-  EXPECT_EQ(detect_family(reference_path("io", "sharded")), ModelFamily::qwen2);
+  EXPECT_EQ(io::detect_family(reference_path("io", "sharded")), io::ModelFamily::qwen2);
 }
 
 TEST(SafetensorsRoundTrip, TransformersLoadsAModelBalcapReshardedAsHuggingfaceHubWould) {
@@ -92,14 +92,14 @@ TEST(SafetensorsRoundTrip, TransformersLoadsAModelBalcapReshardedAsHuggingfaceHu
   // next to its config: the split must equal huggingface_hub's, and transformers' from_pretrained
   // must load every weight back bit-exact.
   const nlohmann::json plan = nlohmann::json::parse(test::read_file(reference_path("io", "shard_plan.json")));
-  SafetensorsCheckpoint source(reference_path("io", "sharded"));
-  NamedTensors tensors;
+  io::SafetensorsCheckpoint source(reference_path("io", "sharded"));
+  io::NamedTensors tensors;
   for (const auto& name : plan["order"]) tensors.emplace_back(name, source.tensor(name));
   const fs::path dir = scratch_dir() / "resharded";
   fs::create_directories(dir);
   fs::copy_file(reference_path("io", "sharded/config.json"), dir / "config.json");
   test::write_file(dir / "model.safetensors", "stale single file from an older save");
-  const auto written = save_sharded_safetensors(dir, tensors, plan["max_shard_size"].get<uint64_t>());
+  const auto written = io::save_sharded_safetensors(dir, tensors, plan["max_shard_size"].get<uint64_t>());
   EXPECT_GT(written.size(), 3u);
   EXPECT_EQ(written.back().filename(), "model.safetensors.index.json");
   EXPECT_FALSE(fs::exists(dir / "model.safetensors"));  // stale weights removed
@@ -113,8 +113,8 @@ TEST(SafetensorsRoundTrip, TransformersLoadsAModelBalcapReshardedAsHuggingfaceHu
 
 TEST(SafetensorsRoundTrip, SmallModelIsSavedAsOneFileWithoutIndex) {
   const fs::path dir = scratch_dir() / "single";
-  const NamedTensors tensors = every_dtype();
-  const auto written = save_sharded_safetensors(dir, tensors, uint64_t(1) << 30);
+  const io::NamedTensors tensors = every_dtype();
+  const auto written = io::save_sharded_safetensors(dir, tensors, uint64_t(1) << 30);
   ASSERT_EQ(written.size(), 1u);
   EXPECT_EQ(written[0].filename(), "model.safetensors");
   EXPECT_FALSE(fs::exists(dir / "model.safetensors.index.json"));
@@ -123,9 +123,9 @@ TEST(SafetensorsRoundTrip, SmallModelIsSavedAsOneFileWithoutIndex) {
 
 TEST(SafetensorsRoundTrip, BalcapReadsBackWhatItWroteSharded) {
   const fs::path dir = scratch_dir() / "sharded";
-  const NamedTensors tensors = every_dtype();
-  save_sharded_safetensors(dir, tensors, 40);
-  SafetensorsCheckpoint checkpoint(dir);
+  const io::NamedTensors tensors = every_dtype();
+  io::save_sharded_safetensors(dir, tensors, 40);
+  io::SafetensorsCheckpoint checkpoint(dir);
   ASSERT_EQ(checkpoint.size(), tensors.size());
   for (const auto& [name, tensor] : tensors) {
     SCOPED_TRACE(name);

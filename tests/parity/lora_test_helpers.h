@@ -22,15 +22,15 @@ inline std::vector<std::vector<int64_t>> read_input_ids(const std::filesystem::p
 }
 
 // logits [B, S, V] of the policy on text-only rows (no grad).
-inline at::Tensor text_logits(Policy& policy, const std::vector<std::vector<int64_t>>& ids) {
+inline at::Tensor text_logits(models::Policy& policy, const std::vector<std::vector<int64_t>>& ids) {
   at::NoGradGuard no_grad;
-  const auto batch = make_policy_batch(ids, std::vector<const PolicyPrompt*>(ids.size(), nullptr), at::kCPU);
+  const auto batch = models::make_policy_batch(ids, std::vector<const models::PolicyPrompt*>(ids.size(), nullptr), at::kCPU);
   return at::matmul(policy.hidden_states(batch), policy.output_weight().t());
 }
 
 // train.lora's target_modules default (every projection), r 4.
-inline LoraOptions lora_test_config() {
-  LoraOptions c;
+inline models::LoraOptions lora_test_config() {
+  models::LoraOptions c;
   c.target_modules = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"};
   c.r = 4;
   c.alpha = 8.0;
@@ -39,7 +39,7 @@ inline LoraOptions lora_test_config() {
 }
 
 // B = 0 makes an adapter a no-op: give every B random values so the test sees the adapters.
-inline void randomise_b(LoraAdapters& lora, at::Generator gen) {
+inline void randomise_b(models::LoraAdapters& lora, at::Generator gen) {
   at::NoGradGuard no_grad;
   for (auto& [name, t] : lora.named_parameters()) {
     if (name.ends_with("lora_B.weight")) t.copy_(at::randn(t.sizes(), gen) * 0.2);

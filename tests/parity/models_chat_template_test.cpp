@@ -15,13 +15,13 @@ TEST(ChatTemplate, QwenPromptEqualsApplyChatTemplateForEveryCase) {
   for (const auto& entry : test::models_manifest()["cases"]) {
     SCOPED_TRACE(entry["name"].get<std::string>());
     const int64_t images = int64_t(entry["images"].size());
-    EXPECT_EQ(caption_prompt(ChatTemplate::qwen2_5_vl, images, entry["prompt"].get<std::string>()),
+    EXPECT_EQ(text::caption_prompt(text::ChatTemplate::qwen2_5_vl, images, entry["prompt"].get<std::string>()),
               entry["text"].get<std::string>());
   }
 }
 
 TEST(ChatTemplate, ExpandedAndTokenizedPromptEqualsProcessorInputIds) {
-  const auto tokenizer = load_tokenizer(test::reference_path("models", "tokenizer"));
+  const auto tokenizer = text::load_tokenizer(test::reference_path("models", "tokenizer"));
   for (const auto& entry : test::models_manifest()["cases"]) {
     SCOPED_TRACE(entry["name"].get<std::string>());
     std::vector<int64_t> tokens_per_image;
@@ -29,8 +29,8 @@ TEST(ChatTemplate, ExpandedAndTokenizedPromptEqualsProcessorInputIds) {
       tokens_per_image.push_back(grid[0].get<int64_t>() * grid[1].get<int64_t>() * grid[2].get<int64_t>() / 4);
     }
     const std::string prompt =
-        qwen2_5_vl_chat_prompt(int64_t(tokens_per_image.size()), entry["prompt"].get<std::string>());
-    const std::vector<int32_t> ids = tokenizer->encode(expand_image_tokens(prompt, kQwenImagePad, tokens_per_image));
+        text::qwen2_5_vl_chat_prompt(int64_t(tokens_per_image.size()), entry["prompt"].get<std::string>());
+    const std::vector<int32_t> ids = tokenizer->encode(text::expand_image_tokens(prompt, text::kQwenImagePad, tokens_per_image));
     const at::Tensor expected = test::load_case(entry)["input_ids"];
     ASSERT_EQ(int64_t(ids.size()), expected.numel());
     for (size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(ids[i], expected[i].item<int64_t>()) << "position " << i;
@@ -38,9 +38,9 @@ TEST(ChatTemplate, ExpandedAndTokenizedPromptEqualsProcessorInputIds) {
 }
 
 TEST(ChatTemplate, PlaceholderCountDifferentFromImagesNamesBothNumbers) {
-  const std::string prompt = qwen2_5_vl_chat_prompt(2, "Describe.");
+  const std::string prompt = text::qwen2_5_vl_chat_prompt(2, "Describe.");
   try {
-    expand_image_tokens(prompt, kQwenImagePad, {4});
+    text::expand_image_tokens(prompt, text::kQwenImagePad, {4});
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("2 '<|image_pad|>' placeholders but 1 images"), std::string::npos) << e.what();
@@ -48,7 +48,7 @@ TEST(ChatTemplate, PlaceholderCountDifferentFromImagesNamesBothNumbers) {
 }
 
 TEST(ChatTemplate, LlavaIsRefusedUntilImplemented) {
-  EXPECT_THROW(caption_prompt(ChatTemplate::llava_1_5, 1, "Describe."), Error);
+  EXPECT_THROW(text::caption_prompt(text::ChatTemplate::llava_1_5, 1, "Describe."), Error);
 }
 
 }  // namespace

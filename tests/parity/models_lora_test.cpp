@@ -18,11 +18,11 @@ namespace {
 using test::randomise_b;
 using test::reference_model_dir;
 
-at::Tensor logits_of(Policy& policy) {
+at::Tensor logits_of(models::Policy& policy) {
   return test::text_logits(policy, test::read_input_ids(test::reference_path("models", "lora_inputs.json")));
 }
 
-std::unique_ptr<Policy> base_policy() { return load_policy(reference_model_dir("untied")); }
+std::unique_ptr<models::Policy> base_policy() { return models::load_policy(reference_model_dir("untied")); }
 
 TEST(Lora, InjectionKeepsParameterNamesOutputsAndFreezesTheBase) {
   auto policy = base_policy();
@@ -30,7 +30,7 @@ TEST(Lora, InjectionKeepsParameterNamesOutputsAndFreezesTheBase) {
   std::vector<std::string> names_before;
   for (const auto& p : policy->module().named_parameters()) names_before.push_back(p.key());
   auto lora =
-      LoraAdapters::inject(policy->module(), test::lora_test_config(), at::make_generator<at::CPUGeneratorImpl>(3));
+      models::LoraAdapters::inject(policy->module(), test::lora_test_config(), at::make_generator<at::CPUGeneratorImpl>(3));
   EXPECT_EQ(lora.size(), 2u * 7u);  // 2 layers x q,k,v,o,gate,up,down; the vision MLPs are not adapted
   std::vector<std::string> names_after;
   for (const auto& p : policy->module().named_parameters()) {
@@ -50,7 +50,7 @@ TEST(Lora, UnknownTargetModuleIsRefusedNamingTheLayersThereAre) {
   auto c = test::lora_test_config();
   c.target_modules = {"q_proj", "qkv"};
   try {
-    LoraAdapters::inject(policy->module(), c, at::make_generator<at::CPUGeneratorImpl>(3));
+    models::LoraAdapters::inject(policy->module(), c, at::make_generator<at::CPUGeneratorImpl>(3));
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("qkv"), std::string::npos) << e.what();
@@ -61,7 +61,7 @@ TEST(Lora, UnknownTargetModuleIsRefusedNamingTheLayersThereAre) {
 TEST(Lora, MergedWeightsReproduceTheAdaptedModel) {
   auto policy = base_policy();
   auto gen = at::make_generator<at::CPUGeneratorImpl>(5);
-  auto lora = LoraAdapters::inject(policy->module(), test::lora_test_config(), gen);
+  auto lora = models::LoraAdapters::inject(policy->module(), test::lora_test_config(), gen);
   randomise_b(lora, gen);
   const auto adapted = logits_of(*policy);
   const auto dir = test::scratch_dir();
@@ -71,7 +71,7 @@ TEST(Lora, MergedWeightsReproduceTheAdaptedModel) {
   EXPECT_LE((merged - adapted).abs().max().item<double>(), 1e-4);
   // The adapters reload onto a fresh base with the values that were saved.
   auto fresh = base_policy();
-  auto back = LoraAdapters::load_peft(fresh->module(), dir);
+  auto back = models::LoraAdapters::load_peft(fresh->module(), dir);
   EXPECT_EQ(back.size(), 14u);
   EXPECT_EQ(back.options().r, 4);
   EXPECT_TRUE(at::equal(logits_of(*fresh), adapted));

@@ -15,10 +15,10 @@
 namespace balcap {
 namespace {
 
-Qwen2_5_VLCheckpoint& cached_model(const std::string& name) {
-  static std::map<std::string, Qwen2_5_VLCheckpoint> cache;
+models::Qwen2_5_VLCheckpoint& cached_model(const std::string& name) {
+  static std::map<std::string, models::Qwen2_5_VLCheckpoint> cache;
   auto it = cache.find(name);
-  if (it == cache.end()) it = cache.emplace(name, load_qwen2_5_vl(test::reference_model_dir(name))).first;
+  if (it == cache.end()) it = cache.emplace(name, models::load_qwen2_5_vl(test::reference_model_dir(name))).first;
   return it->second;
 }
 
@@ -41,7 +41,7 @@ void expect_case_matches(const nlohmann::json& entry, const std::string& model_n
               << " (std " << scale << ")\n";
     EXPECT_LE(diff, 1e-4 * scale);
   }
-  const RopeIndex rope = qwen2_5_vl_rope_index(ids, grid, c["attention_mask"].unsqueeze(0), checkpoint.config);
+  const models::RopeIndex rope = models::qwen2_5_vl_rope_index(ids, grid, c["attention_mask"].unsqueeze(0), checkpoint.config);
   EXPECT_TRUE(at::equal(rope.position_ids, c["position_ids"])) << "position ids differ";
   EXPECT_TRUE(at::equal(rope.rope_deltas, c["rope_deltas"])) << "rope deltas differ";
 
@@ -64,12 +64,12 @@ TEST(Qwen2_5_VLParity, LogitsMatchTransformersForEveryReferenceCase) {
 
 TEST(Qwen2_5_VLParity, FlatV4ConfigCheckpointGivesTheSameLogits) {
   expect_case_matches(test::find_case("rocket_untied"), "untied_legacy");
-  EXPECT_EQ(cached_model("untied_legacy").layout, WeightLayout::hub);
+  EXPECT_EQ(cached_model("untied_legacy").layout, models::WeightLayout::hub);
 }
 
 TEST(Qwen2_5_VLParity, V5TensorNamesGiveTheSameLogits) {
   expect_case_matches(test::find_case("tall_untied"), "untied_v5names");
-  EXPECT_EQ(cached_model("untied_v5names").layout, WeightLayout::v5);
+  EXPECT_EQ(cached_model("untied_v5names").layout, models::WeightLayout::v5);
 }
 
 TEST(Qwen2_5_VLParity, TiedCheckpointHasNoLmHeadAndUsesTheEmbedding) {

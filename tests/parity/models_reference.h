@@ -14,7 +14,7 @@
 namespace balcap::test {
 
 inline const nlohmann::json& models_manifest() {
-  static const nlohmann::json manifest = read_json_file(reference_path("models", "manifest.json"));
+  static const nlohmann::json manifest = io::read_json_file(reference_path("models", "manifest.json"));
   return manifest;
 }
 
@@ -26,7 +26,7 @@ inline std::filesystem::path reference_model_dir(const std::string& name) {
 // The tensors of one case (copied out of the mapping so they outlive it).
 inline std::map<std::string, at::Tensor> load_case(const nlohmann::json& entry) {
   std::map<std::string, at::Tensor> out;
-  for (auto& [name, t] : load_safetensors(reference_path("models", entry["file"].get<std::string>()))) {
+  for (auto& [name, t] : io::load_safetensors(reference_path("models", entry["file"].get<std::string>()))) {
     out[name] = t.clone();
   }
   return out;

@@ -18,12 +18,12 @@ TEST(RopeIndexParity, EveryReferenceCaseGetsTransformersPositionsAndDeltas) {
   for (const auto& c : manifest.at("cases")) {
     const std::string name = c.at("name");
     const std::string model_dir = manifest.at("models").at(c.at("model").get<std::string>()).at("dir");
-    const auto config = load_qwen2_5_vl_config(test::reference_path("models", model_dir));
-    const auto ref = load_safetensors(test::reference_path("models", c.at("file").get<std::string>()));
+    const auto config = io::load_qwen2_5_vl_config(test::reference_path("models", model_dir));
+    const auto ref = io::load_safetensors(test::reference_path("models", c.at("file").get<std::string>()));
     const auto ids = ref.at("input_ids").unsqueeze(0);
     const auto mask = ref.at("attention_mask").unsqueeze(0);
     const at::Tensor grids = ref.count("image_grid_thw") ? ref.at("image_grid_thw") : at::Tensor();
-    const auto r = qwen2_5_vl_rope_index(ids, grids, mask, config);
+    const auto r = models::qwen2_5_vl_rope_index(ids, grids, mask, config);
     EXPECT_TRUE(at::equal(r.position_ids, ref.at("position_ids"))) << name;
     EXPECT_TRUE(at::equal(r.rope_deltas, ref.at("rope_deltas"))) << name << ": " << r.rope_deltas;
   }

@@ -23,8 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using Tensors = std::map<std::string, at::Tensor>;
 
-TextDecoderConfig qwen_text_config() {
-  TextDecoderConfig c;
+io::TextDecoderConfig qwen_text_config() {
+  io::TextDecoderConfig c;
   c.model_type = "qwen2_5_vl_text";
   c.vocab_size = 300;
   c.hidden_size = 64;
@@ -41,8 +41,8 @@ TextDecoderConfig qwen_text_config() {
   return c;
 }
 
-TextDecoderConfig llama_config() {
-  TextDecoderConfig c = qwen_text_config();
+io::TextDecoderConfig llama_config() {
+  io::TextDecoderConfig c = qwen_text_config();
   c.model_type = "llama";
   c.num_key_value_heads = 4;  // MHA
   c.rms_norm_eps = 1e-5;
@@ -52,7 +52,7 @@ TextDecoderConfig llama_config() {
   return c;
 }
 
-nlohmann::json config_json(const TextDecoderConfig& c, const std::string& mode) {
+nlohmann::json config_json(const io::TextDecoderConfig& c, const std::string& mode) {
   return {{"mode", mode},
           {"vocab_size", c.vocab_size},
           {"hidden_size", c.hidden_size},
@@ -68,9 +68,9 @@ nlohmann::json config_json(const TextDecoderConfig& c, const std::string& mode) 
 }
 
 // Every parameter random: norm weights 1 +- 0.3, the rest normal(0, 0.15) (embeddings 0.8).
-TextDecoder random_decoder(const TextDecoderConfig& config, uint64_t seed) {
+models::TextDecoder random_decoder(const io::TextDecoderConfig& config, uint64_t seed) {
   torch::manual_seed(seed);
-  TextDecoder decoder(config);
+  models::TextDecoder decoder(config);
   torch::NoGradGuard no_grad;
   for (auto& p : decoder->named_parameters()) {
     const auto& name = p.key();
@@ -88,7 +88,7 @@ TextDecoder random_decoder(const TextDecoderConfig& config, uint64_t seed) {
 // outputs python wrote.
 struct Check {
   nlohmann::json config;
-  TextDecoder decoder{nullptr};
+  models::TextDecoder decoder{nullptr};
   Tensors inputs;
   Tensors outputs;
 };
@@ -102,19 +102,19 @@ void run_reference(std::map<std::string, Check>& checks) {
     const fs::path dir = root / name;
     fs::create_directories(dir);
     test::write_file(dir / "config.json", check.config.dump());
-    NamedTensors tensors;
+    io::NamedTensors tensors;
     if (!check.decoder.is_empty()) {
       for (const auto& p : check.decoder->named_parameters()) tensors.emplace_back("w." + p.key(), p.value().detach());
     }
     for (const auto& [input, t] : check.inputs) tensors.emplace_back(input, t);
-    save_safetensors(dir / "inputs.safetensors", tensors);
+    io::save_safetensors(dir / "inputs.safetensors", tensors);
     dirs += " " + test::shell_quote(dir.string());
   }
   const std::string script = std::string(test::kSourceDir) + "/tests/reference/models_lm_check.py";
   const auto r = test::run_command(test::shell_quote(test::kPython) + " " + test::shell_quote(script) + dirs);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (auto& [name, check] : checks) {
-    for (const auto& [out, t] : load_safetensors(root / name / "outputs.safetensors")) check.outputs[out] = t.clone();
+    for (const auto& [out, t] : io::load_safetensors(root / name / "outputs.safetensors")) check.outputs[out] = t.clone();
   }
 }
 
@@ -154,7 +154,7 @@ std::map<std::string, Check> make_checks() {
     const auto ids = at::randint(0, qwen.vocab_size, {2, 8}, at::kLong);
     auto padding = at::ones({2, 8}, at::kLong);
     padding[0].narrow(0, 0, 3).fill_(0);
-    const auto pos = qwen2_5_vl_rope_index(ids, {}, padding, Qwen2_5_VLConfig{}).position_ids;
+    const auto pos = models::qwen2_5_vl_rope_index(ids, {}, padding, io::Qwen2_5_VLConfig{}).position_ids;
     c.inputs = {{"input_ids", ids}, {"position_ids", pos}, {"attention_mask", padding}};
     checks["padded"] = std::move(c);
   }
@@ -248,7 +248,7 @@ TEST_F(TransformersParity, KvCacheDecodeMatchesTransformersFullForward) {
   const auto& ids = c.inputs.at("input_ids");
   const auto& pos = c.inputs.at("position_ids");
   torch::NoGradGuard no_grad;
-  KvCache cache(c.decoder->config(), ids.size(0), 16, at::kFloat);
+  models::KvCache cache(c.decoder->config(), ids.size(0), 16, at::kFloat);
   std::vector<at::Tensor> pieces;
   const std::vector<std::pair<int64_t, int64_t>> steps{{0, 4}, {4, 2}, {6, 1}, {7, 1}, {8, 1}};
   for (const auto& [start, len] : steps) {
@@ -269,7 +269,7 @@ TEST_F(TransformersParity, StaticShapeDecodeStepsMatchTransformersFullForward) {
   const int64_t B = ids.size(0), S = ids.size(1), K = 12, prompt = 6;
   ASSERT_LE(S, K);
   torch::NoGradGuard no_grad;
-  KvCache cache(c.decoder->config(), B, 16, at::kFloat);
+  models::KvCache cache(c.decoder->config(), B, 16, at::kFloat);
   auto [cos, sin] = c.decoder->rotary(pos.narrow(2, 0, prompt), at::kFloat);
   std::vector<at::Tensor> pieces{
       c.decoder->forward(c.decoder->embed(ids.narrow(1, 0, prompt)), cos, sin, {}, &cache, 0)};
@@ -292,7 +292,7 @@ TEST_F(TransformersParity, LeftPaddedBatchMatchesTransformersOnRealTokens) {
   const auto& padding = c.inputs.at("attention_mask");
   torch::NoGradGuard no_grad;
   const auto [cos, sin] = c.decoder->rotary(c.inputs.at("position_ids"), at::kFloat);
-  const auto mask = attention_mask_for(padding, padding.size(1), 0);
+  const auto mask = models::attention_mask_for(padding, padding.size(1), 0);
   const auto hidden = c.decoder->forward(c.decoder->embed(c.inputs.at("input_ids")), cos, sin, mask);
   const auto real = padding.to(at::kBool);
   const double diff = max_abs_diff(hidden.index({real}), c.outputs.at("hidden").index({real}));
@@ -314,8 +314,8 @@ TEST_F(TransformersParity, LlamaWithBiasesAndOneDPositionsMatchesTransformers) {
 
 TEST_F(TransformersParity, PaddedThreeImageBatchRopeIndexMatchesGetRopeIndex) {
   auto& c = check("rope_index");
-  const auto r = qwen2_5_vl_rope_index(c.inputs.at("input_ids"), c.inputs.at("image_grid_thw"),
-                                       c.inputs.at("attention_mask"), Qwen2_5_VLConfig{});
+  const auto r = models::qwen2_5_vl_rope_index(c.inputs.at("input_ids"), c.inputs.at("image_grid_thw"),
+                                       c.inputs.at("attention_mask"), io::Qwen2_5_VLConfig{});
   EXPECT_TRUE(at::equal(r.position_ids, c.outputs.at("position_ids")))
       << r.position_ids << c.outputs.at("position_ids");
   EXPECT_TRUE(at::equal(r.rope_deltas, c.outputs.at("rope_deltas"))) << r.rope_deltas << c.outputs.at("rope_deltas");

@@ -25,8 +25,8 @@ namespace balcap {
 namespace {
 namespace fs = std::filesystem;
 
-Qwen2_5_VLVisionConfig tiny_config() {
-  Qwen2_5_VLVisionConfig c;
+io::Qwen2_5_VLVisionConfig tiny_config() {
+  io::Qwen2_5_VLVisionConfig c;
   c.depth = 4;
   c.hidden_size = 64;
   c.intermediate_size = 72;
@@ -37,7 +37,7 @@ Qwen2_5_VLVisionConfig tiny_config() {
   return c;
 }
 
-nlohmann::json config_json(const Qwen2_5_VLVisionConfig& c) {
+nlohmann::json config_json(const io::Qwen2_5_VLVisionConfig& c) {
   return {{"depth", c.depth},
           {"hidden_size", c.hidden_size},
           {"intermediate_size", c.intermediate_size},
@@ -84,21 +84,21 @@ class VisionTowerParity : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     at::manual_seed(20251126);
-    tower_ = Qwen2_5_VisionTransformer(tiny_config());
+    tower_ = models::Qwen2_5_VisionTransformer(tiny_config());
     randomise(*tower_);
     const fs::path dir = test::scratch_dir();
     test::write_file(dir / "config.json", config_json(tiny_config()).dump());
-    NamedTensors weights;
+    io::NamedTensors weights;
     for (const auto& item : tower_->named_parameters()) weights.emplace_back(item.key(), item.value().detach());
-    save_safetensors(dir / "weights.safetensors", weights);
-    NamedTensors inputs;
+    io::save_safetensors(dir / "weights.safetensors", weights);
+    io::NamedTensors inputs;
     for (size_t i = 0; i < kCases.size(); ++i) {
       const at::Tensor grid = grid_tensor(i);
       const int64_t patches = (grid.select(1, 0) * grid.select(1, 1) * grid.select(1, 2)).sum().item<int64_t>();
       inputs.emplace_back(fmt::format("pixel_values_{}", i), at::randn({patches, 3 * 2 * 14 * 14}));
       inputs.emplace_back(fmt::format("grid_thw_{}", i), grid);
     }
-    save_safetensors(dir / "inputs.safetensors", inputs);
+    io::save_safetensors(dir / "inputs.safetensors", inputs);
     for (const auto& [name, t] : inputs) inputs_[name] = t;
     const fs::path script = fs::path(test::kSourceDir) / "tests" / "reference" / "models_vision_check.py";
     const auto result = test::run_command(test::shell_quote(test::kPython) + " " + test::shell_quote(script.string()) +
@@ -107,7 +107,7 @@ class VisionTowerParity : public ::testing::Test {
                                           test::shell_quote((dir / "inputs.safetensors").string()) + " " +
                                           test::shell_quote((dir / "reference.safetensors").string()));
     python_error_ = result.exit_code == 0 ? "" : result.err;
-    if (python_error_.empty()) reference_ = load_safetensors(dir / "reference.safetensors");
+    if (python_error_.empty()) reference_ = io::load_safetensors(dir / "reference.safetensors");
   }
   static void TearDownTestSuite() { tower_ = nullptr; }
 
@@ -134,9 +134,9 @@ class VisionTowerParity : public ::testing::Test {
     return {t.data_ptr<int64_t>(), t.data_ptr<int64_t>() + t.numel()};
   }
 
-  static std::vector<VisionGrid> grids(size_t i) { return validated_vision_grids(kCases[i], 2); }
+  static std::vector<models::VisionGrid> grids(size_t i) { return models::validated_vision_grids(kCases[i], 2); }
 
-  static inline Qwen2_5_VisionTransformer tower_{nullptr};
+  static inline models::Qwen2_5_VisionTransformer tower_{nullptr};
   static inline std::map<std::string, at::Tensor> inputs_;
   static inline std::map<std::string, at::Tensor> reference_;
   static inline std::string python_error_;
@@ -146,18 +146,18 @@ class VisionTowerParity : public ::testing::Test {
 TEST_F(VisionTowerParity, EveryGridMatchesTransformersInOutputWindowsAndPositions) {
   for (size_t i = 0; i < kCases.size(); ++i) {
     SCOPED_TRACE(fmt::format("case {}: grid_thw {}", i, fmt::join(kCases[i], ", ")));
-    const VisionWindowIndex ours = qwen2_5_vl_window_index(grids(i), 2, 112, 14);
+    const models::VisionWindowIndex ours = models::qwen2_5_vl_window_index(grids(i), 2, 112, 14);
     EXPECT_EQ(ours.window_index, reference_ints(fmt::format("window_index_{}", i)));
     EXPECT_EQ(ours.cu_window_seqlens, reference_ints(fmt::format("cu_window_seqlens_{}", i)));
-    EXPECT_EQ(qwen2_5_vl_vision_cu_seqlens(grids(i)), reference_ints(fmt::format("cu_seqlens_{}", i)));
-    EXPECT_EQ(qwen2_5_vl_vision_position_ids(grids(i), 2), reference_ints(fmt::format("position_ids_{}", i)));
+    EXPECT_EQ(models::qwen2_5_vl_vision_cu_seqlens(grids(i)), reference_ints(fmt::format("cu_seqlens_{}", i)));
+    EXPECT_EQ(models::qwen2_5_vl_vision_position_ids(grids(i), 2), reference_ints(fmt::format("position_ids_{}", i)));
     expect_matches_transformers(i);
   }
 }
 
 TEST(VisionTower, ParameterNamesAreTheCheckpointKeys) {
   // transformers loads every name strictly in the parity test; spot-check the spelling here too.
-  const auto params = Qwen2_5_VisionTransformer(tiny_config())->named_parameters();
+  const auto params = models::Qwen2_5_VisionTransformer(tiny_config())->named_parameters();
   for (const char* key : {"patch_embed.proj.weight", "blocks.0.norm1.weight", "blocks.3.attn.qkv.bias",
                           "blocks.2.attn.proj.weight", "blocks.1.mlp.gate_proj.bias", "blocks.1.mlp.down_proj.weight",
                           "merger.ln_q.weight", "merger.mlp.0.weight", "merger.mlp.2.bias"}) {
@@ -167,7 +167,7 @@ TEST(VisionTower, ParameterNamesAreTheCheckpointKeys) {
 }
 
 TEST(VisionTower, PixelsThatDisagreeWithTheGridNameBothSizes) {
-  Qwen2_5_VisionTransformer tower(tiny_config());
+  models::Qwen2_5_VisionTransformer tower(tiny_config());
   torch::NoGradGuard no_grad;
   try {
     tower->forward(at::zeros({20, 1176}), at::tensor({1, 4, 6}, at::kLong).view({1, 3}));
@@ -179,7 +179,7 @@ TEST(VisionTower, PixelsThatDisagreeWithTheGridNameBothSizes) {
 }
 
 TEST(VisionTower, AGridNotDivisibleByTheMergeSizeIsRefused) {
-  Qwen2_5_VisionTransformer tower(tiny_config());
+  models::Qwen2_5_VisionTransformer tower(tiny_config());
   torch::NoGradGuard no_grad;
   EXPECT_THROW(tower->forward(at::zeros({15, 1176}), at::tensor({1, 3, 5}, at::kLong).view({1, 3})), Error);
 }

@@ -9,7 +9,7 @@
 
 namespace balcap::test {
 
-inline std::vector<float> full_forward_logprobs(Qwen2_5_VLPolicy& policy, const PolicyPrompt& prompt,
+inline std::vector<float> full_forward_logprobs(models::Qwen2_5_VLPolicy& policy, const models::PolicyPrompt& prompt,
                                                 const std::vector<int64_t>& completion) {
   std::vector<int64_t> all = prompt.ids;
   all.insert(all.end(), completion.begin(), completion.end());

@@ -13,9 +13,9 @@ TEST(JudgeChat, PromptsEqualApplyChatTemplateForEveryJudgeCase) {
   int checked = 0;
   for (const auto& entry : test::rewards_manifest()["judge_cases"]) {
     const std::string model = entry["model"];
-    const JudgeChatFormat format = model == "llama" ? JudgeChatFormat::llama2 : JudgeChatFormat::chatml;
+    const text::JudgeChatFormat format = model == "llama" ? text::JudgeChatFormat::llama2 : text::JudgeChatFormat::chatml;
     const int64_t images = entry["image"].is_null() ? 0 : 1;
-    EXPECT_EQ(judge_prompt(format, entry["system"].get<std::string>(), entry["user"].get<std::string>(), images),
+    EXPECT_EQ(text::judge_prompt(format, entry["system"].get<std::string>(), entry["user"].get<std::string>(), images),
               entry["prompt_text"].get<std::string>())
         << model << ": " << entry["user"].get<std::string>();
     ++checked;

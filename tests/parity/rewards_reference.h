@@ -14,7 +14,7 @@
 namespace balcap::test {
 
 inline const nlohmann::json& rewards_manifest() {
-  static const nlohmann::json manifest = read_json_file(reference_path("rewards", "manifest.json"));
+  static const nlohmann::json manifest = io::read_json_file(reference_path("rewards", "manifest.json"));
   return manifest;
 }
 
@@ -35,7 +35,7 @@ inline std::vector<nlohmann::json> rewards_entries(const std::string& list, cons
 // The tensors of one LM case (copied out of the mapping so they outlive it).
 inline std::map<std::string, at::Tensor> load_rewards_tensors(const nlohmann::json& entry) {
   std::map<std::string, at::Tensor> out;
-  for (auto& [name, t] : load_safetensors(reference_path("rewards", entry["file"].get<std::string>()))) {
+  for (auto& [name, t] : io::load_safetensors(reference_path("rewards", entry["file"].get<std::string>()))) {
     out[name] = t.clone();
   }
   return out;

@@ -20,10 +20,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TextCausalLMCheckpoint& cached_model(const std::string& name) {
-  static std::map<std::string, TextCausalLMCheckpoint> cache;
+models::TextCausalLMCheckpoint& cached_model(const std::string& name) {
+  static std::map<std::string, models::TextCausalLMCheckpoint> cache;
   auto it = cache.find(name);
-  if (it == cache.end()) it = cache.emplace(name, load_text_causal_lm(test::judge_model_dir(name))).first;
+  if (it == cache.end()) it = cache.emplace(name, models::load_text_causal_lm(test::judge_model_dir(name))).first;
   return it->second;
 }
 
@@ -84,7 +84,7 @@ TEST(TextLm, ParameterNamesAreTheCheckpointNamesAndTyingFollowsTheConfig) {
     auto& lm = cached_model(name);
     std::set<std::string> module_names, disk_names;
     for (const auto& p : lm.model->named_parameters()) module_names.insert(p.key());
-    for (const auto& [disk, t] : load_safetensors(test::judge_model_dir(name) / "model.safetensors")) {
+    for (const auto& [disk, t] : io::load_safetensors(test::judge_model_dir(name) / "model.safetensors")) {
       disk_names.insert(disk);
     }
     EXPECT_EQ(module_names, disk_names) << name;
@@ -103,14 +103,14 @@ TEST(TextLm, ParameterNamesAreTheCheckpointNamesAndTyingFollowsTheConfig) {
 TEST(TextLm, PrefillThenDecodeGivesTheFullForwardLogits) {
   torch::NoGradGuard no_grad;
   for (const std::string name : {"qwen2", "llama"}) {
-    auto policy = TextCausalLMPolicy::load(test::judge_model_dir(name));
+    auto policy = models::TextCausalLMPolicy::load(test::judge_model_dir(name));
     auto c = test::load_rewards_tensors(test::rewards_entries("lm_cases", name)[0]);
     const at::Tensor& ids = c["input_ids"];
     const int64_t S = ids.size(0), k = 5;
-    PolicyPrompt prompt{std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + k), {}, {}};
-    PolicyPrefill prefill = policy->prefill(prompt);
+    models::PolicyPrompt prompt{std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + k), {}, {}};
+    models::PolicyPrefill prefill = policy->prefill(prompt);
     EXPECT_EQ(prefill.next_position, k);
-    KvCache cache(policy->decoder_config(), 1, S, policy->dtype());
+    models::KvCache cache(policy->decoder_config(), 1, S, policy->dtype());
     for (int64_t layer = 0; layer < cache.num_layers(); ++layer) {
       cache.update(layer, prefill.cache.keys(layer), prefill.cache.values(layer), 0);
     }
@@ -127,7 +127,7 @@ TEST(TextLm, SavedCheckpointLoadsInTransformersWithTheSameLogits) {
   const fs::path root = test::scratch_dir();
   std::string args;
   for (const std::string name : {"qwen2", "llama"}) {
-    auto policy = load_policy(test::judge_model_dir(name));
+    auto policy = models::load_policy(test::judge_model_dir(name));
     policy->save_pretrained(root / name);
     EXPECT_TRUE(fs::exists(root / name / "tokenizer.json")) << name;
     EXPECT_TRUE(fs::exists(root / name / "generation_config.json")) << name;
@@ -152,22 +152,22 @@ TEST(TextLm, SavedCheckpointLoadsInTransformersWithTheSameLogits) {
 
 // A copy of the llama judge with its config.json edited and its tensors filtered/extended.
 fs::path broken_copy(const std::function<void(nlohmann::json&)>& edit_config,
-                     const std::function<void(NamedTensors&)>& edit_tensors) {
+                     const std::function<void(io::NamedTensors&)>& edit_tensors) {
   const fs::path source = test::judge_model_dir("llama"), dir = test::scratch_dir() / "broken";
   fs::create_directories(dir);
-  nlohmann::json config = read_json_file(source / "config.json");
+  nlohmann::json config = io::read_json_file(source / "config.json");
   edit_config(config);
   test::write_file(dir / "config.json", config.dump(2));
-  NamedTensors tensors;
-  for (auto& [name, t] : load_safetensors(source / "model.safetensors")) tensors.emplace_back(name, t.clone());
+  io::NamedTensors tensors;
+  for (auto& [name, t] : io::load_safetensors(source / "model.safetensors")) tensors.emplace_back(name, t.clone());
   edit_tensors(tensors);
-  save_safetensors(dir / "model.safetensors", tensors);
+  io::save_safetensors(dir / "model.safetensors", tensors);
   return dir;
 }
 
 std::string load_error(const fs::path& dir) {
   try {
-    load_text_causal_lm(dir);
+    models::load_text_causal_lm(dir);
   } catch (const Error& e) {
     return e.what();
   }
@@ -176,7 +176,7 @@ std::string load_error(const fs::path& dir) {
 
 TEST(TextLm, BadCheckpointNamesEveryMissingUnexpectedAndMisShapedTensorAtOnce) {
   const fs::path dir = broken_copy([](nlohmann::json& c) { c["intermediate_size"] = 96; },
-                                   [](NamedTensors& t) {
+                                   [](io::NamedTensors& t) {
                                      std::erase_if(t, [](const auto& p) { return p.first == "model.norm.weight"; });
                                      t.emplace_back("model.extra.weight", at::zeros({2}));
                                    });
@@ -191,7 +191,7 @@ TEST(TextLm, BadCheckpointNamesEveryMissingUnexpectedAndMisShapedTensorAtOnce) {
 TEST(TextLm, UntiedCheckpointWithoutLmHeadSaysWhyItIsRequired) {
   const fs::path dir =
       broken_copy([](nlohmann::json&) {},
-                  [](NamedTensors& t) { std::erase_if(t, [](const auto& p) { return p.first == "lm_head.weight"; }); });
+                  [](io::NamedTensors& t) { std::erase_if(t, [](const auto& p) { return p.first == "lm_head.weight"; }); });
   const std::string message = load_error(dir);
   EXPECT_NE(message.find("lm_head.weight"), std::string::npos) << message;
   EXPECT_NE(message.find("tie_word_embeddings"), std::string::npos) << message;
@@ -200,7 +200,7 @@ TEST(TextLm, UntiedCheckpointWithoutLmHeadSaysWhyItIsRequired) {
 TEST(TextLm, SlidingWindowQwenConfigIsRefused) {
   const fs::path source = test::judge_model_dir("qwen2"), dir = test::scratch_dir() / "sliding";
   fs::create_directories(dir);
-  nlohmann::json config = read_json_file(source / "config.json");
+  nlohmann::json config = io::read_json_file(source / "config.json");
   config["use_sliding_window"] = true;
   config["max_window_layers"] = 1;
   test::write_file(dir / "config.json", config.dump(2));
@@ -210,15 +210,15 @@ TEST(TextLm, SlidingWindowQwenConfigIsRefused) {
 }
 
 TEST(TextLm, LoadPolicyPicksTheClassOfEachFamilyAndRefusesLlava) {
-  EXPECT_NE(dynamic_cast<TextCausalLMPolicy*>(load_policy(test::judge_model_dir("qwen2")).get()), nullptr);
-  EXPECT_NE(dynamic_cast<TextCausalLMPolicy*>(load_policy(test::judge_model_dir("llama")).get()), nullptr);
-  EXPECT_NE(dynamic_cast<Qwen2_5_VLPolicy*>(load_policy(test::judge_model_dir("qwen_vl")).get()), nullptr);
+  EXPECT_NE(dynamic_cast<models::TextCausalLMPolicy*>(models::load_policy(test::judge_model_dir("qwen2")).get()), nullptr);
+  EXPECT_NE(dynamic_cast<models::TextCausalLMPolicy*>(models::load_policy(test::judge_model_dir("llama")).get()), nullptr);
+  EXPECT_NE(dynamic_cast<models::Qwen2_5_VLPolicy*>(models::load_policy(test::judge_model_dir("qwen_vl")).get()), nullptr);
   const fs::path dir = test::scratch_dir() / "llava";
   fs::create_directories(dir);
   test::write_file(dir / "config.json",
                    R"({"model_type": "llava", "architectures": ["LlavaForConditionalGeneration"]})");
   try {
-    load_policy(dir);
+    models::load_policy(dir);
     FAIL() << "llava loaded";
   } catch (const Error& e) {
     const std::string message = e.what();
@@ -228,10 +228,10 @@ TEST(TextLm, LoadPolicyPicksTheClassOfEachFamilyAndRefusesLlava) {
 }
 
 TEST(TextLm, TextOnlyPolicyRefusesAnImage) {
-  auto policy = load_policy(test::judge_model_dir("qwen2"));
-  const PolicyPrompt prompt{{1, 2, 3}, at::zeros({4, 1176}), at::tensor({1, 2, 2}, at::kLong).view({1, 3})};
+  auto policy = models::load_policy(test::judge_model_dir("qwen2"));
+  const models::PolicyPrompt prompt{{1, 2, 3}, at::zeros({4, 1176}), at::tensor({1, 2, 2}, at::kLong).view({1, 3})};
   EXPECT_THROW(policy->prefill(prompt), Error);
-  EXPECT_THROW(policy->hidden_states(make_policy_batch({{1, 2, 3}}, {&prompt}, at::kCPU)), Error);
+  EXPECT_THROW(policy->hidden_states(models::make_policy_batch({{1, 2, 3}}, {&prompt}, at::kCPU)), Error);
 }
 
 }  // namespace

@@ -60,7 +60,7 @@ double chi_square(const std::vector<int64_t>& counts, const double* probs, int64
 }
 
 TEST(SamplerStatistics, FirstTokenDrawsMatchTheWarpedSoftmaxByChiSquare) {
-  const auto tensors = load_safetensors(reference_path("sampling", "distributions.safetensors"));
+  const auto tensors = io::load_safetensors(reference_path("sampling", "distributions.safetensors"));
   for (const auto& dist : sampling_ref()["distributions"]) {
     const at::Tensor probs = tensors.at(dist["key"].get<std::string>()).to(at::kDouble).contiguous();
     const auto counts = draw_counts(dist, probs.size(0));

@@ -17,16 +17,16 @@
 namespace balcap::test {
 
 inline const nlohmann::json& sampling_ref() {
-  static const nlohmann::json ref = read_json_file(reference_path("sampling", "reference.json"));
+  static const nlohmann::json ref = io::read_json_file(reference_path("sampling", "reference.json"));
   return ref;
 }
 
 // A reference model ("model", "model_tied", "model_stops") loaded once, with its prompts for the
 // reference images (build_caption_prompt with the reference instruction).
 struct SamplingModel {
-  std::unique_ptr<Qwen2_5_VLPolicy> policy;
-  std::unique_ptr<Tokenizer> tokenizer;
-  std::vector<PolicyPrompt> prompts;
+  std::unique_ptr<models::Qwen2_5_VLPolicy> policy;
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  std::vector<models::PolicyPrompt> prompts;
 };
 
 inline SamplingModel& sampling_model(const std::string& name = "model") {
@@ -34,11 +34,11 @@ inline SamplingModel& sampling_model(const std::string& name = "model") {
   auto it = models.find(name);
   if (it != models.end()) return it->second;
   const auto dir = reference_path("sampling", name);
-  SamplingModel m{Qwen2_5_VLPolicy::load(dir), load_tokenizer(dir), {}};
-  const auto processor = load_image_processor(dir);
+  SamplingModel m{models::Qwen2_5_VLPolicy::load(dir), text::load_tokenizer(dir), {}};
+  const auto processor = vision::load_image_processor(dir);
   for (const auto& image : sampling_ref()["images"]) {
-    const auto decoded = decode_image_file(reference_path("sampling", image.get<std::string>()));
-    m.prompts.push_back(build_caption_prompt(*m.tokenizer, *processor, decoded, sampling_ref()["instruction"], ""));
+    const auto decoded = vision::decode_image_file(reference_path("sampling", image.get<std::string>()));
+    m.prompts.push_back(models::build_caption_prompt(*m.tokenizer, *processor, decoded, sampling_ref()["instruction"], ""));
   }
   return models.emplace(name, std::move(m)).first->second;
 }

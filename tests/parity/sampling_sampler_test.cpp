@@ -43,13 +43,13 @@ TEST(Sampler, GreedyCaptionsOfFiveImagesInOneBatchEqualTransformersGenerate) {
 TEST(Sampler, PrefillBatchOfTwoSameSizeImagesEqualsEachPromptAlone) {
   auto& m = sampling_model();
   ASSERT_EQ(m.prompts[0].ids.size(), m.prompts[4].ids.size());
-  const PolicyPrefillBatch batch = m.policy->prefill_batch({&m.prompts[0], &m.prompts[4]});
+  const models::PolicyPrefillBatch batch = m.policy->prefill_batch({&m.prompts[0], &m.prompts[4]});
   ASSERT_EQ(batch.logits.size(0), 2);
   const auto close = [](const at::Tensor& a, const at::Tensor& b) {
     return (a - b).abs().max().item<double>() <= 1e-5 * std::max(1.0, b.abs().max().item<double>());
   };
   for (int64_t row = 0; row < 2; ++row) {
-    const PolicyPrefill alone = m.policy->prefill(m.prompts[row == 0 ? 0 : 4]);
+    const models::PolicyPrefill alone = m.policy->prefill(m.prompts[row == 0 ? 0 : 4]);
     EXPECT_TRUE(close(batch.logits[row], alone.logits[0])) << "row " << row;
     EXPECT_EQ(batch.next_positions[row], alone.next_position) << "row " << row;
     for (int64_t l = 0; l < alone.cache.num_layers(); ++l) {

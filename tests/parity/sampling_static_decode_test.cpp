@@ -92,7 +92,7 @@ TEST(StaticDecode, CompactionMidwayGivesTheEagerCaptions) {
 TEST(StaticDecode, DecodeStaticRefusesAKeyMaskThatIsNotBoolRowsByKeys) {
   auto& m = sampling_model();
   torch::NoGradGuard no_grad;
-  KvCache cache(m.policy->decoder_config(), 2, 8, m.policy->dtype());
+  models::KvCache cache(m.policy->decoder_config(), 2, 8, m.policy->dtype());
   const at::Tensor tokens = at::zeros({2}, at::kLong), index = at::zeros({1}, at::kLong);
   EXPECT_THROW(m.policy->decode_static(tokens, tokens, cache, index, at::ones({2, 8})), Error);  // float
   EXPECT_THROW(m.policy->decode_static(tokens, tokens, cache, index, at::ones({2, 9}, at::kBool)), Error);  // K > S_max
@@ -108,7 +108,7 @@ SamplingModel& cuda_model(at::ScalarType dtype) {
   auto it = models.find(dtype);
   if (it != models.end()) return it->second;
   const auto dir = reference_path("sampling", "model");
-  SamplingModel m{Qwen2_5_VLPolicy::load(dir, dtype, at::kCUDA), load_tokenizer(dir), sampling_model().prompts};
+  SamplingModel m{models::Qwen2_5_VLPolicy::load(dir, dtype, at::kCUDA), text::load_tokenizer(dir), sampling_model().prompts};
   return models.emplace(dtype, std::move(m)).first->second;
 }
 
@@ -157,13 +157,13 @@ TEST(CudaGraphDecode, StaticDecodeStepCapturesOnceAndReplaysTheEagerLogits) {
   if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
   torch::NoGradGuard no_grad;
   auto& m = cuda_model(at::kFloat);
-  PolicyPrefill prefill = m.policy->prefill(m.prompts[0]);
+  models::PolicyPrefill prefill = m.policy->prefill(m.prompts[0]);
   const int64_t L = prefill.cache.max_seq_len(), steps = 4, N = 2;
   const auto device = m.policy->device();
-  KvCache eager(m.policy->decoder_config(), N, L + steps, at::kFloat, device);
-  KvCache fixed(m.policy->decoder_config(), N, L + steps, at::kFloat, device);
+  models::KvCache eager(m.policy->decoder_config(), N, L + steps, at::kFloat, device);
+  models::KvCache fixed(m.policy->decoder_config(), N, L + steps, at::kFloat, device);
   for (int64_t l = 0; l < eager.num_layers(); ++l) {
-    for (KvCache* c : {&eager, &fixed}) c->update(l, prefill.cache.keys(l).expand({N, -1, -1, -1}),
+    for (models::KvCache* c : {&eager, &fixed}) c->update(l, prefill.cache.keys(l).expand({N, -1, -1, -1}),
                                                   prefill.cache.values(l).expand({N, -1, -1, -1}), 0);
   }
   at::Tensor mask = at::zeros({N, L + steps}, at::TensorOptions().dtype(at::kBool).device(device));

@@ -9,7 +9,7 @@ namespace balcap::test {
 namespace {
 
 TEST(TextAddedTokensParity, StripSingleWordAndNormalizedFlagsMatchHfTokenizers) {
-  auto tok = BpeTokenizer::from_file(reference_path("text", "flags/tokenizer.json"));
+  auto tok = text::BpeTokenizer::from_file(reference_path("text", "flags/tokenizer.json"));
   auto ref = load_text_reference("hf_flags.json");
   TextInputs in;
   for (const auto& t : ref["texts"]) in.texts.push_back(t.get<std::string>());

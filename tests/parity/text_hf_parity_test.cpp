@@ -19,7 +19,7 @@ Case llama2() { return {"llama2", data_path("tokenizers/llama2/tokenizer.json")}
 Case mistral() { return {"mistral", data_path("tokenizers/mistral/tokenizer.json")}; }
 
 void check_encode(const Case& c) {
-  auto tok = BpeTokenizer::from_file(c.file);
+  auto tok = text::BpeTokenizer::from_file(c.file);
   auto in = load_text_inputs();
   auto ref = load_text_reference("hf_" + c.name + ".json");
   ASSERT_GE(in.corpus_lines, 2000u) << "the parity corpus must hold at least 2,000 lines";
@@ -29,7 +29,7 @@ void check_encode(const Case& c) {
 }
 
 void check_decode(const Case& c) {
-  auto tok = BpeTokenizer::from_file(c.file);
+  auto tok = text::BpeTokenizer::from_file(c.file);
   auto in = load_text_inputs();
   auto ref = load_text_reference("hf_" + c.name + ".json");
   for (size_t i = 0; i < in.texts.size(); ++i) {
@@ -44,7 +44,7 @@ void check_decode(const Case& c) {
 
 // Random strings (ref_text.py, fixed seed): ids and decode equal HF.
 void check_random(const Case& c) {
-  auto tok = BpeTokenizer::from_file(c.file);
+  auto tok = text::BpeTokenizer::from_file(c.file);
   auto ref = load_text_reference("hf_random_" + c.name + ".json");
   TextInputs in;
   for (const auto& t : ref["texts"]) in.texts.push_back(t.get<std::string>());

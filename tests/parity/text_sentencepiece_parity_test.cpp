@@ -24,7 +24,7 @@ double total_score(const sentencepiece::SentencePieceProcessor& sp, const std::v
 
 void check_model(const std::string& kind) {
   auto model = reference_path("text", "sp_" + kind + ".model");
-  auto tok = load_tokenizer(model);
+  auto tok = text::load_tokenizer(model);
   auto in = load_text_inputs();
   auto ref = load_text_reference("sp_" + kind + ".json");
   ASSERT_GE(in.corpus_lines, 2000u);
@@ -51,7 +51,7 @@ TEST(TextSentencePieceParity, BpeModelIdsAndDecodeEqualPythonSentencepiece) { ch
 TEST(TextSentencePieceParity, UnigramModelIdsAndDecodeEqualPythonSentencepiece) { check_model("unigram"); }
 
 TEST(TextSentencePieceParity, AddSpecialTokensPrependsBos) {
-  auto tok = load_tokenizer(reference_path("text", "sp_bpe.model"));
+  auto tok = text::load_tokenizer(reference_path("text", "sp_bpe.model"));
   auto plain = tok->encode("a cat", false);
   auto with_bos = tok->encode("a cat", true);
   ASSERT_EQ(with_bos.size(), plain.size() + 1);
@@ -61,7 +61,7 @@ TEST(TextSentencePieceParity, AddSpecialTokensPrependsBos) {
 }
 
 TEST(TextSentencePieceParity, OutOfRangeIdNamesTheId) {
-  auto tok = load_tokenizer(reference_path("text", "sp_unigram.model"));
+  auto tok = text::load_tokenizer(reference_path("text", "sp_unigram.model"));
   std::vector<int32_t> ids{5, 123456};
   try {
     tok->decode(ids);

@@ -25,7 +25,7 @@ nlohmann::json read_json(const std::filesystem::path& p) {
 
 struct Reference {
   nlohmann::json meta = read_json(reference_path("train", "adamw.json"));
-  SafetensorsCheckpoint tensors{reference_path("train", "adamw.safetensors")};
+  io::SafetensorsCheckpoint tensors{reference_path("train", "adamw.safetensors")};
   at::Tensor get(const std::string& name) const { return tensors.tensor(name).clone(); }
   int64_t n_params() const { return static_cast<int64_t>(meta["shapes"].size()); }
 };

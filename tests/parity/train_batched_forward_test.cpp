@@ -16,18 +16,18 @@ namespace balcap::test {
 namespace {
 
 struct TinyPolicy {
-  std::unique_ptr<Qwen2_5_VLPolicy> policy;
-  std::vector<PolicyPrompt> prompts;  // one per image below
+  std::unique_ptr<models::Qwen2_5_VLPolicy> policy;
+  std::vector<models::PolicyPrompt> prompts;  // one per image below
 };
 
 TinyPolicy& tiny_policy() {
   static TinyPolicy m = [] {
     const auto dir = reference_path("train", "tiny_policy");
-    TinyPolicy t{Qwen2_5_VLPolicy::load(dir), {}};
-    const auto tokenizer = load_tokenizer(dir);
-    const auto processor = load_image_processor(dir);
+    TinyPolicy t{models::Qwen2_5_VLPolicy::load(dir), {}};
+    const auto tokenizer = text::load_tokenizer(dir);
+    const auto processor = vision::load_image_processor(dir);
     for (const char* name : {"chelsea.png", "camera.png", "rocket.jpg", "coffee.png"}) {
-      t.prompts.push_back(build_caption_prompt(*tokenizer, *processor, decode_image_file(data_path("images") / name),
+      t.prompts.push_back(models::build_caption_prompt(*tokenizer, *processor, vision::decode_image_file(data_path("images") / name),
                                                "Describe this image."));
     }
     return t;
@@ -42,10 +42,10 @@ TEST(BatchedForward, CompletionLogprobsOfImagesOfDifferentSizesEqualEachRowAlone
   const std::vector<int> images{0, 1, 2, 3, 1};
   const std::vector<std::vector<int64_t>> completions{
       {32, 2518, 12671, 13, 151645}, {785, 2168}, {32, 3460, 6303, 9334, 389, 264, 14389, 4004, 13}, {40}, {9707, 13}};
-  std::vector<LogprobRow> rows;
-  for (size_t i = 0; i < images.size(); ++i) rows.push_back(completion_row(m.prompts.at(images[i]), completions[i]));
+  std::vector<models::LogprobRow> rows;
+  for (size_t i = 0; i < images.size(); ++i) rows.push_back(models::completion_row(m.prompts.at(images[i]), completions[i]));
   torch::NoGradGuard no_grad;
-  const PolicyLogprobs batched = policy_logprobs(*m.policy, rows);
+  const models::PolicyLogprobs batched = models::policy_logprobs(*m.policy, rows);
   ASSERT_EQ(batched.counts.size(), images.size());
   ASSERT_NE(m.prompts[0].ids.size(), m.prompts[1].ids.size()) << "the images must give different prompt lengths";
   int64_t offset = 0;

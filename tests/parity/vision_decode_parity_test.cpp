@@ -24,7 +24,7 @@ constexpr double kJpegMaxLevels = 2.0;
 void expect_matches_pil(const nlohmann::json& entry) {
   const std::string path = entry["path"];
   SCOPED_TRACE(path);
-  const Image image = decode_image_file(path);
+  const vision::Image image = vision::decode_image_file(path);
   ASSERT_EQ(image.width, entry["width"].get<int>());
   ASSERT_EQ(image.height, entry["height"].get<int>());
   const std::string expected = test::reference_bytes(entry["file"]);
@@ -61,10 +61,10 @@ TEST(VisionResampleParity, BicubicResizeEqualsPilBitForBit) {
   const auto& entries = vision_manifest()["resample"];
   ASSERT_GE(entries.size(), 6u);
   for (const auto& entry : entries) {
-    const Image source = decode_image_file(entry["path"].get<std::string>());
+    const vision::Image source = vision::decode_image_file(entry["path"].get<std::string>());
     const int width = entry["width"], height = entry["height"];
     SCOPED_TRACE(fmt::format("{}x{} -> {}x{}", source.width, source.height, width, height));
-    const Image resized = resize_bicubic(source, width, height);
+    const vision::Image resized = vision::resize_bicubic(source, width, height);
     const std::string expected = test::reference_bytes(entry["file"]);
     ASSERT_EQ(resized.rgb.size(), expected.size());
     const auto stats = diff_stats(resized.rgb.data(), reinterpret_cast<const uint8_t*>(expected.data()), expected.size());

@@ -19,15 +19,15 @@ constexpr double kMeanAbs = 0.01;
 void expect_matches_hf(const nlohmann::json& entry) {
   const std::string model = entry["model"], name = entry["image"];
   SCOPED_TRACE(model + " / " + name);
-  const auto processor = load_image_processor(test::reference_path("vision", "models/" + model));
-  const Image image = decode_image_file(entry["path"].get<std::string>());
+  const auto processor = vision::load_image_processor(test::reference_path("vision", "models/" + model));
+  const vision::Image image = vision::decode_image_file(entry["path"].get<std::string>());
   if (entry.contains("error")) {  // HF raised (aspect ratio > 200): balcap must refuse too
     EXPECT_THROW(processor->process(image), Error) << "HF: " << entry["error"];
     std::cout << "processor " << model << " " << name << ": error, as HF (" << entry["error"].get<std::string>()
               << ")\n";
     return;
   }
-  const ProcessedImage result = processor->process(image);
+  const vision::ProcessedImage result = processor->process(image);
   std::vector<int64_t> shape = entry["shape"];
   ASSERT_EQ(result.pixel_values.sizes().vec(), shape);
   ASSERT_EQ(result.pixel_values.scalar_type(), at::kFloat);

@@ -21,10 +21,10 @@ using test::read_file;
 using test::scratch_dir;
 using test::write_file;
 
-Config small_config() { return config::demo_config({"train.run_dir=unused"}); }
+config::Config small_config() { return config::demo_config({"train.run_dir=unused"}); }
 
 // A save whose payload is a trainer state, a config snapshot and one "weights" file.
-fs::path save_step(Checkpointer& ckpt, int64_t step, const Config& cfg = small_config()) {
+fs::path save_step(Checkpointer& ckpt, int64_t step, const config::Config& cfg = small_config()) {
   return ckpt.save(step, [&](const fs::path& dir) {
     TrainerState s;
     s.step = step;
@@ -157,7 +157,7 @@ TEST(Resume, ConfigHashMismatchIsRefusedWithoutForceAndNamesTheKeys) {
   const auto run = scratch_dir();
   Checkpointer ckpt(run, 0);
   const auto dir = save_step(ckpt, 3);
-  const Config changed = config::demo_config({"train.run_dir=unused", "optim.lr=0.5", "train.seed=7"});
+  const config::Config changed = config::demo_config({"train.run_dir=unused", "optim.lr=0.5", "train.seed=7"});
   try {
     load_for_resume(dir, changed, /*force=*/false);
     FAIL() << "expected a refusal";
@@ -174,7 +174,7 @@ TEST(Resume, RunControlKeysDoNotChangeTheHash) {
   const auto run = scratch_dir();
   Checkpointer ckpt(run, 0);
   const auto dir = save_step(ckpt, 3);
-  const Config moved = config::demo_config(
+  const config::Config moved = config::demo_config(
       {"train.run_dir=elsewhere", "checkpoint.keep_last=9", "checkpoint.resume=none", "logging.level=debug"});
   EXPECT_EQ(load_for_resume(dir, moved, /*force=*/false).step, 3);
   EXPECT_TRUE(resume_config_changes(dir, moved).empty());

@@ -197,7 +197,7 @@ TEST(ConfigErrors, TopLevelListIsNotAConfig) {
 }
 
 TEST(ConfigErrors, ValidateWithoutSourceStillNamesKeyAndValue) {
-  Config cfg = default_config();
+  config::Config cfg = default_config();
   cfg.model.path = "m";
   cfg.data.train = "d";
   cfg.algo.clip_high = -1;

@@ -16,7 +16,7 @@ using balcap::test::write_file;
 
 const std::string kMinimal = "model:\n  path: runs/m\ndata:\n  train: d.jsonl\n";
 
-Config load_with(const std::vector<std::string>& overrides, const std::string& extra = "") {
+config::Config load_with(const std::vector<std::string>& overrides, const std::string& extra = "") {
   return load_config_text(kMinimal + extra, "test.yaml", overrides);
 }
 
@@ -30,25 +30,25 @@ std::string override_error(const std::vector<std::string>& overrides) {
 }
 
 TEST(ConfigOverrides, SetReplacesANestedScalar) {
-  Config cfg = load_with({"train.lora.r=64", "sampling.temperature=0.7", "data.shuffle=false"});
+  config::Config cfg = load_with({"train.lora.r=64", "sampling.temperature=0.7", "data.shuffle=false"});
   EXPECT_EQ(cfg.train.lora.r, 64);
   EXPECT_DOUBLE_EQ(cfg.sampling.temperature, 0.7);
   EXPECT_FALSE(cfg.data.shuffle);
 }
 
 TEST(ConfigOverrides, SetWinsOverTheFile) {
-  Config cfg = load_with({"optim.lr=2e-6"}, "optim:\n  lr: 5.0e-6\n");
+  config::Config cfg = load_with({"optim.lr=2e-6"}, "optim:\n  lr: 5.0e-6\n");
   EXPECT_DOUBLE_EQ(cfg.optim.lr, 2e-6);
 }
 
 TEST(ConfigOverrides, SetReadsFlowListsAsLists) {
-  Config cfg = load_with({"sampling.stop_token_ids=[151645, 151643]", "optim.betas=[0.9,0.95]"});
+  config::Config cfg = load_with({"sampling.stop_token_ids=[151645, 151643]", "optim.betas=[0.9,0.95]"});
   EXPECT_EQ(cfg.sampling.stop_token_ids, (std::vector<std::int64_t>{151645, 151643}));
   EXPECT_EQ(cfg.optim.betas, (std::vector<double>{0.9, 0.95}));
 }
 
 TEST(ConfigOverrides, SetChangesAnEnum) {
-  Config cfg = load_with({"algo.advantage=grpo", "rewards.length_mask.mask_mode=exclude"});
+  config::Config cfg = load_with({"algo.advantage=grpo", "rewards.length_mask.mask_mode=exclude"});
   EXPECT_EQ(cfg.algo.advantage, "grpo");
   EXPECT_EQ(cfg.rewards.length_mask.mask_mode, "exclude");
 }
@@ -61,7 +61,7 @@ TEST(ConfigOverrides, SetWithABadEnumNamesTheSetArgument) {
 }
 
 TEST(ConfigOverrides, SetEditsOneMapEntryAndKeepsTheOthers) {
-  Config cfg = load_with({"rewards.objectives.linguistic.weight=0.5"});
+  config::Config cfg = load_with({"rewards.objectives.linguistic.weight=0.5"});
   ASSERT_EQ(cfg.rewards.objectives.size(), 3u);
   EXPECT_DOUBLE_EQ(cfg.rewards.objectives.at("linguistic").weight, 0.5);
   EXPECT_EQ(cfg.rewards.objectives.at("linguistic").scorer, "judge_rating");
@@ -69,33 +69,33 @@ TEST(ConfigOverrides, SetEditsOneMapEntryAndKeepsTheOthers) {
 }
 
 TEST(ConfigOverrides, SetAddsAMapEntryFromItsNamesDefaults) {
-  Config cfg = load_with({"rewards.judges.scene.batch_size=4"});
+  config::Config cfg = load_with({"rewards.judges.scene.batch_size=4"});
   ASSERT_EQ(cfg.rewards.judges.count("scene"), 1u);
   EXPECT_EQ(cfg.rewards.judges.at("scene").kind, "scene");
   EXPECT_EQ(cfg.rewards.judges.at("scene").batch_size, 4);
 }
 
 TEST(ConfigOverrides, SetOfAWholeMapReplacesIt) {
-  Config cfg = load_with({"rewards.objectives={correctness: {weight: 2.0}}", "rewards.length_mask.objectives=[]"});
+  config::Config cfg = load_with({"rewards.objectives={correctness: {weight: 2.0}}", "rewards.length_mask.objectives=[]"});
   ASSERT_EQ(cfg.rewards.objectives.size(), 1u);
   EXPECT_EQ(cfg.rewards.objectives.at("correctness").scorer, "claim_precision");
   EXPECT_DOUBLE_EQ(cfg.rewards.objectives.at("correctness").weight, 2.0);
 }
 
 TEST(ConfigOverrides, SetOfASectionMergesItsKeys) {
-  Config cfg = load_with({"train.lora={enabled: true, r: 8}"});
+  config::Config cfg = load_with({"train.lora={enabled: true, r: 8}"});
   EXPECT_TRUE(cfg.train.lora.enabled);
   EXPECT_EQ(cfg.train.lora.r, 8);
   EXPECT_DOUBLE_EQ(cfg.train.lora.alpha, 32.0);
 }
 
 TEST(ConfigOverrides, StringValueThatIsNotYamlIsTakenVerbatim) {
-  Config cfg = load_with({"data.prompt=Describe: colours, shapes, [and] counts."});
+  config::Config cfg = load_with({"data.prompt=Describe: colours, shapes, [and] counts."});
   EXPECT_EQ(cfg.data.prompt, "Describe: colours, shapes, [and] counts.");
 }
 
 TEST(ConfigOverrides, QuotedStringValueLosesItsQuotes) {
-  Config cfg = load_with({"model.path='runs/my model'"});
+  config::Config cfg = load_with({"model.path='runs/my model'"});
   EXPECT_EQ(cfg.model.path, "runs/my model");
 }
 
@@ -145,14 +145,14 @@ TEST(ConfigOverrides, OutOfRangeSetValueNamesTheArgument) {
 
 TEST(ConfigOverrides, SetCanFixWhatTheFileGotWrong) {
   // Overrides apply before validation: a file value out of range is fine once --set replaces it.
-  Config cfg = load_with({"sampling.top_p=0.9"}, "sampling:\n  top_p: 7\n");
+  config::Config cfg = load_with({"sampling.top_p=0.9"}, "sampling:\n  top_p: 7\n");
   EXPECT_DOUBLE_EQ(cfg.sampling.top_p, 0.9);
 }
 
 TEST(ConfigOverrides, SetSuppliesRequiredKeysMissingFromTheFile) {
   auto file = scratch_dir() / "empty.yaml";
   write_file(file, "");
-  Config cfg = load_config(file, {"model.path=m", "data.train=t.jsonl"});
+  config::Config cfg = load_config(file, {"model.path=m", "data.train=t.jsonl"});
   EXPECT_EQ(cfg.model.path, "m");
   EXPECT_EQ(cfg.data.train, "t.jsonl");
 }

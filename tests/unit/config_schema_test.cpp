@@ -27,15 +27,15 @@ using balcap::test::scratch_dir;
 using balcap::test::shell_quote;
 using balcap::test::write_file;
 
-Config runnable_defaults() {
-  Config cfg = default_config();
+config::Config runnable_defaults() {
+  config::Config cfg = default_config();
   cfg.model.path = "runs/m";
   cfg.data.train = "d.jsonl";
   return cfg;
 }
 
 TEST(ConfigSchema, DefaultsAreTheDocumentedRecipeValues) {
-  Config cfg = default_config();
+  config::Config cfg = default_config();
   EXPECT_DOUBLE_EQ(cfg.sampling.temperature, 1.0);
   EXPECT_DOUBLE_EQ(cfg.sampling.top_p, 1.0);
   EXPECT_EQ(cfg.sampling.top_k, 0);
@@ -55,7 +55,7 @@ TEST(ConfigSchema, DefaultsAreTheDocumentedRecipeValues) {
 TEST(ConfigSchema, DefaultsWithModelAndDataValidate) { EXPECT_NO_THROW(validate(runnable_defaults())); }
 
 TEST(ConfigSchema, ResolvedYamlReadsBackToTheSameConfig) {
-  Config cfg = runnable_defaults();
+  config::Config cfg = runnable_defaults();
   cfg.data.prompt = "Describe: \"this\" image, # carefully\n(two lines)";
   cfg.model.tokenizer = "true";  // a string that plain YAML would read as a bool
   cfg.optim.lr = 3.3e-7;
@@ -63,7 +63,7 @@ TEST(ConfigSchema, ResolvedYamlReadsBackToTheSameConfig) {
   cfg.rewards.judges["remote_judge"] = JudgeConfig::defaults_for("remote_judge");
   cfg.rewards.judges["remote_judge"].kind = "remote";
   cfg.rewards.judges["remote_judge"].url = "http://h:8000/v1";
-  Config back = load_config_text(to_yaml(cfg), "resolved.yaml");
+  config::Config back = load_config_text(to_yaml(cfg), "resolved.yaml");
   EXPECT_EQ(back, cfg) << to_yaml(back);
   EXPECT_EQ(to_yaml(back), to_yaml(cfg));
 }
@@ -78,8 +78,8 @@ TEST(ConfigSchema, ResolvedYamlHasAStableHandWrittenShape) {
 }
 
 TEST(ConfigSchema, HashIsStableAndFollowsEveryValue) {
-  Config a = runnable_defaults();
-  Config b = runnable_defaults();
+  config::Config a = runnable_defaults();
+  config::Config b = runnable_defaults();
   EXPECT_EQ(config_hash(a), config_hash(b));
   EXPECT_EQ(config_hash(a).size(), 16u);
   b.rewards.length_mask.max_ratio = 2.5;
@@ -87,8 +87,8 @@ TEST(ConfigSchema, HashIsStableAndFollowsEveryValue) {
 }
 
 TEST(ConfigSchema, DiffListsTheKeysThatDiffer) {
-  Config a = runnable_defaults();
-  Config b = a;
+  config::Config a = runnable_defaults();
+  config::Config b = a;
   b.optim.lr = 2e-6;
   b.rewards.objectives.erase("coverage");
   std::vector<std::string> keys = config_diff(a, b);
@@ -100,7 +100,7 @@ TEST(ConfigSchema, DiffListsTheKeysThatDiffer) {
 
 // PyYAML is an independent reader: the resolved text must mean the same values to it.
 TEST(ConfigSchema, PyYamlReadsTheResolvedConfigWithTheSameValuesAndTypes) {
-  Config cfg = load_config(fs::path(balcap::test::kSourceDir) / "configs" / "qwen2_5_vl_3b_balcap.yaml");
+  config::Config cfg = load_config(fs::path(balcap::test::kSourceDir) / "configs" / "qwen2_5_vl_3b_balcap.yaml");
   auto dir = scratch_dir();
   write_file(dir / "resolved.yaml", to_yaml(cfg));
   std::string script = "import json, sys, yaml; print(json.dumps(yaml.safe_load(open(sys.argv[1]))))";
@@ -127,9 +127,9 @@ TEST(ConfigSchema, EveryShippedConfigValidates) {
     if (entry.path().extension() != ".yaml") continue;
     ++count;
     try {
-      Config cfg = load_config(entry.path());
+      config::Config cfg = load_config(entry.path());
       // Its resolved text reads back to the same config and prints identically.
-      Config back = load_config_text(to_yaml(cfg), "resolved");
+      config::Config back = load_config_text(to_yaml(cfg), "resolved");
       EXPECT_EQ(back, cfg) << entry.path();
       EXPECT_EQ(to_yaml(back), to_yaml(cfg)) << entry.path();
     } catch (const Error& e) {
@@ -141,7 +141,7 @@ TEST(ConfigSchema, EveryShippedConfigValidates) {
 
 TEST(ConfigSchema, ShippedRecipesUseTheBalCapRlSettings) {
   for (const char* name : {"qwen2_5_vl_3b_balcap.yaml", "qwen2_5_vl_7b_balcap.yaml", "llava_1_5_7b.yaml"}) {
-    Config cfg = load_config(fs::path(balcap::test::kSourceDir) / "configs" / name);
+    config::Config cfg = load_config(fs::path(balcap::test::kSourceDir) / "configs" / name);
     EXPECT_EQ(cfg.train.group_size, 8) << name;
     EXPECT_EQ(cfg.algo.advantage, "gdpo") << name;
     EXPECT_DOUBLE_EQ(cfg.algo.clip_low, 0.2) << name;
@@ -201,7 +201,7 @@ TEST(ConfigSchema, EmbeddedDemoEqualsConfigsDemoYaml) {
   EXPECT_TRUE(balcap::test::read_file(file) == std::string(embedded_demo_yaml()))
       << "src/config/demo_config.cpp holds a stale copy of configs/demo.yaml: paste the file's text "
          "between its R\"yaml( and )yaml\" markers.";
-  Config demo = demo_config({"train.max_steps=2"});
+  config::Config demo = demo_config({"train.max_steps=2"});
   EXPECT_EQ(demo.train.max_steps, 2);
   EXPECT_EQ(demo.train.device, "cpu");
   EXPECT_EQ(demo.rewards.judges.at("scene").kind, "scene");
@@ -214,7 +214,7 @@ namespace balcap::config {
 namespace {
 
 TEST(ConfigSchema, SavedConfigLoadsBackEqual) {
-  Config cfg = demo_config({"optim.lr=3e-5"});
+  config::Config cfg = demo_config({"optim.lr=3e-5"});
   auto file = balcap::test::scratch_dir() / "run" / "config.yaml";
   save_config(cfg, file);
   EXPECT_EQ(load_config(file), cfg);

@@ -21,8 +21,8 @@ namespace fs = std::filesystem;
 fs::path make_images() {
   fs::path dir = test::scratch_dir();
   fs::create_directories(dir / "img");
-  Image img{4, 3, std::vector<uint8_t>(4 * 3 * 3, 200)};
-  write_png_file(dir / "img/ok.png", img);
+  vision::Image img{4, 3, std::vector<uint8_t>(4 * 3 * 3, 200)};
+  vision::write_png_file(dir / "img/ok.png", img);
   fs::copy_file(test::data_path("images/rocket.jpg"), dir / "img/rocket.jpg");
   test::write_file(dir / "img/notes.png", "a caption, not an image\n");
   std::string png = test::read_file(dir / "img/ok.png");

@@ -155,7 +155,7 @@ TEST(DataScene, RandomScenesRespectTheirConstraintsAndDependOnlyOnSeedSplitAndIn
 
 TEST(DataScene, RenderedImageShowsEachObjectsColourAtItsCentreAndTheBackgroundElsewhere) {
   Scene s = hand_scene();
-  Image img = render_scene(s);
+  vision::Image img = render_scene(s);
   ASSERT_EQ(img.width, 84);
   auto pixel = [&](int x, int y) {
     const auto* p = &img.rgb[(static_cast<size_t>(y) * 84 + x) * 3];

@@ -21,7 +21,7 @@ json optional_json(const std::optional<int64_t>& v) { return v ? json(*v) : json
 json optional_json(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
 json optional_json(const std::optional<bool>& v) { return v ? json(*v) : json(nullptr); }
 
-json to_json(const TextDecoderConfig& c) {
+json to_json(const io::TextDecoderConfig& c) {
   return {{"vocab_size", c.vocab_size}, {"hidden_size", c.hidden_size}, {"intermediate_size", c.intermediate_size},
           {"num_hidden_layers", c.num_hidden_layers}, {"num_attention_heads", c.num_attention_heads},
           {"num_key_value_heads", c.num_key_value_heads}, {"head_dim", c.head_dim},
@@ -32,7 +32,7 @@ json to_json(const TextDecoderConfig& c) {
           {"eos_token_ids", c.eos_token_ids}, {"pad_token_id", optional_json(c.pad_token_id)}};
 }
 
-json to_json(const Qwen2_5_VLConfig& c) {
+json to_json(const io::Qwen2_5_VLConfig& c) {
   const auto& v = c.vision;
   return {{"family", "qwen2_5_vl"},
           {"text", to_json(c.text)},
@@ -48,7 +48,7 @@ json to_json(const Qwen2_5_VLConfig& c) {
           {"tie_word_embeddings", c.tie_word_embeddings}};
 }
 
-json to_json(const LlavaConfig& c) {
+json to_json(const io::LlavaConfig& c) {
   const auto& v = c.vision;
   return {{"family", "llava"},
           {"text", to_json(c.text)},
@@ -92,21 +92,21 @@ TEST(HfConfig, EveryConfigParsesAsTransformersParsesIt) {
   for (const auto& [name, want] : cases.items()) {
     SCOPED_TRACE(name);
     const fs::path dir = want["path"].get<std::string>();
-    const ModelFamily family = detect_family(dir);
+    const io::ModelFamily family = io::detect_family(dir);
     EXPECT_EQ(to_string(family), want["family"].get<std::string>());
     json ours;
     switch (family) {
-      case ModelFamily::qwen2_5_vl: ours = to_json(load_qwen2_5_vl_config(dir)); break;
-      case ModelFamily::llava: ours = to_json(load_llava_config(dir)); break;
-      case ModelFamily::qwen2:
-      case ModelFamily::llama: ours = {{"family", to_string(family)}, {"text", to_json(load_text_decoder_config(dir))}};
+      case io::ModelFamily::qwen2_5_vl: ours = to_json(io::load_qwen2_5_vl_config(dir)); break;
+      case io::ModelFamily::llava: ours = to_json(io::load_llava_config(dir)); break;
+      case io::ModelFamily::qwen2:
+      case io::ModelFamily::llama: ours = {{"family", to_string(family)}, {"text", to_json(io::load_text_decoder_config(dir))}};
     }
     expect_matches(ours, want, name);
   }
 }
 
 TEST(HfConfig, Qwen25Vl3bHubConfigHasTheKnownValues) {
-  const auto c = load_qwen2_5_vl_config(test::data_path("io/hub/qwen2_5_vl_3b_instruct"));
+  const auto c = io::load_qwen2_5_vl_config(test::data_path("io/hub/qwen2_5_vl_3b_instruct"));
   EXPECT_EQ(c.text.hidden_size, 2048);
   EXPECT_EQ(c.text.num_hidden_layers, 36);
   EXPECT_EQ(c.text.num_attention_heads, 16);
@@ -125,7 +125,7 @@ TEST(HfConfig, Qwen25Vl3bHubConfigHasTheKnownValues) {
 }
 
 TEST(HfConfig, Qwen25Vl7bHubConfigIsUntiedWithGqaSevenToOne) {
-  const auto c = load_qwen2_5_vl_config(test::data_path("io/hub/qwen2_5_vl_7b_instruct"));
+  const auto c = io::load_qwen2_5_vl_config(test::data_path("io/hub/qwen2_5_vl_7b_instruct"));
   EXPECT_EQ(c.text.hidden_size, 3584);
   EXPECT_EQ(c.text.num_hidden_layers, 28);
   EXPECT_EQ(c.text.num_attention_heads / c.text.num_key_value_heads, 7);
@@ -135,7 +135,7 @@ TEST(HfConfig, Qwen25Vl7bHubConfigIsUntiedWithGqaSevenToOne) {
 }
 
 TEST(HfConfig, Llava15HubConfigFillsLlamaAndClipDefaults) {
-  const auto c = load_llava_config(test::data_path("io/hub/llava_1_5_7b_hf"));
+  const auto c = io::load_llava_config(test::data_path("io/hub/llava_1_5_7b_hf"));
   EXPECT_EQ(c.text.hidden_size, 4096);
   EXPECT_EQ(c.text.num_key_value_heads, 32);
   EXPECT_EQ(c.text.rms_norm_eps, 1e-5);
@@ -153,7 +153,7 @@ TEST(GenerationConfig, EosAsIntOrListAndSamplingFieldsMatchTransformers) {
   ASSERT_EQ(cases.size(), 4u);
   for (const auto& [name, want] : cases.items()) {
     SCOPED_TRACE(name);
-    const GenerationConfig g = load_generation_config(want["path"].get<std::string>());
+    const io::GenerationConfig g = io::load_generation_config(want["path"].get<std::string>());
     const json ours = {{"bos_token_id", optional_json(g.bos_token_id)}, {"pad_token_id", optional_json(g.pad_token_id)},
                        {"eos_token_ids", g.eos_token_ids}, {"do_sample", optional_json(g.do_sample)},
                        {"temperature", optional_json(g.temperature)}, {"top_p", optional_json(g.top_p)},
@@ -161,7 +161,7 @@ TEST(GenerationConfig, EosAsIntOrListAndSamplingFieldsMatchTransformers) {
                        {"max_new_tokens", optional_json(g.max_new_tokens)}, {"max_length", optional_json(g.max_length)}};
     expect_matches(ours, want, name);
   }
-  const GenerationConfig qwen = load_generation_config(test::data_path("io/hub/qwen2_5_vl_3b_instruct"));
+  const io::GenerationConfig qwen = io::load_generation_config(test::data_path("io/hub/qwen2_5_vl_3b_instruct"));
   EXPECT_EQ(qwen.eos_token_ids, (std::vector<int64_t>{151645, 151643}));
   EXPECT_EQ(qwen.top_k, 1);
 }
@@ -186,7 +186,7 @@ fs::path write_config(const std::string& text, const std::string& file = "config
 
 TEST(HfConfig, WrongTypeNamesTheFileAndNestedKey) {
   const fs::path dir = write_config(R"({"model_type": "qwen2_5_vl", "text_config": {"hidden_size": "2048"}})");
-  const std::string message = error_of([&] { load_qwen2_5_vl_config(dir); });
+  const std::string message = error_of([&] { io::load_qwen2_5_vl_config(dir); });
   EXPECT_NE(message.find((dir / "config.json").string()), std::string::npos) << message;
   EXPECT_NE(message.find("text_config.hidden_size"), std::string::npos) << message;
   EXPECT_NE(message.find("\"2048\""), std::string::npos) << message;
@@ -194,14 +194,14 @@ TEST(HfConfig, WrongTypeNamesTheFileAndNestedKey) {
 
 TEST(HfConfig, SyntaxErrorNamesTheLineAndColumn) {
   const fs::path dir = write_config("{\n  \"model_type\": \"llava\",\n  \"vocab_size\": 32064,,\n}\n");
-  const std::string message = error_of([&] { load_llava_config(dir); });
+  const std::string message = error_of([&] { io::load_llava_config(dir); });
   EXPECT_NE(message.find("config.json"), std::string::npos) << message;
   EXPECT_NE(message.find("line 3, column 23"), std::string::npos) << message;
 }
 
 TEST(HfConfig, UnknownModelTypeIsNamedWithTheSupportedList) {
   const fs::path dir = write_config(R"({"model_type": "mllama", "architectures": ["MllamaForConditionalGeneration"]})");
-  const std::string message = error_of([&] { detect_family(dir); });
+  const std::string message = error_of([&] { io::detect_family(dir); });
   EXPECT_NE(message.find("mllama"), std::string::npos) << message;
   EXPECT_NE(message.find("qwen2_5_vl"), std::string::npos) << message;
   EXPECT_NE(message.find("llava"), std::string::npos) << message;
@@ -209,34 +209,34 @@ TEST(HfConfig, UnknownModelTypeIsNamedWithTheSupportedList) {
 
 TEST(HfConfig, FamilyFallsBackToArchitecturesWithoutModelType) {
   const fs::path dir = write_config(R"({"architectures": ["LlavaForConditionalGeneration"]})");
-  EXPECT_EQ(detect_family(dir), ModelFamily::llava);
-  EXPECT_NE(error_of([&] { detect_family(test::scratch_dir() / "nowhere"); }).find("not found"), std::string::npos);
+  EXPECT_EQ(io::detect_family(dir), io::ModelFamily::llava);
+  EXPECT_NE(error_of([&] { io::detect_family(test::scratch_dir() / "nowhere"); }).find("not found"), std::string::npos);
 }
 
 TEST(HfConfig, MropeSectionThatDoesNotCoverHalfTheHeadIsRefused) {
   const fs::path dir = write_config(
       R"({"model_type": "qwen2_5_vl", "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
           "rope_scaling": {"type": "mrope", "mrope_section": [2, 2, 2]}})");
-  const std::string message = error_of([&] { load_qwen2_5_vl_config(dir); });
+  const std::string message = error_of([&] { io::load_qwen2_5_vl_config(dir); });
   EXPECT_NE(message.find("rope_scaling.mrope_section"), std::string::npos) << message;
   EXPECT_NE(message.find("head_dim/2 = 8"), std::string::npos) << message;
 }
 
 TEST(HfConfig, KvHeadsThatDoNotDivideHeadsAreRefused) {
   const fs::path dir = write_config(R"({"model_type": "llama", "num_attention_heads": 32, "num_key_value_heads": 5})");
-  const std::string message = error_of([&] { load_text_decoder_config(dir); });
+  const std::string message = error_of([&] { io::load_text_decoder_config(dir); });
   EXPECT_NE(message.find("num_key_value_heads"), std::string::npos) << message;
 }
 
 TEST(HfConfig, WrongFamilyLoaderIsRefused) {
-  const std::string message = error_of([&] { load_llava_config(test::data_path("io/hub/qwen2_5_vl_3b_instruct")); });
+  const std::string message = error_of([&] { io::load_llava_config(test::data_path("io/hub/qwen2_5_vl_3b_instruct")); });
   EXPECT_NE(message.find("qwen2_5_vl"), std::string::npos) << message;
   EXPECT_NE(message.find("llava"), std::string::npos) << message;
 }
 
 TEST(GenerationConfig, EosOfTheWrongTypeNamesTheKey) {
   const fs::path dir = write_config(R"({"eos_token_id": "2"})", "generation_config.json");
-  const std::string message = error_of([&] { load_generation_config(dir); });
+  const std::string message = error_of([&] { io::load_generation_config(dir); });
   EXPECT_NE(message.find("generation_config.json"), std::string::npos) << message;
   EXPECT_NE(message.find("eos_token_id"), std::string::npos) << message;
   EXPECT_NE(message.find("an integer or a list of integers"), std::string::npos) << message;
@@ -244,7 +244,7 @@ TEST(GenerationConfig, EosOfTheWrongTypeNamesTheKey) {
 
 TEST(GenerationConfig, OutOfRangeTopPIsRefused) {
   const fs::path dir = write_config(R"({"top_p": 1.5})", "generation_config.json");
-  EXPECT_NE(error_of([&] { load_generation_config(dir); }).find("top_p"), std::string::npos);
+  EXPECT_NE(error_of([&] { io::load_generation_config(dir); }).find("top_p"), std::string::npos);
 }
 
 }  // namespace

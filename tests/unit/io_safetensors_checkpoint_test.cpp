@@ -15,7 +15,7 @@ using test::scratch_dir;
 
 std::string open_error(const fs::path& path) {
   try {
-    SafetensorsCheckpoint checkpoint(path);
+    io::SafetensorsCheckpoint checkpoint(path);
   } catch (const Error& e) {
     return e.what();
   }
@@ -26,7 +26,7 @@ std::string open_error(const fs::path& path) {
 // A 3-shard checkpoint of three small tensors, written by balcap (read back by python elsewhere).
 fs::path three_shards() {
   const fs::path dir = scratch_dir() / "model";
-  save_sharded_safetensors(dir, {{"a.weight", at::ones({4})}, {"b.weight", at::ones({4})}, {"c.weight", at::ones({4})}}, 16);
+  io::save_sharded_safetensors(dir, {{"a.weight", at::ones({4})}, {"b.weight", at::ones({4})}, {"c.weight", at::ones({4})}}, 16);
   return dir;
 }
 
@@ -84,10 +84,10 @@ TEST(SafetensorsCheckpoint, DirectoryWithoutWeightsSaysWhatIsMissing) {
 
 TEST(SafetensorsCheckpoint, SingleFileDirectoryListsItsTensors) {
   const fs::path dir = scratch_dir();
-  save_safetensors(dir / "model.safetensors", {{"z", at::zeros({2}, at::kBFloat16)}, {"a", at::ones({1, 3})}});
-  SafetensorsCheckpoint checkpoint(dir);
+  io::save_safetensors(dir / "model.safetensors", {{"z", at::zeros({2}, at::kBFloat16)}, {"a", at::ones({1, 3})}});
+  io::SafetensorsCheckpoint checkpoint(dir);
   EXPECT_EQ(checkpoint.names(), (std::vector<std::string>{"a", "z"}));
-  EXPECT_EQ(checkpoint.info("z").dtype, SafetensorsDtype::BF16);
+  EXPECT_EQ(checkpoint.info("z").dtype, io::SafetensorsDtype::BF16);
   EXPECT_EQ(checkpoint.info("a").shape, (std::vector<int64_t>{1, 3}));
   EXPECT_EQ(checkpoint.file_of("a"), dir / "model.safetensors");
   EXPECT_FALSE(checkpoint.contains("b"));
@@ -97,13 +97,13 @@ TEST(SafetensorsCheckpoint, SingleFileDirectoryListsItsTensors) {
 TEST(SafetensorsWriter, DuplicateNamesAndUnsupportedDtypesAreRefusedNamingTheTensor) {
   const fs::path path = scratch_dir() / "bad.safetensors";
   try {
-    save_safetensors(path, {{"w", at::ones({1})}, {"w", at::ones({1})}});
+    io::save_safetensors(path, {{"w", at::ones({1})}, {"w", at::ones({1})}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("'w'"), std::string::npos);
   }
   try {
-    save_safetensors(path, {{"c", at::ones({1}, at::kComplexFloat)}});
+    io::save_safetensors(path, {{"c", at::ones({1}, at::kComplexFloat)}});
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("'c'"), std::string::npos);
@@ -113,10 +113,10 @@ TEST(SafetensorsWriter, DuplicateNamesAndUnsupportedDtypesAreRefusedNamingTheTen
 
 TEST(SafetensorsWriter, AnInterruptedWriteLeavesThePreviousFileUntouched) {
   const fs::path path = test::scratch_dir() / "model.safetensors";
-  save_safetensors(path, {{"w", at::ones({2})}});
+  io::save_safetensors(path, {{"w", at::ones({2})}});
   const std::string before = test::read_file(path);
   {
-    AtomicFileWriter writer(path);  // as a crash mid-save: bytes written, never committed
+    io::AtomicFileWriter writer(path);  // as a crash mid-save: bytes written, never committed
     writer.write("partial", 7);
   }
   EXPECT_EQ(test::read_file(path), before);

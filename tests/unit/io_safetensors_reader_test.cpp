@@ -49,7 +49,7 @@ fs::path write_raw(const std::string& name, const std::string& header, const std
 // Expects opening `path` to throw a balcap::Error whose message contains every `needle`.
 void expect_open_fails(const fs::path& path, const std::vector<std::string>& needles) {
   try {
-    SafetensorsFile file(path);
+    io::SafetensorsFile file(path);
     ADD_FAILURE() << "opening " << path << " should have failed";
   } catch (const Error& e) {
     const std::string message = e.what();
@@ -60,7 +60,7 @@ void expect_open_fails(const fs::path& path, const std::vector<std::string>& nee
 
 TEST(SafetensorsReader, EveryDtypeMatchesWhatPythonSafetensorsWrote) {
   const nlohmann::json expected = nlohmann::json::parse(test::read_file(reference_path("io", "dtypes.json")));
-  SafetensorsFile file(reference_path("io", "dtypes.safetensors"));
+  io::SafetensorsFile file(reference_path("io", "dtypes.safetensors"));
   ASSERT_EQ(file.names().size(), expected["tensors"].size());
   for (const auto& [name, want] : expected["tensors"].items()) {
     SCOPED_TRACE(name);
@@ -82,7 +82,7 @@ TEST(SafetensorsReader, EveryDtypeMatchesWhatPythonSafetensorsWrote) {
 }
 
 TEST(SafetensorsReader, MetadataIsKept) {
-  SafetensorsFile file(reference_path("io", "dtypes.safetensors"));
+  io::SafetensorsFile file(reference_path("io", "dtypes.safetensors"));
   EXPECT_EQ(file.metadata().at("source"), "ref_io");
   EXPECT_EQ(file.metadata().at("format"), "pt");
 }
@@ -90,7 +90,7 @@ TEST(SafetensorsReader, MetadataIsKept) {
 TEST(SafetensorsReader, TensorsViewTheMappingWithoutCopyingAndOutliveTheReader) {
   at::Tensor t;
   {
-    SafetensorsFile file(reference_path("io", "dtypes.safetensors"));
+    io::SafetensorsFile file(reference_path("io", "dtypes.safetensors"));
     t = file.tensor("f32.matrix");
     const at::Tensor again = file.tensor("f32.matrix");
     EXPECT_EQ(t.data_ptr(), again.data_ptr());  // both point into the one mapping
@@ -98,7 +98,7 @@ TEST(SafetensorsReader, TensorsViewTheMappingWithoutCopyingAndOutliveTheReader) 
   const nlohmann::json expected = nlohmann::json::parse(test::read_file(reference_path("io", "dtypes.json")));
   EXPECT_EQ(hex_of(t), expected["tensors"]["f32.matrix"]["hex"].get<std::string>());
   t.add_(1.0f);  // copy-on-write: allowed, and the file is unchanged
-  SafetensorsFile reopened(reference_path("io", "dtypes.safetensors"));
+  io::SafetensorsFile reopened(reference_path("io", "dtypes.safetensors"));
   EXPECT_EQ(hex_of(reopened.tensor("f32.matrix")), expected["tensors"]["f32.matrix"]["hex"].get<std::string>());
 }
 
@@ -108,14 +108,14 @@ TEST(SafetensorsReader, MisalignedTensorIsCopiedWithTheRightValues) {
   header.append((8 - header.size() % 8) % 8 + 1, ' ');
   const float values[2] = {1.5f, -2.25f};
   const fs::path path = write_raw("misaligned.safetensors", header, std::string(reinterpret_cast<const char*>(values), 8));
-  SafetensorsFile file(path);
+  io::SafetensorsFile file(path);
   const at::Tensor t = file.tensor("x");
   EXPECT_EQ(t[0].item<float>(), 1.5f);
   EXPECT_EQ(t[1].item<float>(), -2.25f);
 }
 
 TEST(SafetensorsReader, UnknownTensorNameNamesTheFileAndTensor) {
-  SafetensorsFile file(reference_path("io", "dtypes.safetensors"));
+  io::SafetensorsFile file(reference_path("io", "dtypes.safetensors"));
   try {
     file.tensor("no.such.weight");
     FAIL();
@@ -196,7 +196,7 @@ TEST(SafetensorsReader, MissingFileNamesThePath) {
 // exception (or a crash) fails the test.
 bool opens_or_refuses_cleanly(const fs::path& path) {
   try {
-    SafetensorsFile file(path);
+    io::SafetensorsFile file(path);
     for (const auto& name : file.names()) (void)file.tensor(name).sum();
     return true;
   } catch (const Error& e) {

@@ -9,8 +9,8 @@
 namespace balcap {
 namespace {
 
-TextDecoderConfig tiny_llama() {
-  TextDecoderConfig c;
+io::TextDecoderConfig tiny_llama() {
+  io::TextDecoderConfig c;
   c.model_type = "llama";
   c.vocab_size = 50;
   c.hidden_size = 32;
@@ -26,7 +26,7 @@ TextDecoderConfig tiny_llama() {
 }
 
 // Gradients of sum(out * g) w.r.t. every parameter and the input embeddings.
-std::vector<at::Tensor> decoder_grads(TextDecoder& dec, const at::Tensor& x, const at::Tensor& g) {
+std::vector<at::Tensor> decoder_grads(models::TextDecoder& dec, const at::Tensor& x, const at::Tensor& g) {
   dec->zero_grad();
   at::Tensor xi = x.clone().requires_grad_(true);
   at::Tensor pos = at::arange(x.size(1)).unsqueeze(0).expand({x.size(0), x.size(1)});
@@ -39,7 +39,7 @@ std::vector<at::Tensor> decoder_grads(TextDecoder& dec, const at::Tensor& x, con
 
 TEST(ActivationCheckpoint, DecoderGradientsEqualThePlainForwardBitForBit) {
   torch::manual_seed(3);
-  TextDecoder dec(tiny_llama());
+  models::TextDecoder dec(tiny_llama());
   dec->train();
   at::Tensor x = at::randn({2, 7, 32}), g = at::randn({2, 7, 32});
   std::vector<at::Tensor> plain = decoder_grads(dec, x, g);
@@ -61,7 +61,7 @@ TEST(ActivationCheckpoint, DropoutIsReplayedWithTheSameMask) {
     w.mutable_grad() = at::Tensor();
     at::Tensor xi = x.clone().requires_grad_(true);
     torch::manual_seed(11);
-    at::Tensor y = checkpoint ? checkpointed(block, xi, {w}) : block(xi);
+    at::Tensor y = checkpoint ? models::checkpointed(block, xi, {w}) : block(xi);
     // Random numbers drawn after the block must not change the replay either.
     at::Tensor noise = at::randn({4, 16});
     (y * noise).sum().backward();
@@ -76,7 +76,7 @@ TEST(ActivationCheckpoint, DropoutIsReplayedWithTheSameMask) {
 TEST(ActivationCheckpoint, WithoutGradModeItIsThePlainCall) {
   at::Tensor w = at::randn({3, 3}).requires_grad_(true);
   at::NoGradGuard no_grad;
-  at::Tensor y = checkpointed([&](const at::Tensor& h) { return at::matmul(h, w); }, at::ones({1, 3}), {w});
+  at::Tensor y = models::checkpointed([&](const at::Tensor& h) { return at::matmul(h, w); }, at::ones({1, 3}), {w});
   EXPECT_FALSE(y.requires_grad());
 }
 

@@ -21,7 +21,7 @@ struct TwoFused {
     fused.fuse(parts);
   }
   std::vector<torch::nn::Linear> parts;
-  FusedLinears fused;
+  models::FusedLinears fused;
 };
 
 TEST(FusedLinears, OneGemmGivesEachLayersOutput) {
@@ -30,7 +30,7 @@ TEST(FusedLinears, OneGemmGivesEachLayersOutput) {
   const at::Tensor x = at::randn({3, 5, 16});
   std::vector<at::Tensor> expected;
   for (auto& p : parts) expected.push_back(p->forward(x).detach());
-  FusedLinears fused;
+  models::FusedLinears fused;
   fused.fuse(parts);
   ASSERT_TRUE(fused.fused());
   torch::NoGradGuard no_grad;
@@ -66,7 +66,7 @@ TEST(FusedLinears, AReseatedParameterTurnsTheFusedPathOff) {
 
 TEST(FusedLinears, LayersOfDifferentInputWidthsAreLeftAlone) {
   std::vector<torch::nn::Linear> parts{linear(8, 6), linear(4, 2)};
-  FusedLinears fused;
+  models::FusedLinears fused;
   fused.fuse(parts);
   EXPECT_FALSE(fused.fused());
   EXPECT_TRUE(fused.forward(at::randn({1, 8})).empty());
@@ -76,18 +76,18 @@ TEST(FusedLinears, LayersOfDifferentInputWidthsAreLeftAlone) {
 // its k_proj is re-seated) the separate projections: all three give the same output.
 TEST(FusedLinears, AttentionOutputIsTheSameFusedUnfusedAndAfterFallBack) {
   torch::manual_seed(3);
-  AttentionOptions o;
+  models::AttentionOptions o;
   o.hidden_size = 32;
   o.num_heads = 4;
   o.num_kv_heads = 2;
   o.head_dim = 8;
   o.qkv_bias = true;
-  Attention attention(o);
+  models::Attention attention(o);
   const at::Tensor x = at::randn({2, 5, 32});
   const at::Tensor cos = at::ones({2, 5, 8}), sin = at::zeros({2, 5, 8});
   attention->train();
   const at::Tensor separate = attention->forward(x, cos, sin).detach();
-  fuse_inference_projections(*attention);
+  models::fuse_inference_projections(*attention);
   ASSERT_TRUE(attention->qkv_fused.fused());
   attention->eval();
   torch::NoGradGuard no_grad;

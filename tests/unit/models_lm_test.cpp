@@ -28,7 +28,7 @@ TEST(RopeIndex, OneImageGridFourBySixGetsRowAndColumnPositions) {
   // [text, text, vision_start, 6 image pads (grid [1, 4, 6] merged 2 -> 2 x 3), vision_end, text]
   const auto ids = ids_of({kText, kText, kStart, kPad, kPad, kPad, kPad, kPad, kPad, kEnd, kText});
   const auto grid = at::tensor(std::vector<int64_t>{1, 4, 6}, at::kLong).view({1, 3});
-  const auto r = qwen2_5_vl_rope_index(ids, grid, {}, Qwen2_5_VLConfig{});
+  const auto r = models::qwen2_5_vl_rope_index(ids, grid, {}, io::Qwen2_5_VLConfig{});
   ASSERT_EQ(r.position_ids.sizes(), (std::vector<int64_t>{3, 1, 11}));
   // Image starts at s = 3: T = 3; H = 3 + row; W = 3 + col; the next text position is 3 + max(2, 3) = 6.
   EXPECT_EQ(row(r.position_ids[0]), (std::vector<int64_t>{0, 1, 2, 3, 3, 3, 3, 3, 3, 6, 7}));
@@ -42,7 +42,7 @@ TEST(RopeIndex, TallImageAdvancesByItsHeightAndPaddingGetsZero) {
   const auto ids = ids_of({0, 0, kStart, kPad, kPad, kEnd});
   const auto mask = at::tensor(std::vector<int64_t>{0, 0, 1, 1, 1, 1}, at::kLong).unsqueeze(0);
   const auto grid = at::tensor(std::vector<int64_t>{1, 4, 2}, at::kLong).view({1, 3});
-  const auto r = qwen2_5_vl_rope_index(ids, grid, mask, Qwen2_5_VLConfig{});
+  const auto r = models::qwen2_5_vl_rope_index(ids, grid, mask, io::Qwen2_5_VLConfig{});
   EXPECT_EQ(row(r.position_ids[0]), (std::vector<int64_t>{0, 0, 0, 1, 1, 3}));
   EXPECT_EQ(row(r.position_ids[1]), (std::vector<int64_t>{0, 0, 0, 1, 2, 3}));
   EXPECT_EQ(row(r.position_ids[2]), (std::vector<int64_t>{0, 0, 0, 1, 1, 3}));
@@ -50,7 +50,7 @@ TEST(RopeIndex, TallImageAdvancesByItsHeightAndPaddingGetsZero) {
 }
 
 TEST(RopeIndex, TextOnlyPromptIsPlainPositionsWithZeroDelta) {
-  const auto r = qwen2_5_vl_rope_index(ids_of({kText, kText, kText}), {}, {}, Qwen2_5_VLConfig{});
+  const auto r = models::qwen2_5_vl_rope_index(ids_of({kText, kText, kText}), {}, {}, io::Qwen2_5_VLConfig{});
   for (int a = 0; a < 3; ++a) EXPECT_EQ(row(r.position_ids[a]), (std::vector<int64_t>{0, 1, 2}));
   EXPECT_EQ(row(r.rope_deltas), (std::vector<int64_t>{0}));
 }
@@ -58,7 +58,7 @@ TEST(RopeIndex, TextOnlyPromptIsPlainPositionsWithZeroDelta) {
 TEST(RopeIndex, PadCountThatDoesNotMatchTheGridNamesBothNumbers) {
   const auto grid = at::tensor(std::vector<int64_t>{1, 4, 6}, at::kLong).view({1, 3});
   try {
-    qwen2_5_vl_rope_index(ids_of({kStart, kPad, kPad, kEnd}), grid, {}, Qwen2_5_VLConfig{});
+    models::qwen2_5_vl_rope_index(ids_of({kStart, kPad, kPad, kEnd}), grid, {}, io::Qwen2_5_VLConfig{});
     FAIL() << "expected balcap::Error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("2 <|image_pad|> tokens"), std::string::npos) << e.what();
@@ -68,14 +68,14 @@ TEST(RopeIndex, PadCountThatDoesNotMatchTheGridNamesBothNumbers) {
 
 TEST(RopeIndex, VideoTokensAndMissingOrExtraGridsAreRejected) {
   const auto grid = at::tensor(std::vector<int64_t>{1, 2, 2}, at::kLong).view({1, 3});
-  EXPECT_THROW(qwen2_5_vl_rope_index(ids_of({kStart, 151656, kEnd}), {}, {}, Qwen2_5_VLConfig{}), Error);
-  EXPECT_THROW(qwen2_5_vl_rope_index(ids_of({kStart, kPad, kEnd}), {}, {}, Qwen2_5_VLConfig{}), Error);
-  EXPECT_THROW(qwen2_5_vl_rope_index(ids_of({kText, kText}), grid, {}, Qwen2_5_VLConfig{}), Error);
+  EXPECT_THROW(models::qwen2_5_vl_rope_index(ids_of({kStart, 151656, kEnd}), {}, {}, io::Qwen2_5_VLConfig{}), Error);
+  EXPECT_THROW(models::qwen2_5_vl_rope_index(ids_of({kStart, kPad, kEnd}), {}, {}, io::Qwen2_5_VLConfig{}), Error);
+  EXPECT_THROW(models::qwen2_5_vl_rope_index(ids_of({kText, kText}), grid, {}, io::Qwen2_5_VLConfig{}), Error);
 }
 
 TEST(RopeIndex, DecodePositionsAddTheDeltaToTheCacheIndex) {
   const auto deltas = at::tensor(std::vector<int64_t>{-3, 5}, at::kLong).view({2, 1});
-  const auto pos = qwen2_5_vl_decode_position_ids(deltas, 11, 2);
+  const auto pos = models::qwen2_5_vl_decode_position_ids(deltas, 11, 2);
   ASSERT_EQ(pos.sizes(), (std::vector<int64_t>{3, 2, 2}));
   for (int a = 0; a < 3; ++a) {
     EXPECT_EQ(row(pos[a][0]), (std::vector<int64_t>{8, 9}));
@@ -84,19 +84,19 @@ TEST(RopeIndex, DecodePositionsAddTheDeltaToTheCacheIndex) {
 }
 
 TEST(Rotary, MropeSectionMustSumToHalfTheHeadDim) {
-  EXPECT_NO_THROW(check_mrope_section({16, 24, 24}, 128));
-  EXPECT_THROW(check_mrope_section({16, 24, 16}, 128), Error);
-  EXPECT_THROW(check_mrope_section({32, 32}, 128), Error);
-  EXPECT_THROW(check_mrope_section({-8, 40, 32}, 128), Error);
-  EXPECT_THROW(rope_inv_freq(15, 10000.0), Error);
+  EXPECT_NO_THROW(models::check_mrope_section({16, 24, 24}, 128));
+  EXPECT_THROW(models::check_mrope_section({16, 24, 16}, 128), Error);
+  EXPECT_THROW(models::check_mrope_section({32, 32}, 128), Error);
+  EXPECT_THROW(models::check_mrope_section({-8, 40, 32}, 128), Error);
+  EXPECT_THROW(models::rope_inv_freq(15, 10000.0), Error);
 }
 
 TEST(Rotary, MropeChannelsTakeTheirAxisPerSection) {
   // Distinct positions per axis: T = 1, H = 2, W = 3. With section [1, 1, 2] (head_dim 8), channel f of
   // the half takes T for f < 1, H for f < 2, W otherwise; angle = pos * inv_freq[f].
   const auto pos = at::tensor(std::vector<int64_t>{1, 2, 3}, at::kLong).view({3, 1, 1});
-  const auto inv = rope_inv_freq(8, 10000.0);
-  const auto [cos, sin] = mrope_cos_sin(pos, inv, {1, 1, 2}, at::kFloat);
+  const auto inv = models::rope_inv_freq(8, 10000.0);
+  const auto [cos, sin] = models::mrope_cos_sin(pos, inv, {1, 1, 2}, at::kFloat);
   const std::vector<int64_t> axis_pos{1, 2, 3, 3};
   for (int64_t f = 0; f < 4; ++f) {
     const double angle = static_cast<double>(axis_pos[f]) * inv[f].item<double>();
@@ -107,7 +107,7 @@ TEST(Rotary, MropeChannelsTakeTheirAxisPerSection) {
 }
 
 TEST(KvCache, WritesByPositionAndRefusesPositionsPastItsLength) {
-  KvCache cache(2, 1, 2, 4, 3, at::kFloat);
+  models::KvCache cache(2, 1, 2, 4, 3, at::kFloat);
   const auto k = at::ones({1, 2, 3, 3});
   const auto [keys, values] = cache.update(1, k, 2 * k, 0);
   EXPECT_EQ(keys.sizes(), (std::vector<int64_t>{1, 2, 3, 3}));
@@ -121,7 +121,7 @@ TEST(KvCache, WritesByPositionAndRefusesPositionsPastItsLength) {
 }
 
 TEST(KvCache, WritesAtADeviceIndexAndReturnsTheWholeStorage) {
-  KvCache cache(1, 2, 1, 5, 2, at::kFloat);
+  models::KvCache cache(1, 2, 1, 5, 2, at::kFloat);
   const auto [keys, values] = cache.update_at(0, at::ones({2, 1, 1, 2}), 2 * at::ones({2, 1, 1, 2}),
                                               at::full({1}, 3, at::kLong));
   EXPECT_EQ(keys.sizes(), (std::vector<int64_t>{2, 1, 5, 2}));
@@ -135,7 +135,7 @@ TEST(KvCache, WritesAtADeviceIndexAndReturnsTheWholeStorage) {
 
 TEST(AttentionMask, PaddedKeysAreHiddenAndEveryQuerySeesItself) {
   const auto padding = at::tensor(std::vector<int64_t>{0, 1, 1}, at::kLong).unsqueeze(0);
-  const auto m = attention_mask_for(padding, 3, 0);  // [1, 1, 3, 3]
+  const auto m = models::attention_mask_for(padding, 3, 0);  // [1, 1, 3, 3]
   // Query 0 is padding: it sees only itself. Queries 1, 2 see the real keys up to themselves.
   const auto expected = at::tensor(std::vector<int64_t>{1, 0, 0, 0, 1, 0, 0, 1, 1}, at::kLong);
   EXPECT_TRUE(at::equal(m.reshape({9}).to(at::kLong), expected)) << m;

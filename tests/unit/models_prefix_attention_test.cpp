@@ -26,10 +26,10 @@ struct Case {
   at::Tensor q = at::randn({6, kHeads, 1, kDim}, at::kDouble);
 
   // A one-layer cache of the 6 rows' own keys with the two prompts as its shared prefix.
-  KvCache cache() const {
-    KvCache c(1, 6, kKvHeads, kRowKeys, kDim, at::kDouble);
+  models::KvCache cache() const {
+    models::KvCache c(1, 6, kKvHeads, kRowKeys, kDim, at::kDouble);
     c.update(0, row_keys, row_values, 0);
-    SharedPrefix p;
+    models::SharedPrefix p;
     p.keys = {prompt_keys.clone()};
     p.values = {prompt_values.clone()};
     p.key_mask = at::arange(5).unsqueeze(0) < at::tensor(prompt_lengths).unsqueeze(1);
@@ -53,8 +53,8 @@ double scale() { return 1.0 / std::sqrt(static_cast<double>(kDim)); }
 
 TEST(PrefixAttention, EveryRowEqualsPlainAttentionOverItsPromptThenItsOwnKeys) {
   const Case c;
-  KvCache cache = c.cache();
-  const auto out = prefix_attention(c.q, cache.keys(0), cache.values(0), c.row_mask, *cache.prefix(), 0, scale());
+  models::KvCache cache = c.cache();
+  const auto out = models::prefix_attention(c.q, cache.keys(0), cache.values(0), c.row_mask, *cache.prefix(), 0, scale());
   ASSERT_EQ(out.sizes(), (std::vector<int64_t>{6, 1, kHeads * kDim}));
   for (int64_t n = 0; n < 6; ++n) {
     EXPECT_LE((out[n][0] - c.reference(n)).abs().max().item<double>(), 1e-12) << "row " << n;
@@ -64,10 +64,10 @@ TEST(PrefixAttention, EveryRowEqualsPlainAttentionOverItsPromptThenItsOwnKeys) {
 // Keeps rows `keep` of the case's cache (KvCache::select_rows) -> how many prompts the prefix still
 // holds; every kept row's attention must still equal its plain-attention reference.
 int64_t prompts_after_keeping(const Case& c, const std::vector<int64_t>& kept) {
-  KvCache cache = c.cache();
+  models::KvCache cache = c.cache();
   const auto keep = at::tensor(kept);
   cache.select_rows(keep);
-  const auto out = prefix_attention(c.q.index_select(0, keep), cache.keys(0), cache.values(0),
+  const auto out = models::prefix_attention(c.q.index_select(0, keep), cache.keys(0), cache.values(0),
                                     c.row_mask.index_select(0, keep), *cache.prefix(), 0, scale());
   for (size_t i = 0; i < kept.size(); ++i) {
     EXPECT_LE((out[i][0] - c.reference(kept[i])).abs().max().item<double>(), 1e-12) << "row " << kept[i];
@@ -86,8 +86,8 @@ TEST(PrefixAttention, RowsOfBothPromptsSurviveACompactionInAnyOrder) {
 }
 
 TEST(PrefixAttention, APrefixThatDoesNotFitTheCacheIsRefusedWithTheExpectedShape) {
-  KvCache cache(1, 6, kKvHeads, kRowKeys, kDim, at::kDouble);
-  SharedPrefix p;
+  models::KvCache cache(1, 6, kKvHeads, kRowKeys, kDim, at::kDouble);
+  models::SharedPrefix p;
   p.keys = {at::zeros({2, kKvHeads, 5, kDim + 1}, at::kDouble)};
   p.values = p.keys;
   p.key_mask = at::ones({2, 5}, at::kBool);

@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 // The error message of `load_qwen2_5_vl(dir)` (fails the test when it loads).
 std::string load_error(const fs::path& dir) {
   try {
-    load_qwen2_5_vl(dir);
+    models::load_qwen2_5_vl(dir);
   } catch (const Error& e) {
     return e.what();
   }
@@ -41,16 +41,16 @@ void expect_contains(const std::string& text, const std::string& part) {
 }
 
 TEST(Qwen2_5_VLWeights, NameMapAcceptsBothSpellingsAndWritesTheHubOne) {
-  EXPECT_EQ(qwen2_5_vl_module_name("model.layers.3.mlp.up_proj.weight"),
+  EXPECT_EQ(models::qwen2_5_vl_module_name("model.layers.3.mlp.up_proj.weight"),
             "model.language_model.layers.3.mlp.up_proj.weight");
-  EXPECT_EQ(qwen2_5_vl_module_name("model.embed_tokens.weight"), "model.language_model.embed_tokens.weight");
-  EXPECT_EQ(qwen2_5_vl_module_name("visual.merger.mlp.0.bias"), "model.visual.merger.mlp.0.bias");
-  EXPECT_EQ(qwen2_5_vl_module_name("model.visual.blocks.0.norm1.weight"), "model.visual.blocks.0.norm1.weight");
-  EXPECT_EQ(qwen2_5_vl_module_name("model.language_model.norm.weight"), "model.language_model.norm.weight");
-  EXPECT_EQ(qwen2_5_vl_module_name("lm_head.weight"), "lm_head.weight");
-  EXPECT_EQ(qwen2_5_vl_hub_name("model.language_model.norm.weight"), "model.norm.weight");
-  EXPECT_EQ(qwen2_5_vl_hub_name("model.visual.patch_embed.proj.weight"), "visual.patch_embed.proj.weight");
-  EXPECT_EQ(qwen2_5_vl_hub_name("lm_head.weight"), "lm_head.weight");
+  EXPECT_EQ(models::qwen2_5_vl_module_name("model.embed_tokens.weight"), "model.language_model.embed_tokens.weight");
+  EXPECT_EQ(models::qwen2_5_vl_module_name("visual.merger.mlp.0.bias"), "model.visual.merger.mlp.0.bias");
+  EXPECT_EQ(models::qwen2_5_vl_module_name("model.visual.blocks.0.norm1.weight"), "model.visual.blocks.0.norm1.weight");
+  EXPECT_EQ(models::qwen2_5_vl_module_name("model.language_model.norm.weight"), "model.language_model.norm.weight");
+  EXPECT_EQ(models::qwen2_5_vl_module_name("lm_head.weight"), "lm_head.weight");
+  EXPECT_EQ(models::qwen2_5_vl_hub_name("model.language_model.norm.weight"), "model.norm.weight");
+  EXPECT_EQ(models::qwen2_5_vl_hub_name("model.visual.patch_embed.proj.weight"), "visual.patch_embed.proj.weight");
+  EXPECT_EQ(models::qwen2_5_vl_hub_name("lm_head.weight"), "lm_head.weight");
 }
 
 TEST(Qwen2_5_VLWeights, MissingShardNamesTheShard) {
@@ -68,8 +68,8 @@ TEST(Qwen2_5_VLWeights, TruncatedShardNamesTheShard) {
 
 TEST(Qwen2_5_VLWeights, WrongShapeWrongDtypeMissingAndUnexpectedTensorsAreReportedTogether) {
   const fs::path dir = copy_model("tied");
-  NamedTensors tensors;
-  for (auto& [name, t] : load_safetensors(dir / "model.safetensors")) {
+  io::NamedTensors tensors;
+  for (auto& [name, t] : io::load_safetensors(dir / "model.safetensors")) {
     if (name == "model.norm.weight") continue;  // missing
     if (name == "model.layers.0.input_layernorm.weight")
       tensors.emplace_back(name, at::ones({64}, at::kInt));  // wrong dtype
@@ -79,7 +79,7 @@ TEST(Qwen2_5_VLWeights, WrongShapeWrongDtypeMissingAndUnexpectedTensorsAreReport
       tensors.emplace_back(name, t.clone());
   }
   tensors.emplace_back("model.layers.9.mlp.up_proj.weight", at::zeros({2}));  // unexpected
-  save_safetensors(dir / "model.safetensors", tensors);
+  io::save_safetensors(dir / "model.safetensors", tensors);
   const std::string error = load_error(dir);
   expect_contains(error, "1 missing tensors:\n  - model.language_model.norm.weight");
   expect_contains(error, "1 unexpected tensors:\n  - model.layers.9.mlp.up_proj.weight");
@@ -115,18 +115,18 @@ TEST(Qwen2_5_VLWeights, MissingLmHeadIsAnErrorWhenTheConfigDoesNotTie) {
 }
 
 TEST(Qwen2_5_VLWeights, Bf16LoadConvertsEveryParameter) {
-  const auto checkpoint = load_qwen2_5_vl(test::reference_model_dir("tied"), at::kBFloat16);
+  const auto checkpoint = models::load_qwen2_5_vl(test::reference_model_dir("tied"), at::kBFloat16);
   for (const auto& p : checkpoint.model->parameters()) EXPECT_EQ(p.scalar_type(), at::kBFloat16);
   EXPECT_EQ(checkpoint.generation.eos_token_ids, std::vector<int64_t>{151645});
 }
 
 // Saves `model_name` with balcap, reloads it with transformers and runs `case_name`.
-void expect_round_trip(const std::string& model_name, const std::string& case_name, WeightLayout layout,
+void expect_round_trip(const std::string& model_name, const std::string& case_name, models::WeightLayout layout,
                        const std::string& expected_first_name) {
-  auto checkpoint = load_qwen2_5_vl(test::reference_model_dir(model_name));
+  auto checkpoint = models::load_qwen2_5_vl(test::reference_model_dir(model_name));
   const fs::path out = test::scratch_dir() / "saved";
-  save_qwen2_5_vl(checkpoint.model, out, layout, checkpoint.dir, /*max_shard_bytes=*/30'000'000);
-  const SafetensorsCheckpoint saved(out);
+  models::save_qwen2_5_vl(checkpoint.model, out, layout, checkpoint.dir, /*max_shard_bytes=*/30'000'000);
+  const io::SafetensorsCheckpoint saved(out);
   EXPECT_TRUE(saved.contains(expected_first_name)) << expected_first_name;
   EXPECT_EQ(saved.contains("lm_head.weight"), !checkpoint.config.tie_word_embeddings);
   EXPECT_TRUE(fs::exists(out / "tokenizer.json"));
@@ -147,11 +147,11 @@ void expect_round_trip(const std::string& model_name, const std::string& case_na
 }
 
 TEST(Qwen2_5_VLWeights, SavedUntiedCheckpointReloadsInTransformersWithIdenticalLogits) {
-  expect_round_trip("untied", "rocket_untied", WeightLayout::hub, "visual.blocks.0.attn.qkv.weight");
+  expect_round_trip("untied", "rocket_untied", models::WeightLayout::hub, "visual.blocks.0.attn.qkv.weight");
 }
 
 TEST(Qwen2_5_VLWeights, SavedTiedCheckpointInV5NamesReloadsInTransformersWithIdenticalLogits) {
-  expect_round_trip("tied", "two_images", WeightLayout::v5, "model.language_model.embed_tokens.weight");
+  expect_round_trip("tied", "two_images", models::WeightLayout::v5, "model.language_model.embed_tokens.weight");
 }
 
 }  // namespace

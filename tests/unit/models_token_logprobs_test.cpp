@@ -29,9 +29,9 @@ TEST(TokenLogprobs, ThreeWordVocabularyMatchesHandComputedValues) {
   // logits = [0, 1, 2] for the one row: logprob(2) = 2 - log(1 + e + e^2).
   at::Tensor hidden = at::ones({1, 1});
   at::Tensor weight = at::tensor({0.0f, 1.0f, 2.0f}).reshape({3, 1});
-  TokenLogprobsOptions opt;
+  models::TokenLogprobsOptions opt;
   opt.entropy = true;
-  TokenLogprobs r = token_logprobs(hidden, weight, at::tensor({int64_t{2}}), opt);
+  models::TokenLogprobs r = models::token_logprobs(hidden, weight, at::tensor({int64_t{2}}), opt);
   const double lse = std::log(1 + std::exp(1.0) + std::exp(2.0));
   EXPECT_NEAR(r.logprobs.item<double>(), 2 - lse, 1e-6);
   double h = 0;
@@ -43,7 +43,7 @@ TEST(TokenLogprobs, GradientOfOneTokenIsOnehotMinusSoftmax) {
   // d logprob / d logits = onehot - p; logits = w * h with h = 1 -> d/dw_v = onehot_v - p_v.
   at::Tensor hidden = at::ones({1, 1});
   at::Tensor weight = at::tensor({0.0f, 1.0f, 2.0f}).reshape({3, 1}).requires_grad_(true);
-  token_logprobs(hidden, weight, at::tensor({int64_t{0}})).logprobs.sum().backward();
+  models::token_logprobs(hidden, weight, at::tensor({int64_t{0}})).logprobs.sum().backward();
   const double lse = std::log(1 + std::exp(1.0) + std::exp(2.0));
   EXPECT_NEAR(weight.grad()[0][0].item<double>(), 1 - std::exp(0 - lse), 1e-6);
   EXPECT_NEAR(weight.grad()[1][0].item<double>(), -std::exp(1 - lse), 1e-6);
@@ -56,16 +56,16 @@ double logits_scale(const at::Tensor& hidden, const at::Tensor& weight, double t
 }
 
 void check_against_reference(const std::string& prefix, double temperature) {
-  SafetensorsFile ref(test::reference_path("models", "token_logprobs.safetensors"));
+  io::SafetensorsFile ref(test::reference_path("models", "token_logprobs.safetensors"));
   auto t = [&](const std::string& name) { return ref.tensor(prefix + name).clone(); };
   at::Tensor hidden = t("hidden").requires_grad_(true);
   at::Tensor weight = t("weight").requires_grad_(true);
-  TokenLogprobsOptions opt;
+  models::TokenLogprobsOptions opt;
   opt.chunk_rows = 8;  // 37 rows: 4 full chunks and a partial one
   opt.temperature = temperature;
   opt.entropy = true;
   opt.entropy_grad = true;
-  TokenLogprobs r = token_logprobs(hidden, weight, t("targets"), opt);
+  models::TokenLogprobs r = models::token_logprobs(hidden, weight, t("targets"), opt);
   (t("g_logprob") * r.logprobs + t("g_entropy") * r.entropy).sum().backward();
   const double z = logits_scale(t("hidden"), t("weight"), temperature);
   EXPECT_LE(max_abs_diff(r.logprobs, t("logprobs")), tolerance(t("logprobs"), z));
@@ -79,11 +79,11 @@ TEST(TokenLogprobs, ValuesAndGradientsMatchAutogradThroughFullLogSoftmax) { chec
 TEST(TokenLogprobs, TemperatureScaledValuesAndGradientsMatchAutograd) { check_against_reference("t07.", 0.7); }
 
 TEST(TokenLogprobs, EntropyWithoutGradIsADetachedMetric) {
-  SafetensorsFile ref(test::reference_path("models", "token_logprobs.safetensors"));
+  io::SafetensorsFile ref(test::reference_path("models", "token_logprobs.safetensors"));
   at::Tensor hidden = ref.tensor("t1.hidden").clone().requires_grad_(true);
-  TokenLogprobsOptions opt;
+  models::TokenLogprobsOptions opt;
   opt.entropy = true;
-  TokenLogprobs r = token_logprobs(hidden, ref.tensor("t1.weight"), ref.tensor("t1.targets"), opt);
+  models::TokenLogprobs r = models::token_logprobs(hidden, ref.tensor("t1.weight"), ref.tensor("t1.targets"), opt);
   EXPECT_FALSE(r.entropy.requires_grad());
   // A loss that also reads the (detached) entropy: only the logprob part reaches hidden.
   (ref.tensor("t1.g_logprob") * r.logprobs + r.entropy).sum().backward();
@@ -93,14 +93,14 @@ TEST(TokenLogprobs, EntropyWithoutGradIsADetachedMetric) {
 }
 
 TEST(TokenLogprobs, TopFiveLogprobsAndIdsMatchTheFullLogSoftmaxAndCarryNoGrad) {
-  SafetensorsFile ref(test::reference_path("models", "token_logprobs.safetensors"));
+  io::SafetensorsFile ref(test::reference_path("models", "token_logprobs.safetensors"));
   for (const auto& [prefix, temperature] : {std::pair{"t1.", 1.0}, std::pair{"t07.", 0.7}}) {
     auto t = [&](const std::string& name) { return ref.tensor(prefix + name).clone(); };
-    TokenLogprobsOptions opt;
+    models::TokenLogprobsOptions opt;
     opt.chunk_rows = 8;
     opt.temperature = temperature;
     opt.top_k = 5;
-    TokenLogprobs r = token_logprobs(t("hidden").requires_grad_(true), t("weight"), t("targets"), opt);
+    models::TokenLogprobs r = models::token_logprobs(t("hidden").requires_grad_(true), t("weight"), t("targets"), opt);
     const double z = logits_scale(t("hidden"), t("weight"), temperature);
     EXPECT_TRUE(r.top_ids.equal(t("top_ids"))) << prefix;
     EXPECT_LE(max_abs_diff(r.top_logprobs, t("top_logprobs")), tolerance(t("top_logprobs"), z)) << prefix;
@@ -110,18 +110,18 @@ TEST(TokenLogprobs, TopFiveLogprobsAndIdsMatchTheFullLogSoftmaxAndCarryNoGrad) {
 }
 
 TEST(TokenLogprobs, ChunkRowsFollowTheByteBudget) {
-  TokenLogprobsOptions opt;
+  models::TokenLogprobsOptions opt;
   opt.chunk_bytes = 151936 * 4 * 10;
-  EXPECT_EQ(token_logprobs_chunk_rows(151936, opt), 10);
+  EXPECT_EQ(models::token_logprobs_chunk_rows(151936, opt), 10);
   opt.chunk_bytes = 1;
-  EXPECT_EQ(token_logprobs_chunk_rows(151936, opt), 1);
+  EXPECT_EQ(models::token_logprobs_chunk_rows(151936, opt), 1);
   opt.chunk_rows = 7;
-  EXPECT_EQ(token_logprobs_chunk_rows(151936, opt), 7);
+  EXPECT_EQ(models::token_logprobs_chunk_rows(151936, opt), 7);
 }
 
 TEST(TokenLogprobs, OutOfVocabularyTargetNamesTheId) {
   try {
-    token_logprobs(at::ones({1, 2}), at::ones({5, 2}), at::tensor({int64_t{9}}));
+    models::token_logprobs(at::ones({1, 2}), at::ones({5, 2}), at::tensor({int64_t{9}}));
     FAIL() << "expected an error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("target id 9"), std::string::npos) << e.what();
@@ -130,7 +130,7 @@ TEST(TokenLogprobs, OutOfVocabularyTargetNamesTheId) {
 }
 
 TEST(TokenLogprobs, MismatchedHiddenAndWeightWidthsAreRefused) {
-  EXPECT_THROW(token_logprobs(at::ones({2, 3}), at::ones({5, 2}), at::zeros({2}, at::kLong)), Error);
+  EXPECT_THROW(models::token_logprobs(at::ones({2, 3}), at::ones({5, 2}), at::zeros({2}, at::kLong)), Error);
 }
 
 }  // namespace

@@ -169,7 +169,7 @@ TEST(PlotMetrics, SyntheticRunWritesRewardLengthAndNamedPlots) {
                                       run / "plots" / "loss.png", run / "plots" / "reward_correctness.png"};
   EXPECT_EQ(written, want);
   for (const auto& file : want) {
-    const Image image = decode_image_file(file);
+    const vision::Image image = vision::decode_image_file(file);
     EXPECT_EQ(image.width, 800) << file;
     EXPECT_EQ(image.height, 30 + 460 + 16 + 8) << file;  // title, panel, one legend row, padding
   }
@@ -181,7 +181,7 @@ TEST(PlotMetrics, FormatsWriteEachChartOncePerFormatInTheirOrder) {
   const auto both = plot_runs({{run}, {}, {}, {ImageFormat::kPng, ImageFormat::kSvg}});
   EXPECT_EQ(both, (std::vector<fs::path>{plots / "rewards.png", plots / "rewards.svg", plots / "length.png",
                                          plots / "length.svg"}));
-  EXPECT_EQ(decode_image_file(plots / "length.png").height, 30 + 460 + 16 + 8);
+  EXPECT_EQ(vision::decode_image_file(plots / "length.png").height, 30 + 460 + 16 + 8);
   const std::string svg = test::read_file(plots / "rewards.svg");
   EXPECT_TRUE(svg.starts_with("<?xml")) << svg.substr(0, 80);
   EXPECT_NE(svg.find("<title>Reward per objective (raw mean) - demo</title>"), std::string::npos);
@@ -199,9 +199,9 @@ TEST(PlotMetrics, ComparisonWritesIntoOutWithPanelsSideBySide) {
   write_run(dir / "b", kRlRows);
   const auto written = plot_runs({{dir / "a", dir / "b" / "metrics.jsonl"}, dir / "cmp", {}});
   ASSERT_EQ(written.size(), 2u);
-  const Image rewards = decode_image_file(dir / "cmp" / "rewards.png");
+  const vision::Image rewards = vision::decode_image_file(dir / "cmp" / "rewards.png");
   EXPECT_EQ(rewards.width, 2 * 520);  // two objectives, 520 px panels
-  const Image length = decode_image_file(dir / "cmp" / "length.png");
+  const vision::Image length = vision::decode_image_file(dir / "cmp" / "length.png");
   EXPECT_EQ(length.width, 3 * 520);
   EXPECT_FALSE(fs::exists(dir / "a" / "plots"));
 }

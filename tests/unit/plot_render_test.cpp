@@ -26,7 +26,7 @@ namespace {
 
 constexpr Rgb kBlue{31, 119, 180}, kOrange{255, 127, 14};  // series_color(0), series_color(1)
 
-Rgb pixel(const Image& im, int x, int y) {
+Rgb pixel(const vision::Image& im, int x, int y) {
   const size_t i = (static_cast<size_t>(y) * im.width + x) * 3;
   return {im.rgb[i], im.rgb[i + 1], im.rgb[i + 2]};
 }
@@ -38,7 +38,7 @@ int color_distance(Rgb a, Rgb b) {
 
 bool is_dark(Rgb c) { return c.r < 110 && c.g < 110 && c.b < 110; }
 
-int dark_pixels_in(const Image& im, const Box& b) {
+int dark_pixels_in(const vision::Image& im, const Box& b) {
   int n = 0;
   for (int y = std::max(0, int(b.y0)); y < std::min(im.height, int(std::ceil(b.y1))); ++y) {
     for (int x = std::max(0, int(b.x0)); x < std::min(im.width, int(std::ceil(b.x1))); ++x) n += is_dark(pixel(im, x, y));
@@ -101,10 +101,10 @@ Figure two_series_figure() {
 
 TEST(PlotFigure, PngDecodesWithTheDocumentedSizeAndTheSamePixels) {
   const Figure f = two_series_figure();
-  const Image image = render_figure(f);
+  const vision::Image image = render_figure(f);
   const auto file = test::scratch_dir() / "figure.png";
   write_figure(f, file, ImageFormat::kPng);
-  const Image back = decode_image_file(file);
+  const vision::Image back = vision::decode_image_file(file);
   // One panel, one legend row: 30 (title) + 300 (panel) + 16 (legend row) + 8 (padding).
   EXPECT_EQ(back.width, 400);
   EXPECT_EQ(back.height, 354);
@@ -150,7 +150,7 @@ double distance_to_series(const Series& s, const PanelLayout& a, int x, int y) {
 TEST(PlotFigure, EachSeriesColourLiesAlongItsDataAndNowhereElse) {
   const Figure f = two_series_figure();
   const FigureLayout l = layout_figure(f);
-  const Image im = render_figure(f);
+  const vision::Image im = render_figure(f);
   const PanelLayout& a = l.panels.at(0);
   ASSERT_EQ(l.legend.size(), 2u);
   for (size_t k = 0; k < 2; ++k) {
@@ -203,7 +203,7 @@ TEST(PlotFigure, TickLabelsAreTheOneTwoFiveValuesBesideTheirTicks) {
 
 TEST(PlotFigure, TextIsDrawnInsideItsBoxesAndTheTitleNowhereElse) {
   const FigureLayout l = layout_figure(two_series_figure());
-  const Image im = render_figure(two_series_figure());
+  const vision::Image im = render_figure(two_series_figure());
   ASSERT_EQ(l.texts.at(0).text, "rewards");
   const Box title = l.texts[0].box;
   // Bold 15 px "rewards" is about 65 px wide: many dark pixels in its box, none elsewhere in the title band.
@@ -249,7 +249,7 @@ TEST(PlotFigure, InvalidUtf8AndControlCharactersAreDrawnAsQuestionMarks) {
   const FigureLayout l = layout_figure(f);
   EXPECT_EQ(l.texts.at(0).text, "caf? \xc3\xa9t\xc3\xa9?<ok>");
   EXPECT_EQ(l.legend.at(0).color, kBlue);  // the series still finds its legend entry
-  const Image im = render_figure(f);
+  const vision::Image im = render_figure(f);
   EXPECT_GT(dark_pixels_in(im, l.texts[0].box), 100);
   const std::string svg = render_figure_svg(f);
   EXPECT_NE(svg.find("<title>caf? \xc3\xa9t\xc3\xa9?&lt;ok&gt;</title>"), std::string::npos) << svg.substr(0, 400);
@@ -261,7 +261,7 @@ TEST(PlotFigure, PanelsWrapIntoRowsAndTheLegendWrapsToo) {
   f.panels = std::vector<Panel>(4, f.panels[0]);
   f.columns = 3;
   for (int i = 0; i < 30; ++i) f.panels[3].series.push_back({fmt::format("run number {}", i), {1, 2}, {1, 2}});
-  const Image image = render_figure(f);
+  const vision::Image image = render_figure(f);
   EXPECT_EQ(image.width, 1200);
   const int legend_rows = (image.height - 30 - 2 * 300 - kLegendPadding) / kLegendRowHeight;
   EXPECT_EQ(30 + 2 * 300 + legend_rows * kLegendRowHeight + kLegendPadding, image.height);

@@ -143,7 +143,7 @@ TEST(SamplingParams, StopIdsJoinTheConfigAndGenerationConfigWithoutDuplicates) {
   config::SamplingConfig config;
   config.stop_token_ids = {7, 151645};
   config.temperature = 0.8;
-  GenerationConfig generation;
+  io::GenerationConfig generation;
   generation.eos_token_ids = {151645, 151643};
   generation.temperature = 0.1;  // the run config decides the sampling controls
   SamplingParams p = sampling_params_from(config, generation, 4);

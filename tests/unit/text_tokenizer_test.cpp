@@ -13,12 +13,12 @@ namespace {
 
 using Ids = std::vector<int32_t>;
 
-const Tokenizer& llama2() {
-  static auto tok = load_tokenizer(data_path("tokenizers/llama2"));
+const text::Tokenizer& llama2() {
+  static auto tok = text::load_tokenizer(data_path("tokenizers/llama2"));
   return *tok;
 }
-const Tokenizer& qwen() {
-  static auto tok = load_tokenizer(reference_path("text", "qwen"));
+const text::Tokenizer& qwen() {
+  static auto tok = text::load_tokenizer(reference_path("text", "qwen"));
   return *tok;
 }
 
@@ -68,7 +68,7 @@ TEST(TextTokenizer, SpecialTokensMidTextAreSplitOutFirst) {
 TEST(TextTokenizer, DecodeOfEncodeIsTheNfcTextForQwenOnEveryInput) {
   auto in = load_text_inputs();
   for (size_t i = 0; i < in.texts.size(); ++i) {
-    ASSERT_EQ(qwen().decode(qwen().encode(in.texts[i])), utf8::normalize(in.texts[i], "NFC")) << describe_input(in, i);
+    ASSERT_EQ(qwen().decode(qwen().encode(in.texts[i])), text::utf8::normalize(in.texts[i], "NFC")) << describe_input(in, i);
   }
 }
 
@@ -98,55 +98,55 @@ TEST(TextTokenizer, DecodingAnIdOutOfRangeNamesTheId) {
 
 TEST(TextTokenizer, UnsupportedNormalizerIsAnErrorNamingIt) {
   auto dir = write_tokenizer_json(R"(, "normalizer": {"type": "Lowercase"})");
-  expect_error([&] { load_tokenizer(dir); }, {"Lowercase", "tokenizer.json", "HINT"});
+  expect_error([&] { text::load_tokenizer(dir); }, {"Lowercase", "tokenizer.json", "HINT"});
 }
 
 TEST(TextTokenizer, UnsupportedModelTypeIsAnErrorNamingIt) {
   auto dir = scratch_dir();
   write_file(dir / "tokenizer.json", R"({"model": {"type": "WordPiece", "vocab": {}}})");
-  expect_error([&] { load_tokenizer(dir); }, {"WordPiece"});
+  expect_error([&] { text::load_tokenizer(dir); }, {"WordPiece"});
 }
 
 TEST(TextTokenizer, UnsupportedPreTokenizerAndDecoderAreErrorsNamingThem) {
-  expect_error([] { load_tokenizer(write_tokenizer_json(R"(, "pre_tokenizer": {"type": "Whitespace"})")); },
+  expect_error([] { text::load_tokenizer(write_tokenizer_json(R"(, "pre_tokenizer": {"type": "Whitespace"})")); },
                {"Whitespace"});
-  expect_error([] { load_tokenizer(write_tokenizer_json(R"(, "decoder": {"type": "WordPiece"})")); }, {"WordPiece"});
+  expect_error([] { text::load_tokenizer(write_tokenizer_json(R"(, "decoder": {"type": "WordPiece"})")); }, {"WordPiece"});
   expect_error([] {
-    load_tokenizer(write_tokenizer_json(R"(, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\s+"},
+    text::load_tokenizer(write_tokenizer_json(R"(, "pre_tokenizer": {"type": "Split", "pattern": {"Regex": "\\s+"},
                                            "behavior": "Isolated", "invert": false})"));
   }, {"Split"});
 }
 
 TEST(TextTokenizer, MinimalBpeFileMergesAndDecodesWithSpaces) {
-  auto tok = load_tokenizer(write_tokenizer_json(""));
+  auto tok = text::load_tokenizer(write_tokenizer_json(""));
   EXPECT_EQ(tok->encode("abba"), (Ids{2, 1, 0}));   // "ab" merged, no pre-tokenizer
   EXPECT_EQ(tok->decode(Ids{2, 1}), "ab b");         // no decoder: HF joins with spaces
 }
 
 TEST(TextTokenizer, DirectoryWithoutTokenizerFilesIsAnErrorNamingIt) {
   auto dir = scratch_dir();
-  expect_error([&] { load_tokenizer(dir); }, {dir.string(), "tokenizer.json", "tokenizer.model"});
-  expect_error([&] { load_tokenizer(dir / "missing.json"); }, {"missing.json"});
+  expect_error([&] { text::load_tokenizer(dir); }, {dir.string(), "tokenizer.json", "tokenizer.model"});
+  expect_error([&] { text::load_tokenizer(dir / "missing.json"); }, {"missing.json"});
 }
 
 TEST(TextTokenizer, TokenizerJsonIsPreferredOverTokenizerModel) {
   auto dir = write_tokenizer_json("");
   fs::copy_file(reference_path("text", "sp_bpe.model"), dir / "tokenizer.model");
-  EXPECT_NE(dynamic_cast<BpeTokenizer*>(load_tokenizer(dir).get()), nullptr);
+  EXPECT_NE(dynamic_cast<text::BpeTokenizer*>(text::load_tokenizer(dir).get()), nullptr);
   fs::remove(dir / "tokenizer.json");
-  EXPECT_NE(dynamic_cast<SentencePieceTokenizer*>(load_tokenizer(dir).get()), nullptr);
+  EXPECT_NE(dynamic_cast<text::SentencePieceTokenizer*>(text::load_tokenizer(dir).get()), nullptr);
 }
 
 TEST(TextTokenizer, NegativeTokenIdIsAnErrorNamingTheToken) {
   auto dir = scratch_dir();
   write_file(dir / "tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a": 0, "zz": -4}, "merges": []}})");
-  expect_error([&] { load_tokenizer(dir); }, {"'zz'", "-4", "HINT"});
+  expect_error([&] { text::load_tokenizer(dir); }, {"'zz'", "-4", "HINT"});
 }
 
 TEST(TextTokenizer, TruncatedTokenizerJsonNamesTheFile) {
   auto dir = scratch_dir();
   write_file(dir / "tokenizer.json", R"({"model": {"type": "BPE", "vocab": {"a)");
-  expect_error([&] { load_tokenizer(dir); }, {"tokenizer.json", "not valid JSON", "HINT"});
+  expect_error([&] { text::load_tokenizer(dir); }, {"tokenizer.json", "not valid JSON", "HINT"});
 }
 
 }  // namespace

@@ -36,13 +36,13 @@ TEST(TrainLoopParts, QuantileInterpolatesLikeNumpy) {
 }
 
 TEST(TrainLoopParts, SftPhaseConfigTakesStepsLrAndRunDirFromTheSftSection) {
-  Config c = config::default_config();
+  config::Config c = config::default_config();
   c.train.run_dir = "runs/x";
   c.sft.max_steps = 7;
   c.sft.lr = 2e-5;
   c.sft.batch_size = 3;
   c.optim.min_lr = 1e-4;
-  Config p = sft_phase_config(c);
+  config::Config p = sft_phase_config(c);
   EXPECT_EQ(p.train.run_dir, "runs/x/sft");
   EXPECT_EQ(p.train.max_steps, 7);
   EXPECT_EQ(p.train.batch_size, 3);

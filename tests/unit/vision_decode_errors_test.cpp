@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 // Decodes `path`, expecting an error whose message contains the path and `what`.
 void expect_error(const fs::path& path, const std::string& what) {
   try {
-    decode_image_file(path);
+    vision::decode_image_file(path);
     FAIL() << "expected an error for " << path;
   } catch (const Error& e) {
     const std::string message = e.what();
@@ -73,7 +73,7 @@ TEST(VisionDecodeErrors, PngCutInsideIdatIsReportedAsTruncated) {
 
 TEST(VisionDecodeErrors, PngMissingOnlyIendStillDecodesAsInPil) {
   const std::string bytes = chelsea_png();
-  const Image image = decode_image_file(write_scratch("no_iend.png", bytes.substr(0, bytes.size() - 12)));
+  const vision::Image image = vision::decode_image_file(write_scratch("no_iend.png", bytes.substr(0, bytes.size() - 12)));
   EXPECT_EQ(image.width, 451);
   EXPECT_EQ(image.height, 300);
 }
@@ -108,7 +108,7 @@ TEST(VisionDecodeErrors, CorruptJpegEntropyDataNeverCrashes) {
   for (size_t i = bytes.size() / 2; i < bytes.size() / 2 + 64; ++i) bytes[i] = char(0xA5);
   const fs::path path = write_scratch("scribbled.jpg", bytes);
   try {
-    const Image image = decode_image_file(path);  // libjpeg resyncs, as PIL does
+    const vision::Image image = vision::decode_image_file(path);  // libjpeg resyncs, as PIL does
     EXPECT_EQ(image.width, 640);
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos);

@@ -33,37 +33,37 @@ std::vector<uint8_t> tiff(bool little, uint16_t type, uint32_t count, uint16_t v
 }
 
 TEST(VisionExif, OrientationIsReadInBothByteOrdersWithOrWithoutExifPrefix) {
-  EXPECT_EQ(exif_orientation(tiff(true, 3, 1, 6)), 6);
-  EXPECT_EQ(exif_orientation(tiff(false, 3, 1, 8)), 8);
-  EXPECT_EQ(exif_orientation(tiff(true, 3, 1, 3, true)), 3);
+  EXPECT_EQ(vision::exif_orientation(tiff(true, 3, 1, 6)), 6);
+  EXPECT_EQ(vision::exif_orientation(tiff(false, 3, 1, 8)), 8);
+  EXPECT_EQ(vision::exif_orientation(tiff(true, 3, 1, 3, true)), 3);
 }
 
 TEST(VisionExif, MalformedOrMultiValuedOrientationIsIgnored) {
-  EXPECT_EQ(exif_orientation(tiff(true, 3, 2, 6)), 0);  // PIL gets a tuple: no transpose
+  EXPECT_EQ(vision::exif_orientation(tiff(true, 3, 2, 6)), 0);  // PIL gets a tuple: no transpose
   auto truncated = tiff(true, 3, 1, 6);
   truncated.resize(12);
-  EXPECT_EQ(exif_orientation(truncated), 0);
-  EXPECT_EQ(exif_orientation(std::vector<uint8_t>{'X', 'X', 0, 0, 0, 0, 0, 0}), 0);
-  EXPECT_EQ(exif_orientation({}), 0);
+  EXPECT_EQ(vision::exif_orientation(truncated), 0);
+  EXPECT_EQ(vision::exif_orientation(std::vector<uint8_t>{'X', 'X', 0, 0, 0, 0, 0, 0}), 0);
+  EXPECT_EQ(vision::exif_orientation({}), 0);
 }
 
 TEST(VisionExif, XmpOrientationInAttributeAndElementForm) {
-  EXPECT_EQ(xmp_orientation("<rdf:Description tiff:Orientation=\"6\"/>"), 6);
-  EXPECT_EQ(xmp_orientation("<tiff:Orientation>3</tiff:Orientation>"), 3);
-  EXPECT_EQ(xmp_orientation("<x tiff:OrientationX=\"6\"/>"), 0);
-  EXPECT_EQ(xmp_orientation(""), 0);
+  EXPECT_EQ(vision::xmp_orientation("<rdf:Description tiff:Orientation=\"6\"/>"), 6);
+  EXPECT_EQ(vision::xmp_orientation("<tiff:Orientation>3</tiff:Orientation>"), 3);
+  EXPECT_EQ(vision::xmp_orientation("<x tiff:OrientationX=\"6\"/>"), 0);
+  EXPECT_EQ(vision::xmp_orientation(""), 0);
 }
 
 // 3 wide x 2 high; pixel value = index a..f (one channel shown, all three equal).
 //   a b c
 //   d e f
-Image letters() {
-  Image image{3, 2, {}};
+vision::Image letters() {
+  vision::Image image{3, 2, {}};
   for (uint8_t v : {'a', 'b', 'c', 'd', 'e', 'f'}) image.rgb.insert(image.rgb.end(), {v, v, v});
   return image;
 }
 
-std::string layout(const Image& image) {
+std::string layout(const vision::Image& image) {
   std::string s;
   for (int y = 0; y < image.height; ++y) {
     for (int x = 0; x < image.width; ++x) s += char(image.rgb[(size_t(y) * image.width + x) * 3]);
@@ -73,14 +73,14 @@ std::string layout(const Image& image) {
 }
 
 TEST(VisionExif, EachOrientationTransposesAsPil) {
-  EXPECT_EQ(layout(apply_exif_orientation(letters(), 1)), "abc/def/");
-  EXPECT_EQ(layout(apply_exif_orientation(letters(), 2)), "cba/fed/");  // mirror
-  EXPECT_EQ(layout(apply_exif_orientation(letters(), 3)), "fed/cba/");  // rotate 180
-  EXPECT_EQ(layout(apply_exif_orientation(letters(), 4)), "def/abc/");  // flip
-  EXPECT_EQ(layout(apply_exif_orientation(letters(), 5)), "ad/be/cf/");  // transpose
-  EXPECT_EQ(layout(apply_exif_orientation(letters(), 6)), "da/eb/fc/");  // 90 clockwise
-  EXPECT_EQ(layout(apply_exif_orientation(letters(), 7)), "fc/eb/da/");  // transverse
-  EXPECT_EQ(layout(apply_exif_orientation(letters(), 8)), "cf/be/ad/");  // 90 counter-clockwise
+  EXPECT_EQ(layout(vision::apply_exif_orientation(letters(), 1)), "abc/def/");
+  EXPECT_EQ(layout(vision::apply_exif_orientation(letters(), 2)), "cba/fed/");  // mirror
+  EXPECT_EQ(layout(vision::apply_exif_orientation(letters(), 3)), "fed/cba/");  // rotate 180
+  EXPECT_EQ(layout(vision::apply_exif_orientation(letters(), 4)), "def/abc/");  // flip
+  EXPECT_EQ(layout(vision::apply_exif_orientation(letters(), 5)), "ad/be/cf/");  // transpose
+  EXPECT_EQ(layout(vision::apply_exif_orientation(letters(), 6)), "da/eb/fc/");  // 90 clockwise
+  EXPECT_EQ(layout(vision::apply_exif_orientation(letters(), 7)), "fc/eb/da/");  // transverse
+  EXPECT_EQ(layout(vision::apply_exif_orientation(letters(), 8)), "cf/be/ad/");  // 90 counter-clockwise
 }
 
 }  // namespace

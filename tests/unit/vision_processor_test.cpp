@@ -22,27 +22,27 @@ fs::path model_dir(const std::string& preprocessor, const std::string& config = 
 
 std::string error_of(const fs::path& dir) {
   try {
-    load_image_processor(dir);
+    vision::load_image_processor(dir);
   } catch (const Error& e) {
     return e.what();
   }
   return "";
 }
 
-Image solid(int width, int height, uint8_t r, uint8_t g, uint8_t b) {
-  Image image{width, height, {}};
+vision::Image solid(int width, int height, uint8_t r, uint8_t g, uint8_t b) {
+  vision::Image image{width, height, {}};
   for (int i = 0; i < width * height; ++i) image.rgb.insert(image.rgb.end(), {r, g, b});
   return image;
 }
 
 TEST(VisionProcessor, QwenPatchRowsFollowMergeBlocksAndColumnsFollowConv3dWeights) {
   // 56x56 needs no resize (smart_resize(56, 56) = 56x56); raw values: rescale/normalise off.
-  Qwen2VLProcessorConfig config;
+  vision::Qwen2VLProcessorConfig config;
   config.do_rescale = config.do_normalize = false;
-  Image image{56, 56, {}};
+  vision::Image image{56, 56, {}};
   for (int y = 0; y < 56; ++y)
     for (int x = 0; x < 56; ++x) image.rgb.insert(image.rgb.end(), {uint8_t(y), uint8_t(x), uint8_t(y + x)});
-  const ProcessedImage out = Qwen2VLImageProcessor(config).process(image);
+  const vision::ProcessedImage out = vision::Qwen2VLImageProcessor(config).process(image);
   ASSERT_EQ(out.pixel_values.sizes().vec(), (std::vector<int64_t>{16, 1176}));  // grid 4x4
   auto at = [&](int64_t r, int64_t c) { return out.pixel_values[r][c].item<float>(); };
   // Row 5 = merge block (0, 1), cell (0, 1): patch row 0, patch column 3 -> pixels x = 42..55.
@@ -58,9 +58,9 @@ TEST(VisionProcessor, QwenPatchRowsFollowMergeBlocksAndColumnsFollowConv3dWeight
 }
 
 TEST(VisionProcessor, Qwen640x480PhotoGives1564PatchesAnd391Tokens) {
-  Qwen2VLProcessorConfig config;
+  vision::Qwen2VLProcessorConfig config;
   config.min_pixels = 3136, config.max_pixels = 12845056;
-  const ProcessedImage out = Qwen2VLImageProcessor(config).process(solid(640, 480, 10, 20, 30));
+  const vision::ProcessedImage out = vision::Qwen2VLImageProcessor(config).process(solid(640, 480, 10, 20, 30));
   EXPECT_EQ(out.pixel_values.sizes().vec(), (std::vector<int64_t>{1564, 1176}));
   EXPECT_EQ(out.image_grid_thw[0][1].item<int64_t>(), 34);
   EXPECT_EQ(out.image_grid_thw[0][2].item<int64_t>(), 46);
@@ -68,7 +68,7 @@ TEST(VisionProcessor, Qwen640x480PhotoGives1564PatchesAnd391Tokens) {
 }
 
 TEST(VisionProcessor, ClipNormalisesWithClipMeanAndStdTo336Crop) {
-  const ProcessedImage out = ClipImageProcessor(ClipProcessorConfig::from_json(
+  const vision::ProcessedImage out = vision::ClipImageProcessor(vision::ClipProcessorConfig::from_json(
       nlohmann::json::parse(R"({"size": {"shortest_edge": 336}, "crop_size": 336})"), "test.json"))
                                  .process(solid(500, 400, 255, 0, 128));
   EXPECT_EQ(out.pixel_values.sizes().vec(), (std::vector<int64_t>{1, 3, 336, 336}));
@@ -80,18 +80,18 @@ TEST(VisionProcessor, ClipNormalisesWithClipMeanAndStdTo336Crop) {
 }
 
 TEST(VisionProcessor, ProcessorFollowsImageProcessorTypeThenModelType) {
-  EXPECT_EQ(load_image_processor(model_dir(R"({"image_processor_type": "Qwen2VLImageProcessor"})"))->kind(),
+  EXPECT_EQ(vision::load_image_processor(model_dir(R"({"image_processor_type": "Qwen2VLImageProcessor"})"))->kind(),
             "qwen2_vl");
-  EXPECT_EQ(load_image_processor(model_dir(R"({"image_processor_type": "CLIPImageProcessorFast"})"))->kind(),
+  EXPECT_EQ(vision::load_image_processor(model_dir(R"({"image_processor_type": "CLIPImageProcessorFast"})"))->kind(),
             "clip");
-  EXPECT_EQ(load_image_processor(model_dir("{}", R"({"model_type": "llava"})"))->kind(), "clip");
-  EXPECT_EQ(load_image_processor(model_dir("{}", R"({"model_type": "qwen2_5_vl"})"))->kind(), "qwen2_vl");
+  EXPECT_EQ(vision::load_image_processor(model_dir("{}", R"({"model_type": "llava"})"))->kind(), "clip");
+  EXPECT_EQ(vision::load_image_processor(model_dir("{}", R"({"model_type": "qwen2_5_vl"})"))->kind(), "qwen2_vl");
 }
 
 TEST(VisionProcessor, QwenPixelLimitsComeFromMinMaxPixelsOrV5SizeNames) {
   auto limits = [](const std::string& json) {
-    auto processor = load_image_processor(model_dir(json, R"({"model_type": "qwen2_vl"})"));
-    const auto& c = dynamic_cast<const Qwen2VLImageProcessor&>(*processor).config();
+    auto processor = vision::load_image_processor(model_dir(json, R"({"model_type": "qwen2_vl"})"));
+    const auto& c = dynamic_cast<const vision::Qwen2VLImageProcessor&>(*processor).config();
     return std::pair{c.min_pixels, c.max_pixels};
   };
   EXPECT_EQ(limits("{}"), (std::pair<int64_t, int64_t>{3136, 1003520}));  // class defaults
@@ -102,23 +102,23 @@ TEST(VisionProcessor, QwenPixelLimitsComeFromMinMaxPixelsOrV5SizeNames) {
 
 TEST(VisionProcessor, RunConfigPixelBoundsOverrideTheCheckpointsAndZeroKeepsThem) {
   const fs::path dir = model_dir(R"({"min_pixels": 3136, "max_pixels": 1003520})", R"({"model_type": "qwen2_5_vl"})");
-  auto bounds_of = [&](PixelBounds bounds) {
-    auto processor = load_image_processor(dir, bounds);
-    const auto& c = dynamic_cast<const Qwen2VLImageProcessor&>(*processor).config();
+  auto bounds_of = [&](vision::PixelBounds bounds) {
+    auto processor = vision::load_image_processor(dir, bounds);
+    const auto& c = dynamic_cast<const vision::Qwen2VLImageProcessor&>(*processor).config();
     return std::pair{c.min_pixels, c.max_pixels};
   };
   EXPECT_EQ(bounds_of({0, 0}), (std::pair<int64_t, int64_t>{3136, 1003520}));
   EXPECT_EQ(bounds_of({0, 12544}), (std::pair<int64_t, int64_t>{3136, 12544}));
   EXPECT_EQ(bounds_of({6272, 0}), (std::pair<int64_t, int64_t>{6272, 1003520}));
   // 640x480 under a 112*112 budget: at most 64 patches of 14 px.
-  const ProcessedImage out = load_image_processor(dir, {0, 12544})->process(solid(640, 480, 1, 2, 3));
+  const vision::ProcessedImage out = vision::load_image_processor(dir, {0, 12544})->process(solid(640, 480, 1, 2, 3));
   EXPECT_LE(out.pixel_values.size(0) * 14 * 14, 12544);
 }
 
 TEST(VisionProcessor, PixelBoundsOnAClipProcessorOrMinAboveMaxNameTheKeys) {
-  auto message = [](const fs::path& dir, PixelBounds bounds) {
+  auto message = [](const fs::path& dir, vision::PixelBounds bounds) {
     try {
-      load_image_processor(dir, bounds);
+      vision::load_image_processor(dir, bounds);
     } catch (const Error& e) {
       return std::string(e.what());
     }

@@ -13,7 +13,7 @@ constexpr int64_t kHubMin = 3136, kHubMax = 12845056;  // Qwen2-VL/2.5-VL prepro
 
 void expect_target(int64_t height, int64_t width, int64_t min_pixels, int64_t max_pixels, int64_t expected_h,
                    int64_t expected_w) {
-  const ResizeTarget t = smart_resize(height, width, 28, min_pixels, max_pixels);
+  const vision::ResizeTarget t = vision::smart_resize(height, width, 28, min_pixels, max_pixels);
   EXPECT_EQ(t.height, expected_h) << height << "x" << width;
   EXPECT_EQ(t.width, expected_w) << height << "x" << width;
 }
@@ -46,12 +46,12 @@ TEST(VisionSmartResize, AShrunkSideNeverGoesBelowOneFactor) {
 }
 
 TEST(VisionSmartResize, AspectRatioOfExactly200IsAccepted) {
-  EXPECT_NO_THROW(smart_resize(3, 600, 28, kHubMin, kHubMax));
+  EXPECT_NO_THROW(vision::smart_resize(3, 600, 28, kHubMin, kHubMax));
 }
 
 TEST(VisionSmartResize, AspectRatioOver200IsAClearErrorLikeHf) {
   try {
-    smart_resize(3, 4000, 28, kHubMin, kHubMax, "image photo.png");
+    vision::smart_resize(3, 4000, 28, kHubMin, kHubMax, "image photo.png");
     FAIL() << "expected an error";
   } catch (const Error& e) {
     const std::string message = e.what();
@@ -59,7 +59,7 @@ TEST(VisionSmartResize, AspectRatioOver200IsAClearErrorLikeHf) {
     EXPECT_NE(message.find("aspect ratio of 1333.3"), std::string::npos) << message;
     EXPECT_NE(message.find("HINT"), std::string::npos) << message;
   }
-  EXPECT_THROW(smart_resize(4000, 3, 28, kHubMin, kHubMax), Error);
+  EXPECT_THROW(vision::smart_resize(4000, 3, 28, kHubMin, kHubMax), Error);
 }
 
 }  // namespace
