@@ -8,7 +8,8 @@
 // alpha are dropped (not composited), while a PNG tRNS colour key (grey, RGB, or one fully
 // transparent palette entry) turns those pixels white; CMYK JPEGs are read with Adobe (inverted)
 // polarity and converted with PIL's formula; and the EXIF orientation (JPEG APP1, PNG eXIf,
-// XMP tiff:Orientation) is applied. docs/formats.md ("Images") lists the rules and exceptions.
+// XMP tiff:Orientation) is applied. docs/formats.md ("Images") lists the rules and exceptions;
+// png_decode.cpp's top comment traces the transformers calls and the compositing arithmetic.
 // The format is detected from the magic bytes, never from the file extension.
 #include <cstdint>
 #include <filesystem>

@@ -1,8 +1,37 @@
-// PNG -> RGB with libpng, matching what transformers' image processor sees for a path (PIL open,
-// convert("RGB"), then its convert_to_rgb): 1/2/4-bit grey scaled to 8 bits, palette looked up,
-// 16-bit samples keep the high byte (PIL's ";16B" raw modes), grey replicated, alpha channels and
-// partial palette alpha dropped, a tRNS colour key turned white. eXIf, "Raw profile type exif" and XMP (iTXt) are returned
-// for the EXIF orientation.
+// PNG -> RGB with libpng, matching what transformers' image processor sees for an image *path*.
+//
+// The path route (transformers 5.24 + Pillow 13, PIL backend; the torchvision backend, not
+// installed here, overrides fetch_images with load_image_as_tensor and is not what balcap checks):
+// the processor's fetch_images (ImageProcessingMixin.fetch_images, reached from
+// BaseImageProcessor._prepare_images_structure and from ProcessorMixin's input preparation, chat
+// templates included) calls image_utils.load_image: PIL.Image.open, ImageOps.exif_transpose,
+// Image.convert("RGB"). PilBackend.process_image then runs image_transforms.convert_to_rgb on that
+// already-RGB image; it composites onto white only what still carries transparency after
+// convert("RGB"): a colour key in info["transparency"]. Per pixel:
+// - alpha channels (RGBA, grey+alpha, 8 or 16 bit) are dropped by convert("RGB"), not composited:
+//   out = the stored (R, G, B) / (L, L, L), whatever the alpha, alpha 0 included;
+// - palette entries are looked up; partial palette alpha (tRNS bytes other than one 0 entry with
+//   the rest 255) is dropped (PIL warns "Palette images with Transparency expressed in bytes...");
+// - a colour key that survives convert("RGB") -- grey tRNS (the value compared with the 8-bit grey
+//   level; not for 16-bit grey), RGB tRNS (its stored values, 16-bit for 16-bit files, compared with
+//   the 8-bit pixels as PIL does: a key above 255 never matches), or a palette tRNS whose only
+//   non-255 entry is one 0 (the key is that entry's colour) -- becomes alpha 0 (others 255) in
+//   convert_to_rgb's convert("RGBA"), then PIL.Image.alpha_composite(opaque white, image):
+//   Pillow's AlphaComposite.c on uint8 with dst = (255, 255, 255, 255) computes
+//   t = (c * a + 255 * (255 - a)) * 128 + (0x80 << 7), out = (((t >> 8) + t) >> 8) >> 7,
+//   which equals round((c * a + 255 * (255 - a)) / 255) for every (c, a) (checked against Pillow 13
+//   on all 65536 pairs): 255 for a = 0 and c for a = 255. So key pixels become (255, 255, 255)
+//   and the others keep their colour;
+// - 16-bit samples keep the high byte (PIL's ";16B" raw modes; 16-bit grey+alpha opens as RGBA),
+//   1/2/4-bit grey is scaled to 8 bits, grey is replicated. A tRNS chunk in an RGBA or grey+alpha
+//   file (not allowed by the spec) is ignored, as PIL does.
+// A PIL object handed to the processor instead (Image.open without convert) keeps its alpha and
+// convert_to_rgb composites it onto white with the formula above; vLLM and qwen_vl_utils
+// composite too. balcap follows the path route; tests/parity/vision_alpha_parity_test.cpp checks
+// it and that the composited route differs on those images. JPEG has no alpha (PIL's JPEG modes are
+// L, RGB and CMYK), so the PNG decoder is the only one that meets transparency.
+//
+// eXIf, "Raw profile type exif" and XMP (iTXt) are returned for the EXIF orientation.
 //
 // libpng reports errors by longjmp: the reading function keeps only trivially destructible
 // locals and writes its results through a state struct owned by the caller.
@@ -29,7 +58,7 @@ struct PngState {
   std::vector<uint8_t> pixels;    // [height, width, channels]
   std::vector<png_bytep> rows;
   std::string size_error;         // set by the bomb check, reported as our own error
-  // A tRNS colour key the HF processor still sees after load_image (see white_out_color_key).
+  // A tRNS colour key the HF processor still sees after load_image (see read_color_key).
   bool has_key = false;
   png_uint_16 key[3] = {0, 0, 0};
 };

@@ -21,6 +21,17 @@ inline const nlohmann::json& vision_manifest() {
 
 inline std::string reference_bytes(const std::string& file) { return read_file(reference_path("vision", file)); }
 
+// The entries of manifest[section] whose `key` equals `value` (e.g. the processor cases of one
+// image: section "processed", key "image").
+inline std::vector<nlohmann::json> manifest_entries(const std::string& section, const std::string& key,
+                                                    const std::string& value) {
+  std::vector<nlohmann::json> found;
+  for (const auto& entry : vision_manifest()[section]) {
+    if (entry.value(key, std::string()) == value) found.push_back(entry);
+  }
+  return found;
+}
+
 inline std::vector<float> reference_floats(const std::string& file) {
   const std::string bytes = reference_bytes(file);
   std::vector<float> values(bytes.size() / sizeof(float));

@@ -7,10 +7,16 @@ Writes into OUT_DIR:
   models/<name>/            preprocessor_config.json + config.json for Qwen2-VL and CLIP (LLaVA-1.5)
   decode/<case>.bin         PIL-decoded RGB uint8 [H, W, 3] of every test image as the HF image processor
                             sees it when given the path: `load_image` (ImageOps.exif_transpose,
-                            convert("RGB")), then `convert_to_rgb` (colour keys composited onto white)
+                            convert("RGB"), which drops an alpha channel), then `convert_to_rgb`
+                            (colour keys composited onto white)
+  alpha/<case>.bin          for the alpha-bearing images (make_alpha_images): RGB uint8 [H, W, 3] of the
+                            *other* route, a PIL object from Image.open handed to the processor, whose
+                            `convert_to_rgb` alpha-composites onto white; the C++ tests use it to show
+                            the path route (what balcap matches) really differs on these images
   resample/<case>.bin       PIL Image.resize(BICUBIC) of a synthetic image, uint8 [H, W, 3]
   processed/<case>.bin      float32 pixel_values of the HF image processor (PIL backend) on the image *path*
-  manifest.json             one entry per case: files, shapes, grid_thw, or the error HF raised
+  manifest.json             one entry per case: files, shapes, grid_thw, or the error HF raised; "alpha"
+                            lists the alpha-bearing images with what each one exercises
 
 The C++ tests (tests/parity/vision_*.cpp) read manifest.json and compare. Deterministic and offline.
 """
@@ -59,23 +65,26 @@ def png_chunk(kind, data):
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def write_raw_png(path, width, height, bit_depth, color_type, rows, interlace_passes=None):
-    """A PNG written by hand (PIL cannot write 16-bit RGB, 2/4-bit grey or interlaced files).
-    rows: packed scanlines; interlace_passes: the 7 Adam7 sub-images' scanlines instead."""
+def write_raw_png(path, width, height, bit_depth, color_type, rows, interlace_passes=None, extra_chunks=b""):
+    """A PNG written by hand (PIL cannot write 16-bit RGB/RGBA/LA, 2/4-bit grey or interlaced files).
+    rows: packed scanlines; interlace_passes: the 7 Adam7 sub-images' scanlines instead;
+    extra_chunks: chunks (png_chunk) placed between IHDR and IDAT, e.g. tRNS."""
     import struct
     import zlib
     scanlines = interlace_passes if interlace_passes is not None else [rows]
     raw = b"".join(b"\x00" + line for sub_image in scanlines for line in sub_image)
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 1 if interlace_passes else 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + png_chunk(b"IDAT", zlib.compress(raw))
-                     + png_chunk(b"IEND", b""))
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + extra_chunks
+                     + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
 
 
-def save_png_rgb16(path, rgb8, seed):
-    """16-bit RGB: the 8-bit image as high bytes plus random low bytes (balcap keeps the high byte)."""
+def save_png_16(path, image8, color_type, seed, extra_chunks=b""):
+    """16-bit PNG (color_type 2 RGB, 4 grey+alpha, 6 RGBA; image8 [H, W, C] uint8): the 8-bit samples
+    as high bytes plus random low bytes (PIL's ;16B raw modes and balcap keep the high byte)."""
     rng = np.random.default_rng(seed)
-    samples = (rgb8.astype(np.uint16) << 8) | rng.integers(0, 256, size=rgb8.shape, dtype=np.uint16)
-    write_raw_png(path, rgb8.shape[1], rgb8.shape[0], 16, 2, [row.astype(">u2").tobytes() for row in samples])
+    samples = (image8.astype(np.uint16) << 8) | rng.integers(0, 256, size=image8.shape, dtype=np.uint16)
+    write_raw_png(path, image8.shape[1], image8.shape[0], 16, color_type,
+                  [row.astype(">u2").tobytes() for row in samples], extra_chunks=extra_chunks)
 
 
 def save_png_grey4(path, grey4):
@@ -108,7 +117,7 @@ def make_synthetic(out):
     for width, height in [(1, 1), (27, 1000), (1000, 27), (600, 3), (4000, 3), (3, 4000), (97, 61)]:
         save(f"rgb_{width}x{height}.png", Image.fromarray(textured(width, height, width * 7 + height)))
     photo = textured(64, 48, 1)
-    save_png_rgb16(out / "rgb16_64x48.png", photo, 2)
+    save_png_16(out / "rgb16_64x48.png", photo, 2, 2)
     save_png_grey4(out / "grey4_37x21.png", photo[:21, :37, 0] >> 4)
     save_png_adam7(out / "adam7_61x43.png", textured(61, 43, 6))
     names += ["rgb16_64x48.png", "grey4_37x21.png", "adam7_61x43.png"]
@@ -144,6 +153,59 @@ def make_synthetic(out):
         save(f"exif{orientation}_160x120.jpg", Image.fromarray(big), quality=90,
              exif=exif_with_orientation(orientation))
     return names
+
+
+def make_alpha_images(out):
+    """The alpha-bearing PNGs of the transparency parity tests (tests/parity/vision_alpha_parity_test.cpp).
+    Returns [(file name, what it exercises, whether it has partial alpha)]. Partial-alpha images are the
+    ones whose path route (load_image's convert("RGB") drops alpha) and PIL-object route
+    (convert_to_rgb alpha-composites onto white) differ."""
+    import struct
+    photo = textured(64, 48, 11)
+    ramp = np.broadcast_to(np.linspace(0, 255, 64).round().astype(np.uint8), (48, 64))[..., None]
+    bands = np.repeat(np.array([0, 64, 128, 255], np.uint8), 12)[:, None, None] * np.ones((1, 64, 1), np.uint8)
+    images = []
+
+    def add(name, what, partial=True):
+        images.append((name, what, partial))
+        return out / name
+
+    half = np.concatenate([photo, np.full((48, 64, 1), 128, np.uint8)], axis=-1)
+    Image.fromarray(half, "RGBA").save(add("alpha_rgba_half_64x48.png", "RGBA, alpha 128 everywhere"))
+    rgba_ramp = np.concatenate([photo, ramp], axis=-1)
+    Image.fromarray(rgba_ramp, "RGBA").save(
+        add("alpha_rgba_ramp_64x48.png", "RGBA, alpha 0 (left column) .. 255 (right column)"))
+    la = np.concatenate([photo[..., :1], bands], axis=-1)
+    Image.fromarray(la, "LA").save(add("alpha_la_64x48.png", "grey+alpha, bands of alpha 0/64/128/255"))
+    palette = Image.fromarray(photo).quantize(colors=16, dither=Image.Dither.NONE)
+    palette.save(add("alpha_palette_partial_64x48.png", "palette, tRNS 0/255/128/64/255/200 on its first "
+                     "6 entries (the other 10 implicitly opaque)"), transparency=bytes([0, 255, 128, 64, 255, 200]))
+    save_png_16(add("alpha_rgba16_64x48.png", "16-bit RGBA, alpha ramp"), rgba_ramp, 6, 12)
+    save_png_16(add("alpha_la16_64x48.png", "16-bit grey+alpha, alpha bands"), la, 4, 13)
+    # Not allowed by the PNG spec (tRNS with an alpha channel): PIL ignores the chunk.
+    save_png_16(add("alpha_rgba16_stray_trns_64x48.png", "16-bit RGBA with a (non-conforming) tRNS chunk"),
+                rgba_ramp, 6, 14, extra_chunks=png_chunk(b"tRNS", struct.pack(">HHH", 0, 0, 0)))
+    # 16-bit RGB colour keys: PIL keeps the key's 16-bit values and compares them with the 8-bit
+    # pixels, so a key above 255 never matches and a key below 256 whitens 8-bit lookalikes.
+    key = photo[24, 32]  # (173, 105, 100): unique in the image
+    rgb16_key = png_chunk(b"tRNS", struct.pack(">HHH", *(int(v) << 8 | 0x5A for v in key)))
+    save_png_16(add("alpha_rgb16_key_64x48.png", "16-bit RGB, tRNS key = pixel (32,24)'s high bytes << 8 | 0x5A",
+                    False), photo, 2, 15, extra_chunks=rgb16_key)
+    low_key = png_chunk(b"tRNS", struct.pack(">HHH", *(int(v) for v in key)))
+    save_png_16(add("alpha_rgb16_lowkey_64x48.png", "16-bit RGB, tRNS key = pixel (32,24)'s high bytes", False),
+                photo, 2, 16, extra_chunks=low_key)
+    return images
+
+
+def alpha_reference(out, images, manifest):
+    """For each alpha image: what the *other* transformers route gives (a PIL object from Image.open
+    handed to the processor: convert_to_rgb composites onto white), to show the routes differ."""
+    (out / "alpha").mkdir(parents=True, exist_ok=True)
+    for name, what, partial in images:
+        composited = convert_to_rgb(Image.open(out / "images" / name), return_numpy=True)
+        file = f"alpha/{name}.bin"
+        (out / file).write_bytes(np.ascontiguousarray(composited).tobytes())
+        manifest["alpha"].append({"name": name, "what": what, "partial_alpha": partial, "composited_file": file})
 
 
 def write_model_dirs(out):
@@ -249,18 +311,21 @@ def main():
     for sub in ("decode", "processed", "resample"):
         (out / sub).mkdir(parents=True)
     synthetic = make_synthetic(out / "images")
+    alpha_images = make_alpha_images(out / "images")
+    synthetic += [name for name, _, _ in alpha_images]
     models = write_model_dirs(out)
     processors = {m: AutoImageProcessor.from_pretrained(out / "models" / m, backend="pil") for m in models}
     assert all(type(p).__name__.endswith("Pil") for p in processors.values()), "PIL backend expected"
-    manifest = {"decode": [], "processed": [], "resample": []}
+    manifest = {"decode": [], "processed": [], "resample": [], "alpha": []}
     for name in REAL_IMAGES + synthetic:
         decode_reference(out, name, manifest)
     resample_reference(out, manifest)
+    alpha_reference(out, alpha_images, manifest)
     for model, name in processor_cases(synthetic):
         processor_reference(out, model, name, processors, manifest)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    print(f"ref_vision: {len(manifest['decode'])} decode, {len(manifest['resample'])} resample and "
-          f"{len(manifest['processed'])} processor cases -> {out}")
+    print(f"ref_vision: {len(manifest['decode'])} decode, {len(manifest['resample'])} resample, "
+          f"{len(manifest['processed'])} processor and {len(manifest['alpha'])} alpha cases -> {out}")
 
 
 if __name__ == "__main__":
