@@ -3,6 +3,7 @@
 
 #include "core/error.h"
 #include "io/model_family.h"
+#include "models/llava_policy.h"
 #include "models/qwen2_5_vl_policy.h"
 #include "models/text_causal_lm_policy.h"
 
@@ -16,13 +17,9 @@ std::unique_ptr<Policy> load_policy(const std::filesystem::path& dir, at::Scalar
     case io::ModelFamily::llama:
       return TextCausalLMPolicy::load(dir, dtype, device);
     case io::ModelFamily::llava:
-      break;
+      return LlavaPolicy::load(dir, dtype, device);
   }
-  fail(
-      "{}: LLaVA checkpoints (model_type 'llava') are not supported yet. HINT: use a Qwen2.5-VL checkpoint "
-      "(e.g. Qwen/Qwen2.5-VL-3B-Instruct) for the policy or a vision judge, or a Qwen2/LLaMA text checkpoint "
-      "for a text judge.",
-      io::config_json_path(dir).string());
+  fail("{}: unknown model family. HINT: this is a bug in balcap.", io::config_json_path(dir).string());
 }
 
 }  // namespace balcap::models

@@ -8,8 +8,8 @@
 
 namespace balcap::models {
 
-// qwen2_5_vl -> Qwen2_5_VLPolicy; qwen2 / llama -> TextCausalLMPolicy; llava -> balcap::Error (not
-// supported yet); an unknown or missing model type -> balcap::Error naming config.json.
+// qwen2_5_vl -> Qwen2_5_VLPolicy; qwen2 / llama -> TextCausalLMPolicy; llava -> LlavaPolicy
+// (LLaVA-1.5); an unknown or missing model type -> balcap::Error naming config.json.
 // `dtype` bf16, f16 or f32; the weights are converted on load.
 std::unique_ptr<Policy> load_policy(const std::filesystem::path& dir, at::ScalarType dtype = at::kFloat,
                                     at::Device device = at::kCPU);

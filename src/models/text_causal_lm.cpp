@@ -9,7 +9,6 @@
 #include "io/json_file.h"
 #include "io/model_family.h"
 #include "io/safetensors_checkpoint.h"
-#include "models/attention.h"
 #include "models/weight_loading.h"
 
 namespace balcap::models {
@@ -49,19 +48,7 @@ TextCausalLMImpl::TextCausalLMImpl(const io::TextDecoderConfig& config) : config
 at::Tensor TextCausalLMImpl::hidden_states(const at::Tensor& input_ids, const at::Tensor& attention_mask) {
   BALCAP_CHECK(input_ids.dim() == 2, "input_ids must be [batch, sequence], got {} dims. HINT: add a batch dim.",
                input_ids.dim());
-  const int64_t B = input_ids.size(0), S = input_ids.size(1);
-  const at::Tensor embeds = model->embed(input_ids);  // [B, S, E]
-  at::Tensor positions, mask;                         // positions [B, S]; mask undefined = causal
-  if (attention_mask.defined() && !attention_mask.all().item<bool>()) {
-    const at::Tensor real = attention_mask.to(input_ids.device(), at::kLong);
-    // Padding gets position 1 (HF generate's masked_fill): any finite value works, it is never attended.
-    positions = (real.cumsum(1) - 1).masked_fill(real.eq(0), 1);
-    mask = attention_mask_for(real, S, 0);  // [B, 1, S, S]: causal AND real key
-  } else {
-    positions = at::arange(S, input_ids.options()).view({1, S}).expand({B, S});
-  }
-  const auto [cos, sin] = model->rotary(positions, embeds.scalar_type());  // [B, S, D]
-  return model->forward(embeds, cos, sin, mask);                           // [B, S, E]
+  return model->forward_padded(model->embed(input_ids), attention_mask);  // [B, S, E]
 }
 
 at::Tensor TextCausalLMImpl::forward(const at::Tensor& input_ids, const at::Tensor& attention_mask) {

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "models/activation_checkpoint.h"
+#include "models/attention.h"
 #include "models/rotary.h"
 
 namespace balcap::models {
@@ -63,6 +64,22 @@ at::Tensor TextDecoderImpl::forward(const at::Tensor& inputs_embeds, const at::T
     }
   }
   return norm->forward(h);
+}
+
+at::Tensor TextDecoderImpl::forward_padded(const at::Tensor& inputs_embeds, const at::Tensor& attention_mask) {
+  const int64_t B = inputs_embeds.size(0), S = inputs_embeds.size(1);
+  const at::TensorOptions longs = at::TensorOptions().dtype(at::kLong).device(inputs_embeds.device());
+  at::Tensor positions, mask;  // positions [B, S]; mask undefined = causal
+  if (attention_mask.defined() && !attention_mask.all().item<bool>()) {
+    const at::Tensor real = attention_mask.to(longs);
+    // Padding gets position 1 (HF generate's masked_fill): any finite value works, it is never attended.
+    positions = (real.cumsum(1) - 1).masked_fill(real.eq(0), 1);
+    mask = attention_mask_for(real, S, 0);  // [B, 1, S, S]: causal AND real key
+  } else {
+    positions = at::arange(S, longs).view({1, S}).expand({B, S});
+  }
+  const auto [cos, sin] = rotary(positions, inputs_embeds.scalar_type());  // [B, S, D]
+  return forward(inputs_embeds, cos, sin, mask);                          // [B, S, E]
 }
 
 }  // namespace balcap::models

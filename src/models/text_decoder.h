@@ -38,6 +38,12 @@ class TextDecoderImpl : public torch::nn::Module {
                      const at::Tensor& mask = {}, KvCache* cache = nullptr, int64_t start_pos = 0,
                      const at::Tensor& write_index = {});
 
+  // The full forward over padded rows with 1-D positions (text LMs, LLaVA): inputs_embeds [B, S, E],
+  // attention_mask [B, S] (1 = token; left or right padding) or undefined -> [B, S, E] after `norm`.
+  // Tokens take positions 0, 1, ... counting real tokens only (HF generate's cumsum - 1), padding
+  // position 1; causal attention, AND real keys when some row is padded.
+  at::Tensor forward_padded(const at::Tensor& inputs_embeds, const at::Tensor& attention_mask);
+
   const io::TextDecoderConfig& config() const { return config_; }
 
   // Gradient checkpointing of the decoder layers (train.grad_checkpointing): in training mode with

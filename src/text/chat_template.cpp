@@ -27,14 +27,22 @@ std::string qwen2_5_vl_chat_prompt(int64_t num_images, std::string_view instruct
   return out;
 }
 
+std::string llava_1_5_chat_prompt(int64_t num_images, std::string_view instruction, std::string_view system) {
+  BALCAP_CHECK(num_images >= 0, "chat template: {} images asked for. HINT: pass 0 for a text-only prompt.", num_images);
+  std::string out = system.empty() ? std::string() : fmt::format("{} ", system);
+  out += "USER: ";
+  for (int64_t i = 0; i < num_images; ++i) out += "<image>\n";
+  return out + fmt::format("{} ASSISTANT:", instruction);
+}
+
 std::string caption_prompt(ChatTemplate chat_template, int64_t num_images, std::string_view instruction) {
   switch (chat_template) {
     case ChatTemplate::qwen2_5_vl:
       return qwen2_5_vl_chat_prompt(num_images, instruction);
     case ChatTemplate::llava_1_5:
-      break;
+      return llava_1_5_chat_prompt(num_images, instruction);
   }
-  fail("chat template '{}' is not implemented yet. HINT: use a Qwen2.5-VL checkpoint.", to_string(chat_template));
+  fail("chat template {} is unknown. HINT: this is a bug in balcap.", static_cast<int>(chat_template));
 }
 
 std::string expand_image_tokens(std::string_view prompt, std::string_view image_token,

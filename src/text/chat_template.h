@@ -13,7 +13,7 @@ namespace balcap::text {
 
 enum class ChatTemplate {
   qwen2_5_vl,  // chat_template.json of the Qwen2.5-VL hub checkpoints
-  llava_1_5,   // "USER: <image>\n... ASSISTANT:" (not implemented yet: refused with an error)
+  llava_1_5,   // chat_template.json of llava-hf/llava-1.5-7b-hf: "USER: <image>\n... ASSISTANT:"
 };
 
 // "qwen2_5_vl" / "llava_1_5".
@@ -21,6 +21,7 @@ const char* to_string(ChatTemplate chat_template);
 
 inline constexpr std::string_view kQwenDefaultSystem = "You are a helpful assistant.";
 inline constexpr std::string_view kQwenImagePad = "<|image_pad|>";
+inline constexpr std::string_view kLlavaImage = "<image>";
 
 // Qwen2.5-VL:
 //   <|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n
@@ -30,6 +31,12 @@ inline constexpr std::string_view kQwenImagePad = "<|image_pad|>";
 // explicit system message renders. num_images < 0 -> balcap::Error.
 std::string qwen2_5_vl_chat_prompt(int64_t num_images, std::string_view instruction,
                                    std::string_view system = kQwenDefaultSystem);
+
+// LLaVA-1.5 (the llava-hf processor template: images first, then each text item + " "):
+//   [{system} ]USER: (<image>\n) x num_images {instruction} ASSISTANT:
+// No system text by default (the template renders a system message's text + " ", unprefixed).
+// num_images < 0 -> balcap::Error.
+std::string llava_1_5_chat_prompt(int64_t num_images, std::string_view instruction, std::string_view system = {});
 
 // The prompt of `chat_template` for `num_images` images and `instruction` (template defaults).
 std::string caption_prompt(ChatTemplate chat_template, int64_t num_images, std::string_view instruction);

@@ -47,9 +47,5 @@ TEST(ChatTemplate, PlaceholderCountDifferentFromImagesNamesBothNumbers) {
   }
 }
 
-TEST(ChatTemplate, LlavaIsRefusedUntilImplemented) {
-  EXPECT_THROW(text::caption_prompt(text::ChatTemplate::llava_1_5, 1, "Describe."), Error);
-}
-
 }  // namespace
 }  // namespace balcap

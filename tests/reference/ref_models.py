@@ -32,6 +32,7 @@ Writes into OUT_DIR:
       rope_deltas      int64 [1, 1]
       logits           float32 [S, V]     model(**inputs).logits[0], V = 151936
       top1             int64 [S]          logits.argmax(-1)
+  llava/                          tiny LLaVA-1.5 checkpoints and cases (tests/reference/ref_models_llava.py)
   manifest.json                   {"models": {name: {"dir", "layout" ("hub"|"v5" tensor names), "tied"}},
                                    "cases": [{"name", "model", "file", "prompt", "text" (templated prompt),
                                               "images": [paths relative to OUT_DIR], "image_grid_thw",
@@ -305,6 +306,7 @@ def main():
     for r in results:
         print(f"{r['name']}: S={r['seq_len']} grid={r['image_grid_thw']} logit_std={r['logit_std']:.3f}")
     __import__("ref_models_token_logprobs").main(out)  # chunked token logprobs (ref_models_token_logprobs.py)
+    __import__("ref_models_llava").main(out / "llava")  # tiny LLaVA-1.5 checkpoints (ref_models_llava.py)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,175 @@
+// LLaVA-1.5 parity against transformers 5.24 (float32, CPU) on the tiny random checkpoints of
+// ref_models_llava.py (two shapes: A with vision_feature_layer -2; B with odd head counts and
+// vision_feature_layer [-3, -1]), loaded from disk through load_policy in every tensor spelling:
+// processor pixels, prompt ids, image features, logits (max |diff| <= 1e-4 x logit std, same argmax),
+// greedy tokens through prefill + decode, and decode logits equal to a fresh full forward.
+#include <gtest/gtest.h>
+
+#include <iostream>
+#include <map>
+
+#include "core/error.h"
+#include "io/safetensors_checkpoint.h"
+#include "models/caption_prompt.h"
+#include "models/llava_policy.h"
+#include "models/load_policy.h"
+#include "models_reference.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+#include "vision/image.h"
+#include "vision/image_processor.h"
+
+namespace balcap {
+namespace {
+
+namespace fs = std::filesystem;
+
+const nlohmann::json& llava_manifest() {
+  static const nlohmann::json manifest = io::read_json_file(test::reference_path("models", "llava/manifest.json"));
+  return manifest;
+}
+
+fs::path llava_dir(const std::string& name) { return test::reference_path("models", "llava/models/" + name); }
+
+models::LlavaPolicy& cached_policy(const std::string& name) {
+  static std::map<std::string, std::unique_ptr<models::Policy>> cache;
+  auto it = cache.find(name);
+  if (it == cache.end()) it = cache.emplace(name, models::load_policy(llava_dir(name))).first;
+  auto* llava = dynamic_cast<models::LlavaPolicy*>(it->second.get());
+  if (llava == nullptr) throw std::runtime_error("load_policy did not give a LlavaPolicy for " + name);
+  return *llava;
+}
+
+std::map<std::string, at::Tensor> load_llava_case(const nlohmann::json& entry) {
+  std::map<std::string, at::Tensor> out;
+  for (auto& [name, t] : io::load_safetensors(test::reference_path("models", "llava/" + entry["file"].get<std::string>()))) {
+    out[name] = t.clone();
+  }
+  return out;
+}
+
+void expect_close(const at::Tensor& actual, const at::Tensor& expected, const std::string& what) {
+  ASSERT_EQ(actual.sizes(), expected.sizes()) << what;
+  const double diff = (actual - expected).abs().max().item<double>(), scale = expected.std().item<double>();
+  std::cout << what << " " << actual.sizes() << ": max diff " << diff << " = " << diff / scale << " x std\n";
+  EXPECT_LE(diff, 1e-4 * scale) << what;
+}
+
+// The logits of `model` on `entry`'s inputs, against transformers'.
+void expect_logits_match(const nlohmann::json& entry, const std::string& model) {
+  SCOPED_TRACE(entry["name"].get<std::string>() + " on " + model);
+  torch::NoGradGuard no_grad;
+  auto c = load_llava_case(entry);
+  auto& llava = cached_policy(model).model();
+  expect_close(llava->image_features(c["pixel_values"]).flatten(0, 1), c["image_features"], "image features");
+  const at::Tensor logits = llava->forward(c["input_ids"].unsqueeze(0), c["pixel_values"])[0];  // [S, V]
+  expect_close(logits, c["logits"], "logits");
+  EXPECT_EQ(logits.argmax(-1).ne(c["top1"]).sum().item<int64_t>(), 0);
+}
+
+TEST(LlavaParity, LogitsAndImageFeaturesMatchTransformersForBothShapes) {
+  for (const auto& entry : llava_manifest()["cases"]) expect_logits_match(entry, entry["model"]);
+}
+
+TEST(LlavaParity, HubAndInMemoryTensorSpellingsGiveTheSameLogits) {
+  const auto& entry = llava_manifest()["cases"][0];
+  ASSERT_EQ(entry["model"], "a");
+  for (const char* spelling : {"a_hub", "a_v5names"}) expect_logits_match(entry, spelling);
+  EXPECT_TRUE(cached_policy("a_hub").model()->lm_head);  // LLaVA-1.5 is untied
+}
+
+TEST(LlavaParity, ProcessorPixelsAndPromptIdsMatchTheLlavaProcessor) {
+  const auto tokenizer = text::load_tokenizer(llava_dir("a"));
+  const auto processor = vision::load_image_processor(llava_dir("a"));
+  for (const auto& entry : llava_manifest()["cases"]) {
+    SCOPED_TRACE(entry["name"].get<std::string>());
+    auto c = load_llava_case(entry);
+    const vision::Image image = vision::decode_image_file(test::data_path("images/" + entry["image"].get<std::string>()));
+    const models::PolicyPrompt prompt =
+        models::build_caption_prompt(*tokenizer, *processor, image, entry["prompt"].get<std::string>());
+    const std::vector<int32_t> template_ids = tokenizer->encode(text::llava_1_5_chat_prompt(1, entry["prompt"].get<std::string>()));
+    EXPECT_EQ(std::vector<int64_t>(template_ids.begin(), template_ids.end()), entry["prompt_ids"].get<std::vector<int64_t>>());
+    const at::Tensor ids = c["input_ids"];
+    EXPECT_EQ(prompt.ids, std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel()));
+    expect_close(prompt.pixel_values, c["pixel_values"], "pixel_values");
+  }
+}
+
+TEST(LlavaParity, ChatTemplateRendersAsTheLlavaHfTemplate) {
+  for (const auto& chat : llava_manifest()["chat"]) {
+    EXPECT_EQ(text::llava_1_5_chat_prompt(1, chat["prompt"].get<std::string>(), chat["system"].get<std::string>()),
+              chat["text"].get<std::string>());
+  }
+}
+
+// Greedy decoding through the Policy seam (prefill once, then one decode step per token) gives
+// transformers' generate tokens, and each decode step's logits equal a fresh full forward.
+TEST(LlavaParity, GreedyDecodeEqualsTransformersGenerateAndAFreshForward) {
+  torch::NoGradGuard no_grad;
+  for (const auto& entry : llava_manifest()["cases"]) {
+    SCOPED_TRACE(entry["name"].get<std::string>());
+    auto& policy = cached_policy(entry["model"]);
+    auto c = load_llava_case(entry);
+    const at::Tensor ids = c["input_ids"];
+    models::PolicyPrompt prompt{std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel()),
+                                c["pixel_values"], {}};
+    const int64_t L = static_cast<int64_t>(prompt.ids.size()), steps = c["greedy"].numel();
+    models::PolicyPrefill prefill = policy.prefill(prompt);
+    EXPECT_EQ(prefill.next_position, L);
+    models::KvCache cache(policy.decoder_config(), 1, L + steps, at::kFloat);
+    for (int64_t l = 0; l < cache.num_layers(); ++l) cache.update(l, prefill.cache.keys(l), prefill.cache.values(l), 0);
+    std::vector<int64_t> sequence = prompt.ids;
+    at::Tensor logits = prefill.logits;  // [1, V]
+    for (int64_t t = 0; t < steps; ++t) {
+      const int64_t token = logits.argmax(-1).item<int64_t>();
+      EXPECT_EQ(token, c["greedy"][t].item<int64_t>()) << "step " << t;
+      sequence.push_back(token);
+      logits = policy.decode(at::tensor({token}), at::tensor({L + t}), cache, L + t, {});
+      const at::Tensor full = policy.model()->forward(at::tensor(sequence).unsqueeze(0), c["pixel_values"])[0][-1];
+      expect_close(logits[0], full, "decode step " + std::to_string(t));
+    }
+  }
+}
+
+// save_pretrained writes the spelling the checkpoint was read in, and transformers loads it back to
+// the same logits.
+void expect_round_trip(const std::string& model, const std::string& expected_tensor) {
+  SCOPED_TRACE(model);
+  const fs::path out = test::scratch_dir() / ("saved_" + model);
+  fs::remove_all(out);
+  cached_policy(model).save_pretrained(out);
+  const io::SafetensorsCheckpoint saved(out);
+  EXPECT_TRUE(saved.contains(expected_tensor)) << expected_tensor;
+  EXPECT_TRUE(fs::exists(out / "tokenizer.json") && fs::exists(out / "preprocessor_config.json"));
+  const std::string script = std::string(test::kSourceDir) + "/tests/reference/check_reload_llava.py";
+  const auto& entry = llava_manifest()["cases"][0];
+  const fs::path case_file = test::reference_path("models", "llava/" + entry["file"].get<std::string>());
+  const auto result = test::run_command(test::shell_quote(test::kPython) + " " + test::shell_quote(script) + " " +
+                                        test::shell_quote(out.string()) + " " + test::shell_quote(case_file.string()));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto line = nlohmann::json::parse(result.out.substr(result.out.rfind('{')));
+  std::cout << "round trip " << model << " -> transformers: " << line.dump() << "\n";
+  EXPECT_EQ(line["max_abs_diff"].get<double>(), 0.0);  // the same float32 weights, the same computation
+  EXPECT_EQ(line["argmax_differences"].get<int64_t>(), 0);
+}
+
+TEST(LlavaParity, SavedCheckpointsKeepTheirSpellingAndReloadInTransformersWithIdenticalLogits) {
+  expect_round_trip("a_hub", "vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.weight");
+  expect_round_trip("a_v5names", "model.language_model.layers.0.self_attn.q_proj.weight");
+}
+
+TEST(LlavaParity, ImageTokenCountDifferentFromTheFeaturesNamesBoth) {
+  auto c = load_llava_case(llava_manifest()["cases"][0]);
+  at::Tensor ids = c["input_ids"].clone();
+  ids[ids.eq(32000).nonzero()[0][0]] = 319;  // one <image> fewer
+  try {
+    cached_policy("a").model()->forward(ids.unsqueeze(0), c["pixel_values"]);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("15 <image> tokens"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("16 image features"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace balcap
