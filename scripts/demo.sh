@@ -13,7 +13,8 @@
 # Environment (the test suite's shortened demo uses these; defaults = the documented demo):
 #   BALCAP_DEMO_SETUP=0 skips bootstrap + build; BALCAP_BIN=path of the balcap binary;
 #   DEMO_TRAIN_N, DEMO_EVAL_N, DEMO_SEED, DEMO_SFT_STEPS, DEMO_RL_STEPS; DEMO_SET="a.b=c ..." extra
-#   --set overrides for the RL phase (scripts/ablate).
+#   --set overrides for the RL phase (scripts/ablate); DEMO_FAMILY=llava runs it on a tiny LLaVA-1.5
+#   (configs/models/tiny_llava_1_5) instead of the tiny Qwen2.5-VL.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -31,12 +32,13 @@ eval_n=${DEMO_EVAL_N:-64}
 seed=${DEMO_SEED:-0}
 sft_steps=${DEMO_SFT_STEPS:-1000}
 rl_steps=${DEMO_RL_STEPS:-30}
+family=${DEMO_FAMILY:-qwen2_5_vl}
 mkdir -p "$run_dir"
 
 # Every phase reads configs/demo.yaml (also the embedded default of `balcap train`, named here so an
 # edited file counts without a rebuild); RUN_DIR-dependent keys are overridden.
 paths=(--config configs/demo.yaml --set "data.train='$run_dir/data/train.jsonl'" --set "data.eval='$run_dir/data/eval.jsonl'"
-       --set "train.run_dir='$run_dir'")
+       --set "train.run_dir='$run_dir'" --set "model.family=$family")
 rl_set=(--set "model.path='$run_dir/sft/model'" --set "train.max_steps=$rl_steps")
 for kv in ${DEMO_SET:-}; do rl_set+=(--set "$kv"); done
 # SFT: the warm start from the random init; its own lr/steps live in the config's sft: section.
@@ -53,12 +55,11 @@ else
   touch "$run_dir/data/.done"
 fi
 
-phase "2. init: a random tiny Qwen2.5-VL policy (configs/models/tiny_qwen2_5_vl)"
+phase "2. init: a random tiny $family policy (balcap model init --family $family)"
 if [ -f "$run_dir/init/.done" ]; then
   echo "done before: $run_dir/init"
 else
-  "$balcap" model init --template configs/models/tiny_qwen2_5_vl --tokenizer tests/data/tokenizers/qwen \
-    --out "$run_dir/init"
+  "$balcap" model init --family "$family" --out "$run_dir/init"
   touch "$run_dir/init/.done"
 fi
 

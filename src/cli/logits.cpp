@@ -1,6 +1,6 @@
 // `balcap logits --model DIR [--image IMG]... --prompt TEXT [--out OUT.safetensors] [--dtype f32|bf16]`
-// Runs the captioning chat template + image processor + tokenizer + the full Qwen2.5-VL forward on a
-// transformers model directory; writes float32 `logits` [sequence, vocab] and int64 `input_ids`
+// Runs the captioning chat template + image processor + tokenizer + the full forward of a Qwen2.5-VL,
+// LLaVA-1.5 or text-only checkpoint (through the Policy seam) on a transformers model directory; writes float32 `logits` [sequence, vocab] and int64 `input_ids`
 // [sequence] (the exact prompt ids) when --out is given, and prints one JSON line with the shapes
 // and the top-5 next tokens of the last position. Without --image the prompt is text only.
 #include <iostream>
@@ -8,8 +8,10 @@
 
 #include "core/error.h"
 #include "io/safetensors_writer.h"
-#include "models/qwen2_5_vl_weights.h"
-#include "text/chat_template.h"
+#include "io/model_family.h"
+#include "models/caption_prompt.h"
+#include "models/load_policy.h"
+#include "models/policy.h"
 #include "text/tokenizer.h"
 #include "vision/image.h"
 #include "vision/image_processor.h"
@@ -24,7 +26,8 @@ struct LogitsArgs {
   std::vector<std::string> images;
 };
 
-// pixel_values of all images stacked [N, 1176], grids [n, 3], tokens per image.
+// pixel_values of all images stacked (Qwen2-VL [N, 1176]; CLIP [n, 3, 336, 336]), grids [n, 3]
+// (Qwen only), tokens per image.
 struct Pixels {
   at::Tensor pixel_values, image_grid_thw;
   std::vector<int64_t> tokens_per_image;
@@ -47,27 +50,27 @@ Pixels process_images(const std::string& model_dir, const std::vector<std::strin
     out.tokens_per_image.push_back(image.num_image_tokens);
   }
   out.pixel_values = at::cat(pixels);
-  out.image_grid_thw = at::cat(grids);
+  if (grids.front().defined()) out.image_grid_thw = at::cat(grids);  // CLIP (LLaVA): no grid
   return out;
 }
 
 void run(const LogitsArgs& args) {
   const at::ScalarType dtype = parse_dtype(args.dtype);
   const at::Device device = parse_device(args.device);
-  auto checkpoint = models::load_qwen2_5_vl(args.model, dtype, device);
+  auto policy = models::load_policy(args.model, dtype, device);
   const auto tokenizer = text::load_tokenizer(args.model);
   const Pixels pixels = process_images(args.model, args.images);
-
-  const std::string prompt = text::expand_image_tokens(text::qwen2_5_vl_chat_prompt(int64_t(args.images.size()), args.prompt),
-                                                 text::kQwenImagePad, pixels.tokens_per_image);
+  const std::string prompt =
+      models::caption_chat_text(io::detect_family(args.model), pixels.tokens_per_image, args.prompt);
   const std::vector<int32_t> ids32 = tokenizer->encode(prompt);
-  const at::Tensor input_ids = at::tensor(std::vector<int64_t>(ids32.begin(), ids32.end()), at::kLong);  // [S]
+  const std::vector<int64_t> ids(ids32.begin(), ids32.end());
+  const at::Tensor input_ids = at::tensor(ids, at::kLong);  // [S]
 
   torch::NoGradGuard no_grad;
-  const at::Tensor pv = pixels.pixel_values.defined() ? pixels.pixel_values.to(device) : at::Tensor();
-  const at::Tensor grid = pixels.image_grid_thw;  // stays on CPU (read element-wise)
-  const at::Tensor logits =
-      checkpoint.model->forward(input_ids.unsqueeze(0).to(device), pv, grid)[0].to(at::kCPU, at::kFloat);  // [S, V]
+  const models::PolicyPrompt row{ids, pixels.pixel_values, pixels.image_grid_thw};
+  const models::PolicyBatch batch = models::make_policy_batch({ids}, {&row}, device);
+  const at::Tensor hidden = policy->hidden_states(batch)[0];                                 // [S, E]
+  const at::Tensor logits = at::linear(hidden, policy->output_weight()).to(at::kCPU, at::kFloat);  // [S, V]
 
   nlohmann::json line = {{"model", args.model},
                          {"dtype", args.dtype},
@@ -95,7 +98,7 @@ void add_logits_command(CLI::App& app) {
   auto args = std::make_shared<LogitsArgs>();
   auto* cmd =
       app.add_subcommand("logits", "Run the full model on the captioning prompt; print the top-5 next tokens as JSON");
-  cmd->add_option("--model", args->model, "transformers model directory (Qwen2.5-VL)")->required();
+  cmd->add_option("--model", args->model, "transformers model directory (Qwen2.5-VL, LLaVA-1.5, Qwen2 / LLaMA)")->required();
   cmd->add_option("--image", args->images, "PNG or JPEG image (repeat for several; none: text only)");
   cmd->add_option("--prompt", args->prompt, "The instruction, e.g. \"Describe this image.\"")->required();
   cmd->add_option("--out", args->out, "Write float32 logits [sequence, vocab] and int64 input_ids to this file");

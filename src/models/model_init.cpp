@@ -5,6 +5,8 @@
 #include "io/atomic_file.h"
 #include "io/gzip_file.h"
 #include "io/json_file.h"
+#include "io/model_family.h"
+#include "models/llava_weights.h"
 #include "models/qwen2_5_vl_model.h"
 #include "models/qwen2_5_vl_weights.h"
 
@@ -40,6 +42,33 @@ fs::path tokenizer_file(const fs::path& dir) {
        dir.string());
 }
 
+fs::path template_config(const fs::path& template_dir) {
+  const fs::path config_file = template_dir / "config.json";
+  BALCAP_CHECK(fs::is_regular_file(config_file), "{}: no config.json. HINT: --template is a directory like "
+               "configs/models/tiny_qwen2_5_vl or configs/models/tiny_llava_1_5.", template_dir.string());
+  return config_file;
+}
+
+// LLaVA's tokenizer is LLaMA's plus <image> = 32000 and <pad> = 32001, added as
+// convert_llava_weights_to_hf.py adds them; a tokenizer.json that has them already is kept as is.
+std::string with_llava_added_tokens(const std::string& tokenizer_json, const fs::path& source) {
+  nlohmann::json tok = nlohmann::json::parse(tokenizer_json);
+  auto& added = tok["added_tokens"];
+  const auto has = [&](const std::string& content) {
+    for (const auto& t : added) if (t.value("content", "") == content) return true;
+    return false;
+  };
+  if (has("<image>")) return tokenizer_json;
+  const size_t vocab = tok.at("model").at("vocab").size();
+  BALCAP_CHECK(vocab == 32000, "{}: a LLaMA vocabulary of {} tokens, not 32000: <image> would not get id 32000. "
+               "HINT: pass --tokenizer a LLaVA-1.5 or LLaMA-2 tokenizer.", source.string(), vocab);
+  for (const auto& [id, content] : {std::pair<int, const char*>{32000, "<image>"}, {32001, "<pad>"}}) {
+    added.push_back({{"id", id}, {"content", content}, {"single_word", false}, {"lstrip", false},
+                     {"rstrip", false}, {"normalized", false}, {"special", true}});
+  }
+  return tok.dump();
+}
+
 }  // namespace
 
 void init_weights_normal(torch::nn::Module& module, double std, uint64_t seed) {
@@ -59,17 +88,30 @@ void init_weights_normal(torch::nn::Module& module, double std, uint64_t seed) {
   }
 }
 
-void init_qwen2_5_vl_model(const fs::path& template_dir, const fs::path& tokenizer_dir, const fs::path& out_dir,
-                           uint64_t seed) {
-  const fs::path config_file = template_dir / "config.json";
-  BALCAP_CHECK(fs::is_regular_file(config_file), "{}: no config.json. HINT: --template is a directory like "
-               "configs/models/tiny_qwen2_5_vl.", template_dir.string());
+void init_model(const fs::path& template_dir, const fs::path& tokenizer_dir, const fs::path& out_dir, uint64_t seed) {
+  const fs::path config_file = template_config(template_dir);
   const fs::path tokenizer = tokenizer_file(tokenizer_dir);
-  const io::Qwen2_5_VLConfig config = io::load_qwen2_5_vl_config(config_file);
-  Qwen2_5_VLForConditionalGeneration model(config);
-  init_weights_normal(*model, initializer_range(config_file), seed);
-  save_qwen2_5_vl(model, out_dir, WeightLayout::hub, template_dir);
-  io::write_file_atomically(out_dir / "tokenizer.json", io::read_maybe_gzipped(tokenizer));
+  std::string tokenizer_json = io::read_maybe_gzipped(tokenizer);
+  const double std = initializer_range(config_file);
+  switch (io::detect_family(template_dir)) {
+    case io::ModelFamily::qwen2_5_vl: {
+      Qwen2_5_VLForConditionalGeneration model(io::load_qwen2_5_vl_config(config_file));
+      init_weights_normal(*model, std, seed);
+      save_qwen2_5_vl(model, out_dir, WeightLayout::hub, template_dir);
+      break;
+    }
+    case io::ModelFamily::llava: {
+      LlavaForConditionalGeneration model(io::load_llava_config(config_file));
+      init_weights_normal(*model, std, seed);
+      save_llava(model, out_dir, LlavaLayout{}, template_dir);  // the llava-hf hub spelling
+      tokenizer_json = with_llava_added_tokens(tokenizer_json, tokenizer);
+      break;
+    }
+    default:
+      fail("{}: model_type '{}' has no `model init`. HINT: use a qwen2_5_vl or llava template.",
+           config_file.string(), to_string(io::detect_family(template_dir)));
+  }
+  io::write_file_atomically(out_dir / "tokenizer.json", tokenizer_json);
 }
 
 }  // namespace balcap::models

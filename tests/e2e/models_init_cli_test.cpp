@@ -27,19 +27,19 @@ fs::path init_model(const fs::path& out, int seed) {
 }
 
 // transformers on the directory: logits of `input_ids`, written to `out` as float32.
-void transformers_logits(const fs::path& model, const fs::path& ids_file, const fs::path& out) {
+void transformers_logits(const fs::path& model, const fs::path& ids_file, const fs::path& out,
+                         const std::string& model_class = "Qwen2_5_VLForConditionalGeneration") {
   const std::string script = R"(
-import sys, torch
+import sys, torch, transformers
 from safetensors.torch import load_file, save_file
-from transformers import Qwen2_5_VLForConditionalGeneration
-model = Qwen2_5_VLForConditionalGeneration.from_pretrained(sys.argv[1], dtype=torch.float32).eval()
+model = getattr(transformers, sys.argv[4]).from_pretrained(sys.argv[1], dtype=torch.float32).eval()
 ids = load_file(sys.argv[2])["input_ids"].unsqueeze(0)
 with torch.no_grad():
     logits = model(input_ids=ids).logits[0].float()
 save_file({"logits": logits.contiguous()}, sys.argv[3])
 )";
   const auto result = test::run_command(std::string(test::kPython) + " -c " + test::shell_quote(script) + " " +
-                                        quoted(model) + " " + quoted(ids_file) + " " + quoted(out));
+                                        quoted(model) + " " + quoted(ids_file) + " " + quoted(out) + " " + model_class);
   ASSERT_EQ(result.exit_code, 0) << result.err;
 }
 
@@ -57,6 +57,26 @@ TEST(ModelInitCli, TinyPolicyLoadsInTransformersWithTheSameLogits) {
   ASSERT_EQ(a.sizes(), b.sizes());
   EXPECT_LE((a - b).abs().max().item<double>(), 1e-4 * b.std().item<double>());
   EXPECT_TRUE(at::equal(a.argmax(-1), b.argmax(-1)));
+}
+
+// `--family llava` from the repository root: the tiny LLaVA-1.5 template, LLaMA-2's tokenizer with
+// <image> and <pad> added; transformers loads the directory and gives balcap's logits.
+TEST(ModelInitCli, FamilyLlavaWritesATinyLlavaThatTransformersLoadsWithTheSameLogits) {
+  const fs::path dir = test::scratch_dir();
+  const auto init = test::run_command("cd " + quoted(test::kSourceDir) + " && " + quoted(test::kBalcapBinary) +
+                                      " model init --family llava --out " + quoted(dir / "model"));
+  ASSERT_EQ(init.exit_code, 0) << init.err;
+  EXPECT_EQ(nlohmann::json::parse(init.out)["family"], "llava");
+  const fs::path ours = dir / "ours.safetensors";
+  const auto run = test::run_balcap("logits --model " + quoted(dir / "model") + " --prompt " +
+                                    test::shell_quote("A red circle left of a blue square.") + " --out " + quoted(ours));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const fs::path theirs = dir / "theirs.safetensors";
+  transformers_logits(dir / "model", ours, theirs, "LlavaForConditionalGeneration");
+  const at::Tensor a = io::load_safetensors(ours).at("logits");
+  const at::Tensor b = io::load_safetensors(theirs).at("logits");
+  ASSERT_EQ(a.sizes(), b.sizes());
+  EXPECT_LE((a - b).abs().max().item<double>(), 1e-4 * b.std().item<double>());
 }
 
 TEST(ModelInitCli, WeightsFollowTransformersInitialisation) {

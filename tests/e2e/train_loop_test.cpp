@@ -23,9 +23,10 @@ namespace balcap::test {
 namespace {
 
 // A config for the tiny policy: 2 images x G=2 per step, 8 new tokens, lexical objectives.
-std::string tiny_config(const fs::path& data, const fs::path& run_dir, const std::string& extra = "") {
+std::string tiny_config(const fs::path& data, const fs::path& run_dir, const std::string& extra = "",
+                        const std::string& policy = "tiny_policy") {
   std::ostringstream y;
-  y << "model:\n  path: '" << reference_path("train", "tiny_policy").string() << "'\n"
+  y << "model:\n  path: '" << reference_path("train", policy).string() << "'\n"
     << "data:\n  train: '" << data.string() << "'\n"
     << "sampling:\n  max_new_tokens: 8\n  cuda_graphs: false\n"
     << "algo:\n  mini_batches: 2\n"
@@ -175,6 +176,29 @@ TEST(TrainLoop, TinyRunLogsEveryObjectivesRewardEveryStep) {
   }
   EXPECT_TRUE(rows[1].contains("samples"));  // samples_every 2
   EXPECT_TRUE(complete_checkpoint(dir / "run", 3));
+}
+
+// The same loop on a tiny LLaVA-1.5 (CLIP tower, projector, LLaMA decoder) through the Policy seam:
+// rewards every step, weights that move, and an exact resume after SIGKILL.
+TEST(TrainLoop, TinyLlavaRunLogsRewardsMovesTheWeightsAndResumesExactly) {
+  const fs::path dir = scratch_dir();
+  const fs::path data = synth_data(dir / "data");
+  const fs::path cfg_a = write_config(dir / "a", tiny_config(data, dir / "a" / "run", "", "tiny_llava"));
+  const fs::path cfg_b = write_config(dir / "b", tiny_config(data, dir / "b" / "run", "", "tiny_llava"));
+  train(cfg_a, "--max-steps 4 --save-every 2");
+  const std::vector<nlohmann::json> rows = metrics_rows(dir / "a" / "run");
+  ASSERT_EQ(rows.size(), 4u);
+  for (const auto& row : rows) {
+    for (const char* obj : {"correctness", "coverage", "linguistic"}) {
+      EXPECT_TRUE(row.contains(std::string("reward/") + obj + "/mean")) << obj;
+    }
+    EXPECT_EQ(row.at("captions"), 4);
+  }
+  const std::string before = read_file(reference_path("train", "tiny_llava") / "model.safetensors");
+  EXPECT_FALSE(final_weights(dir / "a" / "run", 4) == before) << "the weights did not change";
+  kill_after_checkpoint(cfg_b, dir / "b" / "run", 2, dir / "b" / "killed.log", {"--max-steps", "4", "--save-every", "2"});
+  train(cfg_b, "--max-steps 4 --save-every 2 --resume auto");
+  expect_same_runs(dir / "a" / "run", dir / "b" / "run", 4);
 }
 
 TEST(TrainLoop, RunKilledDuringStep4ResumesToIdenticalMetricsAndWeights) {

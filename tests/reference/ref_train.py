@@ -98,6 +98,7 @@ def main():
     (out / "lr_schedule.json").write_text(json.dumps(schedules, indent=1))
     # ---- the training loop's references (own functions, own files) ----
     __import__("make_tiny_policy").main(out / "tiny_policy", 0)  # tiny Qwen2.5-VL for the loop's e2e tests
+    __import__("make_tiny_policy").main_llava(out / "tiny_llava", 0)  # tiny LLaVA-1.5 for the same tests
 
 
 if __name__ == "__main__":

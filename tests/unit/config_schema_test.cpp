@@ -140,7 +140,7 @@ TEST(ConfigSchema, EveryShippedConfigValidates) {
 }
 
 TEST(ConfigSchema, ShippedRecipesUseTheBalCapRlSettings) {
-  for (const char* name : {"qwen2_5_vl_3b_balcap.yaml", "qwen2_5_vl_7b_balcap.yaml", "llava_1_5_7b.yaml"}) {
+  for (const char* name : {"qwen2_5_vl_3b_balcap.yaml", "qwen2_5_vl_7b_balcap.yaml", "llava_1_5_7b_balcap.yaml"}) {
     config::Config cfg = load_config(fs::path(balcap::test::kSourceDir) / "configs" / name);
     EXPECT_EQ(cfg.train.group_size, 8) << name;
     EXPECT_EQ(cfg.algo.advantage, "gdpo") << name;
