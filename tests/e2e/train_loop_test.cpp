@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "io/safetensors_reader.h"
 #include "support/test_support.h"
 
 extern char** environ;
@@ -178,14 +179,29 @@ TEST(TrainLoop, TinyRunLogsEveryObjectivesRewardEveryStep) {
   EXPECT_TRUE(complete_checkpoint(dir / "run", 3));
 }
 
+// The tiny random LLaVA writes junk that scores the same within every group, so its c-GDPO
+// advantages are 0. Its LLaVA tests add a small entropy bonus and no weight decay: every step then
+// has a non-zero gradient through the whole LLaVA forward (CLIP tower, projector, LLaMA decoder),
+// and every weight that changes was moved by a gradient.
+const std::vector<std::string> kLlavaSets{"--set", "algo.entropy_coef=0.01", "--set", "optim.weight_decay=0"};
+const std::string kLlavaArgs = " --set algo.entropy_coef=0.01 --set optim.weight_decay=0";
+
+bool changed(const std::map<std::string, at::Tensor>& before, const std::map<std::string, at::Tensor>& after,
+             const std::string& prefix) {
+  for (const auto& [name, tensor] : before) {
+    if (name.rfind(prefix, 0) == 0 && !at::equal(tensor, after.at(name))) return true;
+  }
+  return false;
+}
+
 // The same loop on a tiny LLaVA-1.5 (CLIP tower, projector, LLaMA decoder) through the Policy seam:
-// rewards every step, weights that move, and an exact resume after SIGKILL.
-TEST(TrainLoop, TinyLlavaRunLogsRewardsMovesTheWeightsAndResumesExactly) {
+// rewards every step, gradients into every part, and an exact resume after SIGKILL.
+TEST(TrainLoop, TinyLlavaRunLogsRewardsTrainsEveryPartAndResumesExactly) {
   const fs::path dir = scratch_dir();
   const fs::path data = synth_data(dir / "data");
   const fs::path cfg_a = write_config(dir / "a", tiny_config(data, dir / "a" / "run", "", "tiny_llava"));
   const fs::path cfg_b = write_config(dir / "b", tiny_config(data, dir / "b" / "run", "", "tiny_llava"));
-  train(cfg_a, "--max-steps 4 --save-every 2");
+  train(cfg_a, "--max-steps 4 --save-every 2" + kLlavaArgs);
   const std::vector<nlohmann::json> rows = metrics_rows(dir / "a" / "run");
   ASSERT_EQ(rows.size(), 4u);
   for (const auto& row : rows) {
@@ -193,12 +209,38 @@ TEST(TrainLoop, TinyLlavaRunLogsRewardsMovesTheWeightsAndResumesExactly) {
       EXPECT_TRUE(row.contains(std::string("reward/") + obj + "/mean")) << obj;
     }
     EXPECT_EQ(row.at("captions"), 4);
+    EXPECT_GT(row.at("grad_norm").get<double>(), 0.0);
   }
-  const std::string before = read_file(reference_path("train", "tiny_llava") / "model.safetensors");
-  EXPECT_FALSE(final_weights(dir / "a" / "run", 4) == before) << "the weights did not change";
-  kill_after_checkpoint(cfg_b, dir / "b" / "run", 2, dir / "b" / "killed.log", {"--max-steps", "4", "--save-every", "2"});
-  train(cfg_b, "--max-steps 4 --save-every 2 --resume auto");
+  const auto before = io::load_safetensors(reference_path("train", "tiny_llava") / "model.safetensors");
+  const auto after = io::load_safetensors(dir / "a" / "run" / "checkpoints" / "step-4" / "model" / "model.safetensors");
+  for (const char* part : {"vision_tower.", "multi_modal_projector.", "language_model.model.", "language_model.lm_head."}) {
+    EXPECT_TRUE(changed(before, after, part)) << part << " did not change";
+  }
+  std::vector<std::string> args{"--max-steps", "4", "--save-every", "2"};
+  args.insert(args.end(), kLlavaSets.begin(), kLlavaSets.end());
+  kill_after_checkpoint(cfg_b, dir / "b" / "run", 2, dir / "b" / "killed.log", args);
+  train(cfg_b, "--max-steps 4 --save-every 2 --resume auto" + kLlavaArgs);
   expect_same_runs(dir / "a" / "run", dir / "b" / "run", 4);
+}
+
+// LLaVA's tower and projector freeze by their names (vision_tower.*, multi_modal_projector.*), and
+// LoRA adapts its language model as it does Qwen's.
+TEST(TrainLoop, TinyLlavaFreezesTowerAndProjectorAndTrainsLoraAdapters) {
+  const fs::path dir = scratch_dir();
+  const fs::path data = synth_data(dir / "data");
+  const fs::path cfg = write_config(dir / "frozen", tiny_config(data, dir / "frozen" / "run", "", "tiny_llava"));
+  train(cfg, "--max-steps 2 --set train.freeze_vision=true --set train.freeze_projector=true" + kLlavaArgs);
+  const auto before = io::load_safetensors(reference_path("train", "tiny_llava") / "model.safetensors");
+  const auto after = io::load_safetensors(dir / "frozen" / "run" / "checkpoints" / "step-2" / "model" / "model.safetensors");
+  EXPECT_FALSE(changed(before, after, "vision_tower.")) << "the frozen tower changed";
+  EXPECT_FALSE(changed(before, after, "multi_modal_projector.")) << "the frozen projector changed";
+  EXPECT_TRUE(changed(before, after, "language_model.model.")) << "the language model did not train";
+
+  const fs::path lora = write_config(dir / "lora", tiny_config(data, dir / "lora" / "run", "", "tiny_llava"));
+  train(lora, "--max-steps 2 --save-every 2 --set train.lora.enabled=true --set train.lora.r=4" + kLlavaArgs);
+  EXPECT_TRUE(fs::exists(dir / "lora" / "run" / "checkpoints" / "step-2" / "adapter" / "adapter_model.safetensors"));
+  EXPECT_FALSE(fs::exists(dir / "lora" / "run" / "checkpoints" / "step-2" / "model"));
+  EXPECT_GT(metrics_rows(dir / "lora" / "run").back().at("grad_norm").get<double>(), 0.0);
 }
 
 TEST(TrainLoop, RunKilledDuringStep4ResumesToIdenticalMetricsAndWeights) {
