@@ -184,7 +184,12 @@ TEST(TrainLoop, TinyRunLogsEveryObjectivesRewardEveryStep) {
 // has a non-zero gradient through the whole LLaVA forward (CLIP tower, projector, LLaMA decoder),
 // and every weight that changes was moved by a gradient.
 const std::vector<std::string> kLlavaSets{"--set", "algo.entropy_coef=0.01", "--set", "optim.weight_decay=0"};
-const std::string kLlavaArgs = " --set algo.entropy_coef=0.01 --set optim.weight_decay=0";
+// The same flags as one command-line tail (for train()).
+const std::string kLlavaArgs = [] {
+  std::string out;
+  for (const std::string& a : kLlavaSets) out += " " + a;
+  return out;
+}();
 
 bool changed(const std::map<std::string, at::Tensor>& before, const std::map<std::string, at::Tensor>& after,
              const std::string& prefix) {
