@@ -55,6 +55,28 @@ TEST(CaptionCli, SampledGroupsAreReproducibleWithTheSameSeed) {
   EXPECT_EQ(a[4]["member"], 1);
 }
 
+// A LLaVA-1.5 checkpoint captions as transformers does, whether its tokenizer is tokenizer.json or
+// (like llava-hf's other file) LLaMA's sentencepiece tokenizer.model with tokenizer_config.json's added tokens.
+TEST(CaptionCli, LlavaCheckpointsCaptionAsTransformersWithTokenizerJsonOrTokenizerModel) {
+  const auto& ref = sampling_ref()["llava"]["greedy"];
+  for (const char* model : {"llava/model", "llava/model_sp"}) {
+    SCOPED_TRACE(model);
+    const auto n = std::to_string(ref["max_new_tokens"].get<int>());
+    const auto result = run_balcap("caption --model " + shell_quote(reference_path("sampling", model).string()) +
+                                   image_arg(0) + image_arg(3) + " --greedy --max-new-tokens " + n +
+                                   " --min-new-tokens " + n + " --prompt " +
+                                   shell_quote(sampling_ref()["instruction"].get<std::string>()));
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const auto lines = json_lines(result.out);
+    ASSERT_EQ(lines.size(), 2u) << result.out;
+    for (size_t i = 0; i < 2; ++i) {
+      const int image = i == 0 ? 0 : 3;
+      EXPECT_EQ(lines[i]["ids"], ref["ids"][image]) << "image " << image;
+      EXPECT_EQ(lines[i]["text"], ref["texts"][image]) << "image " << image;
+    }
+  }
+}
+
 TEST(CaptionCli, MissingImageIsNamedInTheError) {
   const auto result = run_balcap("caption --model " + shell_quote(reference_path("sampling", "model").string()) +
                                  " --image /nonexistent/cat.png");

@@ -78,11 +78,13 @@ TEST(LlavaParity, HubAndInMemoryTensorSpellingsGiveTheSameLogits) {
   EXPECT_TRUE(cached_policy("a_hub").model()->lm_head);  // LLaVA-1.5 is untied
 }
 
-TEST(LlavaParity, ProcessorPixelsAndPromptIdsMatchTheLlavaProcessor) {
-  const auto tokenizer = text::load_tokenizer(llava_dir("a"));
-  const auto processor = vision::load_image_processor(llava_dir("a"));
+// Both tokenizer files of llava-hf checkpoints: "a" has tokenizer.json, "a_sp" LLaMA's tokenizer.model.
+void expect_prompts_match(const std::string& model) {
+  const auto tokenizer = text::load_tokenizer(llava_dir(model));
+  const auto processor = vision::load_image_processor(llava_dir(model));
   for (const auto& entry : llava_manifest()["cases"]) {
-    SCOPED_TRACE(entry["name"].get<std::string>());
+    if (entry["model"] != "a") continue;
+    SCOPED_TRACE(entry["name"].get<std::string>() + " with the tokenizer of " + model);
     auto c = load_llava_case(entry);
     const vision::Image image = vision::decode_image_file(test::data_path("images/" + entry["image"].get<std::string>()));
     const models::PolicyPrompt prompt =
@@ -93,6 +95,55 @@ TEST(LlavaParity, ProcessorPixelsAndPromptIdsMatchTheLlavaProcessor) {
     EXPECT_EQ(prompt.ids, std::vector<int64_t>(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel()));
     expect_close(prompt.pixel_values, c["pixel_values"], "pixel_values");
   }
+}
+
+TEST(LlavaParity, ProcessorPixelsAndPromptIdsMatchTheLlavaProcessor) { expect_prompts_match("a"); }
+
+// tokenizer.model through libsentencepiece, with tokenizer_config.json's added tokens (<image> = 32000 and
+// <pad> = 32001 beyond the 32000 pieces), gives the ids and decodes of `tokenizers` on tokenizer.json (as
+// transformers 4.x, vLLM and TGI run llava-hf checkpoints) for the LLaVA prompts, special tokens inside text,
+// whitespace runs and bytes outside the vocabulary: legacy LLaMA, every segment after an added token gets
+// its "▁". Two known transformers 5.24 departures are checked to stay where they are: its LlamaTokenizer
+// does not add "▁" to a segment already starting with a space (text with "> "), and its conversion of a
+// tokenizer.model orders BPE merges by piece id, putting "▁▁" (id 259, scored last) first (text with "  ").
+TEST(LlavaParity, TokenizerModelGivesTheIdsAndDecodesOfTokenizerJson) {
+  const fs::path dir = test::reference_path("models", "llava/tokenizer_sp");
+  ASSERT_FALSE(fs::exists(dir / "tokenizer.json"));
+  const auto tok = text::load_tokenizer(dir), json = text::load_tokenizer(test::reference_path("models", "llava/tokenizer"));
+  EXPECT_EQ(tok->vocab_size(), 32002);
+  EXPECT_EQ(tok->token_to_id("<image>"), 32000);
+  EXPECT_EQ(tok->token_to_id("<pad>"), 32001);
+  EXPECT_EQ(tok->id_to_token(32000), "<image>");
+  EXPECT_TRUE(tok->is_special(32001));
+  int prompts_as_transformers = 0, transformers_departs = 0, conversion_departs = 0;
+  for (const auto& c : llava_manifest()["sentencepiece"]) {
+    const std::string text = c["text"];
+    SCOPED_TRACE(text);
+    const auto ids = c["ids"].get<std::vector<int32_t>>();
+    EXPECT_EQ(tok->encode(text), ids);
+    EXPECT_EQ(json->encode(text), ids);  // balcap's tokenizer.json route agrees
+    EXPECT_EQ(tok->decode(ids), c["decoded"].get<std::string>());
+    EXPECT_EQ(tok->decode(ids, true), c["decoded_skip"].get<std::string>());
+    const bool space_after_added = text.find("> ") != std::string::npos, run = text.find("  ") != std::string::npos;
+    if (c["transformers_ids"] != c["ids"]) {
+      ++transformers_departs;
+      EXPECT_TRUE(space_after_added) << "transformers 5.24 departs from tokenizer.json on new ground";
+    } else if (text.starts_with("USER: <image>") || text.find(" USER: <image>") != std::string::npos) {
+      ++prompts_as_transformers;
+    }
+    if (c["model_ids"] != c["ids"]) {
+      ++conversion_departs;
+      EXPECT_TRUE(space_after_added || run) << "transformers' tokenizer.model conversion departs on new ground";
+    }
+  }
+  EXPECT_GE(prompts_as_transformers, 3);  // the LLaVA prompts: every route agrees
+  EXPECT_GE(transformers_departs, 1);
+  EXPECT_GE(conversion_departs, 2);
+}
+
+TEST(LlavaParity, ATokenizerModelCheckpointGivesTheSamePromptIdsAndLogits) {
+  expect_prompts_match("a_sp");
+  expect_logits_match(llava_manifest()["cases"][0], "a_sp");
 }
 
 TEST(LlavaParity, ChatTemplateRendersAsTheLlavaHfTemplate) {

@@ -9,8 +9,10 @@
 
 namespace balcap::test {
 
-inline std::vector<float> full_forward_logprobs(models::Qwen2_5_VLPolicy& policy, const models::PolicyPrompt& prompt,
+// Log-probabilities of `completion` after `prompt` from one full forward of a Qwen2.5-VL policy.
+inline std::vector<float> full_forward_logprobs(models::Policy& any, const models::PolicyPrompt& prompt,
                                                 const std::vector<int64_t>& completion) {
+  auto& policy = dynamic_cast<models::Qwen2_5_VLPolicy&>(any);
   std::vector<int64_t> all = prompt.ids;
   all.insert(all.end(), completion.begin(), completion.end());
   const auto L = static_cast<int64_t>(prompt.ids.size()), n = static_cast<int64_t>(completion.size());

@@ -9,6 +9,7 @@
 
 #include "io/json_file.h"
 #include "models/caption_prompt.h"
+#include "models/load_policy.h"
 #include "models/qwen2_5_vl_policy.h"
 #include "sampling/sampler.h"
 #include "vision/image.h"
@@ -21,10 +22,11 @@ inline const nlohmann::json& sampling_ref() {
   return ref;
 }
 
-// A reference model ("model", "model_tied", "model_stops") loaded once, with its prompts for the
-// reference images (build_caption_prompt with the reference instruction).
+// A reference model ("model", "model_tied", "model_stops"; "llava/model", "llava/model_sp") loaded once
+// through load_policy, with its prompts for the reference images (build_caption_prompt with the
+// reference instruction: each family's chat template).
 struct SamplingModel {
-  std::unique_ptr<models::Qwen2_5_VLPolicy> policy;
+  std::unique_ptr<models::Policy> policy;
   std::unique_ptr<text::Tokenizer> tokenizer;
   std::vector<models::PolicyPrompt> prompts;
 };
@@ -34,7 +36,7 @@ inline SamplingModel& sampling_model(const std::string& name = "model") {
   auto it = models.find(name);
   if (it != models.end()) return it->second;
   const auto dir = reference_path("sampling", name);
-  SamplingModel m{models::Qwen2_5_VLPolicy::load(dir), text::load_tokenizer(dir), {}};
+  SamplingModel m{models::load_policy(dir), text::load_tokenizer(dir), {}};
   const auto processor = vision::load_image_processor(dir);
   for (const auto& image : sampling_ref()["images"]) {
     const auto decoded = vision::decode_image_file(reference_path("sampling", image.get<std::string>()));

@@ -67,6 +67,32 @@ TEST(StaticDecode, SampledCaptionsAtTemperatureSevenTenthsAcrossAKeyBucketEqualT
   expect_same_samples(sample_with(m, images, params, seed, false), sample_with(m, images, params, seed, true), 1e-5);
 }
 
+// LLaVA-1.5 through the same sampler: groups of 2 forked from one prefill, four images (prompts of
+// equal length: CLIP's fixed crop), greedy with EOS blocked as transformers' min_new_tokens.
+TEST(StaticDecode, LlavaGreedyGroupsEqualTransformersOnTheStaticAndEagerPaths) {
+  auto& m = sampling_model("llava/model");
+  const auto& ref = sampling_ref()["llava"]["greedy"];
+  auto params = greedy_params(ref["max_new_tokens"]);
+  params.min_new_tokens = ref["min_new_tokens"];
+  params.group_size = 2;
+  const std::vector<int> images{0, 1, 2, 3};
+  const auto fixed = sample_with(m, images, params, {}, true);
+  ASSERT_EQ(fixed.size(), 8u);
+  for (const auto& s : fixed) EXPECT_EQ(s.ids, ids_of(ref["ids"][s.request])) << "image " << s.request;
+  expect_same_samples(sample_with(m, images, params, {}, false), fixed, 1e-5);
+}
+
+TEST(StaticDecode, LlavaSampledCaptionsAcrossAKeyBucketEqualTheEagerPath) {
+  auto& m = sampling_model("llava/model");
+  SamplingParams params;
+  params.temperature = 0.7;
+  params.max_new_tokens = 70;
+  params.group_size = 3;
+  const std::vector<int> images{2, 0};
+  const sampling::RolloutSeed seed{5, 2, 0};
+  expect_same_samples(sample_with(m, images, params, seed, false), sample_with(m, images, params, seed, true), 1e-5);
+}
+
 // Half the rows stop after 3 tokens and are compacted away (new cache, new slot mask) on the next check.
 TEST(StaticDecode, CompactionMidwayGivesTheEagerCaptions) {
   auto& m = sampling_model();

@@ -13,6 +13,9 @@ Writes into OUT_DIR:
                         spelling: language_model.model.*, vision_tower.* without vision_model.)
   models/a_hub/         the same weights in the llava-hf hub spelling (vision_tower.vision_model.*), one file
   models/a_v5names/     the same weights in the in-memory spelling (model.language_model.*, lm_head.weight)
+  tokenizer_sp/         the same without tokenizer.json: LLaMA-2's tokenizer.model (rebuilt, llama_sentencepiece.py)
+                        + the same tokenizer_config.json (its added_tokens_decoder gives <image> and <pad>)
+  models/a_sp/          model a with tokenizer_sp's files: the sentencepiece route of a real LLaVA checkpoint
   models/b/             shape B: odd head counts (CLIP 3 heads of 16, LLaMA 3 heads of 20, 1 kv head),
                         vision_feature_layer [-3, -1] (two layers concatenated), 4 CLIP layers; sharded
   cases/<case>.safetensors  input_ids [S], attention_mask [S], pixel_values [1, 3, 56, 56],
@@ -20,7 +23,11 @@ Writes into OUT_DIR:
                         greedy [G] (generate, do_sample=False, 6 new tokens, prompt excluded)
   manifest.json         {"models": {name: {"dir", "shape"}}, "cases": [{"name", "model", "file", "image",
                          "prompt", "text" (templated), "prompt_ids" (tokenizer ids of the templated text,
-                         before expansion), "seq_len"}], "chat": [{"system", "prompt", "text"}]}
+                         before expansion), "seq_len"}], "chat": [{"system", "prompt", "text"}],
+                         "sentencepiece": [{"text", "ids" (tokenizers on tokenizer.json, with BOS),
+                         "transformers_ids" (AutoTokenizer on tokenizer/), "model_ids" (AutoTokenizer on
+                         tokenizer_sp/, i.e. transformers' conversion of the tokenizer.model), "decoded",
+                         "decoded_skip" (decode of ids, skip_special_tokens false/true)}]}
 Every parameter is randomised (normal, nonzero biases, norm weights 1 +- 0.3). Deterministic, offline.
 """
 import json
@@ -150,6 +157,49 @@ def run_case(model, processor, out, case):
     return {**case, "file": file, "text": text, "prompt_ids": prompt_ids, "seq_len": int(prompt_len)}
 
 
+# Texts for the tokenizer.model route: the LLaVA prompts (one and 16 <image>s), added and special tokens
+# inside text, runs of spaces and newlines, bytes outside the vocabulary.
+SP_TEXTS = [
+    "USER: <image>\nDescribe this image in detail. ASSISTANT:",
+    "USER: " + "<image>" * 16 + "\nWhat is happening here? ASSISTANT: A rocket lifts off.</s>",
+    "You are a careful captioner. USER: <image>\nWhat is in the picture? ASSISTANT:",
+    "<s> USER: <image><image>\nhello <pad>world ASSISTANT: a cat</s>",
+    "<image> a space after an added token</s> USER:",
+    "USER: <image>\n  hello   there ASSISTANT:",
+    "USER:  \n\n\tTabs,   three spaces and emoji \U0001F600 ASSISTANT:",
+    "Ünïcödé façade — 東京の写真 <image>",
+]
+
+
+def sentencepiece_cases(json_dir, sp_dir):
+    """What each HF route gives for SP_TEXTS: `tokenizers` on the checkpoint's tokenizer.json (as transformers 4.x,
+    vLLM and TGI run it), transformers 5.24 on that directory (its LlamaTokenizer rebuilds the pipeline with a
+    Metaspace pre-tokenizer that does not add "▁" before a segment already starting with a space), and
+    transformers 5.24 on the tokenizer.model alone."""
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer
+    raw = Tokenizer.from_file(str(json_dir / "tokenizer.json"))
+    from_json, from_model = AutoTokenizer.from_pretrained(json_dir), AutoTokenizer.from_pretrained(sp_dir)
+    out = []
+    for text in SP_TEXTS:
+        ids = raw.encode(text).ids
+        decoded = raw.decode(ids, skip_special_tokens=False)
+        assert decoded == from_json.decode(ids), (decoded, from_json.decode(ids))
+        out.append({"text": text, "ids": ids, "transformers_ids": from_json(text)["input_ids"],
+                    "model_ids": from_model(text)["input_ids"], "decoded": decoded,
+                    "decoded_skip": raw.decode(ids, skip_special_tokens=True)})
+    return out
+
+
+def write_sentencepiece_dir(json_dir, sp_dir):
+    from llama_sentencepiece import write_model
+    sp_dir.mkdir(parents=True)
+    for f in json_dir.iterdir():
+        if f.name != "tokenizer.json":
+            shutil.copy(f, sp_dir / f.name)
+    write_model(sp_dir / "tokenizer.model")
+
+
 def chat_renderings(processor):
     out = []
     for system, prompt in (("", PROMPT), ("You are a careful captioner.", "What is in the picture?")):
@@ -172,20 +222,24 @@ def main(out):
                                tokenizer=AutoTokenizer.from_pretrained(out / "tokenizer"),
                                chat_template=CHAT_TEMPLATE, patch_size=14, vision_feature_select_strategy="default",
                                num_additional_image_tokens=1)
+    write_sentencepiece_dir(out / "tokenizer", out / "tokenizer_sp")
     models = {"a": build_model("a", 11), "b": build_model("b", 12)}
     models["a"].save_pretrained(out / "models" / "a")
     models["b"].save_pretrained(out / "models" / "b", max_shard_size="2MB")
     respell(out / "models" / "a", out / "models" / "a_hub", hub_name)
     respell(out / "models" / "a", out / "models" / "a_v5names", v5_name)
-    for name in ("a", "a_hub", "a_v5names", "b"):
-        for f in (out / "tokenizer").iterdir():
+    respell(out / "models" / "a", out / "models" / "a_sp", lambda name: name)
+    for name in ("a", "a_hub", "a_v5names", "a_sp", "b"):
+        tokenizer_dir = out / ("tokenizer_sp" if name == "a_sp" else "tokenizer")
+        for f in tokenizer_dir.iterdir():
             shutil.copy(f, out / "models" / name / f.name)
     cases = [{"name": "chelsea_a", "model": "a", "image": "chelsea.png", "prompt": PROMPT},
              {"name": "rocket_a", "model": "a", "image": "rocket.jpg", "prompt": "What is happening here?"},
              {"name": "coffee_b", "model": "b", "image": "coffee.png", "prompt": PROMPT}]
     results = [run_case(models[c["model"]], processor, out, c) for c in cases]
-    manifest = {"models": {name: {"dir": f"models/{name}", "shape": name[0]} for name in ("a", "a_hub", "a_v5names", "b")},
-                "cases": results, "chat": chat_renderings(processor)}
+    manifest = {"models": {name: {"dir": f"models/{name}", "shape": name[0]} for name in ("a", "a_hub", "a_v5names", "a_sp", "b")},
+                "cases": results, "chat": chat_renderings(processor),
+                "sentencepiece": sentencepiece_cases(out / "tokenizer", out / "tokenizer_sp")}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     for r in results:
         print(f"llava {r['name']}: S={r['seq_len']}")

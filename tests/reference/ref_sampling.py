@@ -8,6 +8,8 @@ Writes into OUT_DIR:
   model_tied/       a tiny tied Qwen2.5-VL (greedy repeats tokens: the repetition-penalty case)
   model_stops/      the same weights; generation_config.json eos_token_id = [151645, STOP] where
                     STOP is a token greedy decoding of image 0 reaches (so a run really stops)
+  llava/model/       tiny LLaVA-1.5 (ref_models_llava.py shape A) with tokenizer.json + LLaVA's added tokens
+  llava/model_sp/    the same weights with LLaMA-2's tokenizer.model (rebuilt) instead of tokenizer.json
   images/*.png      synthetic images of different sizes (3 to 32 image tokens each); the last has
                     image 0's size (same prompt length: the sampler prefills the two together)
   distributions.safetensors   dist<i>: float64 [V] next-token distribution after image <i>'s prompt,
@@ -18,7 +20,8 @@ Writes into OUT_DIR:
                      "stop": {"image", "stop_id", "max_new_tokens", "ids", "text"},
                      "min_new": {"image", "stop_id", "min_new_tokens", "max_new_tokens", "ids"},
                      "penalty": {"repetition_penalty", "max_new_tokens", "ids": [[...] per image]} (model_tied),
-                     "distributions": [{"key", "image", "temperature", "top_k", "top_p", "support"}]}
+                     "distributions": [{"key", "image", "temperature", "top_k", "top_p", "support"}],
+                     "llava": {"greedy": {"max_new_tokens", "min_new_tokens", "ids", "texts" (skip special)}}}
 Every generate call is batch 1 (no padding), do_sample=False: the C++ side batches the images.
 Deterministic and offline.
 """
@@ -65,6 +68,34 @@ def generate(model, inputs, max_new_tokens, **kwargs):
     ids = out.sequences[0, inputs["input_ids"].shape[1]:].tolist()
     gaps = [float((s[0].topk(2).values[0] - s[0].topk(2).values[1])) for s in out.scores]
     return ids, min(gaps)
+
+
+def write_llava(out, images):
+    """The tiny LLaVA-1.5 (shape A of ref_models_llava.py) in llava/model (tokenizer.json) and llava/model_sp
+    (tokenizer.model), and transformers' greedy captions of the reference images (EOS blocked, as
+    min_new_tokens does) with the Qwen reference's instruction."""
+    import ref_models_llava as rl
+    from transformers import AutoTokenizer, CLIPImageProcessorPil, LlavaProcessor
+    root = out / "llava"
+    rl.write_tokenizer_dir(root / "tokenizer")
+    rl.write_sentencepiece_dir(root / "tokenizer", root / "tokenizer_sp")
+    model = rl.build_model("a", 11)
+    for name, tokenizer in (("model", "tokenizer"), ("model_sp", "tokenizer_sp")):
+        model.save_pretrained(root / name)
+        for f in (root / tokenizer).iterdir():
+            shutil.copy(f, root / name / f.name)
+    processor = LlavaProcessor(image_processor=CLIPImageProcessorPil.from_pretrained(root / "tokenizer"),
+                               tokenizer=AutoTokenizer.from_pretrained(root / "tokenizer"),
+                               chat_template=rl.CHAT_TEMPLATE, patch_size=14, vision_feature_select_strategy="default",
+                               num_additional_image_tokens=1)
+    ids = []
+    for image in images:
+        messages = [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": rm.PROMPT}]}]
+        text = processor.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+        inputs = processor(text=[text], images=[Image.open(out / image).convert("RGB")], return_tensors="pt")
+        ids.append(generate(model, inputs, GREEDY_TOKENS, min_new_tokens=GREEDY_TOKENS)[0])
+    texts = [processor.tokenizer.decode(i, skip_special_tokens=True) for i in ids]
+    return {"max_new_tokens": GREEDY_TOKENS, "min_new_tokens": GREEDY_TOKENS, "ids": ids, "texts": texts}
 
 
 def warped(logits, temperature, top_k, top_p):
@@ -134,6 +165,7 @@ def main():
             dists.append({"key": f"dist{i}", "image": image, "temperature": temperature, "top_k": top_k,
                           "top_p": top_p, "support": int((probs > 0).sum())})
         ref["distributions"] = dists
+        ref["llava"] = {"greedy": write_llava(out, images)}
     save_file(tensors, out / "distributions.safetensors")
 
     shutil.copytree(out / "model", out / "model_stops")
