@@ -59,7 +59,7 @@ void run_serve(const ServeArgs& a) {
 void add_serve_command(CLI::App& app) {
   auto args = std::make_shared<ServeArgs>();
   auto* cmd = app.add_subcommand("serve", "OpenAI-compatible server (completions, chat, logprobs) over a checkpoint");
-  cmd->add_option("--model", args->model, "Checkpoint directory (Qwen2, LLaMA, Qwen2.5-VL)")->required();
+  cmd->add_option("--model", args->model, "Checkpoint directory (Qwen2, LLaMA, Qwen2.5-VL, LLaVA-1.5)")->required();
   cmd->add_option("--port", args->port, "TCP port; 0 = any free port (printed)")->capture_default_str();
   cmd->add_option("--host", args->host, "Address to bind; 0.0.0.0 serves other machines")->capture_default_str();
   cmd->add_option("--dtype", args->dtype, "Weight dtype: float32, bfloat16, float16")->capture_default_str();

@@ -23,8 +23,12 @@ ServedModel::ServedModel(const std::filesystem::path& dir, at::ScalarType dtype,
   policy_ = models::load_policy(dir, dtype, device);
   policy_->module().eval();
   tokenizer_ = text::load_tokenizer(dir);
-  if (family == io::ModelFamily::qwen2_5_vl) processor_ = vision::load_image_processor(dir);
-  format_ = family == io::ModelFamily::llama ? text::JudgeChatFormat::llama2 : text::JudgeChatFormat::chatml;
+  if (family == io::ModelFamily::qwen2_5_vl || family == io::ModelFamily::llava) {
+    processor_ = vision::load_image_processor(dir);
+  }
+  format_ = family == io::ModelFamily::llama   ? text::JudgeChatFormat::llama2
+            : family == io::ModelFamily::llava ? text::JudgeChatFormat::llava_1_5
+                                               : text::JudgeChatFormat::chatml;
 }
 
 models::PolicyPrompt ServedModel::encode_text(const std::string& text) const {
@@ -34,7 +38,7 @@ models::PolicyPrompt ServedModel::encode_text(const std::string& text) const {
 models::PolicyPrompt ServedModel::encode_chat(const std::string& system, const std::string& user,
                                       const std::vector<vision::Image>& images) const {
   BALCAP_CHECK(images.empty() || processor_, "this model sees no images, but the request has {}\nHINT: serve a vision "
-               "checkpoint (Qwen2.5-VL) or send text only", images.size());
+               "checkpoint (Qwen2.5-VL, LLaVA-1.5) or send text only", images.size());
   BALCAP_CHECK(images.size() <= 1, "{} images in one request; at most one is supported\nHINT: send one image",
                images.size());
   if (images.empty()) return encode_chat(system, user, nullptr);
@@ -56,11 +60,12 @@ models::PolicyPrompt ServedModel::encode_chat(const std::string& system, const s
 std::string ServedModel::chat_text(const std::string& system, const std::string& user,
                                    const vision::ProcessedImage* image) const {
   const std::string text = text::judge_prompt(format_, system, user, image != nullptr ? 1 : 0);
-  return image == nullptr ? text : text::expand_image_tokens(text, text::kQwenImagePad, {image->num_image_tokens});
+  return image == nullptr ? text
+                          : text::expand_image_tokens(text, text::judge_image_token(format_), {image->num_image_tokens});
 }
 
 vision::ProcessedImage ServedModel::process(const vision::Image& image) const {
-  BALCAP_CHECK(processor_ != nullptr, "this model sees no images\nHINT: use a vision checkpoint (Qwen2.5-VL)");
+  BALCAP_CHECK(processor_ != nullptr, "this model sees no images\nHINT: use a vision checkpoint (Qwen2.5-VL, LLaVA-1.5)");
   return processor_->process(image);
 }
 

@@ -18,7 +18,17 @@ std::string_view strip(std::string_view s) {
 
 }  // namespace
 
-const char* to_string(JudgeChatFormat format) { return format == JudgeChatFormat::chatml ? "chatml" : "llama2"; }
+const char* to_string(JudgeChatFormat format) {
+  switch (format) {
+    case JudgeChatFormat::chatml:
+      return "chatml";
+    case JudgeChatFormat::llama2:
+      return "llama2";
+    case JudgeChatFormat::llava_1_5:
+      return "llava_1_5";
+  }
+  return "unknown";
+}
 
 std::string chatml_judge_prompt(std::string_view system, std::string_view user, int64_t num_images) {
   return qwen2_5_vl_chat_prompt(num_images, user, system);
@@ -33,9 +43,33 @@ std::string llama2_judge_prompt(std::string_view system, std::string_view user, 
   return "<s>[INST] " + std::string(strip(content)) + " [/INST]";
 }
 
+std::string llava_judge_prompt(std::string_view system, std::string_view user, int64_t num_images) {
+  return "<s>" + llava_1_5_chat_prompt(num_images, user, system);
+}
+
+std::string_view judge_image_token(JudgeChatFormat format) {
+  switch (format) {
+    case JudgeChatFormat::chatml:
+      return kQwenImagePad;
+    case JudgeChatFormat::llava_1_5:
+      return kLlavaImage;
+    case JudgeChatFormat::llama2:
+      break;
+  }
+  fail("the {} chat format has no image placeholder\nHINT: use a vision judge (Qwen2.5-VL or LLaVA-1.5)",
+       to_string(format));
+}
+
 std::string judge_prompt(JudgeChatFormat format, std::string_view system, std::string_view user, int64_t num_images) {
-  return format == JudgeChatFormat::chatml ? chatml_judge_prompt(system, user, num_images)
-                                           : llama2_judge_prompt(system, user, num_images);
+  switch (format) {
+    case JudgeChatFormat::chatml:
+      return chatml_judge_prompt(system, user, num_images);
+    case JudgeChatFormat::llama2:
+      return llama2_judge_prompt(system, user, num_images);
+    case JudgeChatFormat::llava_1_5:
+      return llava_judge_prompt(system, user, num_images);
+  }
+  fail("judge chat format {} is unknown\nHINT: this is a bug in balcap", static_cast<int>(format));
 }
 
 }  // namespace balcap::text

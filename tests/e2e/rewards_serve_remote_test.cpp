@@ -163,11 +163,11 @@ TEST(BalcapServe, EveryObjectiveScoresTheSameThroughTheServerAsInProcess) {
 }
 
 TEST(BalcapServe, ChatApiGeneratesTheReferenceTextIncludingAVisionJudgesImage) {
-  for (const std::string model : {"qwen2", "qwen_vl"}) {
+  for (const std::string model : {"qwen2", "qwen_vl", "llava"}) {
     ServeProcess serve(judge_model_dir(model));
     ASSERT_FALSE(serve.url().empty()) << serve.log();
     auto config = remote(serve.url(), "chat");
-    config.vision = model == "qwen_vl";
+    config.vision = test::rewards_manifest()["models"][model]["vision"].get<bool>();
     RemoteJudge judge("chat", config);
     for (const json& g : rewards_entries("generations", model)) {
       JudgeRequest request{g["system"], g["user"], image_of(g)};

@@ -1,5 +1,5 @@
 // The local judge (rewards/local_judge.h) against transformers on the tiny judges of ref_rewards.py
-// (Qwen2 text, LLaMA text, Qwen2.5-VL vision; float32, CPU): exact choice log-probabilities for
+// (Qwen2 text, LLaMA text, Qwen2.5-VL and LLaVA-1.5 vision; float32, CPU): exact choice log-probabilities for
 // yes/no, option letters and ratings "1".."10" (multi-token "10" included), prompt tokens, greedy
 // generations (text and ids, stop at the end-of-turn ids), batch-size independence and errors.
 #include <gtest/gtest.h>
@@ -77,6 +77,8 @@ TEST(LocalJudge, VisionJudgeChoiceLogprobsEqualTransformersWithTheImage) {
   expect_choice_logprobs_match("qwen_vl", 16);
 }
 
+TEST(LocalJudge, LlavaJudgeChoiceLogprobsEqualTransformersWithTheImage) { expect_choice_logprobs_match("llava", 16); }
+
 TEST(LocalJudge, MultiTokenChoiceIsTheSumOverItsTokens) {
   // "10" is "1" then "0" for both tokenizers: the fixture checked it; here its score must differ from "1".
   for (const auto& entry : test::rewards_entries("judge_cases", "qwen2")) {
@@ -150,7 +152,7 @@ void expect_generations_match(const std::string& model) {
     EXPECT_EQ(samples[0].finish_reason, entry["finish_reason"].get<std::string>()) << model;
     saw_stop |= entry["finish_reason"] == "stop";
   }
-  if (model != "qwen_vl") EXPECT_TRUE(saw_stop) << "the fixture should make one generation stop";
+  if (!test::rewards_manifest()["models"][model]["vision"].get<bool>()) EXPECT_TRUE(saw_stop) << "the fixture should make one generation stop";
   // All prompts (different lengths) in one sampler batch, cut at the shortest budget: greedy
   // prefixes of the references.
   std::vector<sampling::SampleRequest> batch;
@@ -177,6 +179,8 @@ TEST(LocalJudge, QwenGenerationsEqualTransformersGreedy) { expect_generations_ma
 TEST(LocalJudge, LlamaGenerationsEqualTransformersGreedy) { expect_generations_match("llama"); }
 
 TEST(LocalJudge, VisionJudgeGenerationEqualsTransformersGreedy) { expect_generations_match("qwen_vl"); }
+
+TEST(LocalJudge, LlavaJudgeGenerationEqualsTransformersGreedy) { expect_generations_match("llava"); }
 
 std::string error_of(const std::function<void()>& f) {
   try {

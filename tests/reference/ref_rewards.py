@@ -15,6 +15,10 @@ Writes into OUT_DIR:
                     Llama-2-chat template; generation_config eos_token_id [2 </s>, X] (X as above)
   models/qwen_vl/   tiny Qwen2.5-VL (the architecture of tests/reference/ref_models.py, tied) with the Qwen
                     tokenizer, Qwen2.5-VL chat template and processor config (at most 32 image tokens)
+  models/llava/     tiny LLaVA-1.5 (ref_models_llava.py shape A, seed 24) with LLaMA-2's tokenizer + <image>/<pad>,
+                    llava-hf's chat template and a 56 px CLIP processor (16 image tokens); its prompts are
+                    the chat template's with the BOS as text ("<s>USER: <image>\n... ASSISTANT:"), an empty
+                    system message left out (the template has no default)
   images/*.png      synthetic images the vision cases use
   lm/<model>_<i>.safetensors   input_ids int64 [S], logits float32 [S, V]: model(input_ids).logits[0]
   manifest.json     {"models": {name: {"dir", "family", "tied", "eos_token_ids", "vision"}},
@@ -187,6 +191,9 @@ class Judge:
         return owner.apply_chat_template(self.messages(system, user, image), tokenize=False,
                                          add_generation_prompt=True)
 
+    def tokenizer_kwargs(self):
+        return {}
+
     def inputs(self, text, image, out):
         """The model inputs for `text` (+ image): input_ids [1, S] and, for vision, pixels and grid."""
         if self.processor is None:
@@ -194,7 +201,22 @@ class Judge:
             return {"input_ids": torch.tensor([ids])}
         from transformers.image_utils import load_image
         images = [load_image(str(out / image))] if image else None
-        return dict(self.processor(text=[text], images=images, return_tensors="pt"))
+        return dict(self.processor(text=[text], images=images, return_tensors="pt", **self.tokenizer_kwargs()))
+
+
+class LlavaJudge(Judge):
+    """llava-hf's template reads list contents only, has no default system text (an empty one is left out)
+    and no BOS: the BOS goes in as text, so prompts tokenize without special tokens as the others."""
+
+    def messages(self, system, user, image):
+        user_turn = {"role": "user", "content": ([{"type": "image"}] if image else []) + [{"type": "text", "text": user}]}
+        return ([{"role": "system", "content": [{"type": "text", "text": system}]}] if system else []) + [user_turn]
+
+    def render(self, system, user, image):
+        return self.tokenizer.bos_token + super().render(system, user, image)
+
+    def tokenizer_kwargs(self):
+        return {"add_special_tokens": False}
 
 
 def choice_logprobs(judge, out, system, user, image, choices):
@@ -268,6 +290,20 @@ def vision_processor(directory):
                               chat_template=ref_models.CHAT_TEMPLATE)
 
 
+def llava_judge(out):
+    """The tiny LLaVA-1.5 judge, saved with its tokenizer and processor files."""
+    import ref_models_llava
+    from transformers import AutoTokenizer, CLIPImageProcessorPil, LlavaProcessor
+    directory = out / "models" / "llava"
+    ref_models_llava.write_tokenizer_dir(directory)
+    model = ref_models_llava.build_model("a", 24)
+    processor = LlavaProcessor(image_processor=CLIPImageProcessorPil.from_pretrained(directory),
+                               tokenizer=AutoTokenizer.from_pretrained(directory),
+                               chat_template=ref_models_llava.CHAT_TEMPLATE, patch_size=14,
+                               vision_feature_select_strategy="default", num_additional_image_tokens=1)
+    return LlavaJudge("llava", model, processor.tokenizer, processor)
+
+
 def swap_in(staging, final):
     old = final.with_name(final.name + ".old")
     if old.exists():
@@ -304,15 +340,19 @@ def main():
               "llama": Judge("llama", llama, AutoTokenizer.from_pretrained(out / "models" / "llama"))}
     judges["qwen_vl"] = Judge("qwen_vl", vl, AutoTokenizer.from_pretrained(out / "models" / "qwen_vl"),
                               vision_processor(out / "models" / "qwen_vl"))
-    base_eos = {"qwen2": [151645, 151643], "llama": [2], "qwen_vl": [151645, 151643]}
+    judges["llava"] = llava_judge(out)
+    base_eos = {"qwen2": [151645, 151643], "llama": [2], "qwen_vl": [151645, 151643], "llava": [2]}
+    vision = ("qwen_vl", "llava")
     eos = {}
     for name, judge in judges.items():
-        eos[name] = base_eos[name] + ([pick_stop_token(judge, out, base_eos[name])] if name != "qwen_vl" else [])
+        eos[name] = base_eos[name] + ([pick_stop_token(judge, out, base_eos[name])] if name not in vision else [])
         judge.model.save_pretrained(out / "models" / name)  # keeps the tokenizer files written above
         set_eos(judge.model, out / "models" / name, eos[name])
 
-    manifest = {"models": {name: {"dir": f"models/{name}", "family": name if name != "qwen_vl" else "qwen2_5_vl",
-                                  "tied": name != "llama", "eos_token_ids": eos[name], "vision": name == "qwen_vl"}
+    family = {"qwen2": "qwen2", "llama": "llama", "qwen_vl": "qwen2_5_vl", "llava": "llava"}
+    manifest = {"models": {name: {"dir": f"models/{name}", "family": family[name],
+                                  "tied": name in ("qwen2", "qwen_vl"), "eos_token_ids": eos[name],
+                                  "vision": name in vision}
                            for name in judges},
                 "lm_cases": [], "judge_cases": [], "generations": []}
     for name in ["qwen2", "llama"]:
@@ -322,10 +362,14 @@ def main():
             manifest["judge_cases"].append(choice_logprobs(judge, out, system, user, None, choices))
         for system, user, max_new in GENERATIONS:
             manifest["generations"].append(greedy(judge, out, system, user, None, max_new, eos[name]))
-    for system, user, choices, image in JUDGE_VISION:
-        manifest["judge_cases"].append(choice_logprobs(judges["qwen_vl"], out, system, user, image, choices))
-    manifest["generations"].append(greedy(judges["qwen_vl"], out, *JUDGE_VISION[0][:2], JUDGE_VISION[0][3], 8,
-                                          eos["qwen_vl"]))
+    for name in vision:
+        for system, user, choices, image in JUDGE_VISION:
+            manifest["judge_cases"].append(choice_logprobs(judges[name], out, system, user, image, choices))
+        manifest["generations"].append(greedy(judges[name], out, *JUDGE_VISION[0][:2], JUDGE_VISION[0][3], 8,
+                                              eos[name]))
+    # LLaVA without a system message (the template's own form, the captioning prompt's).
+    manifest["judge_cases"].append(choice_logprobs(judges["llava"], out, "", JUDGE_VISION[0][1],
+                                                   JUDGE_VISION[0][3], YES_NO))
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
     swap_in(out, final)
     for g in manifest["generations"]:
