@@ -199,6 +199,50 @@ bool changed(const std::map<std::string, at::Tensor>& before, const std::map<std
   return false;
 }
 
+// `balcap eval` of a trained LLaVA checkpoint (greedy) gives transformers' greedy captions of it.
+void expect_eval_captions_match_transformers(const fs::path& cfg, const fs::path& model, const fs::path& data,
+                                             const fs::path& out) {
+  const std::string prompt = "Describe this image in detail.";  // data.prompt's default
+  CommandResult r = run_balcap("eval --config " + shell_quote(cfg.string()) + " --model " + shell_quote(model.string()) +
+                               " --data " + shell_quote(data.string()) + " --greedy --out " + shell_quote(out.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = nlohmann::json::parse(read_file(out));
+  const std::string script = std::string(kSourceDir) + "/tests/reference/check_llava_generate.py";
+  r = run_command(shell_quote(kPython) + " " + shell_quote(script) + " " + shell_quote(model.string()) + " " +
+                  shell_quote(data.string()) + " " + shell_quote(prompt) + " 8");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto expected = nlohmann::json::parse(r.out.substr(r.out.rfind('{')));
+  ASSERT_EQ(report.at("samples").size(), 3u);
+  ASSERT_EQ(expected.size(), 3u);
+  for (const auto& s : report.at("samples")) {
+    EXPECT_EQ(s.at("caption"), expected.at(s.at("id").get<std::string>())) << s.at("id");
+  }
+  EXPECT_TRUE(report.contains("balanced"));
+}
+
+// `balcap export` of a LLaVA LoRA checkpoint: PEFT loads the adapters onto the base (exactly the LM's
+// layers) and the merged export equals PEFT's merge in transformers.
+void expect_lora_export_matches_peft(const fs::path& step, const fs::path& dir) {
+  const fs::path merged = dir / "merged";
+  CommandResult r = run_balcap("export --checkpoint " + shell_quote(step.string()) + " --out " + shell_quote(merged.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path inputs = dir / "inputs.json";  // two text rows of LLaMA ids
+  write_file(inputs, R"({"ids": [[1, 3148, 1001, 29901, 263, 6635, 373, 263, 1591, 29889], )"
+                     R"([1, 319, 7933, 17455, 16246, 297, 278, 2041, 29889, 13]]})");
+  const std::string script = std::string(kSourceDir) + "/tests/reference/checkpoint_peft_check.py";
+  std::string cmd = shell_quote(kPython) + " " + shell_quote(script);
+  for (const fs::path& arg : {reference_path("train", "tiny_llava"), step / "adapter", merged}) cmd += " " + shell_quote(arg.string());
+  r = run_command(cmd + " - " + shell_quote(inputs.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto got = nlohmann::json::parse(r.out.substr(r.out.rfind('{')));
+  std::cerr << "PEFT check (LLaVA): " << got.dump() << "\n";
+  EXPECT_EQ(got["adapted_layers"], 2 * 7);  // both decoder layers' q/k/v/o/gate/up/down, no CLIP layer
+  EXPECT_TRUE(got["loaded_equal"].get<bool>());
+  EXPECT_GT(got["lora_effect"].get<double>(), 0.0);
+  EXPECT_LE(got["merged_vs_peft_merged"].get<double>(), 1e-4);
+  EXPECT_LE(got["merged_vs_peft"].get<double>(), 1e-4);
+}
+
 // The same loop on a tiny LLaVA-1.5 (CLIP tower, projector, LLaMA decoder) through the Policy seam:
 // rewards every step, gradients into every part, and an exact resume after SIGKILL.
 TEST(TrainLoop, TinyLlavaRunLogsRewardsTrainsEveryPartAndResumesExactly) {
@@ -226,6 +270,8 @@ TEST(TrainLoop, TinyLlavaRunLogsRewardsTrainsEveryPartAndResumesExactly) {
   kill_after_checkpoint(cfg_b, dir / "b" / "run", 2, dir / "b" / "killed.log", args);
   train(cfg_b, "--max-steps 4 --save-every 2 --resume auto" + kLlavaArgs);
   expect_same_runs(dir / "a" / "run", dir / "b" / "run", 4);
+  expect_eval_captions_match_transformers(cfg_a, dir / "a" / "run" / "checkpoints" / "step-4" / "model", data,
+                                          dir / "a" / "eval.json");
 }
 
 // LLaVA's tower and projector freeze by their names (vision_tower.*, multi_modal_projector.*), and
@@ -246,6 +292,7 @@ TEST(TrainLoop, TinyLlavaFreezesTowerAndProjectorAndTrainsLoraAdapters) {
   EXPECT_TRUE(fs::exists(dir / "lora" / "run" / "checkpoints" / "step-2" / "adapter" / "adapter_model.safetensors"));
   EXPECT_FALSE(fs::exists(dir / "lora" / "run" / "checkpoints" / "step-2" / "model"));
   EXPECT_GT(metrics_rows(dir / "lora" / "run").back().at("grad_norm").get<double>(), 0.0);
+  expect_lora_export_matches_peft(dir / "lora" / "run" / "checkpoints" / "step-2", dir / "lora");
 }
 
 TEST(TrainLoop, RunKilledDuringStep4ResumesToIdenticalMetricsAndWeights) {

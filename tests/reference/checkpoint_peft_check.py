@@ -5,7 +5,9 @@ Usage: python tests/reference/checkpoint_peft_check.py BASE_DIR ADAPTER_DIR MERG
   BASE_DIR       the base model (transformers directory)
   ADAPTER_DIR    adapters saved by balcap (adapter_config.json + adapter_model.safetensors)
   MERGED_DIR     `balcap export` output (adapters merged into the base)
-  BALCAP_LOGITS  safetensors with `logits` [B, S, V]: balcap's forward with the adapters active
+  BALCAP_LOGITS  safetensors with `logits` [B, S, V]: balcap's forward with the adapters active, or "-"
+                 (then "peft_vs_balcap" is null)
+Any image-text-to-text checkpoint (Qwen2.5-VL, LLaVA-1.5), run on the text rows of INPUTS_JSON.
 Prints {"adapted_layers", "loaded_equal" (PEFT's lora weights == the file's), "peft_vs_balcap",
 "merged_vs_peft_merged", "merged_vs_peft" (max abs logit differences), "logit_std"}.
 """
@@ -15,18 +17,18 @@ import sys
 import torch
 from peft import PeftModel
 from safetensors.torch import load_file
-from transformers import Qwen2_5_VLForConditionalGeneration
+from transformers import AutoModelForImageTextToText
 
 
 def load(path):
-    model = Qwen2_5_VLForConditionalGeneration.from_pretrained(path, dtype=torch.float32, attn_implementation="eager")
+    model = AutoModelForImageTextToText.from_pretrained(path, dtype=torch.float32, attn_implementation="eager")
     return model.eval()
 
 
 def main():
     base_dir, adapter_dir, merged_dir, balcap_logits, inputs = sys.argv[1:6]
     ids = torch.tensor(json.load(open(inputs))["ids"])
-    ours = load_file(balcap_logits)["logits"]
+    ours = None if balcap_logits == "-" else load_file(balcap_logits)["logits"]
     peft_model = PeftModel.from_pretrained(load(base_dir), adapter_dir).eval()
     saved = load_file(f"{adapter_dir}/adapter_model.safetensors")
     adapted, equal = 0, True
@@ -44,7 +46,7 @@ def main():
         "adapted_layers": adapted,
         "saved_tensors": len(saved),
         "loaded_equal": bool(equal),
-        "peft_vs_balcap": (peft_logits - ours).abs().max().item(),
+        "peft_vs_balcap": None if ours is None else (peft_logits - ours).abs().max().item(),
         "merged_vs_peft_merged": (exported - merged_ref).abs().max().item(),
         "merged_vs_peft": (exported - peft_logits).abs().max().item(),
         "lora_effect": (peft_logits - load(base_dir)(input_ids=ids).logits).abs().max().item(),
