@@ -295,6 +295,21 @@ TEST(TrainLoop, TinyLlavaFreezesTowerAndProjectorAndTrainsLoraAdapters) {
   expect_lora_export_matches_peft(dir / "lora" / "run" / "checkpoints" / "step-2", dir / "lora");
 }
 
+// SFT through the same Policy seam: LLaVA's references as "ASSISTANT: {caption}</s>" targets.
+TEST(TrainLoop, TinyLlavaSftLowersTheReferenceLoss) {
+  const fs::path dir = scratch_dir();
+  const fs::path cfg = write_config(
+      dir, tiny_config(synth_data(dir / "data"), dir / "run",
+                       "sft:\n  max_steps: 6\n  save_every: 6\n  batch_size: 3\n  lr: 3.0e-3\n  references: first\n",
+                       "tiny_llava"));
+  CommandResult r = run_balcap("sft --config " + shell_quote(cfg.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<nlohmann::json> rows = metrics_rows(dir / "run" / "sft");
+  ASSERT_EQ(rows.size(), 6u);
+  EXPECT_LT(rows.back().at("loss").get<double>(), rows.front().at("loss").get<double>());
+  EXPECT_TRUE(fs::exists(dir / "run" / "sft" / "model" / "model.safetensors"));
+}
+
 TEST(TrainLoop, RunKilledDuringStep4ResumesToIdenticalMetricsAndWeights) {
   const fs::path dir = scratch_dir();
   const fs::path data = synth_data(dir / "data");
