@@ -54,17 +54,25 @@ TEST(StaticDecode, GreedyCaptionsOfFourImagesOfDifferentSizesEqualTransformersAn
   expect_same_samples(sample_with(m, images, params, {}, false), fixed, 1e-5);
 }
 
-// 70 new tokens: the attended generated keys grow from one 64-slot bucket to the next.
-TEST(StaticDecode, SampledCaptionsAtTemperatureSevenTenthsAcrossAKeyBucketEqualTheEagerPath) {
-  auto& m = sampling_model();
+SamplingParams sampled_params(double temperature, int64_t max_new_tokens, int64_t group_size) {
   SamplingParams params;
-  params.temperature = 0.7;
-  params.max_new_tokens = 70;
-  params.group_size = 3;
-  const std::vector<int> images{2, 0, 3};
+  params.temperature = temperature;
+  params.max_new_tokens = max_new_tokens;
+  params.group_size = group_size;
+  return params;
+}
+
+// Groups of 3 sampled at T = 0.7 for 70 new tokens (the attended generated keys grow from one 64-slot
+// bucket to the next): the static path gives the eager path's captions.
+void expect_static_equals_eager_across_a_bucket(SamplingModel& m, const std::vector<int>& images,
+                                                const sampling::RolloutSeed& seed) {
+  const auto params = sampled_params(0.7, 70, 3);
   ASSERT_GT(params.max_new_tokens - 1, sampling::kStaticKeyBucket);
-  const sampling::RolloutSeed seed{7, 1, 0};
   expect_same_samples(sample_with(m, images, params, seed, false), sample_with(m, images, params, seed, true), 1e-5);
+}
+
+TEST(StaticDecode, SampledCaptionsAtTemperatureSevenTenthsAcrossAKeyBucketEqualTheEagerPath) {
+  expect_static_equals_eager_across_a_bucket(sampling_model(), {2, 0, 3}, {7, 1, 0});
 }
 
 // LLaVA-1.5 through the same sampler: groups of 2 forked from one prefill, four images (prompts of
@@ -83,23 +91,13 @@ TEST(StaticDecode, LlavaGreedyGroupsEqualTransformersOnTheStaticAndEagerPaths) {
 }
 
 TEST(StaticDecode, LlavaSampledCaptionsAcrossAKeyBucketEqualTheEagerPath) {
-  auto& m = sampling_model("llava/model");
-  SamplingParams params;
-  params.temperature = 0.7;
-  params.max_new_tokens = 70;
-  params.group_size = 3;
-  const std::vector<int> images{2, 0};
-  const sampling::RolloutSeed seed{5, 2, 0};
-  expect_same_samples(sample_with(m, images, params, seed, false), sample_with(m, images, params, seed, true), 1e-5);
+  expect_static_equals_eager_across_a_bucket(sampling_model("llava/model"), {2, 0}, {5, 2, 0});
 }
 
 // Half the rows stop after 3 tokens and are compacted away (new cache, new slot mask) on the next check.
 TEST(StaticDecode, CompactionMidwayGivesTheEagerCaptions) {
   auto& m = sampling_model();
-  SamplingParams params;
-  params.temperature = 0.7;
-  params.max_new_tokens = 8;
-  params.group_size = 4;
+  auto params = sampled_params(0.7, 8, 4);
   const std::vector<int> images{1, 3};
   const sampling::RolloutSeed seed{3, 0, 0};
   const auto free = sample_with(m, images, params, seed, true);
