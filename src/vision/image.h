@@ -1,14 +1,17 @@
 #pragma once
 // Decoded images and the decoder entry points (PNG via libpng, JPEG via libjpeg-turbo).
 //
-// The result is what transformers' image processors work on when given an image path: PIL
-// decode, `ImageOps.exif_transpose` and `convert("RGB")` (image_utils.load_image), then the
-// processor's `convert_to_rgb`. So: grey is replicated to 3 channels, palette entries are looked
-// up, 16-bit samples keep their high byte, alpha channels (RGBA, grey+alpha) and partial palette
-// alpha are dropped (not composited), while a PNG tRNS colour key (grey, RGB, or one fully
-// transparent palette entry) turns those pixels white; CMYK JPEGs are read with Adobe (inverted)
-// polarity and converted with PIL's formula; and the EXIF orientation (JPEG APP1, PNG eXIf,
-// XMP tiff:Orientation) is applied. docs/formats.md ("Images") lists the rules and exceptions;
+// The result is what transformers' image processors work on when given a PIL image object (as HF
+// datasets and TRL hand them images; vLLM and qwen_vl_utils give the same for RGBA): PIL decode and
+// `ImageOps.exif_transpose`, then the processor's `convert_to_rgb`, which alpha-composites any
+// transparency onto white. So:
+// grey is replicated to 3 channels, palette entries are looked up, 16-bit samples keep their high
+// byte; alpha channels (RGBA, grey+alpha), palette tRNS alpha (per index) and PNG tRNS colour keys
+// (grey, RGB) are composited onto white exactly as Pillow's alpha_composite (fully transparent ->
+// (255, 255, 255)); CMYK JPEGs are read with Adobe (inverted) polarity and converted with PIL's
+// formula; and the EXIF orientation (JPEG APP1, PNG eXIf, XMP tiff:Orientation) is applied.
+// transformers given a file *path* drops the alpha instead (load_image's convert("RGB")); balcap
+// does not follow that route. docs/formats.md ("Images") lists the rules and exceptions;
 // png_decode.cpp's top comment traces the transformers calls and the compositing arithmetic.
 // The format is detected from the magic bytes, never from the file extension.
 #include <cstdint>

@@ -1,35 +1,42 @@
-// PNG -> RGB with libpng, matching what transformers' image processor sees for an image *path*.
+// PNG -> RGB with libpng, matching what transformers' image processor sees for a PIL image object.
 //
-// The path route (transformers 5.24 + Pillow 13, PIL backend; the torchvision backend, not
-// installed here, overrides fetch_images with load_image_as_tensor and is not what balcap checks):
-// the processor's fetch_images (ImageProcessingMixin.fetch_images, reached from
-// BaseImageProcessor._prepare_images_structure and from ProcessorMixin's input preparation, chat
-// templates included) calls image_utils.load_image: PIL.Image.open, ImageOps.exif_transpose,
-// Image.convert("RGB"). PilBackend.process_image then runs image_transforms.convert_to_rgb on that
-// already-RGB image; it composites onto white only what still carries transparency after
-// convert("RGB"): a colour key in info["transparency"]. Per pixel:
-// - alpha channels (RGBA, grey+alpha, 8 or 16 bit) are dropped by convert("RGB"), not composited:
-//   out = the stored (R, G, B) / (L, L, L), whatever the alpha, alpha 0 included;
-// - palette entries are looked up; partial palette alpha (tRNS bytes other than one 0 entry with
-//   the rest 255) is dropped (PIL warns "Palette images with Transparency expressed in bytes...");
-// - a colour key that survives convert("RGB") -- grey tRNS (the value compared with the 8-bit grey
-//   level; not for 16-bit grey), RGB tRNS (its stored values, 16-bit for 16-bit files, compared with
-//   the 8-bit pixels as PIL does: a key above 255 never matches), or a palette tRNS whose only
-//   non-255 entry is one 0 (the key is that entry's colour) -- becomes alpha 0 (others 255) in
-//   convert_to_rgb's convert("RGBA"), then PIL.Image.alpha_composite(opaque white, image):
-//   Pillow's AlphaComposite.c on uint8 with dst = (255, 255, 255, 255) computes
+// The route (transformers 5.24 + Pillow 13, PIL backend): PIL.Image.open, ImageOps.exif_transpose,
+// and the object handed to the processor -- what HF datasets' Image feature (which applies
+// exif_transpose itself) and so TRL's VLM trainers give it. fetch_images passes an object through
+// untouched (transformers applies no EXIF orientation to an object; balcap does, as load_image and
+// HF datasets do) and PilBackend.process_image runs image_transforms.convert_to_rgb on it: an image
+// with an alpha band or an info["transparency"] is converted to RGBA and alpha-composited onto
+// opaque white (PIL.Image.alpha_composite), then to RGB. Per pixel:
+// - alpha channels (RGBA, grey+alpha; 16-bit ones keep the high byte of colour and alpha, PIL's
+//   ";16B" raw modes, 16-bit grey+alpha opening as RGBA): out = over_white(c, a) per channel;
+// - palette: PIL keeps tRNS as one alpha per entry (one 0 among 255s as an int index, otherwise
+//   the bytes), entries past the chunk opaque, entries past PLTE black; convert("RGBA") gives each
+//   index its own colour and alpha, so out = over_white(colour, alpha of that index). A tRNS
+//   longer than PLTE still applies in PIL (libpng would drop it), so libpng is told to hand tRNS
+//   over raw (on_chunk) and the palette lookup is done here;
+// - colour keys (alpha 0 on match, 255 otherwise, so key pixels become (255, 255, 255)): grey
+//   tRNS as PIL reads it (1-bit: 255 if non-zero else 0; 2/4/8-bit: the stored value compared
+//   with the 8-bit level, so only 0 can match a 2/4-bit image; 16-bit grey: ignored, see below)
+//   and RGB tRNS (its stored values, 16-bit for 16-bit files, compared with the 8-bit pixels as
+//   PIL does: a key above 255 never matches). A tRNS in an RGBA or grey+alpha file (not allowed by
+//   the spec) is ignored, as PIL does; a grey/RGB tRNS too short to hold a key is ignored (PIL
+//   refuses the file).
+// over_white is Pillow's AlphaComposite.c on uint8 with dst = (255, 255, 255, 255):
 //   t = (c * a + 255 * (255 - a)) * 128 + (0x80 << 7), out = (((t >> 8) + t) >> 8) >> 7,
-//   which equals round((c * a + 255 * (255 - a)) / 255) for every (c, a) (checked against Pillow 13
-//   on all 65536 pairs): 255 for a = 0 and c for a = 255. So key pixels become (255, 255, 255)
-//   and the others keep their colour;
-// - 16-bit samples keep the high byte (PIL's ";16B" raw modes; 16-bit grey+alpha opens as RGBA),
-//   1/2/4-bit grey is scaled to 8 bits, grey is replicated. A tRNS chunk in an RGBA or grey+alpha
-//   file (not allowed by the spec) is ignored, as PIL does.
-// A PIL object handed to the processor instead (Image.open without convert) keeps its alpha and
-// convert_to_rgb composites it onto white with the formula above; vLLM and qwen_vl_utils
-// composite too. balcap follows the path route; tests/parity/vision_alpha_parity_test.cpp checks
-// it and that the composited route differs on those images. JPEG has no alpha (PIL's JPEG modes are
-// L, RGB and CMYK), so the PNG decoder is the only one that meets transparency.
+// which equals round((c * a + 255 * (255 - a)) / 255) (checked against Pillow 13 on all 65536
+// pairs, and in the parity tests): 255 for a = 0 and c for a = 255.
+// 1/2/4-bit grey is scaled to 8 bits and grey is replicated. 16-bit grey (PIL's I;16) keeps the
+// high byte (PIL's convert clips it at 255; docs/formats.md lists this exception).
+//
+// Why this route: it is what transformers' processor does with an image object, what HF datasets
+// and TRL's data path give, and what vLLM and qwen_vl_utils give for RGBA (they paste an RGBA image
+// onto white with its alpha as mask, byte-equal to alpha_composite; they convert grey+alpha and
+// palette alpha with convert("RGB"), which drops the alpha). transformers given a file path or URL
+// instead calls image_utils.load_image, whose convert("RGB") drops an alpha channel and partial
+// palette alpha before convert_to_rgb runs (the stored colour is kept even under alpha 0; only a
+// colour key survives); tests/parity/vision_alpha_parity_test.cpp checks balcap against the
+// object route and that the path route differs on the partial-alpha images. JPEG has no alpha
+// (PIL's JPEG modes are L, RGB and CMYK), so the PNG decoder is the only one that meets it.
 //
 // eXIf, "Raw profile type exif" and XMP (iTXt) are returned for the EXIF orientation.
 //
@@ -39,6 +46,7 @@
 
 #include <png.h>
 
+#include <array>
 #include <csetjmp>
 #include <cstring>
 #include <string_view>
@@ -54,13 +62,16 @@ struct PngState {
   std::string error;           // libpng's message of the first error
   bool image_complete = false;  // all rows read: later errors only lose metadata
   png_uint_32 width = 0, height = 0;
-  int channels = 0;               // after the transforms: 1 G, 2 GA, 3 RGB, 4 RGBA
+  int channels = 0;               // after the transforms: 1 G or palette index, 2 GA, 3 RGB, 4 RGBA
   std::vector<uint8_t> pixels;    // [height, width, channels]
   std::vector<png_bytep> rows;
   std::string size_error;         // set by the bomb check, reported as our own error
-  // A tRNS colour key the HF processor still sees after load_image (see read_color_key).
-  bool has_key = false;
+  int color_type = 0, bit_depth = 0;  // as stored in the file
+  bool has_trns = false;          // the last raw tRNS chunk, as PIL's chunk_tRNS sees it (on_chunk)
+  std::vector<uint8_t> trns;
+  bool has_key = false;           // a grey/RGB colour key (apply_transparency), 8-bit-pixel terms
   png_uint_16 key[3] = {0, 0, 0};
+  std::array<uint8_t, 256 * 4> palette{};  // palette images: RGBA per index, black past PLTE
 };
 
 void on_error(png_structp png, png_const_charp message) {
@@ -70,6 +81,26 @@ void on_error(png_structp png, png_const_charp message) {
 }
 
 void on_warning(png_structp, png_const_charp) {}  // benign (bad ancillary CRC, extra data)
+
+constexpr png_byte kTrnsChunk[5] = {'t', 'R', 'N', 'S', '\0'};
+
+// libpng hands tRNS over raw (png_set_keep_unknown_chunks in configure): it would drop a tRNS
+// longer than PLTE, which PIL applies. Like PIL, which reads the chunks after IDAT when the image
+// is loaded (exif_transpose does) into the same info dict, the last tRNS wins, wherever it is.
+// Other unknown chunks: ancillary ones are skipped (1: handled), critical ones stay libpng's error.
+int on_chunk(png_structp png, png_unknown_chunkp chunk) {
+  if (std::memcmp(chunk->name, kTrnsChunk, 4) != 0) return (chunk->name[0] & 0x20) != 0 ? 1 : 0;
+  auto* state = static_cast<PngState*>(png_get_user_chunk_ptr(png));
+  state->has_trns = true;
+  state->trns.assign(chunk->data, chunk->data + chunk->size);
+  return 1;
+}
+
+// Pillow's alpha_composite of (c, a) over opaque white (AlphaComposite.c; top comment).
+inline uint8_t over_white(uint32_t c, uint32_t a) {
+  const uint32_t t = (c * a + 255u * (255u - a)) * 128u + (0x80u << 7);
+  return uint8_t((((t >> 8) + t) >> 8) >> 7);
+}
 
 void on_read(png_structp png, png_bytep out, size_t length) {
   auto* state = static_cast<PngState*>(png_get_io_ptr(png));
@@ -104,42 +135,43 @@ std::vector<uint8_t> raw_profile_bytes(std::string_view text) {
   return bytes;
 }
 
-// The colour key PIL keeps through convert("RGB") (transformers' processor then composites it
-// onto white): grey tRNS (value compared with the 8-bit grey level; not for 16-bit grey), RGB
-// tRNS, and a palette tRNS with exactly one fully transparent entry and all others opaque (the
-// key is that entry's colour). Partial palette alpha is dropped by PIL with a warning.
-void read_color_key(png_structp png, png_infop info, PngState& state) {
-  png_bytep alpha = nullptr;
-  int num_trans = 0;
-  png_color_16p color = nullptr;
-  if (png_get_tRNS(png, info, &alpha, &num_trans, &color) == 0) return;
-  const int color_type = png_get_color_type(png, info);
-  if (color_type == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 16 && color != nullptr) {
+// The transparency PIL reads from tRNS (PngImagePlugin.chunk_tRNS) and convert("RGBA") applies:
+// per-index palette alpha (entries past the chunk opaque), or a grey/RGB colour key. tRNS in
+// grey+alpha / RGBA files and in 16-bit grey (I;16, see the top comment) is ignored.
+void apply_transparency(PngState& state) {
+  const std::vector<uint8_t>& t = state.trns;
+  if (!state.has_trns) return;
+  if (state.color_type == PNG_COLOR_TYPE_PALETTE) {
+    for (size_t i = 0; i < t.size() && i < 256; ++i) state.palette[i * 4 + 3] = t[i];
+    return;
+  }
+  const auto be16 = [&t](size_t at) { return png_uint_16(t[at] << 8 | t[at + 1]); };
+  if (state.color_type == PNG_COLOR_TYPE_GRAY && state.bit_depth < 16 && t.size() >= 2) {
+    const png_uint_16 grey = state.bit_depth == 1 ? (be16(0) != 0 ? 255 : 0) : be16(0);  // PIL's "1"
     state.has_key = true;
-    state.key[0] = state.key[1] = state.key[2] = color->gray;
-  } else if (color_type == PNG_COLOR_TYPE_RGB && color != nullptr) {
+    state.key[0] = state.key[1] = state.key[2] = grey;
+  } else if (state.color_type == PNG_COLOR_TYPE_RGB && t.size() >= 6) {
     state.has_key = true;
-    state.key[0] = color->red, state.key[1] = color->green, state.key[2] = color->blue;
-  } else if (color_type == PNG_COLOR_TYPE_PALETTE && alpha != nullptr) {
-    int transparent = -1, zeros = 0;
-    bool others_opaque = true;
-    for (int i = 0; i < num_trans; ++i) {
-      if (alpha[i] == 0) transparent = i, ++zeros;
-      else if (alpha[i] != 255) others_opaque = false;
-    }
-    png_colorp palette = nullptr;
-    int num_palette = 0;
-    if (zeros == 1 && others_opaque && png_get_PLTE(png, info, &palette, &num_palette) != 0 &&
-        transparent < num_palette) {
-      state.has_key = true;
-      state.key[0] = palette[transparent].red, state.key[1] = palette[transparent].green,
-      state.key[2] = palette[transparent].blue;
-    }
+    state.key[0] = be16(0), state.key[1] = be16(2), state.key[2] = be16(4);
   }
 }
 
-// Sets up the transforms to 8-bit G/GA/RGB/RGBA and records the output layout.
+// Palette images: PLTE into the RGBA lookup table, opaque (apply_transparency adds tRNS alpha).
+void read_palette(png_structp png, png_infop info, PngState& state) {
+  png_colorp colours = nullptr;
+  int count = 0;
+  png_get_PLTE(png, info, &colours, &count);
+  for (int i = 0; i < 256; ++i) {
+    uint8_t* entry = &state.palette[size_t(i) * 4];
+    if (i < count) entry[0] = colours[i].red, entry[1] = colours[i].green, entry[2] = colours[i].blue;
+    entry[3] = 255;
+  }
+}
+
+// Sets up the transforms to 8-bit indices/G/GA/RGB/RGBA and records the output layout.
 void configure(png_structp png, png_infop info, PngState& state) {
+  png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, kTrnsChunk, 1);
+  png_set_read_user_chunk_fn(png, &state, on_chunk);
   png_read_info(png, info);
   state.width = png_get_image_width(png, info);
   state.height = png_get_image_height(png, info);
@@ -147,10 +179,13 @@ void configure(png_structp png, png_infop info, PngState& state) {
     state.size_error = "oversized";
     png_error(png, "image too large");
   }
-  const int color_type = png_get_color_type(png, info);
-  read_color_key(png, info, state);  // before the transforms rewrite tRNS in `info`
-  if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-  if (color_type == PNG_COLOR_TYPE_GRAY && png_get_bit_depth(png, info) < 8) png_set_expand_gray_1_2_4_to_8(png);
+  const int color_type = state.color_type = png_get_color_type(png, info);
+  state.bit_depth = png_get_bit_depth(png, info);
+  if (color_type == PNG_COLOR_TYPE_PALETTE) {
+    read_palette(png, info, state);
+    png_set_packing(png);  // one index per byte, looked up in to_rgb
+  }
+  if (color_type == PNG_COLOR_TYPE_GRAY && state.bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
   png_set_strip_16(png);  // keeps the high byte
   png_set_interlace_handling(png);
   png_read_update_info(png, info);
@@ -199,6 +234,29 @@ bool read_png(PngState& state, std::vector<uint8_t>& exif, std::string& xmp) {
   return true;
 }
 
+// The decoded samples composited onto white (top comment) into rgb [height, width, 3].
+void to_rgb(const PngState& state, uint8_t* rgb) {
+  const size_t n = size_t(state.width) * state.height;
+  const int c = state.channels;
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t* p = &state.pixels[i * c];
+    uint8_t* q = &rgb[i * 3];
+    if (state.color_type == PNG_COLOR_TYPE_PALETTE) {
+      const uint8_t* entry = &state.palette[size_t(p[0]) * 4];
+      for (int k = 0; k < 3; ++k) q[k] = over_white(entry[k], entry[3]);
+    } else if (c == 2) {  // grey+alpha
+      q[0] = q[1] = q[2] = over_white(p[0], p[1]);
+    } else if (c == 4) {
+      for (int k = 0; k < 3; ++k) q[k] = over_white(p[k], p[3]);
+    } else {  // grey or RGB, maybe with a colour key
+      q[0] = p[0], q[1] = p[c == 3 ? 1 : 0], q[2] = p[c == 3 ? 2 : 0];
+      if (state.has_key && q[0] == state.key[0] && q[1] == state.key[1] && q[2] == state.key[2]) {
+        q[0] = q[1] = q[2] = 255;  // alpha 0 composited onto white
+      }
+    }
+  }
+}
+
 }  // namespace
 
 DecodedImage decode_png(std::span<const uint8_t> bytes, const std::string& name) {
@@ -213,20 +271,8 @@ DecodedImage decode_png(std::span<const uint8_t> bytes, const std::string& name)
   out.image.width = int(state.width);
   out.image.height = int(state.height);
   out.image.rgb.resize(size_t(state.width) * state.height * 3);
-  const size_t n = size_t(state.width) * state.height;
-  const int c = state.channels;
-  for (size_t i = 0; i < n; ++i) {
-    const uint8_t* p = &state.pixels[i * c];
-    uint8_t* q = &out.image.rgb[i * 3];
-    if (c <= 2) {  // grey (+alpha): replicate
-      q[0] = q[1] = q[2] = p[0];
-    } else {       // RGB (+alpha): drop alpha
-      q[0] = p[0], q[1] = p[1], q[2] = p[2];
-    }
-    if (state.has_key && q[0] == state.key[0] && q[1] == state.key[1] && q[2] == state.key[2]) {
-      q[0] = q[1] = q[2] = 255;  // transparent -> composited onto white
-    }
-  }
+  apply_transparency(state);
+  to_rgb(state, out.image.rgb.data());
   return out;
 }
 

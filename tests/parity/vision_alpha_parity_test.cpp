@@ -1,13 +1,14 @@
 // Transparency parity: PNGs with an alpha channel (RGBA, grey+alpha, 8 and 16 bit), palette alpha
-// (tRNS with partial alpha) and 16-bit RGB colour keys, decoded and run through the Qwen2-VL and
-// CLIP processors, against transformers given the image *path* (ref_vision.py make_alpha_images).
+// (partial tRNS, a per-index key, non-conforming tRNS placements) and 16-bit RGB colour keys, decoded
+// and run through the Qwen2-VL and CLIP processors, against transformers given the PIL image object
+// (ref_vision.py make_alpha_images and open_as_object).
 //
-// The rule (src/vision/png_decode.cpp states it with the arithmetic): for a path, transformers'
-// image_utils.load_image calls convert("RGB") before the processor's convert_to_rgb runs, so an
-// alpha channel and partial palette alpha are dropped (the stored colour is kept, even under
-// alpha 0); only a colour key survives to be composited onto white. A PIL object from Image.open
-// handed to the processor would instead be alpha-composited onto white by convert_to_rgb: the
-// last test shows that route differs on these images, so a decoder that composited would fail.
+// The rule (src/vision/png_decode.cpp states it with the arithmetic): the processor's convert_to_rgb
+// alpha-composites any transparency onto white (PIL.Image.alpha_composite), which is what it does
+// with an image object from Image.open / HF datasets and what vLLM and qwen_vl_utils give for RGBA.
+// transformers given a file path instead runs load_image, whose convert("RGB") drops the alpha
+// first: the last test shows that route differs on these images, so a decoder that dropped alpha
+// would fail here.
 #include <gtest/gtest.h>
 
 #include <iostream>
@@ -34,7 +35,7 @@ const nlohmann::json& decode_entry(const std::string& name) {
   return cache.emplace(name, found[0]).first->second;
 }
 
-// The decoded RGB [H, W, 3] equals PIL's load_image + convert_to_rgb byte for byte.
+// The decoded RGB [H, W, 3] equals PIL's convert_to_rgb of the image object byte for byte.
 vision::Image expect_decode_matches(const std::string& name) {
   const nlohmann::json& entry = decode_entry(name);
   const vision::Image image = vision::decode_image_file(entry["path"].get<std::string>());
@@ -51,7 +52,7 @@ vision::Image expect_decode_matches(const std::string& name) {
   return image;
 }
 
-// pixel_values (and grid_thw for Qwen2-VL) equal transformers' PIL backend on the path.
+// pixel_values (and grid_thw for Qwen2-VL) equal transformers' PIL backend given the image object.
 void expect_processor_matches(const nlohmann::json& entry, const vision::Image& image) {
   const std::string model = entry["model"];
   SCOPED_TRACE(model);
@@ -71,7 +72,7 @@ void expect_processor_matches(const nlohmann::json& entry, const vision::Image& 
   EXPECT_LE(stats.mean, kMeanAbs);
 }
 
-// Decode, then both Qwen2-VL configurations and CLIP, against transformers on the same path.
+// Decode, then both Qwen2-VL configurations and CLIP, against transformers on the same image object.
 void expect_image_matches_transformers(const std::string& name) {
   SCOPED_TRACE(name);
   const vision::Image image = expect_decode_matches(name);
@@ -85,32 +86,63 @@ void expect_image_matches_transformers(const std::string& name) {
   EXPECT_EQ(clip, 1) << "a CLIP reference expected";
 }
 
-TEST(VisionAlphaParity, HalfTransparentRgbaPngKeepsItsStoredColourAsTransformersDoesForAPath) {
+// Counts the pixels that are exactly (255, 255, 255) in column `x` of `image`.
+int white_in_column(const vision::Image& image, int x) {
+  int white = 0;
+  for (int y = 0; y < image.height; ++y) {
+    const uint8_t* p = &image.rgb[(size_t(y) * image.width + x) * 3];
+    white += p[0] == 255 && p[1] == 255 && p[2] == 255;
+  }
+  return white;
+}
+
+TEST(VisionAlphaParity, HalfTransparentRgbaPngIsCompositedOntoWhiteAsTransformersDoesForAnImage) {
   expect_image_matches_transformers("alpha_rgba_half_64x48.png");
 }
 
-TEST(VisionAlphaParity, FullyTransparentRgbaPixelsKeepTheirStoredColourNotWhite) {
+// Column 0 has alpha 0 and a dark stored colour (red ~ 0): composited, it is white.
+TEST(VisionAlphaParity, FullyTransparentRgbaPixelsBecomeWhiteWhateverTheirStoredColour) {
   const std::string name = "alpha_rgba_ramp_64x48.png";
+  const vision::Image image = expect_decode_matches(name);
+  EXPECT_EQ(white_in_column(image, 0), image.height);
   expect_image_matches_transformers(name);
-  // Column 0 has alpha 0 and a dark stored colour (red ~ 0): compositing would make it white.
-  const vision::Image image = vision::decode_image_file(decode_entry(name)["path"].get<std::string>());
-  int white = 0;
-  for (int y = 0; y < image.height; ++y) {
-    const uint8_t* p = &image.rgb[size_t(y) * image.width * 3];
-    white += p[0] == 255 && p[1] == 255 && p[2] == 255;
-  }
-  EXPECT_EQ(white, 0);
 }
 
-TEST(VisionAlphaParity, GreyAlphaPngIsReplicatedToRgbWithItsAlphaDropped) {
+// Red = column, alpha = row: the decoder's integer compositing equals Pillow's AlphaComposite.c on
+// all 65536 (colour, alpha) pairs.
+TEST(VisionAlphaParity, EveryColourAlphaPairCompositesExactlyAsPillowsAlphaComposite) {
+  expect_image_matches_transformers("alpha_rgba_all_pairs_256x256.png");
+}
+
+TEST(VisionAlphaParity, RgbaPngWithAnExifOrientationIsCompositedAndRotated) {
+  const vision::Image image = expect_decode_matches("alpha_rgba_orient6_64x48.png");
+  EXPECT_EQ(image.width, 48);
+  EXPECT_EQ(image.height, 64);
+  expect_image_matches_transformers("alpha_rgba_orient6_64x48.png");
+}
+
+TEST(VisionAlphaParity, GreyAlphaPngIsCompositedOntoWhiteAndReplicatedToRgb) {
   expect_image_matches_transformers("alpha_la_64x48.png");
 }
 
-TEST(VisionAlphaParity, PalettePngWithPartialTrnsAlphaLooksUpItsColoursAndIgnoresTheAlpha) {
+TEST(VisionAlphaParity, PalettePngWithPartialTrnsAlphaCompositesEachEntryOntoWhite) {
   expect_image_matches_transformers("alpha_palette_partial_64x48.png");
 }
 
-TEST(VisionAlphaParity, SixteenBitRgbaAndGreyAlphaPngsKeepTheHighByteAndDropTheAlpha) {
+// Entry 1 repeats entry 0's colour and only entry 0 is transparent: PIL's convert("RGBA") keys the
+// index, not the colour, so index-1 pixels keep their colour.
+TEST(VisionAlphaParity, PaletteKeyMakesOnlyItsOwnIndexTransparentNotOtherEntriesOfTheSameColour) {
+  expect_image_matches_transformers("alpha_palette_dupkey_64x48.png");
+}
+
+// Non-conforming files PIL still reads: a tRNS longer than PLTE (its alpha also reaches the indices
+// past PLTE, black in PIL) and a tRNS after the image data.
+TEST(VisionAlphaParity, PaletteTrnsLongerThanPlteOrAfterTheImageDataAppliesAsInPil) {
+  expect_image_matches_transformers("alpha_palette_long_trns_64x48.png");
+  expect_image_matches_transformers("alpha_palette_trns_after_idat_64x48.png");
+}
+
+TEST(VisionAlphaParity, SixteenBitRgbaAndGreyAlphaPngsKeepTheHighByteAndAreComposited) {
   expect_image_matches_transformers("alpha_rgba16_64x48.png");
   expect_image_matches_transformers("alpha_la16_64x48.png");
 }
@@ -134,32 +166,38 @@ TEST(VisionAlphaParity, SixteenBitRgbColourKeyIsComparedWithTheEightBitPixelsAsP
 
 TEST(VisionAlphaParity, EveryAlphaImageOfTheReferenceIsCovered) {
   const std::vector<std::string> covered = {
-      "alpha_rgba_half_64x48.png", "alpha_rgba_ramp_64x48.png", "alpha_la_64x48.png",
-      "alpha_palette_partial_64x48.png", "alpha_rgba16_64x48.png", "alpha_la16_64x48.png",
+      "alpha_rgba_half_64x48.png", "alpha_rgba_ramp_64x48.png", "alpha_rgba_all_pairs_256x256.png",
+      "alpha_rgba_orient6_64x48.png", "alpha_la_64x48.png", "alpha_palette_partial_64x48.png",
+      "alpha_palette_dupkey_64x48.png", "alpha_palette_long_trns_64x48.png",
+      "alpha_palette_trns_after_idat_64x48.png", "alpha_rgba16_64x48.png", "alpha_la16_64x48.png",
       "alpha_rgba16_stray_trns_64x48.png", "alpha_rgb16_key_64x48.png", "alpha_rgb16_lowkey_64x48.png"};
   std::vector<std::string> listed;
   for (const auto& entry : test::vision_manifest()["alpha"]) listed.push_back(entry["name"]);
   EXPECT_EQ(listed, covered) << "ref_vision.py make_alpha_images and this test list different images";
 }
 
-// The PIL-object route (convert_to_rgb's alpha_composite onto white) is far from what balcap and
-// the path route give on every partial-alpha image: these references would catch a compositing
-// decoder.
-TEST(VisionAlphaParity, CompositingOntoWhiteWouldMissTheseReferencesSoTheRuleIsTested) {
-  int partial = 0;
+// transformers given the file *path* (load_image: convert("RGB") before convert_to_rgb) drops the
+// alpha and keys palette colours, not indices: far from balcap on every such image, so these
+// references would catch a decoder that dropped alpha. On colour keys both routes agree.
+TEST(VisionAlphaParity, TransformersGivenAPathDropsTheAlphaSoThatRouteDiffersOnTheseImages) {
+  int differing = 0;
   for (const auto& entry : test::vision_manifest()["alpha"]) {
-    if (!entry["partial_alpha"].get<bool>()) continue;
     const std::string name = entry["name"];
     const vision::Image image = vision::decode_image_file(decode_entry(name)["path"].get<std::string>());
-    const std::string composited = test::reference_bytes(entry["composited_file"]);
-    ASSERT_EQ(image.rgb.size(), composited.size()) << name;
-    const auto stats = test::diff_stats(image.rgb.data(), reinterpret_cast<const uint8_t*>(composited.data()),
-                                        composited.size());
-    std::cout << name << ": balcap vs alpha-composited onto white: mean " << stats.mean << " levels\n";
-    EXPECT_GT(stats.mean, 5.0) << name;
-    ++partial;
+    const std::string path_route = test::reference_bytes(entry["path_route_file"]);
+    ASSERT_EQ(image.rgb.size(), path_route.size()) << name;
+    const auto stats = test::diff_stats(image.rgb.data(), reinterpret_cast<const uint8_t*>(path_route.data()),
+                                        path_route.size());
+    std::cout << name << ": balcap vs transformers given the path: mean " << stats.mean << " max " << stats.max
+              << " levels\n";
+    if (entry["path_route_differs"].get<bool>()) {
+      EXPECT_GT(stats.mean, 1.0) << name;
+      ++differing;
+    } else {
+      EXPECT_EQ(stats.max, 0.0) << name;
+    }
   }
-  EXPECT_EQ(partial, 7);
+  EXPECT_EQ(differing, 12);
 }
 
 }  // namespace

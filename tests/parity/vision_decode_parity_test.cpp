@@ -1,6 +1,7 @@
-// Decoding parity: balcap's PNG/JPEG decoders against PIL as transformers' load_image uses it
-// (open, ImageOps.exif_transpose, convert("RGB")), on the real photos and the synthetic images
-// of ref_vision.py (16-bit, 1/4-bit, interlaced, grey+alpha, RGBA, palette+tRNS, colour keys, CMYK,
+// Decoding parity: balcap's PNG/JPEG decoders against PIL as transformers' image processor sees a
+// PIL image object (Image.open, ImageOps.exif_transpose, then the processor's convert_to_rgb, which
+// alpha-composites transparency onto white), on the real photos and the synthetic images of
+// ref_vision.py (16-bit, 1/4-bit, interlaced, grey+alpha, RGBA, palette+tRNS, colour keys, CMYK,
 // progressive, EXIF 1..8, XMP).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -39,7 +40,7 @@ void expect_matches_pil(const nlohmann::json& entry) {
   }
 }
 
-TEST(VisionDecodeParity, EveryTestImageDecodesLikePilLoadImage) {
+TEST(VisionDecodeParity, EveryTestImageDecodesAsPilGivesItToTheProcessor) {
   const auto& entries = vision_manifest()["decode"];
   ASSERT_GE(entries.size(), 40u);
   for (const auto& entry : entries) expect_matches_pil(entry);

@@ -6,15 +6,18 @@ Writes into OUT_DIR:
   images/*.png|jpg          synthetic test images (odd sizes, 16-bit, alpha, palette, CMYK, progressive, EXIF)
   models/<name>/            preprocessor_config.json + config.json for Qwen2-VL and CLIP (LLaVA-1.5)
   decode/<case>.bin         PIL-decoded RGB uint8 [H, W, 3] of every test image as the HF image processor
-                            sees it when given the path: `load_image` (ImageOps.exif_transpose,
-                            convert("RGB"), which drops an alpha channel), then `convert_to_rgb`
-                            (colour keys composited onto white)
+                            sees a PIL image object (open_as_object: Image.open + ImageOps.exif_transpose,
+                            as HF datasets' Image feature gives it), after its `convert_to_rgb`, which
+                            alpha-composites any transparency (alpha channel, palette alpha, colour key)
+                            onto white
   alpha/<case>.bin          for the alpha-bearing images (make_alpha_images): RGB uint8 [H, W, 3] of the
-                            *other* route, a PIL object from Image.open handed to the processor, whose
-                            `convert_to_rgb` alpha-composites onto white; the C++ tests use it to show
-                            the path route (what balcap matches) really differs on these images
+                            *other* transformers route, the image path handed to the processor: `load_image`
+                            (exif_transpose, convert("RGB"), which drops an alpha channel and partial palette
+                            alpha) then `convert_to_rgb`; the C++ tests use it to show that route really
+                            differs on the partial-alpha images and palette keys (and agrees on RGB keys)
   resample/<case>.bin       PIL Image.resize(BICUBIC) of a synthetic image, uint8 [H, W, 3]
-  processed/<case>.bin      float32 pixel_values of the HF image processor (PIL backend) on the image *path*
+  processed/<case>.bin      float32 pixel_values of the HF image processor (PIL backend) given the PIL image
+                            object (open_as_object), as `processor(images=[image])`
   manifest.json             one entry per case: files, shapes, grid_thw, or the error HF raised; "alpha"
                             lists the alpha-bearing images with what each one exercises
 
@@ -27,7 +30,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 from PIL.PngImagePlugin import PngInfo
 from transformers import AutoImageProcessor
 from transformers.image_transforms import convert_to_rgb
@@ -65,17 +68,19 @@ def png_chunk(kind, data):
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
 
-def write_raw_png(path, width, height, bit_depth, color_type, rows, interlace_passes=None, extra_chunks=b""):
+def write_raw_png(path, width, height, bit_depth, color_type, rows, interlace_passes=None, extra_chunks=b"",
+                  trailing_chunks=b""):
     """A PNG written by hand (PIL cannot write 16-bit RGB/RGBA/LA, 2/4-bit grey or interlaced files).
     rows: packed scanlines; interlace_passes: the 7 Adam7 sub-images' scanlines instead;
-    extra_chunks: chunks (png_chunk) placed between IHDR and IDAT, e.g. tRNS."""
+    extra_chunks: chunks (png_chunk) placed between IHDR and IDAT, e.g. tRNS; trailing_chunks: between
+    IDAT and IEND."""
     import struct
     import zlib
     scanlines = interlace_passes if interlace_passes is not None else [rows]
     raw = b"".join(b"\x00" + line for sub_image in scanlines for line in sub_image)
     ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, color_type, 0, 0, 1 if interlace_passes else 0)
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr) + extra_chunks
-                     + png_chunk(b"IDAT", zlib.compress(raw)) + png_chunk(b"IEND", b""))
+                     + png_chunk(b"IDAT", zlib.compress(raw)) + trailing_chunks + png_chunk(b"IEND", b""))
 
 
 def save_png_16(path, image8, color_type, seed, extra_chunks=b""):
@@ -156,18 +161,18 @@ def make_synthetic(out):
 
 
 def make_alpha_images(out):
-    """The alpha-bearing PNGs of the transparency parity tests (tests/parity/vision_alpha_parity_test.cpp).
-    Returns [(file name, what it exercises, whether it has partial alpha)]. Partial-alpha images are the
-    ones whose path route (load_image's convert("RGB") drops alpha) and PIL-object route
-    (convert_to_rgb alpha-composites onto white) differ."""
+    """The transparent PNGs of the transparency parity tests (tests/parity/vision_alpha_parity_test.cpp).
+    Returns [(file name, what it exercises, whether the path route differs)]. The path route
+    (load_image's convert("RGB") drops alpha) differs from the PIL-object route (convert_to_rgb
+    alpha-composites onto white, what balcap matches) on partial alpha and on per-index palette keys."""
     import struct
     photo = textured(64, 48, 11)
     ramp = np.broadcast_to(np.linspace(0, 255, 64).round().astype(np.uint8), (48, 64))[..., None]
     bands = np.repeat(np.array([0, 64, 128, 255], np.uint8), 12)[:, None, None] * np.ones((1, 64, 1), np.uint8)
     images = []
 
-    def add(name, what, partial=True):
-        images.append((name, what, partial))
+    def add(name, what, path_route_differs=True):
+        images.append((name, what, path_route_differs))
         return out / name
 
     half = np.concatenate([photo, np.full((48, 64, 1), 128, np.uint8)], axis=-1)
@@ -175,11 +180,40 @@ def make_alpha_images(out):
     rgba_ramp = np.concatenate([photo, ramp], axis=-1)
     Image.fromarray(rgba_ramp, "RGBA").save(
         add("alpha_rgba_ramp_64x48.png", "RGBA, alpha 0 (left column) .. 255 (right column)"))
+    y, x = np.mgrid[0:256, 0:256]
+    pairs = np.stack([x, 255 - x, (x * 7) % 256, y], axis=-1).astype(np.uint8)
+    Image.fromarray(pairs, "RGBA").save(
+        add("alpha_rgba_all_pairs_256x256.png", "RGBA, red = column, alpha = row: every (colour, alpha) pair"))
+    Image.fromarray(rgba_ramp, "RGBA").save(
+        add("alpha_rgba_orient6_64x48.png", "RGBA alpha ramp with EXIF orientation 6 (composited, then rotated)"),
+        exif=exif_with_orientation(6))
     la = np.concatenate([photo[..., :1], bands], axis=-1)
     Image.fromarray(la, "LA").save(add("alpha_la_64x48.png", "grey+alpha, bands of alpha 0/64/128/255"))
     palette = Image.fromarray(photo).quantize(colors=16, dither=Image.Dither.NONE)
     palette.save(add("alpha_palette_partial_64x48.png", "palette, tRNS 0/255/128/64/255/200 on its first "
                      "6 entries (the other 10 implicitly opaque)"), transparency=bytes([0, 255, 128, 64, 255, 200]))
+    # One fully transparent entry (PIL keeps it as an int key) whose colour entry 1 repeats: the object
+    # route makes index 0 transparent, the path route (convert("RGB") turns the key into a colour) also
+    # whitens every index-1 pixel.
+    duplicate = palette.copy()
+    colours = duplicate.getpalette()[:48]
+    colours[3:6] = colours[0:3]
+    duplicate.putpalette(colours)
+    duplicate.save(add("alpha_palette_dupkey_64x48.png", "palette, entry 1 = entry 0's colour, tRNS key on entry 0"),
+                   transparency=0)
+    # Not allowed by the PNG spec: a tRNS longer than PLTE (libpng drops it, PIL applies it, also to the
+    # indices past PLTE, which PIL reads as black) and a tRNS after IDAT (PIL reads it when the image is
+    # loaded, e.g. by exif_transpose).
+    indices = np.array(palette).copy()
+    indices[40:, ::3] = 16 + (np.arange(64)[::3] % 4)
+    plte = png_chunk(b"PLTE", bytes(palette.getpalette()[:48]))
+    long_trns = png_chunk(b"tRNS", bytes([255, 0, 128, 64] + [255] * 12 + [10, 100, 200, 255]))
+    write_raw_png(add("alpha_palette_long_trns_64x48.png", "palette of 16 with a 20-byte tRNS; indices 16-19 "
+                      "used in the bottom rows"), 64, 48, 8, 3, [row.tobytes() for row in indices],
+                  extra_chunks=plte + long_trns)
+    write_raw_png(add("alpha_palette_trns_after_idat_64x48.png", "palette, partial tRNS after IDAT"), 64, 48, 8, 3,
+                  [row.tobytes() for row in np.array(palette)], extra_chunks=plte,
+                  trailing_chunks=png_chunk(b"tRNS", bytes([0, 255, 128, 64, 255, 200])))
     save_png_16(add("alpha_rgba16_64x48.png", "16-bit RGBA, alpha ramp"), rgba_ramp, 6, 12)
     save_png_16(add("alpha_la16_64x48.png", "16-bit grey+alpha, alpha bands"), la, 4, 13)
     # Not allowed by the PNG spec (tRNS with an alpha channel): PIL ignores the chunk.
@@ -198,14 +232,15 @@ def make_alpha_images(out):
 
 
 def alpha_reference(out, images, manifest):
-    """For each alpha image: what the *other* transformers route gives (a PIL object from Image.open
-    handed to the processor: convert_to_rgb composites onto white), to show the routes differ."""
+    """For each alpha image: what the *other* transformers route gives (the path handed to the processor:
+    load_image's convert("RGB") drops alpha before convert_to_rgb), to show where the routes differ."""
     (out / "alpha").mkdir(parents=True, exist_ok=True)
-    for name, what, partial in images:
-        composited = convert_to_rgb(Image.open(out / "images" / name), return_numpy=True)
+    for name, what, differs in images:
+        path_route = convert_to_rgb(load_image(str(out / "images" / name)), return_numpy=True)
         file = f"alpha/{name}.bin"
-        (out / file).write_bytes(np.ascontiguousarray(composited).tobytes())
-        manifest["alpha"].append({"name": name, "what": what, "partial_alpha": partial, "composited_file": file})
+        (out / file).write_bytes(np.ascontiguousarray(path_route).tobytes())
+        manifest["alpha"].append({"name": name, "what": what, "path_route_differs": differs,
+                                  "path_route_file": file})
 
 
 def write_model_dirs(out):
@@ -252,6 +287,13 @@ def image_path(out, name):
     return DATA_IMAGES / name if name in REAL_IMAGES or name == "truncated.jpg" else out / "images" / name
 
 
+def open_as_object(path):
+    """The PIL image object balcap matches: Image.open + ImageOps.exif_transpose, as HF datasets' Image
+    feature returns it and TRL hands it to the processor (transformers applies no EXIF orientation to an
+    object; load_image, used for a path, does)."""
+    return ImageOps.exif_transpose(Image.open(path))
+
+
 def decode_reference(out, name, manifest):
     path = image_path(out, name)
     image = Image.open(path)
@@ -260,9 +302,9 @@ def decode_reference(out, name, manifest):
         # the high byte instead, as PIL does for 16-bit RGB/RGBA/LA PNGs. Reference: the high byte.
         rgb = np.repeat((np.array(image).astype(np.uint16) >> 8).astype(np.uint8)[..., None], 3, axis=-1)
     else:
-        # What the image processor works on when given the path: load_image (exif_transpose +
-        # convert("RGB")), then its convert_to_rgb, which composites a surviving colour key onto white.
-        rgb = convert_to_rgb(load_image(str(path)), return_numpy=True)
+        # What the image processor works on when given the image object: its convert_to_rgb, which
+        # alpha-composites any transparency onto white.
+        rgb = convert_to_rgb(open_as_object(path), return_numpy=True)
     (out / "decode" / f"{name}.bin").write_bytes(np.ascontiguousarray(rgb).tobytes())
     manifest["decode"].append({"path": str(path),
                                "name": name, "height": rgb.shape[0], "width": rgb.shape[1],
@@ -273,7 +315,7 @@ def processor_reference(out, model, name, processors, manifest):
     path = image_path(out, name)
     entry = {"model": model, "image": name, "path": str(path)}
     try:
-        result = processors[model](images=str(path), return_tensors="np")
+        result = processors[model](images=[open_as_object(path)], return_tensors="np")
     except ValueError as e:
         entry["error"] = str(e)
         manifest["processed"].append(entry)
