@@ -122,5 +122,8 @@ else()
     ${TORCH_FILTERED_INCLUDE} ${TORCH_ROOT}/include/torch/csrc/api/include)
   target_link_libraries(balcap::torch INTERFACE ${TORCH_CPU_LIBRARY} ${C10_LIBRARY})
   target_link_options(balcap::torch INTERFACE "-Wl,-rpath,${TORCH_ROOT}/lib")
+  # As TorchConfig sets them for the CUDA build: the wheel was built with distributed + Gloo, and
+  # USE_DISTRIBUTED changes a struct layout in a jit header, so every TU must agree.
+  target_compile_definitions(balcap::torch INTERFACE USE_DISTRIBUTED USE_C10D_GLOO)
 endif()
 target_compile_definitions(balcap::torch INTERFACE _GLIBCXX_USE_CXX11_ABI=${TORCH_CXX11_ABI})

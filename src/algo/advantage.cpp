@@ -191,10 +191,15 @@ AdvantageResult advantages_from_rewards(std::vector<ObjectiveRewards> rewards, c
   }
   s.mean = adv_global.mean();
   s.std = adv_global.std();
+  std::vector<double> extremes;  // this rank's (min, max); every rank's, gathered
   if (!result.advantages.empty()) {
     auto [lo, hi] = std::minmax_element(result.advantages.begin(), result.advantages.end());
-    s.min = *lo;
-    s.max = *hi;
+    extremes = {*lo, *hi};
+  }
+  if (comm.world_size() > 1) extremes = dist::all_gather(comm, extremes);
+  for (std::size_t i = 0; i + 1 < extremes.size(); i += 2) {
+    s.min = i == 0 ? extremes[i] : std::min(s.min, extremes[i]);
+    s.max = i == 0 ? extremes[i + 1] : std::max(s.max, extremes[i + 1]);
   }
   return result;
 }

@@ -47,7 +47,8 @@ Rollout rollout_phase(const RolloutInputs& in, const std::vector<std::int64_t>& 
   std::vector<sampling::SampleRequest> requests;
   for (const PromptedRecord& item : r.items) requests.push_back({item.prompt, item.record->index});
   t0 = std::chrono::steady_clock::now();
-  const sampling::RolloutSeed seed{static_cast<std::uint64_t>(cfg.train.seed), step, in.comm->rank()};
+  // Randomness keyed by (seed, step, image index), not by rank: any world size samples the same captions.
+  const sampling::RolloutSeed seed{static_cast<std::uint64_t>(cfg.train.seed), step, 0};
   {
     at::NoGradGuard no_grad;
     r.samples = sampling::sample(*in.policy, *in.tokenizer, requests, params, seed);

@@ -11,6 +11,7 @@
 #include "io/safetensors_reader.h"
 #include "models/load_policy.h"
 #include "models/text_decoder.h"
+#include "train/world.h"
 
 namespace balcap::train {
 
@@ -78,18 +79,20 @@ void set_gradient_checkpointing(torch::nn::Module& module, bool on) {
 
 Session::Session(config::Config cfg, const RunArgs& args, std::int64_t updates_per_step) : config(std::move(cfg)) {
   run_dir = config.train.run_dir;
-  device = resolve_device(config.train.device);
+  World world = join_world(config, resolve_device(config.train.device));
+  comm = std::move(world.comm);
+  device = world.device;
   dtype = resolve_dtype(config.train.dtype, device);
-  comm = dist::single_process_communicator();
-  at::manual_seed(static_cast<std::uint64_t>(config.train.seed));
+  at::manual_seed(static_cast<std::uint64_t>(config.train.seed));  // the same on every rank
   load_model();
   load_data();
   fs::create_directories(run_dir);
-  config::save_config(config, run_dir / "config.yaml");
+  if (writes_run_files(*comm)) config::save_config(config, run_dir / "config.yaml");
   checkpointer = std::make_unique<checkpoint::Checkpointer>(run_dir, config.checkpoint.keep_last);
   build_optimizer(updates_per_step);
   const std::string resume_mode = args.resume.empty() ? config.checkpoint.resume : args.resume;
   if (auto dir = checkpoint::resolve_resume(resume_mode, run_dir)) resume(*dir, args.resume_force);
+  if (!writes_run_files(*comm)) return;  // metrics and TensorBoard are rank 0's (its values are global)
   metrics = std::make_unique<MetricsWriter>(run_dir, resumed_from);
   if (config.logging.tensorboard) {
     tensorboard = std::make_unique<TensorBoardWriter>(run_dir / "tensorboard", resumed_from);
@@ -157,6 +160,10 @@ checkpoint::TrainerState Session::trainer_state() const {
 
 double Session::save_checkpoint() {
   const auto t0 = std::chrono::steady_clock::now();
+  if (!writes_run_files(*comm)) {  // rank 0 writes the whole checkpoint (the optimizer is not sharded)
+    comm->barrier();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
   const checkpoint::TrainerState state = trainer_state();
   const fs::path dir = checkpointer->save(step, [&](const fs::path& tmp) {
     if (lora) {
@@ -164,13 +171,14 @@ double Session::save_checkpoint() {
     } else {
       policy->save_pretrained(checkpoint::model_dir(tmp));
     }
-    if (config.checkpoint.save_optimizer) {
-      save_optimizer_state(*optimizer, checkpoint::optimizer_file(tmp, comm->rank()));
+    if (config.checkpoint.save_optimizer) {  // every rank holds the same state: rank 0's file serves all
+      save_optimizer_state(*optimizer, checkpoint::optimizer_file(tmp, 0));
     }
     config::save_config(config, checkpoint::config_file(tmp));
     checkpoint::save_trainer_state(checkpoint::trainer_state_file(tmp), state);
   });
   spdlog::info("checkpoint {}", dir.string());
+  comm->barrier();  // the other ranks go on only once the checkpoint is complete
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
@@ -180,6 +188,7 @@ double Session::maybe_save(std::int64_t save_every) {
 }
 
 void Session::write_metrics(const nlohmann::json& row) {
+  if (!metrics) return;  // not rank 0
   metrics->write(row);
   if (!tensorboard) return;
   std::vector<std::pair<std::string, double>> scalars;
@@ -196,7 +205,7 @@ void Session::resume(const fs::path& checkpoint_dir, bool force) {
   } else {
     load_weights_from(checkpoint_dir);
   }
-  const fs::path optim = checkpoint::optimizer_file(checkpoint_dir, comm->rank());
+  const fs::path optim = checkpoint::optimizer_file(checkpoint_dir, 0);  // any world size: the state is not sharded
   if (fs::exists(optim)) {
     load_optimizer_state(*optimizer, optim);
   } else {

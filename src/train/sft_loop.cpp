@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "data/data_order.h"
+#include "dist/grad_sync.h"
 #include "dist/shard.h"
 #include "models/policy_logprobs.h"
 #include "train/progress.h"
@@ -78,15 +79,19 @@ struct SftStep {
 };
 
 // Mean token NLL over the step's rows: backward per micro-batch with token_mean weights of the step.
+// Every rank calls it (with or without rows): the counts, loss and gradients are summed over ranks.
 void sft_update(Session& s, const std::vector<SftRow>& rows, SftStep& out) {
   std::vector<double> counts{0, static_cast<double>(rows.size())};
   for (const auto& r : rows) counts[0] += static_cast<double>(r.target.size());
   s.comm->all_reduce_sum(counts);
+  if (counts[1] == 0) return;  // no rows on any rank
   const auto total_tokens = static_cast<std::int64_t>(counts[0]);
+  const bool one_process = s.comm->world_size() == 1;
   s.policy->module().train();
   at::Tensor loss_sum;
-  for (auto [a, b] : split_evenly(static_cast<std::int64_t>(rows.size()),
-                                  micro_batch_count(s.config.train, static_cast<std::int64_t>(rows.size())))) {
+  const auto n = static_cast<std::int64_t>(rows.size());
+  for (auto [a, b] : n > 0 ? split_evenly(n, micro_batch_count(s.config.train, n))
+                           : std::vector<std::pair<std::int64_t, std::int64_t>>{}) {
     std::vector<models::LogprobRow> batch;
     for (std::int64_t i = a; i < b; ++i) batch.push_back(models::completion_row(*rows[i].prompt, rows[i].target));
     models::PolicyLogprobs lp = models::policy_logprobs(*s.policy, batch);
@@ -95,12 +100,17 @@ void sft_update(Session& s, const std::vector<SftRow>& rows, SftStep& out) {
     loss.backward();
     loss_sum = loss_sum.defined() ? loss_sum + loss.detach() : loss.detach();
     out.tokens += static_cast<std::int64_t>(w.numel());
-    if (stop_requested()) return s.optimizer->zero_grad(), s.policy->module().eval(), void(out.dropped = true);
+    if (one_process && stop_requested()) break;
   }
+  if (stop_agreed(*s.comm)) return s.optimizer->zero_grad(), s.policy->module().eval(), void(out.dropped = true);
   s.policy->module().eval();
-  std::vector<double> v{loss_sum.item<double>()};
+  std::vector<at::Tensor> params;
+  for (const auto& [name, p] : s.optimizer->params()) params.push_back(p);
+  dist::all_reduce_gradients(params, *s.comm, static_cast<std::int64_t>(s.config.dist.bucket_mb * 1024 * 1024));
+  std::vector<double> v{loss_sum.defined() ? loss_sum.item<double>() : 0.0, static_cast<double>(out.tokens)};
   s.comm->all_reduce_sum(v);
   out.loss = v[0];
+  out.tokens = static_cast<std::int64_t>(v[1]);
   const GradNorm g = s.optimizer->clip_grad_norm(s.config.optim.grad_clip);
   out.grad_norm = g.norm;
   out.lr = s.schedule->lr_at(s.updates);
@@ -123,10 +133,14 @@ SftStep sft_step(Session& s) {
       build_prompts(s.rollout_inputs(), dist::rank_shard(s.order->next(s.config.train.batch_size), *s.comm),
                     &out.images_skipped);
   out.preprocess_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  out.images = static_cast<std::int64_t>(items.size());
   const std::vector<SftRow> rows = sft_rows(s, items, s.step + 1);
-  out.sequences = static_cast<std::int64_t>(rows.size());
-  if (!rows.empty()) sft_update(s, rows, out);
+  std::vector<double> counts{static_cast<double>(items.size()), static_cast<double>(out.images_skipped),
+                             static_cast<double>(rows.size())};
+  s.comm->all_reduce_sum(counts);  // the step's global counts
+  out.images = static_cast<std::int64_t>(counts[0]);
+  out.images_skipped = static_cast<std::int64_t>(counts[1]);
+  out.sequences = static_cast<std::int64_t>(counts[2]);
+  sft_update(s, rows, out);
   if (out.dropped) {
     s.order->restore(cursor);
     return out;
@@ -152,6 +166,7 @@ nlohmann::json sft_metrics(const Session& s, const SftStep& r) {
 }
 
 void save_final_model(Session& s) {
+  if (s.comm->rank() != 0) return;  // every rank holds the same weights
   const std::filesystem::path dir = s.run_dir / "model";
   s.policy->save_pretrained(dir);
   spdlog::info("SFT model written to {} (point model.path of the RL phase at it)", dir.string());
@@ -172,7 +187,7 @@ int run_sft(const config::Config& config, const RunArgs& args) {
     s.write_metrics(sft_metrics(s, r));
     s.maybe_save(phase.train.save_every);
     progress.update(s.step, fmt::format("loss {:.4f}", r.loss));
-    if (stop_requested()) break;
+    if (stop_agreed(*s.comm)) break;
     if (s.bad_in_a_row >= phase.train.max_bad_steps) {
       if (!checkpoint::is_complete(s.checkpointer->step_dir(s.step))) s.save_checkpoint();
       fail("SFT: {} steps in a row had a non-finite loss or gradient (train.max_bad_steps = {}); stopped after step "

@@ -15,22 +15,33 @@ double quantile(std::vector<double> values, double q) {
   return values[lo] + (values[hi] - values[lo]) * (pos - static_cast<double>(lo));
 }
 
-LengthStats length_stats(const Rollout& rollout, ReferenceLengths& reference_lengths) {
-  LengthStats s;
-  if (rollout.samples.empty()) return s;
-  std::vector<double> lengths;
-  double truncated = 0, refs = 0;
+LengthStats length_stats(const Rollout& rollout, ReferenceLengths& reference_lengths, dist::Communicator& comm) {
+  std::vector<double> mine;  // lengths of this rank's captions
+  std::vector<double> sums{0, 0};  // truncated captions, reference lengths
   for (const auto& sample : rollout.samples) {
-    lengths.push_back(static_cast<double>(caption_tokens(sample)));
-    truncated += sample.finish_reason == "length" ? 1.0 : 0.0;
-    refs += reference_lengths.of(*rollout.items.at(static_cast<std::size_t>(sample.request)).record);
+    mine.push_back(static_cast<double>(caption_tokens(sample)));
+    sums[0] += sample.finish_reason == "length" ? 1.0 : 0.0;
+    sums[1] += reference_lengths.of(*rollout.items.at(static_cast<std::size_t>(sample.request)).record);
   }
+  const std::vector<double> lengths = comm.world_size() == 1 ? mine : dist::all_gather(comm, mine);
+  comm.all_reduce_sum(sums);
+  LengthStats s;
+  if (lengths.empty()) return s;
   const auto n = static_cast<double>(lengths.size());
   for (double l : lengths) s.mean += l / n;
   s.p90 = quantile(lengths, 0.9);
-  s.truncated_share = truncated / n;
-  s.reference_mean = refs / n;
+  s.truncated_share = sums[0] / n;
+  s.reference_mean = sums[1] / n;
   return s;
+}
+
+StepCounts step_counts(const Rollout& rollout, const UpdateOutcome& update, dist::Communicator& comm) {
+  std::vector<double> v{static_cast<double>(rollout.items.size()), static_cast<double>(rollout.images_skipped),
+                        static_cast<double>(rollout.samples.size()), static_cast<double>(rollout.generated_tokens),
+                        static_cast<double>(update.tokens)};
+  comm.all_reduce_sum(v);
+  auto i = [&](std::size_t k) { return static_cast<std::int64_t>(v[k]); };
+  return {i(0), i(1), i(2), i(3), i(4)};
 }
 
 namespace {
@@ -50,7 +61,7 @@ void add_rewards(nlohmann::json& row, const RewardOutcome& r) {
   row["advantage/max"] = a.max;
 }
 
-void add_update(nlohmann::json& row, const UpdateOutcome& u) {
+void add_update(nlohmann::json& row, const UpdateOutcome& u, const StepCounts& c) {
   row["loss"] = u.loss;
   row["loss/pg"] = u.pg_loss;
   row["kl"] = u.kl;
@@ -62,10 +73,10 @@ void add_update(nlohmann::json& row, const UpdateOutcome& u) {
   row["lr"] = u.lr;
   row["optimizer_steps"] = u.optimizer_steps;
   row["skipped_steps"] = u.skipped_steps;
-  row["tokens/update"] = u.tokens;
+  row["tokens/update"] = c.update_tokens;
 }
 
-void add_times(nlohmann::json& row, const Rollout& r, const UpdateOutcome& u, const StepTimes& t) {
+void add_times(nlohmann::json& row, const StepCounts& c, const StepTimes& t) {
   row["time/preprocess_s"] = t.preprocess;
   row["time/sample_s"] = t.sample;
   row["time/reward_s"] = t.reward;
@@ -73,26 +84,26 @@ void add_times(nlohmann::json& row, const Rollout& r, const UpdateOutcome& u, co
   row["time/optimizer_s"] = t.optimizer;
   row["time/checkpoint_s"] = t.checkpoint;
   row["time/step_s"] = t.step;
-  row["perf/rollout_tokens_per_s"] = t.sample > 0 ? static_cast<double>(r.generated_tokens) / t.sample : 0.0;
-  row["perf/update_tokens_per_s"] = t.update > 0 ? static_cast<double>(u.tokens) / t.update : 0.0;
+  row["perf/rollout_tokens_per_s"] = t.sample > 0 ? static_cast<double>(c.rollout_tokens) / t.sample : 0.0;
+  row["perf/update_tokens_per_s"] = t.update > 0 ? static_cast<double>(c.update_tokens) / t.update : 0.0;
 }
 
 }  // namespace
 
-nlohmann::json step_metrics(std::int64_t step, std::int64_t epoch, const Rollout& rollout, const RewardOutcome& rewards,
+nlohmann::json step_metrics(std::int64_t step, std::int64_t epoch, const StepCounts& counts, const RewardOutcome& rewards,
                             const UpdateOutcome& update, const LengthStats& lengths, const StepTimes& times) {
   nlohmann::json row = {{"step", step}, {"epoch", epoch}};
-  row["images"] = static_cast<std::int64_t>(rollout.items.size());
-  row["images_skipped"] = rollout.images_skipped;
-  row["captions"] = static_cast<std::int64_t>(rollout.samples.size());
-  row["tokens/rollout"] = rollout.generated_tokens;
+  row["images"] = counts.images;
+  row["images_skipped"] = counts.images_skipped;
+  row["captions"] = counts.captions;
+  row["tokens/rollout"] = counts.rollout_tokens;
   row["caption/length_mean"] = lengths.mean;
   row["caption/length_p90"] = lengths.p90;
   row["caption/truncated_share"] = lengths.truncated_share;
   row["caption/reference_length_mean"] = lengths.reference_mean;
   add_rewards(row, rewards);
-  add_update(row, update);
-  add_times(row, rollout, update, times);
+  add_update(row, update, counts);
+  add_times(row, counts, times);
   return row;
 }
 

@@ -35,4 +35,11 @@ const char* stop_signal_name() {
   return "none";
 }
 
+bool stop_agreed(dist::Communicator& comm) {
+  if (comm.world_size() == 1) return stop_requested();
+  std::vector<double> flag{stop_requested() ? 1.0 : 0.0};
+  comm.all_reduce_sum(flag);
+  return flag[0] > 0;
+}
+
 }  // namespace balcap::train

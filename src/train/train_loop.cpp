@@ -58,6 +58,12 @@ void restore(Session& s, const StepSnapshot& snap) {
 
 enum class StepEnd { kDone, kDropped };
 
+bool any_rank_has_images(const Rollout& rollout, dist::Communicator& comm) {
+  std::vector<double> n{static_cast<double>(rollout.items.size())};
+  comm.all_reduce_sum(n);
+  return n[0] > 0;
+}
+
 void count_total(Session& s, const char* key, std::int64_t n) { s.totals[key] = s.totals.value(key, std::int64_t{0}) + n; }
 
 // One RL step; kDropped when a stop signal came before any optimizer update.
@@ -66,15 +72,15 @@ StepEnd rl_step(Session& s, RlParts& parts, Progress& progress) {
   const auto t_step = Clock::now();
   const StepSnapshot snap = snapshot(s);
   const std::vector<std::int64_t> indices = s.order->next(cfg.train.batch_size);
-  Rollout rollout = rollout_phase(s.rollout_inputs(), indices, s.step + 1);
-  if (stop_requested()) return restore(s, snap), StepEnd::kDropped;
+  Rollout rollout = rollout_phase(s.rollout_inputs(), indices, s.step + 1);  // this rank's share of the batch
+  if (stop_agreed(*s.comm)) return restore(s, snap), StepEnd::kDropped;
   StepTimes times{rollout.preprocess_seconds, rollout.sample_seconds};
   RewardOutcome rewards;
   UpdateOutcome update;
-  if (!rollout.items.empty()) {
+  if (any_rank_has_images(rollout, *s.comm)) {  // every rank runs the phases' collectives, rows or not
     rewards = reward_phase(cfg, parts.objectives, rollout, *parts.reference_lengths, *s.comm);
     times.reward = rewards.seconds;
-    if (stop_requested()) return restore(s, snap), StepEnd::kDropped;
+    if (stop_agreed(*s.comm)) return restore(s, snap), StepEnd::kDropped;
     UpdateInputs in{&cfg, s.policy.get(), parts.reference.get(), s.optimizer.get(), s.schedule.get(), s.comm.get()};
     update = update_phase(in, rollout, rewards.advantage.advantages, s.updates);
     if (update.aborted) return restore(s, snap), StepEnd::kDropped;
@@ -83,14 +89,15 @@ StepEnd rl_step(Session& s, RlParts& parts, Progress& progress) {
   } else {
     spdlog::warn("step {}: no image of the batch could be decoded; nothing to train on", s.step + 1);
   }
+  const StepCounts counts = step_counts(rollout, update, *s.comm);
   s.step += 1;
   s.bad_in_a_row = update.skipped_steps > 0 ? s.bad_in_a_row + 1 : 0;
-  count_total(s, "images_skipped", rollout.images_skipped);
+  count_total(s, "images_skipped", counts.images_skipped);
   count_total(s, "skipped_optimizer_steps", update.skipped_steps);
   times.checkpoint = parts.last_checkpoint_seconds;  // the previous save (this step's comes after its row)
   times.step = since(t_step);
-  nlohmann::json row = step_metrics(s.step, s.order->cursor().epoch, rollout, rewards, update,
-                                    length_stats(rollout, *parts.reference_lengths), times);
+  nlohmann::json row = step_metrics(s.step, s.order->cursor().epoch, counts, rewards, update,
+                                    length_stats(rollout, *parts.reference_lengths, *s.comm), times);
   row["images_skipped_total"] = s.totals["images_skipped"];
   if (cfg.logging.samples_every > 0 && s.step % cfg.logging.samples_every == 0 && !rollout.samples.empty()) {
     row["samples"] = caption_samples(rollout, rewards, cfg.logging.samples_count);
@@ -129,7 +136,7 @@ int run_training(const config::Config& config, const RunArgs& args) {
   parts.reference_lengths = std::make_unique<ReferenceLengths>(*s.tokenizer);
   Progress progress(config.train.max_steps, s.step, config.logging.progress);
   while (s.step < config.train.max_steps) {
-    if (rl_step(s, parts, progress) == StepEnd::kDropped || stop_requested()) {
+    if (rl_step(s, parts, progress) == StepEnd::kDropped || stop_agreed(*s.comm)) {
       save_unless_saved(s);
       progress.finish();
       spdlog::info("stopped by {} after step {}: checkpoint {}; continue with --resume auto", stop_signal_name(),

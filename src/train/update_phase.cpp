@@ -6,14 +6,18 @@
 
 #include "algo/policy_loss.h"
 #include "core/log.h"
+#include "dist/grad_sync.h"
 #include "models/policy_logprobs.h"
 #include "train/stop_signal.h"
 
 namespace balcap::train {
 
-std::vector<std::pair<std::int64_t, std::int64_t>> split_evenly(std::int64_t n, std::int64_t parts) {
+namespace {
+
+// Exactly `parts` consecutive ranges of n rows, near-equal (the first n % parts get one more; empty
+// ones when parts > n).
+std::vector<std::pair<std::int64_t, std::int64_t>> split_into(std::int64_t n, std::int64_t parts) {
   std::vector<std::pair<std::int64_t, std::int64_t>> out;
-  parts = std::max<std::int64_t>(1, std::min(parts, n));
   std::int64_t start = 0;
   for (std::int64_t p = 0; p < parts; ++p) {
     const std::int64_t len = n / parts + (p < n % parts ? 1 : 0);
@@ -21,6 +25,12 @@ std::vector<std::pair<std::int64_t, std::int64_t>> split_evenly(std::int64_t n, 
     start += len;
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::int64_t, std::int64_t>> split_evenly(std::int64_t n, std::int64_t parts) {
+  return split_into(n, std::max<std::int64_t>(1, std::min(parts, n)));
 }
 
 std::int64_t micro_batch_count(const config::TrainConfig& train, std::int64_t n) {
@@ -105,24 +115,45 @@ struct MiniBatchResult {
   double optimizer_seconds = 0;
 };
 
-// The micro-batches of rows [first, last) and, unless aborted, one optimizer step.
+double item_or_zero(const at::Tensor& t) { return t.defined() ? t.item<double>() : 0.0; }
+
+// One process: a stop signal is checked after each micro-batch; several: once per mini-batch, agreed
+// by all ranks (ranks hold different micro-batch counts).
+bool stop_now(const UpdateInputs& in, bool end_of_mini_batch) {
+  if (in.comm->world_size() == 1) return stop_requested();
+  return end_of_mini_batch && stop_agreed(*in.comm);
+}
+
+std::vector<at::Tensor> trainable_tensors(const AdamW& optimizer) {
+  std::vector<at::Tensor> out;
+  for (const auto& [name, p] : optimizer.params()) out.push_back(p);
+  return out;
+}
+
+// The micro-batches of rows [first, last) (none on a rank without rows) and, unless aborted, one
+// optimizer step on the gradients summed over ranks.
 MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const std::vector<double>& adv,
                            std::int64_t first, std::int64_t last, double lr, bool may_abort) {
   MiniBatchResult r;
   const auto [tokens, sequences] = global_counts(in, rollout, first, last);
   LossSums sums;
-  for (auto [a, b] : split_evenly(last - first, micro_batch_count(in.config->train, last - first))) {
+  const std::int64_t rows = last - first;
+  for (auto [a, b] : rows > 0 ? split_evenly(rows, micro_batch_count(in.config->train, rows))
+                              : std::vector<std::pair<std::int64_t, std::int64_t>>{}) {
     MicroBatch mb = micro_batch(rollout, adv, first + a, first + b);
     sums.add(micro_step(in, mb, tokens, sequences));
     r.tokens += static_cast<std::int64_t>(mb.advantages.size());
-    if (may_abort && stop_requested()) {
-      in.optimizer->zero_grad();
-      r.aborted = true;
-      return r;
-    }
+    if (may_abort && stop_now(in, false)) break;
   }
-  std::vector<double> v{sums.loss.item<double>(), sums.pg.item<double>(), sums.kl.item<double>(),
-                        sums.entropy.item<double>(), sums.clip.item<double>(), sums.approx_kl.item<double>()};
+  if (may_abort && stop_now(in, true)) {
+    in.optimizer->zero_grad();
+    r.aborted = true;
+    return r;
+  }
+  const auto bucket = static_cast<std::int64_t>(in.config->dist.bucket_mb * 1024 * 1024);
+  dist::all_reduce_gradients(trainable_tensors(*in.optimizer), *in.comm, bucket);
+  std::vector<double> v{item_or_zero(sums.loss), item_or_zero(sums.pg), item_or_zero(sums.kl),
+                        item_or_zero(sums.entropy), item_or_zero(sums.clip), item_or_zero(sums.approx_kl)};
   in.comm->all_reduce_sum(v);  // each rank's sums carry the global weights: the sum is the global value
   r.loss = v[0], r.pg = v[1], r.kl = v[2], r.entropy = v[3], r.clip = v[4], r.approx_kl = v[5];
   const auto t0 = Clock::now();
@@ -140,6 +171,14 @@ MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const
 
 }  // namespace
 
+std::vector<std::pair<std::int64_t, std::int64_t>> mini_batch_ranges(std::int64_t n, std::int64_t mini_batches,
+                                                                     dist::Communicator& comm) {
+  if (comm.world_size() == 1) return split_evenly(n, mini_batches);
+  std::vector<double> counts{static_cast<double>(n)};
+  comm.all_reduce_sum(counts);
+  return split_into(n, std::max<std::int64_t>(1, std::min(mini_batches, static_cast<std::int64_t>(counts[0]))));
+}
+
 UpdateOutcome update_phase(const UpdateInputs& in, const Rollout& rollout, const std::vector<double>& advantages,
                            std::int64_t& updates_done) {
   const auto t0 = Clock::now();
@@ -149,7 +188,7 @@ UpdateOutcome update_phase(const UpdateInputs& in, const Rollout& rollout, const
   std::int64_t mini_batches_run = 0;
   in.policy->module().train();
   for (std::int64_t epoch = 0; epoch < cfg.algo.ppo_epochs; ++epoch) {
-    for (auto [first, last] : split_evenly(n, cfg.algo.mini_batches)) {
+    for (auto [first, last] : mini_batch_ranges(n, cfg.algo.mini_batches, *in.comm)) {
       const double lr = in.schedule->lr_at(updates_done);
       MiniBatchResult r = mini_batch(in, rollout, advantages, first, last, lr, out.optimizer_steps == 0);
       out.tokens += r.tokens;

@@ -49,6 +49,13 @@ UpdateOutcome update_phase(const UpdateInputs& in, const Rollout& rollout, const
 // get one more).
 std::vector<std::pair<std::int64_t, std::int64_t>> split_evenly(std::int64_t n, std::int64_t parts);
 
+// The mini-batches of this rank's n rows: split_evenly(n, mini_batches) in one process; with several
+// ranks, min(mini_batches, global rows) ranges on every rank (some may be empty), so every rank runs
+// the same number of optimizer steps. The global mini-batch k is the union of the ranks' k-th ranges:
+// the same images as in one process when the batch divides into world_size x mini_batches.
+std::vector<std::pair<std::int64_t, std::int64_t>> mini_batch_ranges(std::int64_t n, std::int64_t mini_batches,
+                                                                     dist::Communicator& comm);
+
 // Micro-batches of one mini-batch of n rows: train.grad_accum parts when set, else ceil(n / micro_batch).
 std::int64_t micro_batch_count(const config::TrainConfig& train, std::int64_t n);
 

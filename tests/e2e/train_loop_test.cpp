@@ -17,6 +17,7 @@
 
 #include "io/safetensors_reader.h"
 #include "support/test_support.h"
+#include "support/train_runs.h"
 
 extern char** environ;
 
@@ -38,28 +39,6 @@ std::string tiny_config(const fs::path& data, const fs::path& run_dir, const std
     << "logging:\n  tensorboard: false\n  progress: never\n  samples_every: 2\n  samples_count: 2\n"
     << extra;
   return y.str();
-}
-
-// 3 synthetic records (so a batch of 2 crosses an epoch boundary every 3 records).
-fs::path synth_data(const fs::path& dir) {
-  CommandResult r = run_balcap("data synth --out " + shell_quote(dir.string()) + " --n 3 --seed 1");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return dir / "train.jsonl";
-}
-
-fs::path write_config(const fs::path& dir, const std::string& yaml) {
-  fs::create_directories(dir);
-  write_file(dir / "cfg.yaml", yaml);
-  return dir / "cfg.yaml";
-}
-
-std::vector<nlohmann::json> metrics_rows(const fs::path& run_dir) {
-  std::vector<nlohmann::json> rows;
-  std::ifstream in(run_dir / "metrics.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
-  }
-  return rows;
 }
 
 // The row without its wall-clock fields (time/*, perf/*): what must be byte-identical on resume.

@@ -1,0 +1,143 @@
+// Multi-process training over c10d Gloo on 127.0.0.1 (docs/distributed.md): real `balcap train`
+// processes started by scripts/launch, by torchrun, or one by one with the launch variables.
+//
+// The same global batch on 1, 2 and 4 ranks takes the same step: every rank samples its share of the
+// images with randomness keyed by image and step, rewards and advantages use global statistics, the
+// loss is weighted by global counts and the gradients are summed over ranks. What differs is float32
+// summation order (ranks hold interleaved images), so values agree to rounding: metrics of the first
+// step within 1e-5 (relative), of the second within 1e-4; weights within 1e-5 (||a - b|| / ||a|| per
+// tensor; the worst is the key bias, whose true gradient is 0: softmax ignores it, so its gradient
+// is rounding noise that AdamW normalises into steps; the test config's AdamW eps 1e-6 damps that).
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "io/safetensors_reader.h"
+#include "support/test_support.h"
+#include "support/train_runs.h"
+
+namespace balcap::test {
+namespace {
+
+// 4 images x G=2 per step, one mini-batch of micro-batches of 2, 8 new tokens; steps 1 and 2 saved.
+std::string rank_config(const fs::path& data, const fs::path& run_dir) {
+  return "model:\n  path: '" + reference_path("train", "tiny_policy").string() + "'\n" +
+         "data:\n  train: '" + data.string() + "'\n" +
+         "sampling:\n  max_new_tokens: 8\n  cuda_graphs: false\n"
+         "optim:\n  lr: 1.0e-3\n  warmup_steps: 0\n  eps: 1.0e-6\n"
+         "train:\n  run_dir: '" + run_dir.string() + "'\n  max_steps: 2\n  save_every: 1\n  batch_size: 4\n"
+         "  group_size: 2\n  micro_batch: 2\n  dtype: float32\n  device: cpu\n  seed: 7\n"
+         "dist:\n  timeout_s: 20\n"
+         "checkpoint:\n  keep_last: 0\n"
+         "logging:\n  tensorboard: false\n  progress: never\n";
+}
+
+struct RankRun {
+  fs::path dir, cfg, run;
+};
+
+RankRun make_run(const fs::path& root, const std::string& name, const fs::path& data) {
+  RankRun r{root / name, {}, root / name / "run"};
+  r.cfg = write_config(r.dir, rank_config(data, r.run));
+  return r;
+}
+
+// A port nothing listens on now (the kernel's pick for an ephemeral bind).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string launch(int ranks) {
+  return shell_quote(std::string(kSourceDir) + "/scripts/launch") + " --nproc " + std::to_string(ranks) +
+         " --master-port " + std::to_string(free_port()) + " ";
+}
+
+// `balcap train` of `run` on `ranks` processes (one: no launcher); fails the test on a non-zero exit.
+void train_on(int ranks, const RankRun& run, const std::string& extra = "") {
+  const std::string cmd = (ranks > 1 ? launch(ranks) : std::string("OMP_NUM_THREADS=1 ")) +
+                          shell_quote(kBalcapBinary) + " train --config " + shell_quote(run.cfg.string()) + " " + extra;
+  const CommandResult r = run_command(cmd);
+  ASSERT_EQ(r.exit_code, 0) << cmd << "\n" << r.out << r.err;
+}
+
+// |a - b| / max(|a|, 0.01): quantities that are 0 by construction (the PPO loss of zero-mean
+// advantages, ~1e-7 here) are compared absolutely.
+double relative(double a, double b) { return std::abs(a - b) / std::max(std::abs(a), 1e-2); }
+
+// Every numeric field of step `step` (1-based) except wall-clock ones agrees within `tolerance`.
+void expect_same_row(const RankRun& a, const RankRun& b, int step, double tolerance) {
+  const auto ra = metrics_rows(a.run), rb = metrics_rows(b.run);
+  ASSERT_GE(ra.size(), static_cast<size_t>(step));
+  ASSERT_GE(rb.size(), static_cast<size_t>(step));
+  const nlohmann::json &x = ra[step - 1], &y = rb[step - 1];
+  int compared = 0;
+  for (const auto& [key, value] : x.items()) {
+    if (!value.is_number() || key.rfind("time/", 0) == 0 || key.rfind("perf/", 0) == 0) continue;
+    ASSERT_TRUE(y.contains(key)) << key;
+    EXPECT_LE(relative(value.get<double>(), y[key].get<double>()), tolerance)
+        << "step " << step << " " << key << ": " << value << " vs " << y[key];
+    ++compared;
+  }
+  EXPECT_GE(compared, 25);
+  for (const char* exact : {"images", "captions", "tokens/rollout", "tokens/update", "optimizer_steps"}) {
+    EXPECT_EQ(x[exact], y[exact]) << exact;
+  }
+}
+
+// The saved weights of step `step`: ||a - b|| <= tolerance x ||a|| for every tensor, and they moved.
+// (Elementwise, AdamW's normalisation turns the rounding of a near-zero gradient into a visible step.)
+void expect_same_weights(const RankRun& a, const RankRun& b, int step, double tolerance) {
+  const auto file = [&](const RankRun& r) {
+    return r.run / "checkpoints" / ("step-" + std::to_string(step)) / "model" / "model.safetensors";
+  };
+  const auto wa = io::load_safetensors(file(a)), wb = io::load_safetensors(file(b));
+  const auto base = io::load_safetensors(reference_path("train", "tiny_policy") / "model.safetensors");
+  double worst = 0, moved = 0;
+  std::string worst_name;
+  for (const auto& [name, t] : wa) {
+    const double d = ((t - wb.at(name)).norm() / t.norm()).item<double>();
+    if (d > worst) worst = d, worst_name = name;
+    moved = std::max(moved, ((t - base.at(name)).norm() / t.norm()).item<double>());
+  }
+  std::cout << "step " << step << " weights: largest ||a - b|| / ||a|| " << worst << " (" << worst_name
+            << "); largest change from the start " << moved << "\n";
+  EXPECT_LE(worst, tolerance) << worst_name;
+  EXPECT_GT(moved, 1e-3);
+}
+
+TEST(MultiRank, OneTwoAndFourRanksTakeTheSameStepsOnTheSameGlobalBatch) {
+  const fs::path root = scratch_dir();
+  const fs::path data = synth_data(root / "data", 4);
+  const RankRun one = make_run(root, "one", data), two = make_run(root, "two", data),
+                four = make_run(root, "four", data), accum = make_run(root, "two_accum", data);
+  train_on(1, one);
+  train_on(2, two);
+  train_on(4, four);
+  train_on(2, accum, "--set train.grad_accum=2");  // 2 micro-batches of 1 caption group per rank
+  for (const RankRun* other : {&two, &four, &accum}) {
+    SCOPED_TRACE(other->dir.filename().string());
+    expect_same_row(one, *other, 1, 1e-5);
+    expect_same_weights(one, *other, 1, 1e-5);
+    expect_same_row(one, *other, 2, 1e-4);
+    expect_same_weights(one, *other, 2, 1e-5);
+  }
+  // Rank 0 writes the run's files; every rank its own log.
+  EXPECT_TRUE(fs::exists(four.run / "rank-3.log"));
+  EXPECT_FALSE(fs::exists(one.run / "rank-0.log"));
+}
+
+}  // namespace
+}  // namespace balcap::test
