@@ -139,5 +139,100 @@ TEST(MultiRank, OneTwoAndFourRanksTakeTheSameStepsOnTheSameGlobalBatch) {
   EXPECT_FALSE(fs::exists(one.run / "rank-0.log"));
 }
 
+// Checkpoints hold one optimizer state (not sharded) and sampling does not depend on the rank, so a
+// run continues on another world size: 2 ranks for step 1, then 1 rank for step 2 (and 1 -> 2) give the
+// uninterrupted run.
+TEST(MultiRank, ResumeOnAnotherWorldSizeContinuesTheRun) {
+  const fs::path root = scratch_dir();
+  const fs::path data = synth_data(root / "data", 4);
+  const RankRun whole = make_run(root, "whole", data), down = make_run(root, "two_then_one", data),
+                up = make_run(root, "one_then_two", data);
+  train_on(1, whole);
+  train_on(2, down, "--max-steps 1");
+  train_on(1, down, "--resume auto --resume-force");  // --resume-force: max_steps differs from the saved config
+  train_on(1, up, "--max-steps 1");
+  train_on(2, up, "--resume auto --resume-force");
+  for (const RankRun* resumed : {&down, &up}) {
+    SCOPED_TRACE(resumed->dir.filename().string());
+    ASSERT_EQ(metrics_rows(resumed->run).size(), 2u);
+    expect_same_row(whole, *resumed, 2, 1e-4);
+    expect_same_weights(whole, *resumed, 2, 1e-5);
+  }
+}
+
+// `sh -c` script that starts rank 1 then rank 0 of a 2-rank run by hand, SIGKILLs rank 1 once rank 0
+// has written its first metrics row, and prints rank 0's exit code and how long it took to exit.
+std::string kill_one_rank_script(const RankRun& run) {
+  const std::string train = shell_quote(kBalcapBinary) + " train --config " + shell_quote(run.cfg.string()) +
+                            " --max-steps 50";
+  const std::string logs = shell_quote(run.dir.string());
+  return "export WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(free_port()) +
+         " OMP_NUM_THREADS=1; "
+         "RANK=1 LOCAL_RANK=1 " + train + " > " + logs + "/r1.log 2>&1 & p1=$!; "
+         "RANK=0 LOCAL_RANK=0 " + train + " > " + logs + "/r0.log 2>&1 & p0=$!; "
+         "i=0; while [ ! -s " + shell_quote((run.run / "metrics.jsonl").string()) + " ] && [ $i -lt 1200 ]; do "
+         "sleep 0.05; i=$((i+1)); done; "
+         "kill -9 $p1; t0=$(date +%s%N); wait $p0; rc=$?; t1=$(date +%s%N); "
+         "echo \"rc=$rc ms=$(( (t1 - t0) / 1000000 ))\"";
+}
+
+TEST(MultiRank, AKilledRankMakesTheOtherExitNamingItselfAndTheCollective) {
+  const fs::path root = scratch_dir();
+  const RankRun run = make_run(root, "run", synth_data(root / "data", 4));
+  const CommandResult r = run_command(kill_one_rank_script(run));
+  ASSERT_NE(r.out.find("rc="), std::string::npos) << r.out << r.err;
+  const int rc = std::stoi(r.out.substr(r.out.find("rc=") + 3));
+  const int ms = std::stoi(r.out.substr(r.out.find("ms=") + 3));
+  const std::string log = read_file(run.dir / "r0.log");
+  std::cout << "rank 0 exited " << rc << " after " << ms << " ms:\n" << log.substr(log.rfind("error") == std::string::npos ? 0 : log.rfind("error")) << "\n";
+  EXPECT_EQ(rc, 1);
+  EXPECT_LT(ms, 20000);  // dist.timeout_s
+  EXPECT_NE(log.find("rank 0 of 2"), std::string::npos) << log;
+  EXPECT_NE(log.find("failed"), std::string::npos) << log;
+  EXPECT_NE(log.find("HINT"), std::string::npos) << log;
+}
+
+// SIGTERM to the launcher reaches every rank: they agree on the step, write one complete checkpoint
+// of it and exit 0; the run resumes from there.
+TEST(MultiRank, SigtermGivesOneCompleteCheckpointAndAResumableRun) {
+  const fs::path root = scratch_dir();
+  const RankRun run = make_run(root, "run", synth_data(root / "data", 4));
+  const std::string script = launch(2) + shell_quote(kBalcapBinary) + " train --config " +
+                             shell_quote(run.cfg.string()) + " --max-steps 200 > " +
+                             shell_quote((run.dir / "launch.log").string()) + " 2>&1 & p=$!; i=0; while [ ! -s " +
+                             shell_quote((run.run / "metrics.jsonl").string()) +
+                             " ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; kill -TERM $p; wait $p; "
+                             "echo rc=$?";
+  const CommandResult r = run_command(script);
+  const std::string log = read_file(run.dir / "launch.log");
+  ASSERT_NE(r.out.find("rc=0"), std::string::npos) << r.out << log;
+  const auto rows = metrics_rows(run.run);
+  ASSERT_GE(rows.size(), 1u);
+  ASSERT_LT(rows.size(), 200u) << "the signal came too late";
+  const fs::path last = run.run / "checkpoints" / ("step-" + std::to_string(rows.size()));
+  EXPECT_TRUE(fs::exists(last / "COMPLETE")) << log;
+  for (const char* rank_log : {"rank-0.log", "rank-1.log"}) {
+    EXPECT_NE(read_file(run.run / rank_log).find("stopped by SIGTERM after step " + std::to_string(rows.size())),
+              std::string::npos) << rank_log;
+  }
+}
+
+// torchrun (its agent serves the store; every rank connects as a client) runs the same 2-rank job as
+// scripts/launch.
+TEST(MultiRank, TorchrunRunsTheSameJobAsScriptsLaunch) {
+  const fs::path root = scratch_dir();
+  const fs::path data = synth_data(root / "data", 4);
+  const RankRun ours = make_run(root, "launch", data), theirs = make_run(root, "torchrun", data);
+  train_on(2, ours);
+  const std::string torchrun = (fs::path(kPython).parent_path() / "torchrun").string();
+  const CommandResult r = run_command(shell_quote(torchrun) + " --no-python --nproc-per-node 2 --master-port " +
+                                      std::to_string(free_port()) + " " + shell_quote(kBalcapBinary) +
+                                      " train --config " + shell_quote(theirs.cfg.string()));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (int step : {1, 2}) expect_same_row(ours, theirs, step, 0.0);
+  expect_same_weights(ours, theirs, 2, 0.0);
+}
+
 }  // namespace
 }  // namespace balcap::test
+
