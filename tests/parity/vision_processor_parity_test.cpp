@@ -1,5 +1,5 @@
 // Processor parity: balcap's Qwen2-VL and CLIP processors against transformers'
-// Qwen2VLImageProcessorPil / CLIPImageProcessorPil called on the same image path, for the real
+// Qwen2VLImageProcessorPil / CLIPImageProcessorPil given the same image (opened and EXIF-transposed by PIL), for the real
 // photos and odd synthetic sizes, with preprocessor_config.json dirs written by ref_vision.py.
 // Targets (normalised units): mean abs diff <= 0.01, max <= 0.1; grid_thw and token counts equal.
 #include <gtest/gtest.h>
