@@ -2,6 +2,7 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -22,9 +23,12 @@ AdamWOptions adamw_options_from(const config::OptimConfig& o) {
   return a;
 }
 
-AdamW::AdamW(NamedParams params, AdamWOptions options, std::vector<double> lr_scales)
-    : params_(std::move(params)), options_(options), lr_scales_(std::move(lr_scales)) {
+AdamW::AdamW(NamedParams params, AdamWOptions options, std::vector<double> lr_scales, std::vector<bool> owned)
+    : params_(std::move(params)), options_(options), lr_scales_(std::move(lr_scales)), owned_(std::move(owned)) {
   if (lr_scales_.empty()) lr_scales_.assign(params_.size(), 1.0);
+  if (owned_.empty()) owned_.assign(params_.size(), true);
+  TORCH_INTERNAL_ASSERT(owned_.size() == params_.size(), "AdamW: ", owned_.size(), " owned flags for ",
+                        params_.size(), " parameters");
   TORCH_INTERNAL_ASSERT(lr_scales_.size() == params_.size(), "AdamW: ", lr_scales_.size(), " lr scales for ",
                         params_.size(), " parameters");
   std::set<std::string> seen;
@@ -33,6 +37,10 @@ AdamW::AdamW(NamedParams params, AdamWOptions options, std::vector<double> lr_sc
     TORCH_INTERNAL_ASSERT(p.defined() && p.is_floating_point(), "AdamW: parameter ", name, " is not a float tensor");
     TORCH_INTERNAL_ASSERT(seen.insert(name).second, "AdamW: duplicate parameter name ", name);
     Slot s;
+    if (!owned_[slots_.size()]) {  // another rank's: no state here
+      slots_.push_back(std::move(s));
+      continue;
+    }
     const bool separate = options_.fp32_master && p.scalar_type() != at::kFloat;
     s.separate = separate;
     s.master = separate ? p.detach().to(at::kFloat).clone() : p.detach();
@@ -71,7 +79,7 @@ void AdamW::step(double lr) {
   const auto& o = options_;
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& p = params_[i].second;
-    if (!p.grad().defined()) continue;
+    if (!p.grad().defined() || !owned_[i]) continue;
     Slot& s = slots_[i];
     const double lr_i = lr * lr_scales_[i];
     auto grad = p.grad().to(at::kFloat);
@@ -101,6 +109,7 @@ void AdamW::zero_grad() {
 std::vector<std::pair<std::string, at::Tensor>> AdamW::state_dict() const {
   std::vector<std::pair<std::string, at::Tensor>> out;
   for (size_t i = 0; i < params_.size(); ++i) {
+    if (!owned_[i]) continue;
     const auto& name = params_[i].first;
     const Slot& s = slots_[i];
     out.emplace_back(name + ".exp_avg", s.exp_avg.cpu().contiguous());
@@ -132,6 +141,10 @@ void AdamW::load_state_dict(const std::vector<std::pair<std::string, at::Tensor>
   std::vector<Slot> loaded(slots_.size());
   for (size_t i = 0; i < params_.size(); ++i) {
     const auto& [name, p] = params_[i];
+    if (!owned_[i]) {  // another rank's state (a sharded optimizer): not this rank's to load
+      for (const char* part : {".exp_avg", ".exp_avg_sq", ".step", ".master"}) given.erase(name + part);
+      continue;
+    }
     loaded[i].exp_avg = take(name + ".exp_avg", p.sizes(), at::kFloat);
     loaded[i].exp_avg_sq = take(name + ".exp_avg_sq", p.sizes(), at::kFloat);
     const auto step = take(name + ".step", {1}, at::kLong);
@@ -147,6 +160,7 @@ void AdamW::load_state_dict(const std::vector<std::pair<std::string, at::Tensor>
   }
   at::NoGradGuard no_grad;
   for (size_t i = 0; i < params_.size(); ++i) {
+    if (!owned_[i]) continue;
     Slot& s = slots_[i];
     auto& p = params_[i].second;
     s.exp_avg.copy_(loaded[i].exp_avg);
@@ -164,11 +178,22 @@ void save_optimizer_state(const AdamW& optimizer, const std::filesystem::path& f
   io::save_safetensors(file, optimizer.state_dict());
 }
 
-void load_optimizer_state(AdamW& optimizer, const std::filesystem::path& file) {
-  const io::SafetensorsCheckpoint saved(file);
+void load_optimizer_state(AdamW& optimizer, const std::filesystem::path& optim_dir) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& entry : std::filesystem::directory_iterator(optim_dir)) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("rank-") && name.ends_with(".safetensors")) files.push_back(entry.path());
+  }
+  std::sort(files.begin(), files.end());
+  BALCAP_CHECK(!files.empty(), "{}: no rank-*.safetensors optimizer state\nHINT: the checkpoint is damaged; resume an "
+               "older one", optim_dir.string());
   std::vector<std::pair<std::string, at::Tensor>> state;
-  for (const auto& name : saved.names()) state.emplace_back(name, saved.tensor(name));
-  optimizer.load_state_dict(state, file.string());
+  for (const auto& file : files) {
+    const io::SafetensorsCheckpoint saved(file);
+    for (const auto& name : saved.names()) state.emplace_back(name, saved.tensor(name));
+  }
+  optimizer.load_state_dict(state, fmt::format("{} ({} file{})", optim_dir.string(), files.size(),
+                                               files.size() == 1 ? "" : "s"));
 }
 
 }  // namespace balcap::train

@@ -50,7 +50,10 @@ class AdamW {
   // `params`: the trainable tensors (leaf, requires_grad), unique names (used as state keys).
   // `lr_scales`: one multiplier of step()'s lr per param (empty = all 1), e.g. a smaller rate for
   // the vision tower (optim.vision_lr_scale).
-  AdamW(NamedParams params, AdamWOptions options, std::vector<double> lr_scales = {});
+  // `owned` (empty = all): with a sharded optimizer (dist.sharded_optimizer), the params whose state
+  // this rank keeps and updates; the others get no master copy or moments and step() leaves them
+  // (their owner's new values arrive by broadcast). Clipping still sees every grad.
+  AdamW(NamedParams params, AdamWOptions options, std::vector<double> lr_scales = {}, std::vector<bool> owned = {});
 
   // As torch.nn.utils.clip_grad_norm_: total = ||(||g_i||_2)_i||_2; when max_norm > 0 every grad is
   // multiplied by min(1, max_norm / (total + 1e-6)). A non-finite total leaves the grads as they are.
@@ -71,6 +74,7 @@ class AdamW {
   void load_state_dict(const std::vector<std::pair<std::string, at::Tensor>>& state, const std::string& source);
 
   const NamedParams& params() const { return params_; }
+  bool owns(std::size_t i) const { return owned_[i]; }
   const AdamWOptions& options() const { return options_; }
 
  private:
@@ -84,12 +88,15 @@ class AdamW {
   std::vector<Slot> slots_;
   AdamWOptions options_;
   std::vector<double> lr_scales_;  // [params]
+  std::vector<bool> owned_;        // [params]
   at::Tensor grad_scale_;  // clip coefficient pending for low-precision grads (undefined = none)
 };
 
 // optim/rank-<R>.safetensors (checkpoint::optimizer_file) <-> the optimizer's state: atomic write of
-// state_dict(); load checks it fits (see load_state_dict), errors name the file.
+// state_dict() (the owned params' state). load reads every optim/rank-*.safetensors of a checkpoint
+// and takes the keys of this optimizer's owned params, so a checkpoint of any world size, sharded or
+// not, resumes on any other; a missing, unexpected or misshapen key -> balcap::Error naming the files.
 void save_optimizer_state(const AdamW& optimizer, const std::filesystem::path& file);
-void load_optimizer_state(AdamW& optimizer, const std::filesystem::path& file);
+void load_optimizer_state(AdamW& optimizer, const std::filesystem::path& optim_dir);
 
 }  // namespace balcap::train

@@ -11,6 +11,7 @@
 #include "io/safetensors_reader.h"
 #include "models/load_policy.h"
 #include "models/text_decoder.h"
+#include "dist/param_shards.h"
 #include "train/world.h"
 
 namespace balcap::train {
@@ -134,7 +135,17 @@ void Session::build_optimizer(std::int64_t updates_per_step) {
                "nothing to train: every parameter is frozen. HINT: check train.freeze_vision, "
                "train.freeze_projector and train.lora.");
   std::vector<double> scales = lr_scales(params, config.optim);
-  optimizer = std::make_unique<AdamW>(std::move(params), adamw_options_from(config.optim), std::move(scales));
+  std::vector<bool> owned;  // empty: this rank keeps the whole optimizer state
+  if (config.dist.sharded_optimizer && comm->world_size() > 1) {
+    std::vector<std::int64_t> numels;
+    for (const auto& [name, p] : params) numels.push_back(p.numel());
+    param_owners = dist::partition_parameters(numels, comm->world_size());
+    for (std::int64_t owner : param_owners) owned.push_back(owner == comm->rank());
+    spdlog::info("sharded optimizer: rank {} keeps the AdamW state of {} of {} parameters", comm->rank(),
+                 std::count(owned.begin(), owned.end(), true), owned.size());
+  }
+  optimizer = std::make_unique<AdamW>(std::move(params), adamw_options_from(config.optim), std::move(scales),
+                                      std::move(owned));
   schedule = std::make_unique<LrSchedule>(config.optim, config.train.max_steps * updates_per_step);
 }
 
@@ -158,12 +169,20 @@ checkpoint::TrainerState Session::trainer_state() const {
   return s;
 }
 
+fs::path Session::staged_optimizer_shard(std::int64_t rank) const {
+  return run_dir / "checkpoints" / fmt::format(".step-{}.optim-rank-{}.safetensors", step, rank);
+}
+
 double Session::save_checkpoint() {
   const auto t0 = std::chrono::steady_clock::now();
-  if (!writes_run_files(*comm)) {  // rank 0 writes the whole checkpoint (the optimizer is not sharded)
-    comm->barrier();
+  const bool sharded = !param_owners.empty() && config.checkpoint.save_optimizer;
+  if (!writes_run_files(*comm)) {  // rank 0 writes the checkpoint; the others only their optimizer shard
+    if (sharded) save_optimizer_state(*optimizer, staged_optimizer_shard(comm->rank()));
+    if (sharded) comm->barrier();  // shards staged
+    comm->barrier();               // checkpoint complete
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   }
+  if (sharded) comm->barrier();  // every shard is staged before the checkpoint (and its COMPLETE) is written
   const checkpoint::TrainerState state = trainer_state();
   const fs::path dir = checkpointer->save(step, [&](const fs::path& tmp) {
     if (lora) {
@@ -171,8 +190,11 @@ double Session::save_checkpoint() {
     } else {
       policy->save_pretrained(checkpoint::model_dir(tmp));
     }
-    if (config.checkpoint.save_optimizer) {  // every rank holds the same state: rank 0's file serves all
+    if (config.checkpoint.save_optimizer) {  // not sharded: every rank holds the same state, rank 0's serves all
       save_optimizer_state(*optimizer, checkpoint::optimizer_file(tmp, 0));
+    }
+    for (std::int64_t r = 1; sharded && r < comm->world_size(); ++r) {
+      fs::rename(staged_optimizer_shard(r), checkpoint::optimizer_file(tmp, r));
     }
     config::save_config(config, checkpoint::config_file(tmp));
     checkpoint::save_trainer_state(checkpoint::trainer_state_file(tmp), state);
@@ -205,9 +227,9 @@ void Session::resume(const fs::path& checkpoint_dir, bool force) {
   } else {
     load_weights_from(checkpoint_dir);
   }
-  const fs::path optim = checkpoint::optimizer_file(checkpoint_dir, 0);  // any world size: the state is not sharded
+  const fs::path optim = checkpoint::optimizer_file(checkpoint_dir, 0).parent_path();  // every rank-*.safetensors
   if (fs::exists(optim)) {
-    load_optimizer_state(*optimizer, optim);
+    load_optimizer_state(*optimizer, optim);  // this rank's part of the state, whatever the saved world size
   } else {
     spdlog::warn("{}: no optimizer state (checkpoint.save_optimizer was off): AdamW moments start at zero, "
                  "the resumed run is not bitwise identical",

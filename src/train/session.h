@@ -76,6 +76,7 @@ class Session {
   std::unique_ptr<data::DataOrder> order;
   std::unique_ptr<data::RecordImageDecoder> images;
   std::unique_ptr<AdamW> optimizer;
+  std::vector<std::int64_t> param_owners;  // dist.sharded_optimizer on several ranks: each param's owner; else empty
   std::unique_ptr<LrSchedule> schedule;
   std::unique_ptr<checkpoint::Checkpointer> checkpointer;
   std::unique_ptr<MetricsWriter> metrics;
@@ -105,6 +106,8 @@ class Session {
   void restore_state(const checkpoint::TrainerState& state);
   void load_weights_from(const std::filesystem::path& checkpoint_dir);
   void load_adapters_from(const std::filesystem::path& checkpoint_dir);
+  // Where rank `rank` stages its optimizer shard of this step before rank 0 moves it into the checkpoint.
+  std::filesystem::path staged_optimizer_shard(std::int64_t rank) const;
 };
 
 }  // namespace balcap::train

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "data/data_order.h"
 #include "dist/grad_sync.h"
+#include "dist/param_shards.h"
 #include "dist/shard.h"
 #include "models/policy_logprobs.h"
 #include "train/progress.h"
@@ -116,6 +117,7 @@ void sft_update(Session& s, const std::vector<SftRow>& rows, SftStep& out) {
   out.lr = s.schedule->lr_at(s.updates);
   if (std::isfinite(out.loss) && g.finite) {
     s.optimizer->step(out.lr);
+    if (!s.param_owners.empty()) dist::broadcast_from_owners(params, s.param_owners, *s.comm);
     ++s.updates;
     out.applied = true;
   } else {

@@ -81,7 +81,8 @@ StepEnd rl_step(Session& s, RlParts& parts, Progress& progress) {
     rewards = reward_phase(cfg, parts.objectives, rollout, *parts.reference_lengths, *s.comm);
     times.reward = rewards.seconds;
     if (stop_agreed(*s.comm)) return restore(s, snap), StepEnd::kDropped;
-    UpdateInputs in{&cfg, s.policy.get(), parts.reference.get(), s.optimizer.get(), s.schedule.get(), s.comm.get()};
+    UpdateInputs in{&cfg,          s.policy.get(),   parts.reference.get(), s.optimizer.get(),
+                    s.schedule.get(), s.comm.get(), &s.param_owners};
     update = update_phase(in, rollout, rewards.advantage.advantages, s.updates);
     if (update.aborted) return restore(s, snap), StepEnd::kDropped;
     times.update = update.seconds;

@@ -7,6 +7,7 @@
 #include "algo/policy_loss.h"
 #include "core/log.h"
 #include "dist/grad_sync.h"
+#include "dist/param_shards.h"
 #include "models/policy_logprobs.h"
 #include "train/stop_signal.h"
 
@@ -162,6 +163,9 @@ MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const
   r.finite = std::isfinite(r.loss) && g.finite;
   if (r.finite) {
     in.optimizer->step(lr);
+    if (in.param_owners != nullptr && !in.param_owners->empty()) {
+      dist::broadcast_from_owners(trainable_tensors(*in.optimizer), *in.param_owners, *in.comm);
+    }
     r.applied = true;
   }
   in.optimizer->zero_grad();

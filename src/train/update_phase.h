@@ -25,6 +25,7 @@ struct UpdateInputs {
   AdamW* optimizer = nullptr;
   const LrSchedule* schedule = nullptr;
   dist::Communicator* comm = nullptr;
+  const std::vector<std::int64_t>* param_owners = nullptr;  // sharded optimizer: each param's owner rank
 };
 
 struct UpdateOutcome {
