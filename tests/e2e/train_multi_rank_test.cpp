@@ -219,11 +219,12 @@ TEST(MultiRank, ResumeOnAnotherWorldSizeContinuesTheRun) {
   }
 }
 
-// `sh -c` script that starts rank 1 then rank 0 of a 2-rank run by hand, SIGKILLs rank 1 once rank 0
-// has written its first metrics row, and prints rank 0's exit code and how long it took to exit.
-std::string kill_one_rank_script(const RankRun& run) {
+// `sh -c` script that starts rank 1 then rank 0 of a 2-rank run by hand, sends `signal` to rank 1 once
+// rank 0 has written its first metrics row, and prints rank 0's exit code and how long it took to exit
+// (then kills rank 1).
+std::string signal_one_rank_script(const RankRun& run, const std::string& signal, const std::string& extra = "") {
   const std::string train = shell_quote(kBalcapBinary) + " train --config " + shell_quote(run.cfg.string()) +
-                            " --max-steps 50";
+                            " --max-steps 50 " + extra;
   const std::string logs = shell_quote(run.dir.string());
   return "export WORLD_SIZE=2 LOCAL_WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + std::to_string(free_port()) +
          " OMP_NUM_THREADS=1; "
@@ -231,24 +232,70 @@ std::string kill_one_rank_script(const RankRun& run) {
          "RANK=0 LOCAL_RANK=0 " + train + " > " + logs + "/r0.log 2>&1 & p0=$!; "
          "i=0; while [ ! -s " + shell_quote((run.run / "metrics.jsonl").string()) + " ] && [ $i -lt 1200 ]; do "
          "sleep 0.05; i=$((i+1)); done; "
-         "kill -9 $p1; t0=$(date +%s%N); wait $p0; rc=$?; t1=$(date +%s%N); "
-         "echo \"rc=$rc ms=$(( (t1 - t0) / 1000000 ))\"";
+         "kill -" + signal + " $p1; t0=$(date +%s%N); wait $p0; rc=$?; t1=$(date +%s%N); "
+         "kill -9 $p1 2>/dev/null; wait $p1 2>/dev/null; echo \"rc=$rc ms=$(( (t1 - t0) / 1000000 ))\"";
+}
+
+struct RankExit {
+  int rc = -1, ms = -1;
+  std::string log;  // rank 0's output
+};
+
+RankExit run_signal_script(const RankRun& run, const std::string& signal, const std::string& extra = "") {
+  const CommandResult r = run_command(signal_one_rank_script(run, signal, extra));
+  RankExit e;
+  e.log = read_file(run.dir / "r0.log");
+  if (r.out.find("rc=") == std::string::npos) return e;
+  e.rc = std::stoi(r.out.substr(r.out.find("rc=") + 3));
+  e.ms = std::stoi(r.out.substr(r.out.find("ms=") + 3));
+  const auto error = e.log.rfind("error");
+  std::cout << "rank 0 exited " << e.rc << " after " << e.ms << " ms: "
+            << (error == std::string::npos ? e.log : e.log.substr(error)) << "\n";
+  return e;
 }
 
 TEST(MultiRank, AKilledRankMakesTheOtherExitNamingItselfAndTheCollective) {
   const fs::path root = scratch_dir();
   const RankRun run = make_run(root, "run", synth_data(root / "data", 4));
-  const CommandResult r = run_command(kill_one_rank_script(run));
-  ASSERT_NE(r.out.find("rc="), std::string::npos) << r.out << r.err;
-  const int rc = std::stoi(r.out.substr(r.out.find("rc=") + 3));
-  const int ms = std::stoi(r.out.substr(r.out.find("ms=") + 3));
-  const std::string log = read_file(run.dir / "r0.log");
-  std::cout << "rank 0 exited " << rc << " after " << ms << " ms:\n" << log.substr(log.rfind("error") == std::string::npos ? 0 : log.rfind("error")) << "\n";
-  EXPECT_EQ(rc, 1);
-  EXPECT_LT(ms, 20000);  // dist.timeout_s
-  EXPECT_NE(log.find("rank 0 of 2"), std::string::npos) << log;
-  EXPECT_NE(log.find("failed"), std::string::npos) << log;
-  EXPECT_NE(log.find("HINT"), std::string::npos) << log;
+  const RankExit e = run_signal_script(run, "KILL");
+  EXPECT_EQ(e.rc, 1) << e.log;
+  EXPECT_LT(e.ms, 20000);  // dist.timeout_s: a dead peer is noticed at once ("Connection closed by peer")
+  EXPECT_NE(e.log.find("rank 0 of 2"), std::string::npos) << e.log;
+  EXPECT_NE(e.log.find("failed"), std::string::npos) << e.log;
+  EXPECT_NE(e.log.find("HINT"), std::string::npos) << e.log;
+}
+
+// A rank that hangs (SIGSTOP): the other gives up after dist.timeout_s and names itself.
+TEST(MultiRank, AHungRankMakesTheOtherExitAfterTheTimeout) {
+  const fs::path root = scratch_dir();
+  const RankRun run = make_run(root, "run", synth_data(root / "data", 4));
+  const RankExit e = run_signal_script(run, "STOP", "--set dist.timeout_s=4");
+  EXPECT_EQ(e.rc, 1) << e.log;
+  EXPECT_GE(e.ms, 3000);
+  EXPECT_LT(e.ms, 30000);
+  EXPECT_NE(e.log.find("rank 0 of 2"), std::string::npos) << e.log;
+  EXPECT_NE(e.log.find("HINT"), std::string::npos) << e.log;
+}
+
+// An undecodable image is skipped on the rank that holds it and counted in the global totals; a rank
+// left with no image at all still joins every collective (no deadlock) and the steps equal one process's.
+TEST(MultiRank, ABadImageIsSkippedOnItsRankAndCountedGloballyWithoutADeadlock) {
+  const fs::path root = scratch_dir();
+  const fs::path good = synth_data(root / "data", 1);
+  fs::copy_file(data_path("images/truncated.jpg"), root / "data" / "images" / "broken.jpg");
+  write_file(root / "data" / "mixed.jsonl",
+             read_file(good) + R"({"id": "broken", "image": "images/broken.jpg", "references": ["a broken image"]})" "\n");
+  const fs::path data = root / "data" / "mixed.jsonl";
+  RankRun one = make_run(root, "one", data), two = make_run(root, "two", data);
+  const std::string batch2 = "--set train.batch_size=2";  // one good and one broken image per step
+  train_on(1, one, batch2);
+  train_on(2, two, batch2);
+  for (int step : {1, 2}) expect_same_row(one, two, step, 1e-4);
+  const auto rows = metrics_rows(two.run);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].at("images_skipped"), 1);
+  EXPECT_EQ(rows[1].at("images_skipped_total"), 2);
+  EXPECT_EQ(rows[1].at("captions"), 2);
 }
 
 // SIGTERM to the launcher reaches every rank: they agree on the step, write one complete checkpoint
