@@ -18,10 +18,12 @@ struct DistConfig {
   void visit(V& v) {
     v.field("backend", backend, "c10d backend; `auto` = nccl on GPU, gloo on CPU.",
             Spec().one_of({"auto", "nccl", "gloo"}));
-    v.field("timeout_s", timeout_s, "A collective waiting longer than this fails the run (dead or hung rank).",
+    v.field("timeout_s", timeout_s,
+            "A collective (or the rendezvous) waiting longer than this fails the run (dead or hung rank).",
             Spec().above(0));
     v.field("sharded_optimizer", sharded_optimizer,
-            "ZeRO-style: reduce-scatter gradients and keep 1/world of the AdamW state per rank.");
+            "ZeRO-1 style: each rank keeps the AdamW state (moments, fp32 master) of ~1/world of the parameters "
+            "(whole tensors) and broadcasts their new values; gradients are still all-reduced in full.");
     v.field("bucket_mb", bucket_mb, "Gradient all-reduce bucket size, MiB (PyTorch DDP's default is 25).",
             Spec().above(0).at_most(4096));
   }

@@ -18,6 +18,12 @@ constexpr const char* kPeerHint =
     "HINT: another rank died or hung (its rank-N.log in the run directory says why); this rank stops too. Fix the "
     "cause and resume every rank with --resume auto";
 
+// The message of a c10 error without its stack trace (the first line).
+std::string first_line(const char* text) {
+  const std::string s(text);
+  return s.substr(0, s.find('\n'));
+}
+
 c10::intrusive_ptr<c10d::Store> connect_store(const LaunchEnv& env, std::chrono::milliseconds timeout) {
   c10d::TCPStoreOptions o;
   o.port = env.master_port;
@@ -31,7 +37,8 @@ c10::intrusive_ptr<c10d::Store> connect_store(const LaunchEnv& env, std::chrono:
   } catch (const std::exception& e) {
     fail("rank {} of {}: rendezvous at {}:{} ({}) failed: {}\nHINT: start all {} ranks with the same MASTER_ADDR and "
          "MASTER_PORT within dist.timeout_s ({} s), and check that the port is free on rank 0's host",
-         env.rank, env.world_size, env.master_addr, env.master_port, o.isServer ? "serving" : "connecting", e.what(),
+         env.rank, env.world_size, env.master_addr, env.master_port, o.isServer ? "serving" : "connecting",
+         first_line(e.what()),
          env.world_size, timeout.count() / 1000);
   }
 }
@@ -62,8 +69,8 @@ class C10dCommunicator final : public Communicator {
     } catch (const Error&) {
       throw;
     } catch (const std::exception& e) {
-      fail("rank {} of {}: creating the {} process group failed: {}\n{}", env.rank, env.world_size, backend, e.what(),
-           kPeerHint);
+      fail("rank {} of {}: creating the {} process group failed: {}\n{}", env.rank, env.world_size, backend,
+           first_line(e.what()), kPeerHint);
     }
     spdlog::info("rank {} of {} joined the {} process group ({}:{}, timeout {} s)", env.rank, env.world_size, backend,
                  env.master_addr, env.master_port, timeout_.count() / 1000);
@@ -126,11 +133,6 @@ class C10dCommunicator final : public Communicator {
     } catch (const std::exception& e) {
       fail("rank {} of {}: {} failed: {}\n{}", env_.rank, env_.world_size, what, first_line(e.what()), kPeerHint);
     }
-  }
-
-  static std::string first_line(const char* text) {
-    const std::string s(text);
-    return s.substr(0, s.find('\n'));
   }
 
   LaunchEnv env_;
