@@ -80,6 +80,14 @@ for line in open(sys.argv[1]):
     m = json.loads(line); print(json.dumps({k: v for k, v in m.items() if k == "step" or k.startswith(("time/", "perf/"))}))' \
   "$work/run/metrics.jsonl"
 echo "peak GPU memory used (MiB): $(sort -n "$out/gpu_memory.log" | tail -1)"
+echo "== the same step as one NCCL rank (scripts/launch --nproc 1: c10d TCPStore + ProcessGroupNCCL) =="
+scripts/launch --nproc 1 "$balcap" train --config configs/demo.yaml --run-dir "$work/run_nccl" --max-steps 1 \
+  --save-every 0 --set model.path="$work/model" --set data.train="$work/data/train.jsonl" --set data.eval= \
+  --set train.device=cuda --set train.dtype=bfloat16 --set train.batch_size=8 --set train.group_size=8 \
+  --set train.micro_batch=8 --set train.grad_checkpointing=true --set train.freeze_vision=true \
+  --set sampling.max_new_tokens=256 --set dist.backend=nccl --set logging.tensorboard=false \
+  > "$out/train_3b_nccl.log" 2>&1 || { rc=1; tail -5 "$out/train_3b_nccl.log"; }
+grep -m2 "process group\|training finished" "$out/train_3b_nccl.log"
 "$python" scripts/peer/hf_rollout_baseline.py --size 3b --images 8 --group 8 --new-tokens 256 --image-size 448 \
   2>&1 | tail -4 | tee -a "$out/hf_step_3b.log"
 [ $rc -eq 0 ] && rc=$train_rc
