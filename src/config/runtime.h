@@ -13,6 +13,7 @@ struct DistConfig {
   double timeout_s = 1800.0;
   bool sharded_optimizer = false;
   double bucket_mb = 25.0;
+  bool overlap_grad_sync = true;
 
   template <class V>
   void visit(V& v) {
@@ -26,6 +27,9 @@ struct DistConfig {
             "(whole tensors) and broadcasts their new values; gradients are still all-reduced in full.");
     v.field("bucket_mb", bucket_mb, "Gradient all-reduce bucket size, MiB (PyTorch DDP's default is 25).",
             Spec().above(0).at_most(4096));
+    v.field("overlap_grad_sync", overlap_grad_sync,
+            "All-reduce each gradient bucket during the last backward pass of a mini-batch, as soon as its "
+            "gradients are final (false: all buckets after the backward pass).");
   }
   bool operator==(const DistConfig&) const = default;
 };

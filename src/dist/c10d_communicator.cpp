@@ -100,6 +100,15 @@ class C10dCommunicator final : public Communicator {
     if (!list[0].is_same(tensor)) tensor.copy_(list[0]);
   }
 
+  std::function<void()> all_reduce_sum_async(at::Tensor& tensor, std::string_view what) override {
+    TORCH_INTERNAL_ASSERT(tensor.device() == device_ && tensor.is_contiguous(), "async all-reduce needs a contiguous ",
+                          device_.str(), " tensor");
+    auto list = std::make_shared<std::vector<at::Tensor>>(std::vector<at::Tensor>{tensor});
+    c10::intrusive_ptr<c10d::Work> work;
+    run_start(what, [&] { work = backend_->allreduce(*list, c10d::AllreduceOptions{}); });
+    return [this, work, list, name = std::string(what)] { run(name, [&] { return work; }); };
+  }
+
   void broadcast(at::Tensor& tensor, std::int64_t root, std::string_view what) override {
     std::vector<at::Tensor> list{on_device(tensor)};
     c10d::BroadcastOptions o;
@@ -120,6 +129,16 @@ class C10dCommunicator final : public Communicator {
   // The tensor itself when it is contiguous and on the group's device, else a contiguous copy there.
   at::Tensor on_device(const at::Tensor& t) const {
     return t.device() == device_ && t.is_contiguous() ? t : t.to(device_).contiguous();
+  }
+
+  // Starting a collective can throw too (a peer already gone).
+  template <class Start>
+  void run_start(std::string_view what, Start start) {
+    try {
+      start();
+    } catch (const std::exception& e) {
+      fail("rank {} of {}: {} failed: {}\n{}", env_.rank, env_.world_size, what, first_line(e.what()), kPeerHint);
+    }
   }
 
   template <class Start>

@@ -23,6 +23,11 @@ void Communicator::all_reduce_sum(at::Tensor& tensor, std::string_view /*what*/)
   tensor.copy_(at::tensor(values, at::kDouble).view(tensor.sizes()));
 }
 
+std::function<void()> Communicator::all_reduce_sum_async(at::Tensor& tensor, std::string_view what) {
+  all_reduce_sum(tensor, what);
+  return [] {};
+}
+
 void Communicator::broadcast(at::Tensor& tensor, std::int64_t root, std::string_view what) {
   if (rank() != root) tensor.zero_();
   all_reduce_sum(tensor, what);

@@ -8,6 +8,7 @@
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,9 @@ class Communicator {
   // In-place sum over ranks of a tensor (gradient buckets: same shape and dtype on every rank, on
   // the communicator's device). The default goes through the host vector in float64.
   virtual void all_reduce_sum(at::Tensor& tensor, std::string_view what);
+  // all_reduce_sum started now and finished by the returned wait() (which throws on failure); the
+  // tensor must stay alive and untouched until then. Default: synchronous, wait() does nothing.
+  virtual std::function<void()> all_reduce_sum_async(at::Tensor& tensor, std::string_view what);
   // Every rank gets root's `tensor` (same shape and dtype everywhere). Default: a sum with zeros.
   virtual void broadcast(at::Tensor& tensor, std::int64_t root, std::string_view what);
 };

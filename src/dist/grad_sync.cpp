@@ -3,6 +3,8 @@
 
 #include <c10/core/GradMode.h>
 
+#include <algorithm>
+
 namespace balcap::dist {
 namespace {
 
@@ -55,6 +57,111 @@ GradSyncStats all_reduce_gradients(const std::vector<at::Tensor>& params, Commun
     bytes += size;
   }
   reduce_bucket(bucket, comm, stats);
+  return stats;
+}
+
+OverlappedGradSync::OverlappedGradSync(std::vector<at::Tensor> params, Communicator& comm, std::int64_t bucket_bytes)
+    : params_(std::move(params)), comm_(comm), bucket_of_(params_.size()), arrived_(params_.size(), false) {
+  std::int64_t bytes = 0;
+  for (std::size_t k = params_.size(); k-- > 0;) {  // reverse order: the output side's gradients come first
+    const at::Tensor& p = params_[k];
+    const std::int64_t size = p.numel() * static_cast<std::int64_t>(p.element_size());
+    const bool cut = !buckets_.empty() && (params_[buckets_.back().members.front()].scalar_type() != p.scalar_type() ||
+                                           params_[buckets_.back().members.front()].device() != p.device() ||
+                                           bytes + size > bucket_bytes);
+    if (buckets_.empty() || cut) buckets_.emplace_back(), bytes = 0;
+    Bucket& b = buckets_.back();
+    b.offsets.push_back(b.members.empty() ? 0 : b.offsets.back() + params_[b.members.back()].numel());
+    b.members.push_back(k);
+    bucket_of_[k] = buckets_.size() - 1;
+    bytes += size;
+  }
+  for (Bucket& b : buckets_) {
+    const at::Tensor& last = params_[b.members.back()];
+    b.flat = at::zeros({b.offsets.back() + last.numel()}, last.options().requires_grad(false));
+  }
+  for (std::size_t k = 0; k < params_.size(); ++k) {
+    hooks_.push_back(params_[k].register_hook([this, k](const at::Tensor& g) { on_gradient(k, g); }));
+  }
+}
+
+OverlappedGradSync::~OverlappedGradSync() {
+  for (std::size_t k = 0; k < params_.size(); ++k) params_[k].remove_hook(hooks_[k]);
+}
+
+void OverlappedGradSync::arm() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  armed_ = true;
+  next_start_ = 0;
+  std::fill(arrived_.begin(), arrived_.end(), false);
+  for (Bucket& b : buckets_) b.ready = 0, b.started = false, b.wait = nullptr;
+}
+
+void OverlappedGradSync::on_gradient(std::size_t k, const at::Tensor& grad) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!armed_ || arrived_[k]) return;
+  c10::NoGradGuard no_grad;
+  Bucket& b = buckets_[bucket_of_[k]];
+  const std::size_t slot = static_cast<std::size_t>(std::find(b.members.begin(), b.members.end(), k) - b.members.begin());
+  at::Tensor out = b.flat.narrow(0, b.offsets[slot], params_[k].numel()).view(params_[k].sizes());
+  const at::Tensor& earlier = params_[k].grad();  // the earlier micro-batches' sum (autograd adds `grad` after this hook)
+  if (earlier.defined()) {
+    at::add_out(out, earlier, grad);
+  } else {
+    out.copy_(grad);
+  }
+  arrived_[k] = true;
+  ++b.ready;
+  start_ready_buckets();
+}
+
+void OverlappedGradSync::start_ready_buckets() {
+  while (next_start_ < buckets_.size() && buckets_[next_start_].ready == buckets_[next_start_].members.size()) {
+    Bucket& b = buckets_[next_start_++];
+    b.wait = comm_.all_reduce_sum_async(b.flat, "gradient all-reduce");
+    b.started = true;
+  }
+}
+
+void OverlappedGradSync::fill_missing(Bucket& b) {
+  for (std::size_t slot = 0; slot < b.members.size(); ++slot) {
+    const std::size_t k = b.members[slot];
+    if (arrived_[k]) continue;
+    at::Tensor out = b.flat.narrow(0, b.offsets[slot], params_[k].numel());
+    const at::Tensor& g = params_[k].grad();
+    if (g.defined()) {
+      out.copy_(g.reshape({-1}));
+    } else {
+      out.zero_();
+    }
+    arrived_[k] = true;
+    ++b.ready;
+  }
+}
+
+GradSyncStats OverlappedGradSync::finish() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  c10::NoGradGuard no_grad;
+  GradSyncStats stats;
+  for (Bucket& b : buckets_) {
+    if (!b.started) fill_missing(b);
+  }
+  start_ready_buckets();
+  for (Bucket& b : buckets_) {
+    b.wait();
+    for (std::size_t slot = 0; slot < b.members.size(); ++slot) {
+      at::Tensor p = params_[b.members[slot]];
+      const at::Tensor sum = b.flat.narrow(0, b.offsets[slot], p.numel()).view(p.sizes());
+      if (p.grad().defined()) {
+        p.mutable_grad().copy_(sum);
+      } else {
+        p.mutable_grad() = sum.clone();
+      }
+    }
+    stats.buckets += 1;
+    stats.bytes += b.flat.numel() * static_cast<std::int64_t>(b.flat.element_size());
+  }
+  armed_ = false;
   return stats;
 }
 

@@ -27,6 +27,7 @@ struct RlParts {
   std::vector<std::unique_ptr<rewards::Objective>> objectives;
   std::unique_ptr<models::Policy> reference;  // only with algo.kl_coef > 0
   std::unique_ptr<ReferenceLengths> reference_lengths;
+  std::unique_ptr<dist::OverlappedGradSync> overlap;  // several ranks with dist.overlap_grad_sync
   double last_checkpoint_seconds = 0;
 };
 
@@ -82,7 +83,7 @@ StepEnd rl_step(Session& s, RlParts& parts, Progress& progress) {
     times.reward = rewards.seconds;
     if (stop_agreed(*s.comm)) return restore(s, snap), StepEnd::kDropped;
     UpdateInputs in{&cfg,          s.policy.get(),   parts.reference.get(), s.optimizer.get(),
-                    s.schedule.get(), s.comm.get(), &s.param_owners};
+                    s.schedule.get(), s.comm.get(), &s.param_owners,    parts.overlap.get()};
     update = update_phase(in, rollout, rewards.advantage.advantages, s.updates);
     if (update.aborted) return restore(s, snap), StepEnd::kDropped;
     times.update = update.seconds;
@@ -135,6 +136,12 @@ int run_training(const config::Config& config, const RunArgs& args) {
   parts.objectives = rewards::build_objectives(config.rewards, s.device);
   parts.reference = load_reference(s);
   parts.reference_lengths = std::make_unique<ReferenceLengths>(*s.tokenizer);
+  if (s.comm->world_size() > 1 && config.dist.overlap_grad_sync) {
+    std::vector<at::Tensor> params;
+    for (const auto& [name, p] : s.optimizer->params()) params.push_back(p);
+    parts.overlap = std::make_unique<dist::OverlappedGradSync>(
+        std::move(params), *s.comm, static_cast<std::int64_t>(config.dist.bucket_mb * 1024 * 1024));
+  }
   Progress progress(config.train.max_steps, s.step, config.logging.progress);
   while (s.step < config.train.max_steps) {
     if (rl_step(s, parts, progress) == StepEnd::kDropped || stop_agreed(*s.comm)) {

@@ -139,20 +139,31 @@ MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const
   const auto [tokens, sequences] = global_counts(in, rollout, first, last);
   LossSums sums;
   const std::int64_t rows = last - first;
-  for (auto [a, b] : rows > 0 ? split_evenly(rows, micro_batch_count(in.config->train, rows))
-                              : std::vector<std::pair<std::int64_t, std::int64_t>>{}) {
+  const auto parts = rows > 0 ? split_evenly(rows, micro_batch_count(in.config->train, rows))
+                              : std::vector<std::pair<std::int64_t, std::int64_t>>{};
+  for (std::size_t m = 0; m < parts.size(); ++m) {
+    const auto [a, b] = parts[m];
+    if (in.overlap != nullptr && m + 1 == parts.size()) in.overlap->arm();  // the last backward overlaps the sync
     MicroBatch mb = micro_batch(rollout, adv, first + a, first + b);
     sums.add(micro_step(in, mb, tokens, sequences));
     r.tokens += static_cast<std::int64_t>(mb.advantages.size());
     if (may_abort && stop_now(in, false)) break;
   }
+  if (in.overlap != nullptr) {
+    if (parts.empty()) in.overlap->arm();  // no rows here: this rank's buckets start now, in the same order
+    in.overlap->finish();
+  } else {
+    const auto bucket = static_cast<std::int64_t>(in.config->dist.bucket_mb * 1024 * 1024);
+    dist::all_reduce_gradients(trainable_tensors(*in.optimizer), *in.comm, bucket);
+  }
+  // After the gradient sync: ranks that ran a backward pass have started its bucket collectives, so
+  // every rank makes this agreement call after the same sequence of collectives.
   if (may_abort && stop_now(in, true)) {
     in.optimizer->zero_grad();
     r.aborted = true;
     return r;
   }
-  const auto bucket = static_cast<std::int64_t>(in.config->dist.bucket_mb * 1024 * 1024);
-  dist::all_reduce_gradients(trainable_tensors(*in.optimizer), *in.comm, bucket);
+
   std::vector<double> v{item_or_zero(sums.loss), item_or_zero(sums.pg), item_or_zero(sums.kl),
                         item_or_zero(sums.entropy), item_or_zero(sums.clip), item_or_zero(sums.approx_kl)};
   in.comm->all_reduce_sum(v);  // each rank's sums carry the global weights: the sum is the global value

@@ -11,6 +11,7 @@
 
 #include "config/config.h"
 #include "dist/communicator.h"
+#include "dist/grad_sync.h"
 #include "models/policy.h"
 #include "train/adamw.h"
 #include "train/lr_schedule.h"
@@ -26,6 +27,7 @@ struct UpdateInputs {
   const LrSchedule* schedule = nullptr;
   dist::Communicator* comm = nullptr;
   const std::vector<std::int64_t>* param_owners = nullptr;  // sharded optimizer: each param's owner rank
+  dist::OverlappedGradSync* overlap = nullptr;  // dist.overlap_grad_sync on several ranks; else null
 };
 
 struct UpdateOutcome {

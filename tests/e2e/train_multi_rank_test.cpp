@@ -122,12 +122,14 @@ TEST(MultiRank, OneTwoAndFourRanksTakeTheSameStepsOnTheSameGlobalBatch) {
   const fs::path root = scratch_dir();
   const fs::path data = synth_data(root / "data", 4);
   const RankRun one = make_run(root, "one", data), two = make_run(root, "two", data),
-                four = make_run(root, "four", data), accum = make_run(root, "two_accum", data);
+                four = make_run(root, "four", data), accum = make_run(root, "two_accum", data),
+                after = make_run(root, "two_sync_after_backward", data);
   train_on(1, one);
-  train_on(2, two);
+  train_on(2, two);   // gradient buckets all-reduced during the last backward pass (the default)
   train_on(4, four);
   train_on(2, accum, "--set train.grad_accum=2");  // 2 micro-batches of 1 caption group per rank
-  for (const RankRun* other : {&two, &four, &accum}) {
+  train_on(2, after, "--set dist.overlap_grad_sync=false");  // all buckets after the backward pass
+  for (const RankRun* other : {&two, &four, &accum, &after}) {
     SCOPED_TRACE(other->dir.filename().string());
     expect_same_row(one, *other, 1, 1e-5);
     expect_same_weights(one, *other, 1, 1e-5);
