@@ -131,10 +131,10 @@ void OverlappedGradSync::fill_missing(Bucket& b) {
     const at::Tensor& g = params_[k].grad();
     if (g.defined()) {
       out.copy_(g.reshape({-1}));
+      arrived_[k] = true;  // a gradient from an earlier micro-batch
     } else {
-      out.zero_();
+      out.zero_();  // none here (arrived_ stays false: maybe none on any rank)
     }
-    arrived_[k] = true;
     ++b.ready;
   }
 }
@@ -147,9 +147,15 @@ GradSyncStats OverlappedGradSync::finish() {
     if (!b.started) fill_missing(b);
   }
   start_ready_buckets();
+  // Which parameters got a gradient on some rank: one without any keeps an undefined .grad (AdamW
+  // then skips it, as in one process).
+  std::vector<double> got(params_.size());
+  for (std::size_t k = 0; k < params_.size(); ++k) got[k] = arrived_[k] ? 1.0 : 0.0;
+  comm_.all_reduce_sum(got);
   for (Bucket& b : buckets_) {
     b.wait();
     for (std::size_t slot = 0; slot < b.members.size(); ++slot) {
+      if (got[b.members[slot]] == 0) continue;
       at::Tensor p = params_[b.members[slot]];
       const at::Tensor sum = b.flat.narrow(0, b.offsets[slot], p.numel()).view(p.sizes());
       if (p.grad().defined()) {

@@ -31,7 +31,8 @@ GradSyncStats all_reduce_gradients(const std::vector<at::Tensor>& params, Commun
 // the backward pass goes on. Buckets start in index order on every rank, so every rank makes the same
 // collective calls whatever order its autograd produces gradients in. finish() starts the buckets not
 // yet started (gradients that never came: what .grad holds, or zeros), waits for all and writes the
-// sums into .grad. Every trainable parameter takes part (an untouched one as zeros).
+// sums into .grad. A parameter without a gradient here takes part as zeros; one without a gradient on
+// any rank keeps an undefined .grad (one more small all-reduce tells).
 //
 //   OverlappedGradSync sync(params, comm, bucket_bytes);   // once: registers the hooks
 //   ... micro-batches' backward ...; sync.arm(); last_loss.backward(); sync.finish();
