@@ -6,6 +6,7 @@
 
 #include <array>
 #include <map>
+#include <optional>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -135,21 +136,31 @@ void check_load_dtype(const std::filesystem::path& dir, at::ScalarType dtype) {
                c10::toString(dtype));
 }
 
+// The checkpoint's name of the module's output head (lm_head.weight; LLaVA's hub files spell it
+// language_model.lm_head.weight), or nullopt when the file has none.
+std::optional<std::string> head_on_disk(const io::SafetensorsCheckpoint& checkpoint, const WeightLoadOptions& options) {
+  for (const std::string& name : checkpoint.names()) {
+    if ((options.to_module_name ? options.to_module_name(name) : name) == "lm_head.weight") return name;
+  }
+  return std::nullopt;
+}
+
 void load_pretrained_weights(torch::nn::Module& model, const std::filesystem::path& dir,
                              const io::SafetensorsCheckpoint& checkpoint, bool tie_word_embeddings,
                              WeightLoadOptions options) {
-  if (tie_word_embeddings && checkpoint.contains("lm_head.weight")) {
+  const std::optional<std::string> head = head_on_disk(checkpoint, options);
+  if (tie_word_embeddings && head) {
     // transformers ties after loading, so the stored copy is never used either.
-    spdlog::warn("{}: tie_word_embeddings is true; the stored lm_head.weight is ignored", dir.string());
-    options.ignored_disk_names.insert("lm_head.weight");
+    spdlog::warn("{}: tie_word_embeddings is true; the stored {} is ignored", dir.string(), *head);
+    options.ignored_disk_names.insert(*head);
   }
   try {
     load_module_weights(model, checkpoint, options);
   } catch (const Error& e) {
-    if (!tie_word_embeddings && !checkpoint.contains("lm_head.weight")) {
+    if (!tie_word_embeddings && !head) {
       fail(
-          "{}\n(lm_head.weight is absent and config.json has tie_word_embeddings false, so it is required. "
-          "HINT: if this model really ties its head to the embeddings, set tie_word_embeddings: true.)",
+          "{}\n(the output head (lm_head.weight) is absent and config.json has tie_word_embeddings false, so it is "
+          "required. HINT: if this model really ties its head to the embeddings, set tie_word_embeddings: true.)",
           e.what());
     }
     throw;

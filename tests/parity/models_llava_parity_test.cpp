@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "io/safetensors_checkpoint.h"
+#include "io/safetensors_writer.h"
 #include "models/caption_prompt.h"
 #include "models/llava_policy.h"
 #include "models/load_policy.h"
@@ -219,6 +220,30 @@ TEST(LlavaParity, ImageTokenCountDifferentFromTheFeaturesNamesBoth) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("15 <image> tokens"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("16 image features"), std::string::npos) << e.what();
+  }
+}
+
+// A hub-spelled checkpoint missing one tensor: the error names it, and does not blame the head
+// (stored there as language_model.lm_head.weight).
+TEST(LlavaParity, AMissingTensorIsNamedWithoutBlamingThePresentHead) {
+  const fs::path dir = test::scratch_dir() / "missing_bias";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const auto& f : fs::directory_iterator(llava_dir("a_hub"))) {
+    if (f.path().extension() != ".safetensors") fs::copy_file(f.path(), dir / f.path().filename());
+  }
+  std::vector<std::pair<std::string, at::Tensor>> kept;
+  for (auto& [name, t] : io::load_safetensors(llava_dir("a_hub") / "model.safetensors")) {
+    if (name != "multi_modal_projector.linear_1.bias") kept.emplace_back(name, t.clone());
+  }
+  io::save_safetensors(dir / "model.safetensors", kept);
+  try {
+    models::load_policy(dir);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("multi_modal_projector.linear_1.bias"), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find("is absent and config.json has tie_word_embeddings false"), std::string::npos)
+        << e.what();
   }
 }
 
