@@ -146,24 +146,21 @@ std::int64_t bytes_of(const fs::path& f) { return static_cast<std::int64_t>(fs::
 // dist.sharded_optimizer: each rank keeps and updates the AdamW state of ~1/world of the parameters and
 // receives the others' new values; the steps are those of one process, each rank's checkpoint shard
 // holds its part (together: the one-process state), and the sharded run resumes on one process.
+// (Two ranks: the 4-rank sharded run adds nothing the 2-rank one and the 4-rank unsharded run do not.)
 TEST(MultiRank, ShardedOptimizerTakesTheSameStepsWithAFractionOfTheStatePerRank) {
   const fs::path root = scratch_dir();
   const fs::path data = synth_data(root / "data", 4);
   const RankRun one = make_run(root, "one", data), two = make_run(root, "two_sharded", data),
-                four = make_run(root, "four_sharded", data), back = make_run(root, "two_sharded_then_one", data);
+                back = make_run(root, "two_sharded_then_one", data);
   const std::string sharded = "--set dist.sharded_optimizer=true";
   train_on(1, one);
   train_on(2, two, sharded);
-  train_on(4, four, sharded);
   train_on(2, back, sharded + " --max-steps 1");
   train_on(1, back, "--resume auto --resume-force");
-  for (const RankRun* other : {&two, &four}) {
-    SCOPED_TRACE(other->dir.filename().string());
-    expect_same_row(one, *other, 1, 1e-5);
-    expect_same_weights(one, *other, 1, 1e-5);
-    expect_same_row(one, *other, 2, 1e-4);
-    expect_same_weights(one, *other, 2, 1e-5);
-  }
+  expect_same_row(one, two, 1, 1e-5);
+  expect_same_weights(one, two, 1, 1e-5);
+  expect_same_row(one, two, 2, 1e-4);
+  expect_same_weights(one, two, 2, 1e-5);
   expect_same_row(one, back, 2, 1e-4);
   expect_same_weights(one, back, 2, 1e-5);
   // Optimizer state bytes per rank: the one-process file split into `world` parts of about 1/world, or
@@ -177,15 +174,12 @@ TEST(MultiRank, ShardedOptimizerTakesTheSameStepsWithAFractionOfTheStatePerRank)
     return r.run / "checkpoints" / "step-2" / "optim" / ("rank-" + std::to_string(rank) + ".safetensors");
   };
   const std::int64_t whole = bytes_of(optim(one, 0));
-  for (const RankRun* r : {&two, &four}) {
-    const int world = r == &two ? 2 : 4;
-    std::int64_t sum = 0, largest = 0;
-    for (int k = 0; k < world; ++k) sum += bytes_of(optim(*r, k)), largest = std::max(largest, bytes_of(optim(*r, k)));
-    std::cout << world << " ranks: optimizer state " << whole << " bytes in one process, largest shard " << largest
-              << " (sum " << sum << "; largest parameter's state " << biggest << ")\n";
-    EXPECT_NEAR(static_cast<double>(sum), static_cast<double>(whole), 0.02 * static_cast<double>(whole));
-    EXPECT_LT(largest, std::max(whole / world, biggest) + whole / 50);
-  }
+  const std::int64_t sum = bytes_of(optim(two, 0)) + bytes_of(optim(two, 1));
+  const std::int64_t largest = std::max(bytes_of(optim(two, 0)), bytes_of(optim(two, 1)));
+  std::cout << "2 ranks: optimizer state " << whole << " bytes in one process, largest shard " << largest << " (sum "
+            << sum << "; largest parameter's state " << biggest << ")\n";
+  EXPECT_NEAR(static_cast<double>(sum), static_cast<double>(whole), 0.02 * static_cast<double>(whole));
+  EXPECT_LT(largest, std::max(whole / 2, biggest) + whole / 50);
   // LoRA adapters (many small tensors): two ranks keep about half each. Without LoRA dropout: its masks
   // come from each rank's own generator, so they differ between world sizes (docs/distributed.md).
   const RankRun lora_one = make_run(root, "lora_one", data), lora_two = make_run(root, "lora_two_sharded", data);
