@@ -31,6 +31,7 @@ struct DistConfig {
             "All-reduce each gradient bucket during the last backward pass of a mini-batch, as soon as its "
             "gradients are final (false: all buckets after the backward pass).");
   }
+  std::int64_t bucket_bytes() const { return static_cast<std::int64_t>(bucket_mb * 1024 * 1024); }
   bool operator==(const DistConfig&) const = default;
 };
 

@@ -99,6 +99,12 @@ void AdamW::step(double lr) {
   grad_scale_ = at::Tensor();
 }
 
+std::vector<at::Tensor> AdamW::tensors() const {
+  std::vector<at::Tensor> out;
+  for (const auto& [name, p] : params_) out.push_back(p);
+  return out;
+}
+
 void AdamW::zero_grad() {
   grad_scale_ = at::Tensor();
   for (auto& [name, p] : params_) {

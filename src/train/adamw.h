@@ -74,6 +74,8 @@ class AdamW {
   void load_state_dict(const std::vector<std::pair<std::string, at::Tensor>>& state, const std::string& source);
 
   const NamedParams& params() const { return params_; }
+  // The same tensors without their names (the gradient sync's view).
+  std::vector<at::Tensor> tensors() const;
   bool owns(std::size_t i) const { return owned_[i]; }
   const AdamWOptions& options() const { return options_; }
 

@@ -105,9 +105,8 @@ void sft_update(Session& s, const std::vector<SftRow>& rows, SftStep& out) {
   }
   if (stop_agreed(*s.comm)) return s.optimizer->zero_grad(), s.policy->module().eval(), void(out.dropped = true);
   s.policy->module().eval();
-  std::vector<at::Tensor> params;
-  for (const auto& [name, p] : s.optimizer->params()) params.push_back(p);
-  dist::all_reduce_gradients(params, *s.comm, static_cast<std::int64_t>(s.config.dist.bucket_mb * 1024 * 1024));
+  const std::vector<at::Tensor> params = s.optimizer->tensors();
+  dist::all_reduce_gradients(params, *s.comm, s.config.dist.bucket_bytes());
   std::vector<double> v{loss_sum.defined() ? loss_sum.item<double>() : 0.0, static_cast<double>(out.tokens)};
   s.comm->all_reduce_sum(v);
   out.loss = v[0];

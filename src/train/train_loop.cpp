@@ -137,10 +137,8 @@ int run_training(const config::Config& config, const RunArgs& args) {
   parts.reference = load_reference(s);
   parts.reference_lengths = std::make_unique<ReferenceLengths>(*s.tokenizer);
   if (s.comm->world_size() > 1 && config.dist.overlap_grad_sync) {
-    std::vector<at::Tensor> params;
-    for (const auto& [name, p] : s.optimizer->params()) params.push_back(p);
     parts.overlap = std::make_unique<dist::OverlappedGradSync>(
-        std::move(params), *s.comm, static_cast<std::int64_t>(config.dist.bucket_mb * 1024 * 1024));
+        s.optimizer->tensors(), *s.comm, config.dist.bucket_bytes());
   }
   Progress progress(config.train.max_steps, s.step, config.logging.progress);
   while (s.step < config.train.max_steps) {

@@ -125,12 +125,6 @@ bool stop_now(const UpdateInputs& in, bool end_of_mini_batch) {
   return end_of_mini_batch && stop_agreed(*in.comm);
 }
 
-std::vector<at::Tensor> trainable_tensors(const AdamW& optimizer) {
-  std::vector<at::Tensor> out;
-  for (const auto& [name, p] : optimizer.params()) out.push_back(p);
-  return out;
-}
-
 // The micro-batches of rows [first, last) (none on a rank without rows) and, unless aborted, one
 // optimizer step on the gradients summed over ranks.
 MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const std::vector<double>& adv,
@@ -153,8 +147,8 @@ MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const
     if (parts.empty()) in.overlap->arm();  // no rows here: this rank's buckets start now, in the same order
     in.overlap->finish();
   } else {
-    const auto bucket = static_cast<std::int64_t>(in.config->dist.bucket_mb * 1024 * 1024);
-    dist::all_reduce_gradients(trainable_tensors(*in.optimizer), *in.comm, bucket);
+    const auto bucket = in.config->dist.bucket_bytes();
+    dist::all_reduce_gradients(in.optimizer->tensors(), *in.comm, bucket);
   }
   // After the gradient sync: ranks that ran a backward pass have started its bucket collectives, so
   // every rank makes this agreement call after the same sequence of collectives.
@@ -175,7 +169,7 @@ MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const
   if (r.finite) {
     in.optimizer->step(lr);
     if (in.param_owners != nullptr && !in.param_owners->empty()) {
-      dist::broadcast_from_owners(trainable_tensors(*in.optimizer), *in.param_owners, *in.comm);
+      dist::broadcast_from_owners(in.optimizer->tensors(), *in.param_owners, *in.comm);
     }
     r.applied = true;
   }
