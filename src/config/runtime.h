@@ -23,8 +23,8 @@ struct DistConfig {
             "A collective (or the rendezvous) waiting longer than this fails the run (dead or hung rank).",
             Spec().above(0));
     v.field("sharded_optimizer", sharded_optimizer,
-            "ZeRO-1 style: each rank keeps the AdamW state (moments, fp32 master) of ~1/world of the parameters "
-            "(whole tensors) and broadcasts their new values; gradients are still all-reduced in full.");
+            "ZeRO-1/2 style: each rank keeps the AdamW state (moments, fp32 master) of ~1/world of the parameters "
+            "(whole tensors), gets their gradients reduced to it alone, and broadcasts their new values.");
     v.field("bucket_mb", bucket_mb, "Gradient all-reduce bucket size, MiB (PyTorch DDP's default is 25).",
             Spec().above(0).at_most(4096));
     v.field("overlap_grad_sync", overlap_grad_sync,

@@ -109,6 +109,17 @@ class C10dCommunicator final : public Communicator {
     return [this, work, list, name = std::string(what)] { run(name, [&] { return work; }); };
   }
 
+  std::function<void()> reduce_sum_async(at::Tensor& tensor, std::int64_t root, std::string_view what) override {
+    TORCH_INTERNAL_ASSERT(tensor.device() == device_ && tensor.is_contiguous(), "async reduce needs a contiguous ",
+                          device_.str(), " tensor");
+    auto list = std::make_shared<std::vector<at::Tensor>>(std::vector<at::Tensor>{tensor});
+    c10d::ReduceOptions o;
+    o.rootRank = root;
+    c10::intrusive_ptr<c10d::Work> work;
+    run_start(what, [&] { work = backend_->reduce(*list, o); });
+    return [this, work, list, name = std::string(what)] { run(name, [&] { return work; }); };
+  }
+
   void broadcast(at::Tensor& tensor, std::int64_t root, std::string_view what) override {
     std::vector<at::Tensor> list{on_device(tensor)};
     c10d::BroadcastOptions o;

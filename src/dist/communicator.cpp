@@ -28,6 +28,10 @@ std::function<void()> Communicator::all_reduce_sum_async(at::Tensor& tensor, std
   return [] {};
 }
 
+std::function<void()> Communicator::reduce_sum_async(at::Tensor& tensor, std::int64_t /*root*/, std::string_view what) {
+  return all_reduce_sum_async(tensor, what);
+}
+
 void Communicator::broadcast(at::Tensor& tensor, std::int64_t root, std::string_view what) {
   if (rank() != root) tensor.zero_();
   all_reduce_sum(tensor, what);

@@ -31,6 +31,10 @@ class Communicator {
   // all_reduce_sum started now and finished by the returned wait() (which throws on failure); the
   // tensor must stay alive and untouched until then. Default: synchronous, wait() does nothing.
   virtual std::function<void()> all_reduce_sum_async(at::Tensor& tensor, std::string_view what);
+  // Root's `tensor` becomes the sum over ranks, started now and finished by the returned wait(); the
+  // other ranks' tensors are unspecified afterwards (a gradient reduced to its owner, ZeRO-2). Same
+  // calling rules as all_reduce_sum_async. Default: the all-reduce (every rank gets the sum).
+  virtual std::function<void()> reduce_sum_async(at::Tensor& tensor, std::int64_t root, std::string_view what);
   // Every rank gets root's `tensor` (same shape and dtype everywhere). Default: a sum with zeros.
   virtual void broadcast(at::Tensor& tensor, std::int64_t root, std::string_view what);
 };

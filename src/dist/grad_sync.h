@@ -5,9 +5,17 @@
 // takes the same step as one process holding the whole batch.
 //
 // Flat buckets of at most `bucket_bytes` (PyTorch DDP's 25 MiB default; dist.bucket_mb), filled in
-// parameter order and cut at a dtype or device change, one all-reduce each. A parameter with a grad on
+// parameter order and cut at a dtype or device change, one collective each. A parameter with a grad on
 // some ranks but not on this one (no rows here) takes part as zeros; one without a grad on any rank
 // stays without (as in one process). One process: nothing happens.
+//
+// `owners` (the sharded optimizer's, param_shards.h; empty = none): with owners the gradients are
+// reduce-scattered at parameter granularity, ZeRO-2 style: buckets are also cut where the owner changes
+// and each is reduced to its owner only (one c10d reduce: NCCL's native reduce on GPU; on Gloo a
+// reduce, which moves the same bytes as the reduce-scatter Gloo lacks). Afterwards only the owner keeps
+// the parameter's .grad (the sum); every other rank's is released (undefined), so the gradient memory
+// per rank is about 1/world. The clipping norm is then a global sum of the owners' squares
+// (AdamW::clip_grad_norm with a communicator).
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -22,7 +30,8 @@ struct GradSyncStats {
   std::int64_t bytes = 0;  // gradient bytes all-reduced by this rank
 };
 
-GradSyncStats all_reduce_gradients(const std::vector<at::Tensor>& params, Communicator& comm, std::int64_t bucket_bytes);
+GradSyncStats sync_gradients(const std::vector<at::Tensor>& params, Communicator& comm, std::int64_t bucket_bytes,
+                             const std::vector<std::int64_t>& owners = {});
 
 // The same sum, overlapped with the last backward pass of a mini-batch (dist.overlap_grad_sync).
 // Buckets are cut in reverse parameter order (gradients become final roughly from the output back);
@@ -32,13 +41,15 @@ GradSyncStats all_reduce_gradients(const std::vector<at::Tensor>& params, Commun
 // collective calls whatever order its autograd produces gradients in. finish() starts the buckets not
 // yet started (gradients that never came: what .grad holds, or zeros), waits for all and writes the
 // sums into .grad. A parameter without a gradient here takes part as zeros; one without a gradient on
-// any rank keeps an undefined .grad (one more small all-reduce tells).
+// any rank keeps an undefined .grad (one more small all-reduce tells). With `owners`, each bucket is
+// reduced to its owner and finish() leaves .grad only on the owners (as sync_gradients).
 //
-//   OverlappedGradSync sync(params, comm, bucket_bytes);   // once: registers the hooks
+//   OverlappedGradSync sync(params, comm, bucket_bytes, owners);   // once: registers the hooks
 //   ... micro-batches' backward ...; sync.arm(); last_loss.backward(); sync.finish();
 class OverlappedGradSync {
  public:
-  OverlappedGradSync(std::vector<at::Tensor> params, Communicator& comm, std::int64_t bucket_bytes);
+  OverlappedGradSync(std::vector<at::Tensor> params, Communicator& comm, std::int64_t bucket_bytes,
+                     std::vector<std::int64_t> owners = {});
   ~OverlappedGradSync();
   OverlappedGradSync(const OverlappedGradSync&) = delete;
   OverlappedGradSync& operator=(const OverlappedGradSync&) = delete;
@@ -50,6 +61,7 @@ class OverlappedGradSync {
   struct Bucket {
     std::vector<std::size_t> members;  // parameter indices
     std::vector<std::int64_t> offsets;  // of each member in `flat`
+    std::int64_t owner = -1;            // the rank it is reduced to (-1: all-reduced)
     at::Tensor flat;
     std::size_t ready = 0;
     bool started = false;
@@ -61,6 +73,7 @@ class OverlappedGradSync {
 
   std::vector<at::Tensor> params_;
   Communicator& comm_;
+  std::vector<std::int64_t> owners_;  // [params] or empty
   std::vector<Bucket> buckets_;
   std::vector<std::size_t> bucket_of_;  // [params]
   std::vector<bool> arrived_;           // [params], this pass

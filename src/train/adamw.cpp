@@ -51,15 +51,22 @@ AdamW::AdamW(NamedParams params, AdamWOptions options, std::vector<double> lr_sc
   }
 }
 
-GradNorm AdamW::clip_grad_norm(double max_norm) {
+GradNorm AdamW::clip_grad_norm(double max_norm, dist::Communicator* sharded) {
   std::vector<at::Tensor> norms;
   for (const auto& [name, p] : params_) {
     if (p.grad().defined()) norms.push_back(at::linalg_vector_norm(p.grad().to(at::kFloat), 2));
   }
   GradNorm out;
-  if (norms.empty()) return out;
-  const auto total = at::linalg_vector_norm(at::stack(norms), 2);  // float32 scalar
-  out.norm = total.item<double>();                                 // the one host sync of the step
+  at::Tensor total;  // float32 scalar
+  if (sharded != nullptr && sharded->world_size() > 1) {
+    std::vector<double> squares{norms.empty() ? 0.0 : at::stack(norms).square().sum().item<double>()};
+    sharded->all_reduce_sum(squares);  // every rank, with or without grads of its own: all report one norm
+    total = at::scalar_tensor(std::sqrt(squares[0]), at::kFloat);
+  } else {
+    if (norms.empty()) return out;
+    total = at::linalg_vector_norm(at::stack(norms), 2);
+  }
+  out.norm = total.item<double>();  // the one host sync of the step
   out.finite = std::isfinite(out.norm);
   if (!out.finite || max_norm <= 0) return out;
   const auto coef = at::clamp_max(max_norm / (total + 1e-6), 1.0);  // as clip_grad_norm_, always applied

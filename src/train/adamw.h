@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "config/optim.h"
+#include "dist/communicator.h"
 
 namespace balcap::train {
 
@@ -52,12 +53,14 @@ class AdamW {
   // the vision tower (optim.vision_lr_scale).
   // `owned` (empty = all): with a sharded optimizer (dist.sharded_optimizer), the params whose state
   // this rank keeps and updates; the others get no master copy or moments and step() leaves them
-  // (their owner's new values arrive by broadcast). Clipping still sees every grad.
+  // (their owner's new values arrive by broadcast).
   AdamW(NamedParams params, AdamWOptions options, std::vector<double> lr_scales = {}, std::vector<bool> owned = {});
 
   // As torch.nn.utils.clip_grad_norm_: total = ||(||g_i||_2)_i||_2; when max_norm > 0 every grad is
   // multiplied by min(1, max_norm / (total + 1e-6)). A non-finite total leaves the grads as they are.
-  GradNorm clip_grad_norm(double max_norm);
+  // `sharded` (the grads are spread over ranks, each on its owner only: dist/grad_sync.h with owners):
+  // total is over every rank's grads, one host all-reduce of the squares; every rank must call it.
+  GradNorm clip_grad_norm(double max_norm, dist::Communicator* sharded = nullptr);
 
   // One AdamW update at learning rate `lr` (times the param's lr scale) of every parameter that
   // has a grad.

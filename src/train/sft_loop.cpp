@@ -106,12 +106,13 @@ void sft_update(Session& s, const std::vector<SftRow>& rows, SftStep& out) {
   if (stop_agreed(*s.comm)) return s.optimizer->zero_grad(), s.policy->module().eval(), void(out.dropped = true);
   s.policy->module().eval();
   const std::vector<at::Tensor> params = s.optimizer->tensors();
-  dist::all_reduce_gradients(params, *s.comm, s.config.dist.bucket_bytes());
+  dist::sync_gradients(params, *s.comm, s.config.dist.bucket_bytes(), s.param_owners);
   std::vector<double> v{loss_sum.defined() ? loss_sum.item<double>() : 0.0, static_cast<double>(out.tokens)};
   s.comm->all_reduce_sum(v);
   out.loss = v[0];
   out.tokens = static_cast<std::int64_t>(v[1]);
-  const GradNorm g = s.optimizer->clip_grad_norm(s.config.optim.grad_clip);
+  const GradNorm g =
+      s.optimizer->clip_grad_norm(s.config.optim.grad_clip, s.param_owners.empty() ? nullptr : s.comm.get());
   out.grad_norm = g.norm;
   out.lr = s.schedule->lr_at(s.updates);
   if (std::isfinite(out.loss) && g.finite) {

@@ -138,7 +138,7 @@ int run_training(const config::Config& config, const RunArgs& args) {
   parts.reference_lengths = std::make_unique<ReferenceLengths>(*s.tokenizer);
   if (s.comm->world_size() > 1 && config.dist.overlap_grad_sync) {
     parts.overlap = std::make_unique<dist::OverlappedGradSync>(
-        s.optimizer->tensors(), *s.comm, config.dist.bucket_bytes());
+        s.optimizer->tensors(), *s.comm, config.dist.bucket_bytes(), s.param_owners);
   }
   Progress progress(config.train.max_steps, s.step, config.logging.progress);
   while (s.step < config.train.max_steps) {

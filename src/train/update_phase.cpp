@@ -127,6 +127,12 @@ bool stop_now(const UpdateInputs& in, bool end_of_mini_batch) {
 
 // The micro-batches of rows [first, last) (none on a rank without rows) and, unless aborted, one
 // optimizer step on the gradients summed over ranks.
+// The sharded optimizer's parameter owners (empty: not sharded).
+const std::vector<std::int64_t>& owners(const UpdateInputs& in) {
+  static const std::vector<std::int64_t> none;
+  return in.param_owners != nullptr ? *in.param_owners : none;
+}
+
 MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const std::vector<double>& adv,
                            std::int64_t first, std::int64_t last, double lr, bool may_abort) {
   MiniBatchResult r;
@@ -147,8 +153,7 @@ MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const
     if (parts.empty()) in.overlap->arm();  // no rows here: this rank's buckets start now, in the same order
     in.overlap->finish();
   } else {
-    const auto bucket = in.config->dist.bucket_bytes();
-    dist::all_reduce_gradients(in.optimizer->tensors(), *in.comm, bucket);
+    dist::sync_gradients(in.optimizer->tensors(), *in.comm, in.config->dist.bucket_bytes(), owners(in));
   }
   // After the gradient sync: ranks that ran a backward pass have started its bucket collectives, so
   // every rank makes this agreement call after the same sequence of collectives.
@@ -163,14 +168,12 @@ MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const
   in.comm->all_reduce_sum(v);  // each rank's sums carry the global weights: the sum is the global value
   r.loss = v[0], r.pg = v[1], r.kl = v[2], r.entropy = v[3], r.clip = v[4], r.approx_kl = v[5];
   const auto t0 = Clock::now();
-  const GradNorm g = in.optimizer->clip_grad_norm(in.config->optim.grad_clip);
+  const GradNorm g = in.optimizer->clip_grad_norm(in.config->optim.grad_clip, owners(in).empty() ? nullptr : in.comm);
   r.grad_norm = g.norm;
   r.finite = std::isfinite(r.loss) && g.finite;
   if (r.finite) {
     in.optimizer->step(lr);
-    if (in.param_owners != nullptr && !in.param_owners->empty()) {
-      dist::broadcast_from_owners(in.optimizer->tensors(), *in.param_owners, *in.comm);
-    }
+    if (!owners(in).empty()) dist::broadcast_from_owners(in.optimizer->tensors(), owners(in), *in.comm);
     r.applied = true;
   }
   in.optimizer->zero_grad();

@@ -285,7 +285,9 @@ fs::path expect_sft_lowers_the_reference_loss(const fs::path& dir, const std::st
   EXPECT_EQ(r.exit_code, 0) << r.err;
   std::vector<nlohmann::json> rows = metrics_rows(dir / "run" / "sft");
   EXPECT_EQ(rows.size(), 6u);
-  if (rows.size() == 6u) EXPECT_LT(rows.back().at("loss").get<double>(), rows.front().at("loss").get<double>());
+  if (rows.size() == 6u) {
+    EXPECT_LT(rows.back().at("loss").get<double>(), rows.front().at("loss").get<double>());
+  }
   EXPECT_TRUE(fs::exists(dir / "run" / "sft" / "model" / "model.safetensors"));
   return cfg;
 }

@@ -9,9 +9,6 @@
 // tensor; the worst is the key bias, whose true gradient is 0: softmax ignores it, so its gradient
 // is rounding noise that AdamW normalises into steps; the test config's AdamW eps 1e-6 damps that).
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <map>
@@ -45,19 +42,6 @@ RankRun make_run(const fs::path& root, const std::string& name, const fs::path& 
   RankRun r{root / name, {}, root / name / "run"};
   r.cfg = write_config(r.dir, rank_config(data, r.run));
   return r;
-}
-
-// A port nothing listens on now (the kernel's pick for an ephemeral bind).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
 }
 
 std::string launch(int ranks) {

@@ -152,7 +152,9 @@ void expect_generations_match(const std::string& model) {
     EXPECT_EQ(samples[0].finish_reason, entry["finish_reason"].get<std::string>()) << model;
     saw_stop |= entry["finish_reason"] == "stop";
   }
-  if (!test::rewards_manifest()["models"][model]["vision"].get<bool>()) EXPECT_TRUE(saw_stop) << "the fixture should make one generation stop";
+  if (!test::rewards_manifest()["models"][model]["vision"].get<bool>()) {
+    EXPECT_TRUE(saw_stop) << "the fixture should make one generation stop";
+  }
   // All prompts (different lengths) in one sampler batch, cut at the shortest budget: greedy
   // prefixes of the references.
   std::vector<sampling::SampleRequest> batch;

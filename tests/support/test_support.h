@@ -28,6 +28,9 @@ CommandResult run_command(const std::string& command);
 CommandResult run_balcap(const std::string& args);
 // Single-quotes a string for /bin/sh.
 std::string shell_quote(const std::string& s);
+
+// A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick for an ephemeral bind).
+int free_port();
 // Whole file as bytes.
 std::string read_file(const fs::path& path);
 void write_file(const fs::path& path, const std::string& bytes);
