@@ -101,7 +101,7 @@ import json, sys
 run = sys.argv[1]
 before = json.load(open(f"{run}/eval_before.json"))
 after = json.load(open(f"{run}/eval_after.json"))
-keys = ["correctness", "coverage", "linguistic", "balanced", "length_ratio"]
+keys = ["b_capscore", "correctness", "coverage", "linguistic", "balanced", "length_ratio"]  # b-CapScore: the headline
 summary = {name: {k: ev[k] for k in keys} for name, ev in (("before", before), ("after", after))}
 with open(f"{run}/summary.json.tmp", "w") as f:
     json.dump(summary, f, indent=2)

@@ -53,6 +53,7 @@ std::vector<PromptProblem> prompt_problems(const PromptsConfig& p) {
   check(problems, "system", p.system, {});
   check(problems, "claim_split", p.claim_split, {"caption"});
   check(problems, "verify_image", p.verify_image, {"claim"});
+  check(problems, "pointable", p.pointable, {"claim"});
   check(problems, "verify_reference", p.verify_reference, {"reference", "claim"});
   check(problems, "verify_both", p.verify_both, {"reference", "claim"});
   check(problems, "claim_support", p.claim_support, {"caption", "claim"});

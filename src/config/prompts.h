@@ -23,6 +23,12 @@ struct PromptsConfig {
   std::string verify_image =
       "Look at the image. Is the following statement about the image true? Answer Yes or No.\n\n"
       "Statement: {claim}";
+  std::string pointable =
+      "Does the following statement about the image refer to something that can be pointed to in the image: a "
+      "visible, locatable object, part, region or piece of text, or explicit visual evidence such as a colour, a "
+      "count or a position? Statements about mood, atmosphere, style, intent, the composition's effect on the "
+      "viewer, or anything else that cannot be located in the image are not pointable. Answer Yes or No.\n\n"
+      "Statement: {claim}";
   std::string verify_reference =
       "Reference description(s) of an image:\n{reference}\n\nAccording to the reference description(s), is the "
       "following statement about the image true? Answer Yes or No.\n\nStatement: {claim}";
@@ -50,6 +56,11 @@ struct PromptsConfig {
             Spec().required());
     v.field("verify_image", verify_image,
             "claim_precision, evidence image: is {claim} true of the image (vision judge)? Answered Yes/No.",
+            Spec().required());
+    v.field("pointable", pointable,
+            "claim_precision with rewards.pointability: does {claim} refer to a visible, locatable element or "
+            "explicit visual evidence (BalCapRL's pointability test)? Asked with the image when the evidence "
+            "includes it. Answered Yes/No.",
             Spec().required());
     v.field("verify_reference", verify_reference,
             "claim_precision, evidence reference: is {claim} true according to {reference} (the record's "

@@ -50,14 +50,17 @@ struct ObjectiveConfig {
   bool operator==(const ObjectiveConfig&) const = default;
 };
 
-// `rewards.repetition_guard:` repeated n-grams push the linguistic score down.
+// `rewards.repetition_guard:` repeated n-grams push the linguistic score down. Not in the paper: an
+// opt-in balcap extension (off by default).
 struct RepetitionGuardConfig {
-  bool enabled = true;
+  bool enabled = false;
   std::int64_t ngram = 3;
 
   template <class V>
   void visit(V& v) {
-    v.field("enabled", enabled, "Lower the judge_rating score of captions that repeat n-grams.");
+    v.field("enabled", enabled,
+            "Lower the judge_rating score of captions that repeat n-grams (balcap's extension, not in the "
+            "paper; off by default).");
     v.field("ngram", ngram,
             "n of the n-grams counted: the score is multiplied by distinct n-grams / all n-grams of the caption.",
             Spec().at_least(1).at_most(16));
@@ -75,6 +78,7 @@ struct RewardsConfig {
   LengthMaskConfig length_mask;
   RepetitionGuardConfig repetition_guard;
   PromptsConfig prompts;
+  std::string pointability = "auto";
   std::string on_judge_failure = "fail";
   std::string log_judge_calls;
 
@@ -92,6 +96,13 @@ struct RewardsConfig {
     v.field("length_mask", length_mask, "Length-conditional masking of chosen objectives.");
     v.field("repetition_guard", repetition_guard, "Repetition penalty inside the judge_rating score.");
     v.field("prompts", prompts, "Judge prompt templates (placeholders in braces are filled by the scorer).");
+    v.field("pointability", pointability,
+            "claim_precision's pointability test (BalCapRL): an assertion counts as correct only when it is "
+            "true of the image AND pointable (refers to a visible, locatable element; not mood or "
+            "meta-commentary). `auto` = on for evidence image/both and the scene judge (the paper), off for "
+            "evidence reference (balcap's cheaper text-only option); `true`/`false` force it, so the "
+            "leave-one-out ablation is this one switch.",
+            Spec().one_of({"auto", "true", "false"}));
     v.field("on_judge_failure", on_judge_failure,
             "A judge still failing after its retries: `fail` stops the step with an error; "
             "`invalid` marks those scores invalid (left out of the statistics). Never a silent zero.",

@@ -97,9 +97,13 @@ bool claim_holds(const Scene& scene, const Claim& c) {
       const auto* h = find_group(groups, c.colour2, c.shape2);
       return g != nullptr && h != nullptr && g != h && relation_holds(*g, *h, c.value);
     }
+    case ClaimKind::kCommentary:
+      return true;
   }
   return false;
 }
+
+bool claim_pointable(const Claim& c) { return c.kind != ClaimKind::kCommentary; }
 
 std::string claim_sentence(const Scene& scene, const Claim& c) {
   auto groups = scene_groups(scene);
@@ -132,6 +136,8 @@ std::string claim_sentence(const Scene& scene, const Claim& c) {
       std::string rel = c.value == "left of" ? "to the left of" : "above";
       return capitalise(subject) + be + rel + " " + definite(groups, c.colour2, c.shape2) + ".";
     }
+    case ClaimKind::kCommentary:
+      return "The scene feels " + c.value + ".";
   }
   return "";
 }

@@ -302,7 +302,20 @@ class SentenceParser {
     return true;
   }
 
-  bool clause() { return background_clause() || subject_clause() || enumeration(); }
+  // "the scene feels [very] calm": a claim about no object.
+  bool commentary_clause() {
+    Mark m = mark();
+    if (!accept("the") || !in(kCommentarySubjects, peek())) return reset(m);
+    ++p_;
+    if (!in(kCommentaryVerbs, peek())) return reset(m);
+    ++p_;
+    if (!accept("very")) accept("quite");
+    if (!in(kCommentaryWords, peek())) return reset(m);
+    out_.push_back({ClaimKind::kCommentary, "", "", t_[p_++], "", ""});
+    return true;
+  }
+
+  bool clause() { return background_clause() || commentary_clause() || subject_clause() || enumeration(); }
 
   const std::vector<std::string>& t_;
   std::vector<Claim>& out_;

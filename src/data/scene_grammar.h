@@ -5,7 +5,8 @@
 // centre/middle = center, big = large, upper = top, lower = bottom, under/below/beneath.
 //
 //   sentence    := clause (SEP clause)*                SEP := "," ["and"] | "and"
-//   clause      := bg_clause | subject_clause | enumeration
+//   clause      := bg_clause | commentary | subject_clause | enumeration
+//   commentary  := "the" CSUBJECT CVERB ["very"|"quite"] CWORD        -> commentary claim (not pointable)
 //   bg_clause   := "the background is" [a|an] BGWORD+             -> background colour/style claims
 //   subject_clause := subject ("is"|"are") predicate
 //   subject     := "the" np_core | ("a"|"an"|"one") np_core        -> no count claim
@@ -25,6 +26,7 @@
 //   "beneath" COUNT := a | an | one..nine | 1..9     SIZE := small | large     COLOUR := the object colours SHAPE :=
 //   circle | square | triangle | diamond     BGWORD := white | gray | black | plain | solid | gradient | noisy CELL  :=
 //   top left | top right | bottom left | bottom right | top | bottom | left | right | center
+//   CSUBJECT, CVERB, CWORD := kCommentarySubjects, kCommentaryVerbs, kCommentaryWords (scene_claims.h)
 //
 // Grammatical sentence: the whole sentence parses, starts with a capital letter, ends with . ! ?,
 // and agrees in number (a/an/one + singular, two.. + plural, "is"/"are" with its subject, "there

@@ -125,6 +125,15 @@ Scene random_scene(std::uint64_t seed, SynthSplit split, std::int64_t index, int
   return s;
 }
 
+std::string scene_commentary(const Scene& scene) {
+  SplitMix64 rng(splitmix64(scene.noise_seed ^ 0xC0FFEEULL));  // its own stream: the scene stays as it was
+  if (rng.uniform(3) != 0) return "";
+  const std::string_view subject = kCommentarySubjects[rng.uniform(kCommentarySubjects.size())];
+  const std::string_view verb = kCommentaryVerbs[rng.uniform(kCommentaryVerbs.size())];
+  const std::string_view word = kCommentaryWords[rng.uniform(kCommentaryWords.size())];
+  return fmt::format("The {} {} {}.", subject, verb, word);
+}
+
 std::vector<std::string> scene_references(const Scene& scene) {
   auto groups = scene_groups(scene);
   std::vector<std::string> terse, listed;
@@ -140,6 +149,8 @@ std::vector<std::string> scene_references(const Scene& scene) {
   std::string paragraph = "The image shows " + join_and(listed) + " on " + bg + ".";
   for (const auto& g : groups) paragraph += " " + position_sentence(g);
   for (const auto& r : relation_sentences(scene, groups)) paragraph += " " + r;
+  const std::string commentary = scene_commentary(scene);
+  if (!commentary.empty()) paragraph += " " + commentary;
   return {capitalise(terse_text) + ".", there + join_and(listed) + " on " + bg + ".", paragraph};
 }
 

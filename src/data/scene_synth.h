@@ -23,8 +23,15 @@ enum class SynthSplit : std::uint64_t { kTrain = 0, kEval = 1 };
 //   offset from the cell centre by up to max_offset pixels.
 Scene random_scene(std::uint64_t seed, SynthSplit split, std::int64_t index, int size);
 
-// The three reference styles: terse list, one sentence, a paragraph that states every claim.
+// The three reference styles: terse list, one sentence, a paragraph that states every claim and, for
+// about one scene in three, ends with meta-commentary (scene_commentary), as real references often
+// do ("The scene feels calm."): true of nothing one can point to, so the policy trained on them
+// writes some too, and the pointability test (rewards.pointability) has something to remove.
 std::vector<std::string> scene_references(const Scene& scene);
+
+// The scene's commentary sentence, "The <subject> <verb> <word>." (data/scene_claims.h), or "" for
+// about two scenes in three; drawn from its own stream of the scene's noise seed.
+std::string scene_commentary(const Scene& scene);
 
 // The JSONL record: {"id","image","references","qa","claims","scene"}.
 nlohmann::json scene_record(const std::string& id, const std::string& image, const Scene& scene,

@@ -40,7 +40,8 @@ class JudgePool {
 std::unique_ptr<Objective> judge_scorer(const std::string& name, const config::ObjectiveConfig& objective,
                                         std::shared_ptr<Judge> judge, const config::RewardsConfig& rewards,
                                         const config::JudgeConfig& judge_config) {
-  ScorerSettings settings{rewards.prompts, rewards.on_judge_failure == "invalid", judge_config.max_new_tokens};
+  ScorerSettings settings{rewards.prompts, rewards.on_judge_failure == "invalid", judge_config.max_new_tokens,
+                          pointability_on(rewards.pointability, objective.evidence)};
   const std::string& scorer = objective.scorer;
   if (scorer == "claim_precision") {
     return std::make_unique<ClaimPrecision>(name, std::move(judge), objective.evidence, settings);

@@ -21,14 +21,23 @@ JudgeRequest ClaimPrecision::verify_request(const data::Record& record, const st
   const config::PromptsConfig& p = settings_.prompts;
   if (evidence_ == "reference") {
     return judge_request(
-        settings_, render_template(p.verify_reference, {{"reference", joined_references(record)}, {"claim", claim}}));
+        settings_, render_template(p.verify_reference, {{"reference", joined_references(record)}, {"claim", claim}}),
+        "verify", claim);
   }
   JudgeRequest r =
       evidence_ == "image"
-          ? judge_request(settings_, render_template(p.verify_image, {{"claim", claim}}))
+          ? judge_request(settings_, render_template(p.verify_image, {{"claim", claim}}), "verify", claim)
           : judge_request(settings_,
-                          render_template(p.verify_both, {{"reference", joined_references(record)}, {"claim", claim}}));
+                          render_template(p.verify_both, {{"reference", joined_references(record)}, {"claim", claim}}),
+                          "verify", claim);
   r.image_path = record.image.string();
+  return r;
+}
+
+JudgeRequest ClaimPrecision::pointable_request(const data::Record& record, const std::string& claim) const {
+  JudgeRequest r =
+      judge_request(settings_, render_template(settings_.prompts.pointable, {{"claim", claim}}), "pointable", claim);
+  if (evidence_ != "reference") r.image_path = record.image.string();  // judged with the image in view
   return r;
 }
 
@@ -45,8 +54,8 @@ ObjectiveScores ClaimPrecision::score(const std::vector<ScoredCaption>& captions
       continue;
     }
     scored.push_back(i);
-    split.push_back(
-        judge_request(settings_, render_template(settings_.prompts.claim_split, {{"caption", captions[i].text}})));
+    split.push_back(judge_request(
+        settings_, render_template(settings_.prompts.claim_split, {{"caption", captions[i].text}}), "split"));
   }
   if (scored.empty()) return out;
   std::vector<std::string> texts;
@@ -54,26 +63,32 @@ ObjectiveScores ClaimPrecision::score(const std::vector<ScoredCaption>& captions
     for (std::size_t i : scored) out.valid[i] = false;
     return out;
   }
-  // 2. One Yes/No question per claim, all captions' claims in one batch.
-  std::vector<JudgeRequest> verify;
-  std::vector<std::size_t> owner;  // verify[q] belongs to captions[owner[q]]
+  // 2. Yes/No questions per claim, all captions' claims in one batch: is it true of the evidence, and
+  // (with pointability) does it point at something visible? Questions [2q, 2q + 1] are claim q's.
+  const std::size_t per_claim = settings_.pointability ? 2 : 1;
+  std::vector<JudgeRequest> questions;
+  std::vector<std::size_t> owner;  // claim q belongs to captions[owner[q]]
   std::vector<std::size_t> claim_count(n, 0);
   for (std::size_t s = 0; s < scored.size(); ++s) {
+    const data::Record& record = *captions[scored[s]].record;
     for (const std::string& claim : parse_claims(texts.at(s))) {
-      verify.push_back(verify_request(*captions[scored[s]].record, claim));
+      questions.push_back(verify_request(record, claim));
+      if (settings_.pointability) questions.push_back(pointable_request(record, claim));
       owner.push_back(scored[s]);
       ++claim_count[scored[s]];
     }
   }
   std::vector<std::vector<double>> rows;
-  if (!verify.empty() &&
-      !judge_answered(settings_, name_, [&] { rows = judge_->choice_logprobs(verify, yes_no_choices()); })) {
+  if (!questions.empty() &&
+      !judge_answered(settings_, name_, [&] { rows = judge_->choice_logprobs(questions, yes_no_choices()); })) {
     for (std::size_t i : scored) out.valid[i] = false;
     return out;
   }
-  // 3. score = verified / claims (no claim: 0).
-  for (std::size_t q = 0; q < verify.size(); ++q) {
-    if (says_yes(rows.at(q))) out.score[owner[q]] += 1.0;
+  // 3. score = claims that pass every test / claims (no claim: 0).
+  for (std::size_t q = 0; q < owner.size(); ++q) {
+    bool passes = true;
+    for (std::size_t k = 0; k < per_claim; ++k) passes = passes && says_yes(rows.at(q * per_claim + k));
+    if (passes) out.score[owner[q]] += 1.0;
   }
   for (std::size_t i : scored) {
     if (claim_count[i] > 0) out.score[i] /= static_cast<double>(claim_count[i]);

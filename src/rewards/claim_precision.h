@@ -7,7 +7,10 @@
 //   evidence both       verify_both: the image and the references
 // A claim is verified when P(yes) > P(no) (a decision per claim, so the score is the share of
 // claims the judge accepts, as in the paper; not P(yes) averaged, which rewards hedging judges).
-// score = verified / claims; a caption with no claim scores 0. valid = false when the evidence
+// With pointability (rewards.pointability; on for image evidence, as in BalCapRL) each claim is
+// also asked rewards.prompts.pointable (with the image unless the evidence is reference only) and
+// counts only when both answers are yes: "a red car" passes, "the mood is warm" does not.
+// score = claims passing / claims; a caption with no claim scores 0. valid = false when the evidence
 // is missing (no references for reference/both) or the judge failed under on_judge_failure: invalid.
 #include <memory>
 #include <string>
@@ -27,6 +30,8 @@ class ClaimPrecision final : public Objective {
  private:
   // The verification question of one claim about one record.
   JudgeRequest verify_request(const data::Record& record, const std::string& claim) const;
+  // The pointability question of one claim.
+  JudgeRequest pointable_request(const data::Record& record, const std::string& claim) const;
 
   std::string name_;
   std::shared_ptr<Judge> judge_;

@@ -28,6 +28,10 @@ struct JudgeRequest {
   std::string system;
   std::string user;
   std::optional<std::string> image_path;  // only for judges with sees_images()
+  // Labels for rewards.log_judge_calls only (judges ignore them): what is asked ("verify",
+  // "pointable", "split", ...) and about which assertion, so the log shows each assertion's verdicts.
+  std::string question;
+  std::string assertion;
 };
 
 class Judge {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "rewards/judge_questions.h"
 
 namespace balcap::rewards {
 namespace {
@@ -49,8 +50,11 @@ class LoggedJudge final : public Judge {
     auto start = std::chrono::steady_clock::now();
     try {
       auto rows = inner_->choice_logprobs(requests, choices);
+      const bool yes_no = choices == yes_no_choices();
       write(requests, "choice_logprobs", {{"choices", choices}}, seconds_since(start), [&](std::size_t i) {
-        return json{{"logprobs", i < rows.size() ? finite(rows[i]) : json()}};
+        json answer{{"logprobs", i < rows.size() ? finite(rows[i]) : json()}};
+        if (yes_no && i < rows.size()) answer["verdict"] = says_yes(rows[i]) ? "yes" : "no";
+        return answer;
       });
       return rows;
     } catch (const Error& e) {
@@ -84,6 +88,8 @@ class LoggedJudge final : public Judge {
                    {"system", r.system},
                    {"user", r.user},
                    {"image", r.image_path ? json(*r.image_path) : json()}};
+      if (!r.question.empty()) line["question"] = r.question;
+      if (!r.assertion.empty()) line["assertion"] = r.assertion;
       line.update(args);
       line.update(answer(i));
       line["batch"] = requests.size();

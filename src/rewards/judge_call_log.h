@@ -3,7 +3,9 @@
 // request: {"judge", "call": "generate"|"choice_logprobs", "system", "user", "image" (or null),
 // "max_new_tokens" | "choices", "output" (text) | "logprobs" ([per choice]), "batch" (requests in
 // the call), "seconds" (the whole call)}; a failed call writes "error" instead of the answer and
-// rethrows. Lines are appended and flushed after each call.
+// rethrows. A labelled request adds "question" (verify, pointable, split, support, ...) and
+// "assertion" (the claim asked about); a Yes/No answer adds "verdict": "yes" | "no" (P(yes) > P(no)),
+// so claim_precision's two verdicts per assertion are two lines with the same "assertion". Lines are appended and flushed after each call.
 #include <filesystem>
 #include <memory>
 

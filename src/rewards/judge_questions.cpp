@@ -32,8 +32,14 @@ std::string render_template(std::string_view text, const std::map<std::string, s
   return out;
 }
 
-JudgeRequest judge_request(const ScorerSettings& settings, std::string user) {
-  return JudgeRequest{settings.prompts.system, std::move(user), std::nullopt};
+JudgeRequest judge_request(const ScorerSettings& settings, std::string user, std::string question,
+                           std::string assertion) {
+  return JudgeRequest{settings.prompts.system, std::move(user), std::nullopt, std::move(question), std::move(assertion)};
+}
+
+bool pointability_on(const std::string& setting, const std::string& evidence) {
+  if (setting == "auto") return evidence != "reference";
+  return setting == "true";
 }
 
 const std::vector<std::string>& yes_no_choices() {

@@ -19,14 +19,20 @@ struct ScorerSettings {
   config::PromptsConfig prompts;
   bool invalid_on_failure = false;    // rewards.on_judge_failure == invalid
   std::int64_t max_new_tokens = 512;  // the judge's max_new_tokens (claim splitting)
+  bool pointability = false;          // claim_precision: the pointability test too (rewards.pointability)
 };
+
+// rewards.pointability for a claim_precision objective with `evidence` (image | reference | both):
+// auto -> on unless the evidence is reference only (the paper checks assertions against the image).
+bool pointability_on(const std::string& setting, const std::string& evidence);
 
 // Replaces each {name} of `text` by values.at(name); a placeholder without a value throws
 // balcap::Error (config validation makes that a programming error for the built-in templates).
 std::string render_template(std::string_view text, const std::map<std::string, std::string>& values);
 
-// A request with the settings' system message.
-JudgeRequest judge_request(const ScorerSettings& settings, std::string user);
+// A request with the settings' system message; `question` and `assertion` only label it in the call log.
+JudgeRequest judge_request(const ScorerSettings& settings, std::string user, std::string question = "",
+                           std::string assertion = "");
 
 // Yes/No questions are scored over these four continuations; P(yes) = P("Yes") + P("yes") and
 // P(no) likewise, so the judge's capitalisation does not matter.

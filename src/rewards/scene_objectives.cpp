@@ -59,8 +59,8 @@ double repeated_claims(const data::ParsedCaption& caption) {
 
 class SceneObjective : public Objective {
  public:
-  SceneObjective(std::string name, std::string scorer, config::RepetitionGuardConfig guard)
-      : name_(std::move(name)), scorer_(std::move(scorer)), guard_(guard) {}
+  SceneObjective(std::string name, std::string scorer, config::RepetitionGuardConfig guard, bool pointability)
+      : name_(std::move(name)), scorer_(std::move(scorer)), guard_(guard), pointability_(pointability) {}
 
   std::string name() const override { return name_; }
 
@@ -84,7 +84,7 @@ class SceneObjective : public Objective {
     }
     data::Scene scene = data::scene_from_json(r.scene);
     data::ParsedCaption caption = data::parse_caption(c.text);
-    if (scorer_ == "claim_precision") return scene_claim_precision(scene, caption);
+    if (scorer_ == "claim_precision") return scene_claim_precision(scene, caption, pointability_);
     if (scorer_ == "claim_recall") return scene_claim_recall(scene, caption);
     if (scorer_ == "judge_rating") return scene_linguistic(caption, guard_);
     double qa = scene_qa_accuracy(scene, r.qa, caption);
@@ -103,15 +103,17 @@ class SceneObjective : public Objective {
 
   std::string name_, scorer_;
   config::RepetitionGuardConfig guard_;
+  bool pointability_;
   std::atomic<bool> warned_{false};
 };
 
 }  // namespace
 
-double scene_claim_precision(const data::Scene& scene, const data::ParsedCaption& caption) {
+double scene_claim_precision(const data::Scene& scene, const data::ParsedCaption& caption, bool pointability) {
   if (caption.claims.empty()) return 0.0;
-  auto right = std::count_if(caption.claims.begin(), caption.claims.end(),
-                             [&](const Claim& c) { return data::claim_holds(scene, c); });
+  auto right = std::count_if(caption.claims.begin(), caption.claims.end(), [&](const Claim& c) {
+    return data::claim_holds(scene, c) && (!pointability || data::claim_pointable(c));
+  });
   return static_cast<double>(right) / caption.claims.size();
 }
 
@@ -167,7 +169,8 @@ std::unique_ptr<Objective> make_scene_objective(const std::string& objective_nam
                "rewards.objectives.{}.scorer = '{}' is not one the scene judge answers\nHINT: claim_precision, "
                "claim_recall, qa_accuracy or judge_rating",
                objective_name, s);
-  return std::make_unique<SceneObjective>(objective_name, s, rewards.repetition_guard);
+  // The scene is the image's ground truth: `auto` pointability is on, as with image evidence.
+  return std::make_unique<SceneObjective>(objective_name, s, rewards.repetition_guard, rewards.pointability != "false");
 }
 
 }  // namespace balcap::rewards

@@ -2,7 +2,10 @@
 // Private to src/rewards: The `scene` judge (issue 7, docs/data.md "Scene scorers"): exact scoring of captions against a
 // synthetic record's scene. The caption's claims come from the scene grammar
 // (data/scene_grammar.h); the scene's own claims are data::scene_claims.
-//   claim_precision: true claims / claims the caption makes (no claim at all -> 0)
+//   claim_precision: claims that hold and (with pointability) are pointable / claims the caption
+//                    makes (no claim at all -> 0). Commentary ("The scene feels calm.") cannot be
+//                    refuted, so only the pointability test (rewards.pointability; `auto` = on here,
+//                    as in BalCapRL) fails it; a claim about an object not in the scene is false.
 //   claim_recall:    scene claims the caption states / all scene claims
 //   qa_accuracy:     the record's questions answered from the caption's claims alone; a question
 //                    the caption leaves open (or answers two ways) counts as wrong
@@ -31,7 +34,7 @@
 
 namespace balcap::rewards {
 
-double scene_claim_precision(const data::Scene& scene, const data::ParsedCaption& caption);
+double scene_claim_precision(const data::Scene& scene, const data::ParsedCaption& caption, bool pointability);
 double scene_claim_recall(const data::Scene& scene, const data::ParsedCaption& caption);
 // The caption's answer to a question as choice text ("" when it does not answer).
 std::string scene_answer(const data::SceneQuestion& question, const data::ParsedCaption& caption);

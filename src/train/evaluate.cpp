@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "models/load_policy.h"
+#include "rewards/b_capscore.h"
 #include "rewards/build_objectives.h"
 #include "rewards/score_captions.h"
 #include "train/reward_phase.h"
@@ -63,6 +64,19 @@ void caption_chunk(const config::Config& config, EvalModel& m, const std::vector
   }
 }
 
+// The run's and each sample's b-CapScore (rewards/b_capscore.h), when the config has the three roles.
+void add_b_capscore(const config::Config& config, EvalReport& report) {
+  const auto roles = rewards::b_capscore_roles(config.rewards);
+  report.b_capscore = std::nullopt;
+  if (!roles) return;
+  report.b_capscore =
+      rewards::b_capscore(report.mean[roles->precision], report.mean[roles->recall], report.mean[roles->linguistic]);
+  for (EvalSample& s : report.samples) {
+    const auto p = s.scores[roles->precision], r = s.scores[roles->recall], l = s.scores[roles->linguistic];
+    s.b_capscore = p && r && l ? std::optional<double>(rewards::b_capscore(*p, *r, *l)) : std::nullopt;
+  }
+}
+
 }  // namespace
 
 void summarise(const config::Config& config, EvalReport& report) {
@@ -84,6 +98,7 @@ void summarise(const config::Config& config, EvalReport& report) {
     weights += w;
   }
   report.balanced = weights > 0 ? weighted / weights : 0.0;
+  add_b_capscore(config, report);
   double tokens = 0, refs = 0;
   for (const EvalSample& s : report.samples) {
     tokens += static_cast<double>(s.tokens);
@@ -147,14 +162,17 @@ EvalReport evaluate(const config::Config& config, const EvalOptions& options) {
                data_path.string());
 
   score_samples(config, records, m.policy->device(), report);
-  spdlog::info("eval {}: {} captions of {} images, balanced {:.4f}, length ratio {:.3f}", data_path.string(),
-               report.samples.size(), dataset.records.size(), report.balanced, report.length_ratio);
+  spdlog::info("eval {}: {} captions of {} images, b-CapScore {}, balanced (arithmetic) {:.4f}, length ratio {:.3f}",
+               data_path.string(), report.samples.size(), dataset.records.size(),
+               report.b_capscore ? fmt::format("{:.4f}", *report.b_capscore) : "n/a", report.balanced,
+               report.length_ratio);
   return report;
 }
 
 nlohmann::json to_json(const EvalReport& report) {
   nlohmann::json j = nlohmann::json::object();
   for (const std::string& name : report.objectives) j[name] = report.mean.at(name);
+  j["b_capscore"] = report.b_capscore ? nlohmann::json(*report.b_capscore) : nlohmann::json(nullptr);
   j["balanced"] = report.balanced;
   j["length_ratio"] = report.length_ratio;
   j["caption_tokens_mean"] = report.caption_tokens_mean;
@@ -164,7 +182,8 @@ nlohmann::json to_json(const EvalReport& report) {
     nlohmann::json scores = nlohmann::json::object();
     for (const auto& [name, value] : s.scores) scores[name] = value ? nlohmann::json(*value) : nlohmann::json(nullptr);
     samples.push_back({{"id", s.id}, {"member", s.member}, {"caption", s.caption}, {"tokens", s.tokens},
-                       {"reference_tokens", s.reference_tokens}, {"scores", scores}});
+                       {"reference_tokens", s.reference_tokens}, {"scores", scores},
+                       {"b_capscore", s.b_capscore ? nlohmann::json(*s.b_capscore) : nlohmann::json(nullptr)}});
   }
   j["samples"] = samples;
   return j;

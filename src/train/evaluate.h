@@ -3,8 +3,11 @@
 // (greedy by default, or K sampled captions per image), score the captions with the configured
 // objectives (rewards.objectives: the same scorers the RL reward uses), and summarise:
 //   <objective>   mean of the valid raw scores of that objective, in [0, 1]
+//   b_capscore    the headline: BalCapRL's b-CapScore, the harmonic mean of the precision, recall
+//                 and linguistic means (rewards/b_capscore.h); null when the config lacks one of
+//                 the three. Each sample also gets its own b-CapScore from its three scores.
 //   balanced      sum_k w_k * mean_k / sum_k w_k  (w_k = rewards.objectives.<k>.weight): the
-//                 weighted mean of the objective means, the single number the demo compares
+//                 weighted arithmetic mean of the objective means (a second column)
 //   length_ratio  mean caption tokens / mean reference tokens (stop token excluded; a record's
 //                 reference length is the mean token length of its references)
 // The length mask is NOT applied: evaluation reports raw scores.
@@ -39,11 +42,13 @@ struct EvalSample {
   std::int64_t tokens = 0;                                // caption tokens, stop token excluded
   double reference_tokens = 0;                            // mean reference tokens of the record
   std::map<std::string, std::optional<double>> scores;    // nullopt = the objective could not score it
+  std::optional<double> b_capscore;                       // nullopt: no roles, or one of its three scores invalid
 };
 
 struct EvalReport {
   std::vector<std::string> objectives;   // in the order of rewards.objectives
   std::map<std::string, double> mean;    // per objective, over valid scores (0 when none valid)
+  std::optional<double> b_capscore;      // harmonic mean of the three roles' means (nullopt: no roles)
   double balanced = 0;
   double length_ratio = 0;
   double caption_tokens_mean = 0;

@@ -3,6 +3,9 @@
 
 #include <chrono>
 
+#include <map>
+
+#include "rewards/b_capscore.h"
 #include "rewards/score_captions.h"
 
 namespace balcap::train {
@@ -41,6 +44,15 @@ std::vector<algo::ObjectiveRewards> objective_rewards(const config::Config& conf
   return out;
 }
 
+// b-CapScore of the batch from the objectives' global raw means (before the length mask).
+std::optional<double> batch_b_capscore(const config::Config& config, const algo::AdvantageStats& stats) {
+  const auto roles = rewards::b_capscore_roles(config.rewards);
+  if (!roles) return std::nullopt;
+  std::map<std::string, double> mean;
+  for (const algo::ObjectiveStats& o : stats.objectives) mean[o.name] = o.raw_mean;
+  return rewards::b_capscore(mean[roles->precision], mean[roles->recall], mean[roles->linguistic]);
+}
+
 }  // namespace
 
 RewardOutcome reward_phase(const config::Config& config, const std::vector<std::unique_ptr<rewards::Objective>>& objectives,
@@ -58,6 +70,7 @@ RewardOutcome reward_phase(const config::Config& config, const std::vector<std::
   }
   out.advantage = algo::advantages_from_rewards(out.raw, lengths, rollout.group_sizes, config.rewards.length_mask,
                                                 algo::AdvantageOptions::from(config.algo), comm);
+  out.b_capscore = batch_b_capscore(config, out.advantage.stats);
   out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return out;
 }

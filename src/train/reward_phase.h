@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct RewardOutcome {
   std::vector<algo::ObjectiveRewards> raw;  // K objectives x N raw scores (before the mask)
   algo::AdvantageResult advantage;          // advantages [N], masked flags, stats
   std::vector<double> objective_seconds;    // [K]
+  // b-CapScore of the batch (rewards/b_capscore.h): the harmonic mean of the global raw means of the
+  // precision, recall and linguistic objectives; nullopt when the config lacks one of them.
+  std::optional<double> b_capscore;
   double seconds = 0;
 };
 

@@ -54,6 +54,7 @@ void add_rewards(nlohmann::json& row, const RewardOutcome& r) {
     row[p + "valid_fraction"] = o.valid_fraction;
     row[p + "masked_fraction"] = o.masked_fraction;
   }
+  if (r.b_capscore) row["reward/b_capscore"] = *r.b_capscore;
   const algo::AdvantageStats& a = r.advantage.stats;
   row["advantage/mean"] = a.mean;
   row["advantage/std"] = a.std;

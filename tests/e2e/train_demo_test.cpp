@@ -34,8 +34,8 @@ TEST(Demo, RlImprovesTheHeldOutBalancedScoreOverTheSftStart) {
   ASSERT_EQ(summary.size(), 2u) << summary.dump();
   for (const char* phase : {"before", "after"}) {
     const nlohmann::json& p = summary.at(phase);
-    EXPECT_EQ(p.size(), 5u) << p.dump();
-    for (const char* key : {"correctness", "coverage", "linguistic", "balanced"}) {
+    EXPECT_EQ(p.size(), 6u) << p.dump();
+    for (const char* key : {"b_capscore", "correctness", "coverage", "linguistic", "balanced"}) {
       ASSERT_TRUE(p.at(key).is_number()) << phase << "." << key;
       EXPECT_GE(p.at(key).get<double>(), 0.0);
       EXPECT_LE(p.at(key).get<double>(), 1.0);

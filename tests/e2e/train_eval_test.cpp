@@ -5,11 +5,14 @@
 // score_samples is also checked on known captions (the references), where the scores are not 0.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "config/load.h"
 #include "data/dataset.h"
+#include "data/scene_claims.h"
+#include "data/scene_grammar.h"
 #include "rewards/judge_factories.h"
 #include "train/evaluate.h"
 #include "support/test_support.h"
@@ -159,9 +162,22 @@ TEST(EvalScore, ReferencesScoreHighAndTheSummaryIsTheWeightedMean) {
     weighted += w * report.mean.at(name);
   }
   EXPECT_NEAR(report.balanced, weighted / 4.0, 1e-12);
+  // The headline b-CapScore: the harmonic mean of the three means (hand formula), per sample too.
+  const double p = report.mean.at("correctness"), r = report.mean.at("coverage"), l = report.mean.at("linguistic");
+  ASSERT_TRUE(report.b_capscore.has_value());
+  EXPECT_NEAR(*report.b_capscore, 3.0 / (1.0 / p + 1.0 / r + 1.0 / l), 1e-12);
+  const auto& s0 = report.samples[0].scores;
+  ASSERT_TRUE(report.samples[0].b_capscore.has_value());
+  EXPECT_NEAR(*report.samples[0].b_capscore,
+              3.0 / (1.0 / *s0.at("correctness") + 1.0 / *s0.at("coverage") + 1.0 / *s0.at("linguistic")), 1e-12);
+  EXPECT_EQ(*report.samples[1].b_capscore, 0.0);  // nonsense: no claim, precision 0 -> b-CapScore 0
   EXPECT_NEAR(report.length_ratio, (40.0 + 3.0) / 60.0, 1e-12);
-  // The longest reference states every claim: precision and recall 1.
-  EXPECT_EQ(*report.samples[0].scores.at("correctness"), 1.0);
+  // The longest reference states every claim: recall 1; precision 1 but for its commentary sentence
+  // when it has one (true, not pointable: the pointability test fails it).
+  const auto claims = data::parse_caption(report.samples[0].caption).claims;
+  const auto commentary = std::count_if(claims.begin(), claims.end(), [](const data::Claim& c) { return !data::claim_pointable(c); });
+  EXPECT_EQ(*report.samples[0].scores.at("correctness"),
+            1.0 - static_cast<double>(commentary) / static_cast<double>(claims.size()));
   EXPECT_EQ(*report.samples[0].scores.at("coverage"), 1.0);
 }
 

@@ -114,7 +114,7 @@ TEST(ConfigSchema, PyYamlReadsTheResolvedConfigWithTheSameValuesAndTypes) {
   EXPECT_DOUBLE_EQ(json["optim"]["lr"].get<double>(), cfg.optim.lr);
   EXPECT_TRUE(json["train"]["group_size"].is_number_integer());
   EXPECT_EQ(json["train"]["group_size"].get<std::int64_t>(), 8);
-  EXPECT_EQ(json["rewards"]["judges"]["text_judge"]["kind"], "local");
+  EXPECT_EQ(json["rewards"]["judges"]["vl_judge"]["kind"], "local");
   EXPECT_EQ(json["rewards"]["length_mask"]["objectives"], nlohmann::json::array({"linguistic"}));
   EXPECT_EQ(json["model"]["tokenizer"], "");
   EXPECT_EQ(json["data"]["prompt"], cfg.data.prompt);
@@ -148,6 +148,16 @@ TEST(ConfigSchema, ShippedRecipesUseTheBalCapRlSettings) {
     EXPECT_DOUBLE_EQ(cfg.algo.clip_high, 0.28) << name;
     EXPECT_EQ(cfg.rewards.objectives.size(), 3u) << name;
     EXPECT_EQ(cfg.rewards.length_mask.objectives, (std::vector<std::string>{"linguistic"})) << name;
+    // The paper's precision: assertions checked against the image by a judge that sees it, with
+    // the pointability test; no repetition guard (an opt-in extension).
+    const config::ObjectiveConfig& precision = cfg.rewards.objectives.at("correctness");
+    EXPECT_EQ(precision.evidence, "image") << name;
+    const config::JudgeConfig& judge = cfg.rewards.judges.at(precision.judge);
+    EXPECT_TRUE(judge.kind == "local" ? judge.model.find("VL") != std::string::npos : judge.vision) << name;
+    EXPECT_NE(cfg.rewards.pointability, "false") << name;
+    EXPECT_FALSE(cfg.rewards.repetition_guard.enabled) << name;
+    EXPECT_DOUBLE_EQ(cfg.rewards.length_mask.min_ratio, 0.5) << name;
+    EXPECT_DOUBLE_EQ(cfg.rewards.length_mask.max_ratio, 2.0) << name;
   }
 }
 

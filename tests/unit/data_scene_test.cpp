@@ -116,6 +116,7 @@ TEST(DataScene, EachClaimSentenceParsesBackToItsClaim) {
 }
 
 TEST(DataScene, ReferencesAreGrammaticalTrueAndTheParagraphStatesEveryClaim) {
+  int with_commentary = 0;
   for (std::int64_t i = 0; i < 200; ++i) {
     Scene s = random_scene(5, SynthSplit::kEval, i, 84);
     auto refs = scene_references(s);
@@ -128,7 +129,13 @@ TEST(DataScene, ReferencesAreGrammaticalTrueAndTheParagraphStatesEveryClaim) {
     auto paragraph = parse_caption(refs[2]).claims;
     std::set<Claim> stated(paragraph.begin(), paragraph.end());
     for (const auto& c : scene_claims(s)) EXPECT_TRUE(stated.count(c)) << refs[2] << " misses " << claim_sentence(s, c);
+    // Commentary: only in the paragraph, as its last sentence, and the only claim that is not pointable.
+    const auto not_pointable = std::count_if(paragraph.begin(), paragraph.end(), [](const Claim& c) { return !claim_pointable(c); });
+    EXPECT_EQ(not_pointable, scene_commentary(s).empty() ? 0 : 1) << refs[2];
+    with_commentary += !scene_commentary(s).empty();
   }
+  EXPECT_GT(with_commentary, 40);  // about one in three of 200
+  EXPECT_LT(with_commentary, 95);
 }
 
 TEST(DataScene, RandomScenesRespectTheirConstraintsAndDependOnlyOnSeedSplitAndIndex) {

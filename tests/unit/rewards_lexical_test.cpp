@@ -62,7 +62,7 @@ TEST(RepetitionGuard, RepeatedNgramsLowerTheFactor) {
   config::RepetitionGuardConfig off;
   off.enabled = false;
   EXPECT_DOUBLE_EQ(repetition_factor("A dog, a dog, a dog, a dog.", off), 1.0);
-  EXPECT_DOUBLE_EQ(repetition_factor("A dog, a dog, a dog, a dog.", config::RepetitionGuardConfig{}), 2.0 / 6.0);
+  EXPECT_DOUBLE_EQ(repetition_factor("A dog, a dog, a dog, a dog.", config::RepetitionGuardConfig{.enabled = true, .ngram = 3}), 2.0 / 6.0);
 }
 
 TEST(LexicalObjectives, PrecisionIsTheMeanShareOfEachCaptionSentenceFoundInTheReferences) {

@@ -77,7 +77,7 @@ TEST(JudgeCallLog, EveryRequestOfEveryCallIsOneJsonLine) {
   auto judge = with_call_log(inner, path);
   EXPECT_EQ(judge->name(), "table");
   judge->generate({{"s", "one", std::nullopt}, {"s", "two", "img.png"}}, 64);
-  judge->choice_logprobs({{"s", "q", std::nullopt}}, yes_no_choices());
+  judge->choice_logprobs({{"s", "q", std::nullopt, "pointable", "the mood is warm"}}, yes_no_choices());
   inner->failing = true;
   EXPECT_THROW(judge->generate({{"s", "three", std::nullopt}}, 64), JudgeError);
   std::vector<nlohmann::json> lines;
@@ -92,6 +92,11 @@ TEST(JudgeCallLog, EveryRequestOfEveryCallIsOneJsonLine) {
   EXPECT_EQ(lines[2]["call"], "choice_logprobs");
   EXPECT_EQ(lines[2]["choices"], nlohmann::json::parse(R"(["Yes","yes","No","no"])"));
   EXPECT_NEAR(lines[2]["logprobs"][2].get<double>(), std::log(0.8), 1e-12);
+  // A labelled Yes/No question records its assertion and the verdict (claim_precision's two per assertion).
+  EXPECT_EQ(lines[2]["question"], "pointable");
+  EXPECT_EQ(lines[2]["assertion"], "the mood is warm");
+  EXPECT_EQ(lines[2]["verdict"], "no");
+  EXPECT_FALSE(lines[0].contains("verdict"));
   EXPECT_NE(lines[3]["error"].get<std::string>().find("server down"), std::string::npos);
 }
 

@@ -43,37 +43,69 @@ data::Record hand_record() {
   return r;
 }
 
-config::RepetitionGuardConfig guard_on() { return {}; }
+config::RepetitionGuardConfig guard_on() { return {.enabled = true, .ngram = 3}; }
 
 TEST(SceneObjectives, TrueEnumerationHasFullPrecisionAndHalfRecall) {
   auto c = parse_caption("There is a small red circle in the top left and two large blue squares.");
-  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), c), 1.0);      // 5 claims, all true
+  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), c, true), 1.0);      // 5 claims, all true
   EXPECT_DOUBLE_EQ(scene_claim_recall(hand_scene(), c), 5.0 / 10.0);  // 5 of the 10
 }
 
 TEST(SceneObjectives, FalseClaimsLowerPrecisionAndTrueOnesStillCount) {
   // green circle count (false), its size (false: no green circle), background gray (true)
   auto c = parse_caption("There is a small green circle. The background is gray.");
-  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), c), 1.0 / 3.0);
+  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), c, true), 1.0 / 3.0);
   EXPECT_DOUBLE_EQ(scene_claim_recall(hand_scene(), c), 1.0 / 10.0);
   // Wrong count and wrong place for objects that exist.
   auto wrong = parse_caption("There are three blue squares. The red circle is in the center.");
-  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), wrong), 0.0);
+  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), wrong, true), 0.0);
 }
 
 TEST(SceneObjectives, RelationsCountInEitherDirectionAndRepeatsCountOnce) {
   auto c = parse_caption("The blue squares are below the red circle. The red circle is above the blue squares.");
-  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), c), 1.0);
+  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), c, true), 1.0);
   EXPECT_DOUBLE_EQ(scene_claim_recall(hand_scene(), c), 1.0 / 10.0);
   // "left of" is false: the lower-left square shares the circle's column.
   auto left = parse_caption("The red circle is to the left of the blue squares.");
-  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), left), 0.0);
+  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), left, true), 0.0);
+}
+
+// BalCapRL's precision on a hand-made caption: 2 pointable true claims (the red circle's count and
+// place), 1 false claim (a green triangle is not in the scene), 1 commentary ("the mood is calm":
+// true of nothing, pointable to nothing). With pointability: 2 / 4; without: the commentary passes the
+// truth test alone, 3 / 4.
+TEST(SceneObjectives, PrecisionCountsOnlyTrueAndPointableAssertions) {
+  auto c = parse_caption("There is a red circle in the top left. There is a green triangle. The mood is calm.");
+  ASSERT_EQ(c.claims.size(), 4u);
+  EXPECT_EQ(c.claims.back().kind, data::ClaimKind::kCommentary);
+  EXPECT_TRUE(c.sentences.back().grammatical());
+  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), c, true), 2.0 / 4.0);
+  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), c, false), 3.0 / 4.0);
+  // Commentary states none of the scene's claims: recall does not move.
+  EXPECT_DOUBLE_EQ(scene_claim_recall(hand_scene(), c), 2.0 / 10.0);
+  // Pure commentary: 0 with the test, 1 without (what the policy learns to write in the ablation).
+  auto only = parse_caption("The scene feels very calm. The composition looks balanced.");
+  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), only, true), 0.0);
+  EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), only, false), 1.0);
+}
+
+// rewards.pointability reaches the scene scorer: auto (on) and false.
+TEST(SceneObjectives, PointabilitySwitchTurnsTheTestOff) {
+  config::RewardsConfig rewards;
+  config::ObjectiveConfig precision;
+  precision.scorer = "claim_precision";
+  precision.judge = "scene";
+  data::Record r = hand_record();
+  const std::vector<ScoredCaption> captions{{&r, "There is a red circle. The mood is calm.", 8}};
+  EXPECT_DOUBLE_EQ(make_scene_objective("correctness", precision, rewards)->score(captions).score[0], 0.5);
+  rewards.pointability = "false";
+  EXPECT_DOUBLE_EQ(make_scene_objective("correctness", precision, rewards)->score(captions).score[0], 1.0);
 }
 
 TEST(SceneObjectives, EmptyOrClaimlessCaptionScoresZero) {
   for (const char* text : {"", "A photo of something nice."}) {
     auto c = parse_caption(text);
-    EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), c), 0.0) << text;
+    EXPECT_DOUBLE_EQ(scene_claim_precision(hand_scene(), c, true), 0.0) << text;
     EXPECT_DOUBLE_EQ(scene_claim_recall(hand_scene(), c), 0.0) << text;
   }
   EXPECT_DOUBLE_EQ(scene_linguistic(parse_caption(""), guard_on()), 0.0);
@@ -124,9 +156,13 @@ TEST(SceneObjectives, GeneratedReferencesScoreFullMarksOnEveryScorer) {
     auto refs = data::scene_references(s);
     for (const auto& r : refs) {
       auto c = parse_caption(r);
-      EXPECT_DOUBLE_EQ(scene_claim_precision(s, c), 1.0) << r;
+      EXPECT_DOUBLE_EQ(scene_claim_precision(s, c, false), 1.0) << r;
       EXPECT_DOUBLE_EQ(scene_linguistic(c, guard_on()), 1.0) << r;
     }
+    // The paragraph's commentary (about one scene in three) is its one assertion that is not pointable.
+    auto paragraph_claims = parse_caption(refs[2]).claims.size();
+    const double pointable_share = data::scene_commentary(s).empty() ? 1.0 : 1.0 - 1.0 / paragraph_claims;
+    EXPECT_DOUBLE_EQ(scene_claim_precision(s, parse_caption(refs[2]), true), pointable_share) << refs[2];
     auto paragraph = parse_caption(refs[2]);
     EXPECT_DOUBLE_EQ(scene_claim_recall(s, paragraph), 1.0) << refs[2];
     EXPECT_DOUBLE_EQ(scene_qa_accuracy(s, qa, paragraph), 1.0) << refs[2];

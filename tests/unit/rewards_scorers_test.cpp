@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "rewards/b_capscore.h"
 #include "rewards/claim_precision.h"
 #include "rewards/claim_recall.h"
 #include "rewards/judge_rating.h"
@@ -22,6 +23,7 @@ ScorerSettings test_settings() {
   s.prompts.system = "sys";
   s.prompts.claim_split = "split: {caption}";
   s.prompts.verify_image = "image claim: {claim}";
+  s.prompts.pointable = "pointable claim: {claim}";
   s.prompts.verify_reference = "ref: {reference} | claim: {claim}";
   s.prompts.verify_both = "both: {reference} | claim: {claim}";
   s.prompts.claim_support = "cap: {caption} | claim: {claim}";
@@ -98,6 +100,44 @@ TEST(ClaimPrecision, ImageEvidenceSendsTheRecordsImageToAVisionJudge) {
   ASSERT_EQ(judge->choice_requests.size(), 2u);
   EXPECT_EQ(judge->choice_requests[0].user, "image claim: a red car");
   EXPECT_EQ(judge->choice_requests[0].image_path.value(), "images/n.png");
+}
+
+// BalCapRL's precision: an assertion counts only when it is true of the image AND pointable.
+TEST(ClaimPrecision, WithPointabilityAnAssertionCountsOnlyWhenTrueAndPointable) {
+  auto judge = std::make_shared<TableJudge>();
+  judge->images = true;
+  judge->generate_answer = [](const JudgeRequest&) -> std::string {
+    return "a red car\nthe mood is calm\na blue dog\nthe scene feels like a memory";
+  };
+  // True of the image: the car and the two commentaries (a verifier cannot refute them); pointable:
+  // the car and the dog (the dog is not there).
+  judge->choice_answer = [](const JudgeRequest& r, const std::vector<std::string>&) {
+    const std::string claim = claim_of(r);
+    const bool pointable_question = r.user.rfind("pointable", 0) == 0;
+    if (claim == "a red car") return test::yes_row();
+    if (claim == "a blue dog") return pointable_question ? test::yes_row() : test::no_row();
+    return pointable_question ? test::no_row() : test::yes_row();
+  };
+  data::Record r = record("a", {});
+  ScorerSettings with = test_settings(), without = test_settings();
+  with.pointability = true;
+  ClaimPrecision paper("correctness", judge, "image", with), ablation("correctness", judge, "image", without);
+  const auto captions = captions_of({{&r, "A red car. The mood is calm. A blue dog. It feels like a memory."}});
+  EXPECT_DOUBLE_EQ(paper.score(captions).score[0], 1.0 / 4.0);  // only the red car passes both tests
+  ASSERT_EQ(judge->choice_requests.size(), 8u);                 // two questions per assertion
+  EXPECT_EQ(judge->choice_requests[1].user, "pointable claim: a red car");
+  EXPECT_EQ(judge->choice_requests[1].image_path.value(), "images/a.png");
+  EXPECT_EQ(judge->choice_requests[1].question, "pointable");
+  EXPECT_EQ(judge->choice_requests[1].assertion, "a red car");
+  EXPECT_DOUBLE_EQ(ablation.score(captions).score[0], 3.0 / 4.0);  // without it the commentary passes
+}
+
+TEST(ClaimPrecision, PointabilityIsOnForImageEvidenceUnlessTheConfigSaysOtherwise) {
+  EXPECT_TRUE(pointability_on("auto", "image"));
+  EXPECT_TRUE(pointability_on("auto", "both"));
+  EXPECT_FALSE(pointability_on("auto", "reference"));
+  EXPECT_FALSE(pointability_on("false", "image"));
+  EXPECT_TRUE(pointability_on("true", "reference"));
 }
 
 TEST(ClaimPrecision, ImageEvidenceWithATextOnlyJudgeIsAConfigError) {
@@ -223,7 +263,7 @@ TEST(JudgeRating, ScoreAveragesTheThreeAspectsAndAppliesTheRepetitionGuard) {
     if (r.user.rfind("clarity: A red car", 0) == 0) return rating_row({{1, 0.1}, {9, 0.3}, {10, 0.6}});
     return rating_row({{7, 1.0}});
   };
-  JudgeRating scorer("linguistic", judge, test_settings(), config::RepetitionGuardConfig{});
+  JudgeRating scorer("linguistic", judge, test_settings(), config::RepetitionGuardConfig{.enabled = true, .ngram = 3});
   data::Record r = record("a", {"ref"});
   auto s = scorer.score(captions_of({{&r, "A red car parked on a street."}, {&r, "a dog a dog a dog a dog"}}));
   EXPECT_EQ(s.valid, (std::vector<bool>{true, true}));
@@ -245,6 +285,31 @@ TEST(JudgeRating, FailingJudgeMarksScoresInvalidOnlyWhenConfigured) {
   lenient.invalid_on_failure = true;
   JudgeRating scorer("linguistic", judge, lenient, config::RepetitionGuardConfig{});
   EXPECT_EQ(scorer.score(captions_of({{&r, "x"}})).valid, (std::vector<bool>{false}));
+}
+
+// b-CapScore = 3 / (1/p + 1/r + 1/l), worked out by hand.
+TEST(BCapScore, IsTheHarmonicMeanOfTheThreeObjectives) {
+  EXPECT_DOUBLE_EQ(b_capscore(1.0, 1.0, 1.0), 1.0);
+  EXPECT_DOUBLE_EQ(b_capscore(0.5, 0.5, 0.5), 0.5);
+  EXPECT_DOUBLE_EQ(b_capscore(1.0, 0.5, 0.25), 3.0 / 7.0);  // 3 / (1 + 2 + 4); the arithmetic mean is 0.583
+  EXPECT_DOUBLE_EQ(b_capscore(0.8, 0.4, 0.5), 3.0 / (1.25 + 2.5 + 2.0));
+}
+
+TEST(BCapScore, IsZeroWhenAnyObjectiveIsZero) {
+  EXPECT_EQ(b_capscore(0.0, 1.0, 1.0), 0.0);
+  EXPECT_EQ(b_capscore(0.9, 0.0, 0.9), 0.0);
+  EXPECT_EQ(b_capscore(0.9, 0.9, 0.0), 0.0);
+}
+
+TEST(BCapScore, RolesAreFoundByScorerAndMissingOnesGiveNone) {
+  config::RewardsConfig rewards;  // correctness, coverage, linguistic
+  const auto roles = b_capscore_roles(rewards);
+  ASSERT_TRUE(roles.has_value());
+  EXPECT_EQ(roles->precision, "correctness");
+  EXPECT_EQ(roles->recall, "coverage");
+  EXPECT_EQ(roles->linguistic, "linguistic");
+  rewards.objectives.erase("coverage");  // the leave-one-out ablation without coverage
+  EXPECT_FALSE(b_capscore_roles(rewards).has_value());
 }
 
 }  // namespace
