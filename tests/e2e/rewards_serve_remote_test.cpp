@@ -4,16 +4,17 @@
 // generates the same text (vision judge with its image included); and the server speaks the
 // OpenAI shapes (models, health, echo logprobs, errors).
 #include <gtest/gtest.h>
-#include <signal.h>
 
-#include <cstdio>
-
+#include <map>
+#include <sstream>
 #include "rewards/build_objectives.h"
 #include "rewards/judge_factories.h"
+#include "rewards/judge_questions.h"
 #include "rewards/score_captions.h"
 #include "rewards/remote_judge.h"
 #include "parity/rewards_reference.h"
 #include "serve/http_client.h"
+#include "support/serve_process.h"
 #include "support/tls_cert.h"
 
 namespace balcap::rewards {
@@ -22,42 +23,7 @@ namespace {
 using nlohmann::json;
 using test::judge_model_dir;
 using test::rewards_entries;
-
-// `balcap serve --port 0` as a child process; the URL comes from its "listening on" line.
-class ServeProcess {
- public:
-  explicit ServeProcess(const std::filesystem::path& model_dir, const std::string& extra_args = "") {
-    log_ = test::scratch_dir() / "serve.log";
-    std::string cmd = "echo $$; exec " + test::shell_quote(test::kBalcapBinary) + " serve --model " +
-                      test::shell_quote(model_dir.string()) + " --port 0 --served-model-name judge " + extra_args +
-                      " 2>" + test::shell_quote(log_.string());
-    pipe_ = ::popen(cmd.c_str(), "r");
-    char line[512];
-    if (pipe_ && std::fgets(line, sizeof(line), pipe_)) pid_ = std::atoi(line);
-    while (pipe_ && std::fgets(line, sizeof(line), pipe_)) {
-      std::string text(line);
-      auto at = text.find("listening on ");
-      if (at != std::string::npos) {
-        url_ = text.substr(at + 13);
-        url_.erase(url_.find_last_not_of("\n\r") + 1);
-        return;
-      }
-    }
-  }
-  ~ServeProcess() {
-    if (pid_ > 0) ::kill(pid_, SIGTERM);
-    if (pipe_) ::pclose(pipe_);
-  }
-  // "" when the server did not start (the log says why).
-  const std::string& url() const { return url_; }
-  std::string log() const { return std::filesystem::exists(log_) ? test::read_file(log_) : ""; }
-
- private:
-  FILE* pipe_ = nullptr;
-  int pid_ = -1;
-  std::string url_;
-  std::filesystem::path log_;
-};
+using test::ServeProcess;
 
 config::JudgeConfig remote(const std::string& url, const std::string& api = "completions") {
   config::JudgeConfig c;
@@ -175,6 +141,69 @@ TEST(BalcapServe, ChatApiGeneratesTheReferenceTextIncludingAVisionJudgesImage) {
           << model << ": " << g["user"];
     }
   }
+}
+
+// The paper's precision through a remote multimodal judge (api: chat, vision: true): every truth and
+// pointability question carries the record's image (as a base64 image_url part), each assertion gets
+// its two verdicts in the judge log, the score is the share of assertions with two yes verdicts, and
+// every Yes/No logprob the server returns is the in-process judge's exact value with the same image
+// when the answer is among the first token's top 20, else an upper bound of it (api: chat's rule).
+TEST(BalcapServe, ImageGroundedPrecisionThroughAServedVisionJudge) {
+  ServeProcess serve(judge_model_dir("qwen_vl"));
+  ASSERT_FALSE(serve.url().empty()) << serve.log();
+  const auto log = test::scratch_dir() / "judge_calls.jsonl";
+  config::RewardsConfig rewards;
+  rewards.objectives.clear();
+  config::ObjectiveConfig precision;
+  precision.scorer = "claim_precision";
+  precision.judge = "vl";
+  precision.evidence = "image";
+  rewards.objectives["correctness"] = precision;
+  config::JudgeConfig vl = remote(serve.url(), "chat");
+  vl.vision = true;
+  vl.max_new_tokens = 12;  // claim splitting: the random judge rarely stops by itself
+  rewards.judges = {{"vl", vl}};
+  rewards.log_judge_calls = log.string();  // pointability: auto -> on for image evidence
+  auto objectives = build_objectives(rewards, at::kCPU);
+
+  data::Record record;
+  record.id = "r1";
+  record.image = test::reference_path("rewards", "images/cat_64x48.png");
+  const std::vector<ScoredCaption> captions{{&record, "A striped cat sits on a mat. The mood is calm.", 12}};
+  const double score = objectives[0]->score(captions).score[0];
+
+  std::map<std::string, std::map<std::string, std::string>> verdicts;  // assertion -> question -> verdict
+  std::vector<json> questions;
+  std::istringstream in(test::read_file(log));
+  for (std::string line; std::getline(in, line);) {
+    const json j = json::parse(line);
+    if (j["call"] != "choice_logprobs") continue;
+    EXPECT_EQ(j["image"], record.image.string()) << j["user"];
+    verdicts[j["assertion"]][j["question"]] = j["verdict"];
+    questions.push_back(j);
+  }
+  ASSERT_FALSE(verdicts.empty());
+  int passing = 0;
+  for (const auto& [assertion, v] : verdicts) {
+    ASSERT_EQ(v.size(), 2u) << assertion;  // verify and pointable
+    passing += v.at("verify") == "yes" && v.at("pointable") == "yes";
+  }
+  EXPECT_DOUBLE_EQ(score, static_cast<double>(passing) / static_cast<double>(verdicts.size()));
+  // The served logprobs against the in-process judge's exact ones on the same prompt and image.
+  auto local_judge = local("qwen_vl");
+  int exact_matches = 0, values = 0;
+  for (const json& q : questions) {
+    const JudgeRequest request{q["system"], q["user"], q["image"].get<std::string>()};
+    const auto exact = local_judge->choice_logprobs({request}, yes_no_choices())[0];
+    for (std::size_t k = 0; k < exact.size(); ++k) {
+      const double served = q["logprobs"][k].get<double>();
+      EXPECT_GE(served, exact[k] - 1e-4) << q["user"] << " / " << yes_no_choices()[k];
+      exact_matches += std::abs(served - exact[k]) < 1e-4;
+      ++values;
+    }
+  }
+  std::cout << verdicts.size() << " assertions, " << questions.size() << " questions; " << exact_matches << " of "
+            << values << " served Yes/No logprobs exact (in the top 20), the rest upper bounds\n";
 }
 
 TEST(BalcapServe, SpeaksTheOpenAiShapesAndErrors) {
