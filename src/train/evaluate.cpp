@@ -2,13 +2,15 @@
 #include "train/evaluate.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "models/load_policy.h"
 #include "rewards/b_capscore.h"
-#include "rewards/build_objectives.h"
-#include "rewards/score_captions.h"
+#include "train/eval_data.h"
+#include "train/eval_scorecard.h"
+#include "train/progress.h"
 #include "train/reward_phase.h"
 #include "train/rollout.h"
 #include "train/session.h"
@@ -58,7 +60,9 @@ void caption_chunk(const config::Config& config, EvalModel& m, const std::vector
   }
   for (const sampling::Sample& s : samples) {
     const data::Record* record = items.at(static_cast<std::size_t>(s.request)).record;
-    out.push_back({record->id, s.member, s.text, caption_tokens(s), reference_lengths.of(*record), {}});
+    EvalSample sample{record->id, s.member, s.text, caption_tokens(s), reference_lengths.of(*record), {}};
+    sample.image = record->image.string();
+    out.push_back(std::move(sample));
     records.push_back(record);
     all.push_back(s);
   }
@@ -68,7 +72,7 @@ void caption_chunk(const config::Config& config, EvalModel& m, const std::vector
 void add_b_capscore(const config::Config& config, EvalReport& report) {
   const auto roles = rewards::b_capscore_roles(config.rewards);
   report.b_capscore = std::nullopt;
-  if (!roles) return;
+  if (!roles || report.objectives.empty()) return;  // no roles, or nothing scored (eval --no-score)
   report.b_capscore =
       rewards::b_capscore(report.mean[roles->precision], report.mean[roles->recall], report.mean[roles->linguistic]);
   for (EvalSample& s : report.samples) {
@@ -77,7 +81,99 @@ void add_b_capscore(const config::Config& config, EvalReport& report) {
   }
 }
 
+// Mean caption / reference tokens and their ratio.
+void add_lengths(EvalReport& report) {
+  double tokens = 0, refs = 0;
+  for (const EvalSample& s : report.samples) {
+    tokens += static_cast<double>(s.tokens);
+    refs += s.reference_tokens;
+  }
+  const auto n = static_cast<double>(std::max<std::size_t>(report.samples.size(), 1));
+  report.caption_tokens_mean = tokens / n;
+  report.reference_tokens_mean = refs / n;
+  report.length_ratio = refs > 0 ? tokens / refs : 0.0;
+}
+
+std::optional<double> qa_mean(const std::vector<EvalSample>& samples) {
+  double sum = 0;
+  std::int64_t n = 0;
+  for (const EvalSample& s : samples) {
+    if (s.qa) sum += *s.qa, ++n;
+  }
+  return n > 0 ? std::optional<double>(sum / static_cast<double>(n)) : std::nullopt;
+}
+
+nlohmann::json optional_json(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+// Captions every record, `batch_images` images per sampler call, with a progress line per call.
+void caption_dataset(const config::Config& config, EvalModel& m, const data::Dataset& dataset,
+                     const EvalOptions& options, EvalReport& report, std::vector<const data::Record*>& records) {
+  data::RecordImageDecoder images(data::parse_on_bad_record(config.data.on_bad_record));
+  const RolloutInputs in{&config, m.policy.get(), m.tokenizer.get(), m.processor.get(), &dataset, &images, nullptr};
+  const sampling::SamplingParams params = eval_params(config, *m.policy, options);
+  ReferenceLengths reference_lengths(*m.tokenizer);
+  std::vector<sampling::Sample> all;
+  const auto total = static_cast<std::int64_t>(dataset.records.size());
+  const std::int64_t chunk = std::max<std::int64_t>(options.batch_images, 1);
+  Progress progress(total, 0, config.logging.progress, 10.0, {"eval captioning", "image"});
+  const auto t0 = std::chrono::steady_clock::now();
+  for (std::int64_t begin = 0; begin < total; begin += chunk) {
+    std::vector<std::int64_t> indices;
+    for (std::int64_t i = begin; i < std::min(total, begin + chunk); ++i) indices.push_back(i);
+    const std::vector<PromptedRecord> items = build_prompts(in, indices, nullptr);
+    if (!items.empty()) caption_chunk(config, m, items, params, reference_lengths, report.samples, records, all);
+    report.images += static_cast<std::int64_t>(items.size());
+    progress.update(std::min(total, begin + chunk), fmt::format("{} captions", report.samples.size()));
+  }
+  progress.finish();
+  if (progress.uses_bar()) {  // the bar is on the terminal only: the log gets the total
+    spdlog::info("eval captioning: {} images, {} captions in {}", report.images, report.samples.size(),
+                 format_duration(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()));
+  }
+}
+
+// Captions per scoring call: the captions of one sampler call (the judges batch them).
+std::int64_t score_chunk(const EvalOptions& options) {
+  const std::int64_t per_image = options.greedy ? 1 : std::max<std::int64_t>(options.samples, 1);
+  return std::max<std::int64_t>(options.batch_images, 1) * per_image;
+}
+
+// The exports' checks (references, unique keys) on the records before any caption is made: a
+// benchmark file that cannot be written fails in seconds, not after the captioning.
+void check_exports(const std::vector<ExportFormat>& formats, const data::Dataset& dataset) {
+  std::vector<CaptionOfRecord> empty;
+  for (const data::Record& r : dataset.records) empty.push_back({&r, 0, ""});
+  const std::vector<ExportCaption> captions = export_captions(empty);
+  for (ExportFormat f : formats) export_text(f, captions);
+}
+
+std::vector<ExportCaption> export_input(const EvalReport& report, const std::vector<const data::Record*>& records) {
+  std::vector<CaptionOfRecord> captions;
+  for (std::size_t i = 0; i < report.samples.size(); ++i) {
+    captions.push_back({records[i], report.samples[i].member, report.samples[i].caption});
+  }
+  return export_captions(captions);
+}
+
 }  // namespace
+
+ScorecardRoles scorecard_roles(const config::RewardsConfig& rewards) {
+  ScorecardRoles roles;
+  const auto only = [&](const std::string& scorer) {
+    std::string found;
+    int n = 0;
+    for (const auto& [name, objective] : rewards.objectives) {
+      if (objective.scorer == scorer) found = name, ++n;
+    }
+    return n == 1 ? found : std::string();
+  };
+  roles.precision = only("claim_precision");
+  roles.recall = only("claim_recall");
+  roles.linguistic = only("judge_rating");
+  return roles;
+}
 
 void summarise(const config::Config& config, EvalReport& report) {
   double weighted = 0, weights = 0;
@@ -98,37 +194,10 @@ void summarise(const config::Config& config, EvalReport& report) {
     weights += w;
   }
   report.balanced = weights > 0 ? weighted / weights : 0.0;
+  report.roles = scorecard_roles(config.rewards);
   add_b_capscore(config, report);
-  double tokens = 0, refs = 0;
-  for (const EvalSample& s : report.samples) {
-    tokens += static_cast<double>(s.tokens);
-    refs += s.reference_tokens;
-  }
-  const auto n = static_cast<double>(std::max<std::size_t>(report.samples.size(), 1));
-  report.caption_tokens_mean = tokens / n;
-  report.reference_tokens_mean = refs / n;
-  report.length_ratio = refs > 0 ? tokens / refs : 0.0;
-}
-
-void score_samples(const config::Config& config, const std::vector<const data::Record*>& records, at::Device device,
-                   EvalReport& report) {
-  BALCAP_CHECK(records.size() == report.samples.size(), "eval: {} records for {} captions (internal).",
-               records.size(), report.samples.size());
-  // One call per objective over all captions (a judge batches them).
-  const auto objectives = rewards::build_objectives(config.rewards, device);
-  std::vector<rewards::ScoredCaption> scored;
-  for (std::size_t i = 0; i < report.samples.size(); ++i) {
-    scored.push_back({records[i], report.samples[i].caption, report.samples[i].tokens});
-  }
-  const rewards::RewardMatrix matrix = rewards::score_captions(objectives, scored);
-  report.objectives = matrix.objectives;
-  for (std::size_t k = 0; k < matrix.objectives.size(); ++k) {
-    for (std::size_t i = 0; i < report.samples.size(); ++i) {
-      report.samples[i].scores[matrix.objectives[k]] =
-          matrix.valid[k][i] ? std::optional<double>(matrix.score[k][i]) : std::nullopt;
-    }
-  }
-  summarise(config, report);
+  add_lengths(report);
+  report.qa_accuracy = qa_mean(report.samples);
 }
 
 EvalReport evaluate(const config::Config& config, const EvalOptions& options) {
@@ -139,31 +208,33 @@ EvalReport evaluate(const config::Config& config, const EvalOptions& options) {
   const fs::path data_path = options.data.empty() ? fs::path(config.data.eval) : options.data;
   BALCAP_CHECK(!data_path.empty(),
                "no evaluation data: data.eval is empty and --data was not given. HINT: pass --data EVAL.jsonl "
-               "(e.g. `balcap data synth --split-eval M` writes eval.jsonl).");
+               "(e.g. `balcap data synth --split-eval M` writes eval.jsonl) or a folder of images.");
+  const data::Dataset dataset = load_eval_dataset(data_path, config.data);
+  check_exports(options.exports, dataset);
   EvalModel m = load_eval_model(config, model_dir);
-  const data::Dataset dataset = data::load_dataset(data_path, config.data);
-  data::RecordImageDecoder images(data::parse_on_bad_record(config.data.on_bad_record));
-  const RolloutInputs in{&config, m.policy.get(), m.tokenizer.get(), m.processor.get(), &dataset, &images, nullptr};
-  const sampling::SamplingParams params = eval_params(config, *m.policy, options);
-  ReferenceLengths reference_lengths(*m.tokenizer);
-
   EvalReport report;
+  report.model = model_dir.string();
+  report.data = data_path.string();
+  report.greedy = options.greedy;
   std::vector<const data::Record*> records;
-  std::vector<sampling::Sample> all;
-  const auto total = static_cast<std::int64_t>(dataset.records.size());
-  const std::int64_t chunk = std::max<std::int64_t>(options.batch_images, 1);
-  for (std::int64_t begin = 0; begin < total; begin += chunk) {
-    std::vector<std::int64_t> indices;
-    for (std::int64_t i = begin; i < std::min(total, begin + chunk); ++i) indices.push_back(i);
-    const std::vector<PromptedRecord> items = build_prompts(in, indices, nullptr);
-    if (!items.empty()) caption_chunk(config, m, items, params, reference_lengths, report.samples, records, all);
-  }
+  caption_dataset(config, m, dataset, options, report, records);
   BALCAP_CHECK(!report.samples.empty(), "eval: no image of {} could be decoded. HINT: check the records' image paths.",
                data_path.string());
-
-  score_samples(config, records, m.policy->device(), report);
+  if (options.score) {
+    score_samples(config, records, m.policy->device(), report, {options.qa, score_chunk(options)});
+  } else {
+    summarise(config, report);  // lengths only: nothing scored
+  }
+  if (!options.exports.empty()) {
+    if (report.images < static_cast<std::int64_t>(dataset.records.size())) {
+      spdlog::warn("eval: {} of {} images could not be decoded and have no caption in the exports: the benchmark's "
+                   "tools will miss them. HINT: fix or replace those images (the warnings above name them).",
+                   dataset.records.size() - report.images, dataset.records.size());
+    }
+    report.exports = write_exports(options.exports, export_input(report, records), options.export_dir);
+  }
   spdlog::info("eval {}: {} captions of {} images, b-CapScore {}, balanced (arithmetic) {:.4f}, length ratio {:.3f}",
-               data_path.string(), report.samples.size(), dataset.records.size(),
+               data_path.string(), report.samples.size(), report.images,
                report.b_capscore ? fmt::format("{:.4f}", *report.b_capscore) : "n/a", report.balanced,
                report.length_ratio);
   return report;
@@ -172,18 +243,28 @@ EvalReport evaluate(const config::Config& config, const EvalOptions& options) {
 nlohmann::json to_json(const EvalReport& report) {
   nlohmann::json j = nlohmann::json::object();
   for (const std::string& name : report.objectives) j[name] = report.mean.at(name);
-  j["b_capscore"] = report.b_capscore ? nlohmann::json(*report.b_capscore) : nlohmann::json(nullptr);
+  j["b_capscore"] = optional_json(report.b_capscore);
   j["balanced"] = report.balanced;
   j["length_ratio"] = report.length_ratio;
   j["caption_tokens_mean"] = report.caption_tokens_mean;
   j["reference_tokens_mean"] = report.reference_tokens_mean;
+  j["qa_accuracy"] = optional_json(report.qa_accuracy);
+  j["images"] = report.images;
+  j["captions"] = report.samples.size();
+  j["model"] = report.model;
+  j["data"] = report.data;
+  j["greedy"] = report.greedy;
+  j["scorecard"] = to_json(make_scorecard(report));
+  nlohmann::json exports = nlohmann::json::array();
+  for (const fs::path& p : report.exports) exports.push_back(p.string());
+  j["exports"] = exports;
   nlohmann::json samples = nlohmann::json::array();
   for (const EvalSample& s : report.samples) {
     nlohmann::json scores = nlohmann::json::object();
-    for (const auto& [name, value] : s.scores) scores[name] = value ? nlohmann::json(*value) : nlohmann::json(nullptr);
-    samples.push_back({{"id", s.id}, {"member", s.member}, {"caption", s.caption}, {"tokens", s.tokens},
-                       {"reference_tokens", s.reference_tokens}, {"scores", scores},
-                       {"b_capscore", s.b_capscore ? nlohmann::json(*s.b_capscore) : nlohmann::json(nullptr)}});
+    for (const auto& [name, value] : s.scores) scores[name] = optional_json(value);
+    samples.push_back({{"id", s.id}, {"member", s.member}, {"image", s.image}, {"caption", s.caption},
+                       {"tokens", s.tokens}, {"reference_tokens", s.reference_tokens}, {"scores", scores},
+                       {"b_capscore", optional_json(s.b_capscore)}, {"qa", optional_json(s.qa)}});
   }
   j["samples"] = samples;
   return j;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include "core/log.h"
 
@@ -23,11 +24,13 @@ std::string progress_bar(double fraction, int width) {
   return "[" + std::string(full, '#') + std::string(width - full, '-') + "]";
 }
 
-Progress::Progress(int64_t total_steps, int64_t start_step, const std::string& mode, double log_every_s)
+Progress::Progress(int64_t total_steps, int64_t start_step, const std::string& mode, double log_every_s,
+                   ProgressLabel label)
     : total_(total_steps),
       start_(start_step),
       bar_(mode == "always" || (mode == "auto" && ::isatty(STDERR_FILENO) == 1)),
       log_every_s_(log_every_s),
+      label_(std::move(label)),
       t0_(Clock::now()),
       last_log_(t0_) {}
 
@@ -41,17 +44,17 @@ void Progress::update(int64_t step, const std::string& summary) {
   const double eta = per_step * static_cast<double>(total_ - step);
   const double pct = total_ > 0 ? 100.0 * static_cast<double>(step) / static_cast<double>(total_) : 100.0;
   if (bar_) {
-    std::fprintf(stderr, "\r%s %lld/%lld %3.0f%% %.2f s/step ETA %s  %s\033[K", progress_bar(pct / 100.0, 24).c_str(),
-                 static_cast<long long>(step), static_cast<long long>(total_), pct, per_step,
-                 format_duration(eta).c_str(), summary.c_str());
+    std::fprintf(stderr, "\r%s %s %lld/%lld %3.0f%% %.2f s/%s ETA %s  %s\033[K", label_.name.c_str(),
+                 progress_bar(pct / 100.0, 24).c_str(), static_cast<long long>(step), static_cast<long long>(total_),
+                 pct, per_step, label_.unit.c_str(), format_duration(eta).c_str(), summary.c_str());
     std::fflush(stderr);
     drawn_ = true;
     return;
   }
   const bool due = std::chrono::duration<double>(now - last_log_).count() >= log_every_s_;
   if (due || done_here == 1 || step >= total_) {
-    spdlog::info("step {}/{} ({:.0f}%) {:.2f} s/step, ETA {} | {}", step, total_, pct, per_step, format_duration(eta),
-                 summary);
+    spdlog::info("{} {}/{} ({:.0f}%) {:.2f} s/{}, ETA {}{}{}", label_.name, step, total_, pct, per_step, label_.unit,
+                 format_duration(eta), summary.empty() ? "" : " | ", summary);
     last_log_ = now;
   }
 }
