@@ -30,8 +30,8 @@ python=${BALCAP_PYTHON:-"$root/.venv/bin/python"}
 train_n=${DEMO_TRAIN_N:-3000}
 eval_n=${DEMO_EVAL_N:-64}
 seed=${DEMO_SEED:-0}
-sft_steps=${DEMO_SFT_STEPS:-1000}
-rl_steps=${DEMO_RL_STEPS:-30}
+sft_steps=${DEMO_SFT_STEPS:-300}   # a short warm start: RL does most of the work (issue 16)
+rl_steps=${DEMO_RL_STEPS:-100}
 family=${DEMO_FAMILY:-qwen2_5_vl}
 mkdir -p "$run_dir"
 

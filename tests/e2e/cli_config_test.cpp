@@ -27,7 +27,7 @@ TEST(CliConfig, CheckPrintsTheResolvedConfigAndExitsZero) {
   // What it prints is the file's config, every key resolved.
   auto from_file = balcap::config::load_config(fs::path(balcap::test::kSourceDir) / "configs/demo.yaml");
   EXPECT_EQ(balcap::config::load_config_text(r.out, "stdout"), from_file);
-  EXPECT_NE(r.out.find("  group_size: 4\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  group_size: 8\n"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("  clip_high: 0.28\n"), std::string::npos) << r.out;  // a default the file does not set
 }
 

@@ -3,11 +3,11 @@
 // summary.json + plots. Asserts that RL improves the held-out balanced score over the SFT start
 // and that summary.json has the documented shape.
 //
-// The shortened budget (about 2 minutes on 2 cores): the full demo's 3000 scenes and seed, 300 of its
-// 1000 SFT steps (the policy then writes overlong, repetitive captions) and 10 RL steps, evaluated on
-// 32 held-out scenes. Measured when the budget was set (2026-12-05, 300 SFT steps): balanced
-// 0.309 -> 0.487 at seed 0 (the test's), 0.358 -> 0.397 at seed 1, 0.316 -> 0.397 at seed 2; at 200
-// SFT steps seed 2 did not improve (0.506 -> 0.501), so 300 is the smallest budget kept.
+// The shortened budget (about 3 minutes on 2 cores): the full demo's 3000 scenes, seed and 300 SFT
+// steps (the policy then writes overlong, repetitive captions), 10 of its 100 RL steps (G = 8),
+// evaluated on 32 held-out scenes. When the budget was first set (2026-12-05, G = 4, before the
+// pointability test): balanced 0.309 -> 0.487 at seed 0 (the test's), 0.358 -> 0.397 at seed 1,
+// 0.316 -> 0.397 at seed 2; at 200 SFT steps seed 2 did not improve, so 300 is the smallest kept.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -17,7 +17,7 @@
 namespace balcap::test {
 namespace {
 
-// The shortened budget (the full demo: 3000 scenes, 64 held-out, 1000 SFT steps, 30 RL steps).
+// The shortened budget (the full demo: 3000 scenes, 64 held-out, 300 SFT steps, 100 RL steps).
 constexpr const char* kDemoEnv =
     "BALCAP_DEMO_SETUP=0 DEMO_TRAIN_N=3000 DEMO_EVAL_N=32 DEMO_SEED=0 DEMO_SFT_STEPS=300 DEMO_RL_STEPS=10 ";
 
@@ -44,6 +44,8 @@ TEST(Demo, RlImprovesTheHeldOutBalancedScoreOverTheSftStart) {
   }
   const double before = summary.at("before").at("balanced"), after = summary.at("after").at("balanced");
   EXPECT_GT(after, before) << "RL did not improve the held-out balanced score: " << summary.dump(2) << "\n" << r.out;
+  EXPECT_GT(summary.at("after").at("b_capscore").get<double>(), summary.at("before").at("b_capscore").get<double>())
+      << "RL did not improve the held-out b-CapScore: " << summary.dump(2);
   EXPECT_TRUE(fs::exists(run / "plots" / "rewards.png"));
   EXPECT_TRUE(fs::exists(run / "plots" / "length.png"));
 
