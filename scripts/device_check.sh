@@ -77,7 +77,7 @@ tail -5 "$out/train_3b.log"
 [ -f "$work/run/metrics.jsonl" ] && cp "$work/run/metrics.jsonl" "$out/metrics_3b.jsonl" && \
   "$python" -c 'import json,sys
 for line in open(sys.argv[1]):
-    m = json.loads(line); print(json.dumps({k: v for k, v in m.items() if k == "step" or k.startswith(("time/", "perf/"))}))' \
+    m = json.loads(line); print(json.dumps({k: v for k, v in m.items() if k == "step" or k.startswith(("time/", "perf/", "memory/"))}))' \
   "$work/run/metrics.jsonl"
 echo "peak GPU memory used (MiB): $(sort -n "$out/gpu_memory.log" | tail -1)"
 echo "== the same step as one NCCL rank (scripts/launch --nproc 1: c10d TCPStore + ProcessGroupNCCL) =="

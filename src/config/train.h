@@ -40,6 +40,7 @@ struct TrainConfig {
   std::int64_t grad_accum = 0;
   bool grad_checkpointing = false;
   bool freeze_vision = false;
+  bool vision_once_per_image = false;
   bool freeze_projector = false;
   LoraConfig lora;
   std::string dtype = "auto";
@@ -67,6 +68,10 @@ struct TrainConfig {
             Spec().at_least(0));
     v.field("grad_checkpointing", grad_checkpointing, "Recompute decoder-layer activations in backward.");
     v.field("freeze_vision", freeze_vision, "Do not train the vision tower.");
+    v.field("vision_once_per_image", vision_once_per_image,
+            "Loss recomputation: run the vision tower once per image of a micro-batch and share its features "
+            "between the image's caption rows (the same gradients as one run per row, tested). Off by default: "
+            "on the CPU demo model it measured slower (docs/perf.md); not yet measured on a GPU.");
     v.field("freeze_projector", freeze_projector, "Do not train the vision-to-language projector / merger.");
     v.field("lora", lora, "LoRA adapters (off by default: full fine-tuning).");
     v.field("dtype", dtype, "Parameter dtype; `auto` = bfloat16 on GPU, float32 on CPU.",

@@ -46,7 +46,8 @@ at::Tensor LlavaForConditionalGenerationImpl::image_features(const at::Tensor& p
   return model->multi_modal_projector->forward(states.size() == 1 ? states.front() : at::cat(states, -1));
 }
 
-at::Tensor LlavaForConditionalGenerationImpl::embed_inputs(const at::Tensor& input_ids, const at::Tensor& pixel_values) {
+at::Tensor LlavaForConditionalGenerationImpl::embed_inputs(const at::Tensor& input_ids, const at::Tensor& pixel_values,
+                                                           const std::vector<int64_t>& image_index) {
   at::Tensor embeds = model->language_model->embed(input_ids);       // [B, S, E]
   const at::Tensor is_image = input_ids.eq(config_.image_token_index);  // [B, S]
   const int64_t tokens = is_image.sum().item<int64_t>();
@@ -57,7 +58,8 @@ at::Tensor LlavaForConditionalGenerationImpl::embed_inputs(const at::Tensor& inp
                  tokens, config_.image_token_index);
     return embeds;
   }
-  const at::Tensor features = image_features(pixel_values).to(embeds.scalar_type());  // [N, T, E]
+  at::Tensor features = image_features(pixel_values).to(embeds.scalar_type());  // [N, T, E]
+  if (!image_index.empty()) features = features.index_select(0, at::tensor(image_index, at::kLong).to(features.device()));
   BALCAP_CHECK(tokens == features.size(0) * features.size(1),
                "image features and image tokens do not match: {} <image> tokens (id {}) in the prompt, {} image "
                "features ({} images x {}). HINT: expand each <image> to {} tokens (the processor's "

@@ -46,7 +46,10 @@ class LlavaForConditionalGenerationImpl : public torch::nn::Module {
   // The token embeddings with the image features written over the image tokens, in order:
   // input_ids [B, S], pixel_values [N, 3, S, S] or undefined -> [B, S, hidden]. A count of image
   // tokens different from the number of image features -> balcap::Error naming both.
-  at::Tensor embed_inputs(const at::Tensor& input_ids, const at::Tensor& pixel_values);
+  // image_index (empty = one image per row image, in order): which of pixel_values' images each
+  // row-order image is (PolicyBatch: vision once per image).
+  at::Tensor embed_inputs(const at::Tensor& input_ids, const at::Tensor& pixel_values,
+                          const std::vector<int64_t>& image_index = {});
 
   // hidden [.., hidden] -> logits [.., vocab] through lm_head (or the tied embedding).
   at::Tensor project(const at::Tensor& hidden);

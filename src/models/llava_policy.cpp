@@ -21,7 +21,7 @@ std::unique_ptr<LlavaPolicy> LlavaPolicy::load(const std::filesystem::path& dir,
 at::Tensor LlavaPolicy::hidden_states(const PolicyBatch& batch) {
   auto& model = *checkpoint_.model;
   const at::Tensor pixels = batch.pixel_values.defined() ? batch.pixel_values.to(device_) : at::Tensor();
-  const at::Tensor embeds = model.embed_inputs(batch.input_ids.to(device_), pixels);  // [B, S, E]
+  const at::Tensor embeds = model.embed_inputs(batch.input_ids.to(device_), pixels, batch.image_index);  // [B, S, E]
   return model.model->language_model->forward_padded(embeds, batch.attention_mask);   // [B, S, E]
 }
 

@@ -3,6 +3,7 @@
 #include "models/policy.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/error.h"
 #include "models/text_decoder.h"
@@ -10,7 +11,8 @@
 namespace balcap::models {
 
 PolicyBatch make_policy_batch(const std::vector<std::vector<int64_t>>& ids,
-                              const std::vector<const PolicyPrompt*>& images, at::Device device) {
+                              const std::vector<const PolicyPrompt*>& images, at::Device device,
+                              bool share_images) {
   BALCAP_CHECK(!ids.empty() && images.size() == ids.size(),
                "policy batch: {} sequences and {} image entries. HINT: pass one image entry (or nullptr) per row.",
                ids.size(), images.size());
@@ -21,22 +23,46 @@ PolicyBatch make_policy_batch(const std::vector<std::vector<int64_t>>& ids,
   }
   const auto B = static_cast<int64_t>(ids.size()), S = static_cast<int64_t>(longest);
   at::Tensor input_ids = at::zeros({B, S}, at::kLong), mask = at::zeros({B, S}, at::kLong);
-  std::vector<at::Tensor> pixels, grids;
+  std::vector<at::Tensor> pixels, grids, vision_grids;
+  std::vector<int64_t> index;
+  std::map<const PolicyPrompt*, int64_t> distinct;  // prompt -> its first distinct image
+  int64_t distinct_images = 0;
   for (int64_t b = 0; b < B; ++b) {
     const auto& row = ids[b];
     const auto n = static_cast<int64_t>(row.size());
     input_ids[b].narrow(0, 0, n).copy_(at::tensor(row, at::kLong));
     mask[b].narrow(0, 0, n).fill_(1);
     const PolicyPrompt* image = images[b];
-    if (image != nullptr && image->pixel_values.defined()) {
+    if (image == nullptr || !image->pixel_values.defined()) continue;
+    const at::Tensor grid = image->image_grid_thw.defined() ? image->image_grid_thw.to(at::kCPU, at::kLong) : at::Tensor();
+    if (grid.defined()) grids.push_back(grid);
+    // A prompt holds n images (grid rows; CLIP: pixel rows); they are distinct images d .. d + n - 1.
+    const int64_t count = grid.defined() ? grid.size(0) : image->pixel_values.size(0);
+    auto [it, first_use] = distinct.try_emplace(image, distinct_images);
+    if (first_use || !share_images) {
+      it->second = distinct_images;
+      distinct_images += count;
       pixels.push_back(image->pixel_values);
-      if (image->image_grid_thw.defined()) grids.push_back(image->image_grid_thw.to(at::kCPU, at::kLong));
+      if (grid.defined()) vision_grids.push_back(grid);
     }
+    for (int64_t i = 0; i < count; ++i) index.push_back(it->second + i);
   }
-  PolicyBatch batch{input_ids.to(device), mask.to(device), {}, {}};
+  PolicyBatch batch{input_ids.to(device), mask.to(device), {}, {}, {}, std::move(index)};
   if (!pixels.empty()) batch.pixel_values = at::cat(pixels).to(device);
   if (!grids.empty()) batch.image_grid_thw = at::cat(grids);
+  if (!vision_grids.empty()) batch.vision_grid_thw = at::cat(vision_grids);
   return batch;
+}
+
+at::Tensor features_in_row_order(const at::Tensor& features, const std::vector<int64_t>& tokens,
+                                 const std::vector<int64_t>& index) {
+  bool identity = index.size() == tokens.size();
+  for (size_t k = 0; identity && k < index.size(); ++k) identity = index[k] == static_cast<int64_t>(k);
+  if (index.empty() || identity) return features;
+  const std::vector<at::Tensor> parts = features.split_with_sizes(tokens);  // one per distinct image
+  std::vector<at::Tensor> rows;
+  for (int64_t d : index) rows.push_back(parts.at(static_cast<size_t>(d)));
+  return at::cat(rows);
 }
 
 void check_equal_lengths(const std::vector<const PolicyPrompt*>& prompts) {

@@ -33,19 +33,33 @@ struct PolicyPrompt {
 };
 
 // A right-padded batch for full forwards (loss recomputation, judge scoring, prompt logprobs).
+// Vision once per image: rows that share a prompt (the G captions of one image in the loss) share
+// one entry of pixel_values, so the vision tower runs once per distinct image; image_index says
+// which distinct image each image-bearing row uses. The gradients are those of one tower run per row
+// (autograd sums the rows' uses of the shared features).
 struct PolicyBatch {
   at::Tensor input_ids;       // [B, S] int64
   at::Tensor attention_mask;  // [B, S] int64, 1 = token, 0 = right padding
-  at::Tensor pixel_values;    // concatenated over the batch's images in row order, or undefined
-  at::Tensor image_grid_thw;  // [n_images, 3] int64 (CPU) or undefined
+  at::Tensor pixel_values;    // the distinct images' pixels, concatenated in first-use order, or undefined
+  at::Tensor image_grid_thw;  // [n_row_images, 3] int64 (CPU), one per image-bearing row in row order, or undefined
+  at::Tensor vision_grid_thw;  // [n_distinct, 3] int64 (CPU): the grids of pixel_values' images, or undefined
+  std::vector<int64_t> image_index;  // [n_row_images]: row-order image k is distinct image image_index[k]
 };
 
 // ids[b]: the full sequence of row b (prompt + generated); images[b]: the prompt whose image row b
 // holds (nullptr or a text-only prompt = none). input_ids/attention_mask go to `device`,
-// pixel_values too; image_grid_thw stays on the CPU (read element-wise by the position code).
-// Empty rows or images.size() != ids.size() -> balcap::Error.
+// pixel_values too; the grids stay on the CPU (read element-wise by the position code). Rows with the
+// same PolicyPrompt share one image unless `share_images` is false (one tower run per row: the
+// reference the tests compare with). Empty rows or images.size() != ids.size() -> balcap::Error.
 PolicyBatch make_policy_batch(const std::vector<std::vector<int64_t>>& ids,
-                              const std::vector<const PolicyPrompt*>& images, at::Device device);
+                              const std::vector<const PolicyPrompt*>& images, at::Device device,
+                              bool share_images = true);
+
+// Vision features of the distinct images [sum_d tokens_d, E] -> in row order [sum_k tokens_{index[k]}, E]:
+// the features of image index[k] for each row-order image k. `tokens`: per distinct image. An empty
+// index, or one that is the identity, returns `features` itself.
+at::Tensor features_in_row_order(const at::Tensor& features, const std::vector<int64_t>& tokens,
+                                 const std::vector<int64_t>& index);
 
 // What prefill() leaves for decoding one prompt.
 struct PolicyPrefill {

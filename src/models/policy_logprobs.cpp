@@ -24,7 +24,7 @@ void check_row(const LogprobRow& row, size_t r) {
 
 // Rows [begin, end) in one forward: the hidden states of the asked positions, scored.
 TokenLogprobs forward_rows(Policy& policy, const std::vector<LogprobRow>& rows, size_t begin, size_t end,
-                           const TokenLogprobsOptions& options) {
+                           const PolicyLogprobsOptions& options) {
   std::vector<std::vector<int64_t>> ids;
   std::vector<const PolicyPrompt*> images;
   for (size_t r = begin; r < end; ++r) {
@@ -32,7 +32,8 @@ TokenLogprobs forward_rows(Policy& policy, const std::vector<LogprobRow>& rows, 
     images.push_back(rows[r].image);
   }
   const at::Device device = policy.device();
-  const at::Tensor hidden = policy.hidden_states(make_policy_batch(ids, images, device));  // [B, S, E]
+  const at::Tensor hidden =
+      policy.hidden_states(make_policy_batch(ids, images, device, options.share_images));  // [B, S, E]
   std::vector<int64_t> flat, targets;  // flat indices into the [B * S] positions
   for (size_t r = begin; r < end; ++r) {
     for (int64_t p : rows[r].positions) flat.push_back(static_cast<int64_t>(r - begin) * hidden.size(1) + p);
@@ -40,7 +41,7 @@ TokenLogprobs forward_rows(Policy& policy, const std::vector<LogprobRow>& rows, 
   }
   const at::Tensor picked =
       hidden.reshape({-1, hidden.size(2)}).index_select(0, at::tensor(flat, at::kLong).to(device));  // [M, E]
-  return token_logprobs(picked, policy.output_weight(), at::tensor(targets, at::kLong).to(device), options);
+  return token_logprobs(picked, policy.output_weight(), at::tensor(targets, at::kLong).to(device), options.tokens);
 }
 
 // Concatenates the batches' tensors (undefined stays undefined).
@@ -72,7 +73,7 @@ PolicyLogprobs policy_logprobs(Policy& policy, const std::vector<LogprobRow>& ro
   const size_t step = options.rows_per_forward > 0 ? static_cast<size_t>(options.rows_per_forward) : rows.size();
   std::vector<at::Tensor> logprobs, entropy, top_logprobs, top_ids;
   for (size_t begin = 0; begin < rows.size(); begin += step) {
-    TokenLogprobs lp = forward_rows(policy, rows, begin, std::min(rows.size(), begin + step), options.tokens);
+    TokenLogprobs lp = forward_rows(policy, rows, begin, std::min(rows.size(), begin + step), options);
     logprobs.push_back(lp.logprobs);
     entropy.push_back(lp.entropy);
     top_logprobs.push_back(lp.top_logprobs);

@@ -36,6 +36,7 @@ LogprobRow completion_row(const PolicyPrompt& prompt, const std::vector<int64_t>
 
 struct PolicyLogprobsOptions {
   int64_t rows_per_forward = 0;  // 0: every row in one forward
+  bool share_images = false;     // rows of one prompt share one vision-tower run (make_policy_batch)
   TokenLogprobsOptions tokens;   // temperature, entropy, top_k, chunk size
 };
 

@@ -2,6 +2,8 @@
 // Qwen2_5_VLModel.forward / get_placeholder_mask / Qwen2_5_VLForConditionalGeneration.forward.
 #include "models/qwen2_5_vl_model.h"
 
+#include "models/policy.h"
+
 #include "core/error.h"
 #include "models/attention.h"
 #include "models/qwen2_5_vl_rope_index.h"
@@ -29,7 +31,8 @@ Qwen2_5_VLForConditionalGenerationImpl::Qwen2_5_VLForConditionalGenerationImpl(c
 
 at::Tensor Qwen2_5_VLForConditionalGenerationImpl::embed_inputs(const at::Tensor& input_ids,
                                                                 const at::Tensor& pixel_values,
-                                                                const at::Tensor& image_grid_thw) {
+                                                                const at::Tensor& image_grid_thw,
+                                                                const std::vector<int64_t>& image_index) {
   at::Tensor embeds = model->language_model->embed(input_ids);     // [B, S, E]
   const at::Tensor is_pad = input_ids.eq(config_.image_token_id);  // [B, S]
   const int64_t pads = is_pad.sum().item<int64_t>();
@@ -41,7 +44,12 @@ at::Tensor Qwen2_5_VLForConditionalGenerationImpl::embed_inputs(const at::Tensor
     return embeds;
   }
   BALCAP_CHECK(image_grid_thw.defined(), "pixel_values given without image_grid_thw. HINT: pass both.");
-  const at::Tensor features = model->visual->forward(pixel_values, image_grid_thw).to(embeds.scalar_type());
+  const int64_t merge = config_.vision.spatial_merge_size * config_.vision.spatial_merge_size;
+  std::vector<int64_t> tokens;  // merged tokens of each image the tower runs on
+  const at::Tensor grid = image_grid_thw.to(at::kCPU, at::kLong);
+  for (int64_t i = 0; i < grid.size(0); ++i) tokens.push_back(grid[i].prod().item<int64_t>() / merge);
+  const at::Tensor features = features_in_row_order(
+      model->visual->forward(pixel_values, image_grid_thw).to(embeds.scalar_type()), tokens, image_index);
   BALCAP_CHECK(pads == features.size(0),
                "image features and image tokens do not match: {} <|image_pad|> tokens (id {}) in the prompt, "
                "{} image features from image_grid_thw. HINT: expand each image placeholder to "

@@ -36,10 +36,11 @@ class Qwen2_5_VLForConditionalGenerationImpl : public torch::nn::Module {
                      const at::Tensor& image_grid_thw = {}, const at::Tensor& attention_mask = {});
 
   // The token embeddings with the vision features scattered into the <|image_pad|> positions:
-  // [B, S, hidden]. A pad-token count different from the number of features -> balcap::Error
-  // naming both numbers.
+  // [B, S, hidden]. pixel_values/image_grid_thw: the images the tower runs on; image_index (empty =
+  // one per row image, in order): which of them each row-order image is (PolicyBatch: vision once
+  // per image). A pad-token count different from the number of features -> balcap::Error naming both.
   at::Tensor embed_inputs(const at::Tensor& input_ids, const at::Tensor& pixel_values,
-                          const at::Tensor& image_grid_thw);
+                          const at::Tensor& image_grid_thw, const std::vector<int64_t>& image_index = {});
 
   // hidden [B, S, hidden] -> logits [B, S, vocab] through lm_head (or the tied embedding).
   at::Tensor project(const at::Tensor& hidden);

@@ -22,7 +22,8 @@ std::unique_ptr<Qwen2_5_VLPolicy> Qwen2_5_VLPolicy::load(const std::filesystem::
 
 at::Tensor Qwen2_5_VLPolicy::hidden_states(const PolicyBatch& batch) {
   auto& model = checkpoint_.model;
-  const at::Tensor embeds = model->embed_inputs(batch.input_ids, batch.pixel_values, batch.image_grid_thw);
+  const at::Tensor embeds =
+      model->embed_inputs(batch.input_ids, batch.pixel_values, batch.vision_grid_thw, batch.image_index);
   const RopeIndex rope = qwen2_5_vl_rope_index(batch.input_ids, batch.pixel_values.defined() ? batch.image_grid_thw
                                                                                              : at::Tensor(),
                                                batch.attention_mask, checkpoint_.config);

@@ -62,6 +62,8 @@ RewardOutcome reward_phase(const config::Config& config, const std::vector<std::
   const rewards::RewardMatrix matrix = rewards::score_captions(objectives, scored_captions(rollout));
   out.raw = objective_rewards(config, matrix);
   out.objective_seconds = matrix.seconds;
+  const auto t_scored = std::chrono::steady_clock::now();
+  out.scoring_seconds = std::chrono::duration<double>(t_scored - t0).count();
 
   std::vector<algo::SampleLength> lengths;
   for (const sampling::Sample& s : rollout.samples) {
@@ -71,7 +73,9 @@ RewardOutcome reward_phase(const config::Config& config, const std::vector<std::
   out.advantage = algo::advantages_from_rewards(out.raw, lengths, rollout.group_sizes, config.rewards.length_mask,
                                                 algo::AdvantageOptions::from(config.algo), comm);
   out.b_capscore = batch_b_capscore(config, out.advantage.stats);
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto t_end = std::chrono::steady_clock::now();
+  out.advantage_seconds = std::chrono::duration<double>(t_end - t_scored).count();
+  out.seconds = std::chrono::duration<double>(t_end - t0).count();
   return out;
 }
 

@@ -37,6 +37,8 @@ struct RewardOutcome {
   std::vector<algo::ObjectiveRewards> raw;  // K objectives x N raw scores (before the mask)
   algo::AdvantageResult advantage;          // advantages [N], masked flags, stats
   std::vector<double> objective_seconds;    // [K]
+  double scoring_seconds = 0;               // every objective on every caption (judges)
+  double advantage_seconds = 0;             // length mask + advantages (with their all-reduces)
   // b-CapScore of the batch (rewards/b_capscore.h): the harmonic mean of the global raw means of the
   // precision, recall and linguistic objectives; nullopt when the config lacks one of them.
   std::optional<double> b_capscore;

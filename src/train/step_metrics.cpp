@@ -81,12 +81,17 @@ void add_times(nlohmann::json& row, const StepCounts& c, const StepTimes& t) {
   row["time/preprocess_s"] = t.preprocess;
   row["time/sample_s"] = t.sample;
   row["time/reward_s"] = t.reward;
+  row["time/scoring_s"] = t.scoring;
+  row["time/advantage_s"] = t.advantage;
   row["time/loss_s"] = t.update - t.optimizer;
   row["time/optimizer_s"] = t.optimizer;
   row["time/checkpoint_s"] = t.checkpoint;
   row["time/step_s"] = t.step;
   row["perf/rollout_tokens_per_s"] = t.sample > 0 ? static_cast<double>(c.rollout_tokens) / t.sample : 0.0;
   row["perf/update_tokens_per_s"] = t.update > 0 ? static_cast<double>(c.update_tokens) / t.update : 0.0;
+  row["perf/scoring_captions_per_s"] = t.scoring > 0 ? static_cast<double>(c.captions) / t.scoring : 0.0;
+  row["memory/host_peak_mib"] = t.host_peak_mib;
+  if (t.device_peak_mib > 0) row["memory/device_peak_mib"] = t.device_peak_mib;
 }
 
 }  // namespace

@@ -18,6 +18,8 @@ namespace balcap::train {
 
 struct StepTimes {
   double preprocess = 0, sample = 0, reward = 0, update = 0, optimizer = 0, checkpoint = 0, step = 0;
+  double scoring = 0, advantage = 0;  // the two parts of `reward`
+  double host_peak_mib = 0, device_peak_mib = 0;  // train/peak_memory.h (device: this step's peak)
 };
 
 // Length statistics of the step's captions on all ranks (tokens, stop token excluded).

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "models/load_policy.h"
 #include "rewards/build_objectives.h"
+#include "train/peak_memory.h"
 #include "train/progress.h"
 #include "train/reward_phase.h"
 #include "train/step_metrics.h"
@@ -71,6 +72,7 @@ void count_total(Session& s, const char* key, std::int64_t n) { s.totals[key] = 
 StepEnd rl_step(Session& s, RlParts& parts, Progress& progress) {
   const config::Config& cfg = s.config;
   const auto t_step = Clock::now();
+  reset_device_peak(s.device);
   const StepSnapshot snap = snapshot(s);
   const std::vector<std::int64_t> indices = s.order->next(cfg.train.batch_size);
   Rollout rollout = rollout_phase(s.rollout_inputs(), indices, s.step + 1);  // this rank's share of the batch
@@ -81,6 +83,8 @@ StepEnd rl_step(Session& s, RlParts& parts, Progress& progress) {
   if (any_rank_has_images(rollout, *s.comm)) {  // every rank runs the phases' collectives, rows or not
     rewards = reward_phase(cfg, parts.objectives, rollout, *parts.reference_lengths, *s.comm);
     times.reward = rewards.seconds;
+    times.scoring = rewards.scoring_seconds;
+    times.advantage = rewards.advantage_seconds;
     if (stop_agreed(*s.comm)) return restore(s, snap), StepEnd::kDropped;
     UpdateInputs in{&cfg,          s.policy.get(),   parts.reference.get(), s.optimizer.get(),
                     s.schedule.get(), s.comm.get(), &s.param_owners,    parts.overlap.get()};
@@ -98,6 +102,9 @@ StepEnd rl_step(Session& s, RlParts& parts, Progress& progress) {
   count_total(s, "skipped_optimizer_steps", update.skipped_steps);
   times.checkpoint = parts.last_checkpoint_seconds;  // the previous save (this step's comes after its row)
   times.step = since(t_step);
+  const PeakMemory peak = peak_memory(s.device);
+  times.host_peak_mib = peak.host_mib;
+  times.device_peak_mib = peak.device_mib;
   nlohmann::json row = step_metrics(s.step, s.order->cursor().epoch, counts, rewards, update,
                                     length_stats(rollout, *parts.reference_lengths, *s.comm), times);
   row["images_skipped_total"] = s.totals["images_skipped"];

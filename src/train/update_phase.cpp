@@ -86,6 +86,7 @@ algo::PolicyLossOutput micro_step(const UpdateInputs& in, const MicroBatch& mb, 
   opt.tokens.temperature = cfg.sampling.temperature;
   opt.tokens.entropy = true;
   opt.tokens.entropy_grad = cfg.algo.entropy_coef > 0;
+  opt.share_images = cfg.train.vision_once_per_image;
   models::PolicyLogprobs lp = models::policy_logprobs(*in.policy, mb.rows, opt);
   const at::Device dev = lp.logprobs.device();
   algo::PolicyLossInputs x;
@@ -125,14 +126,14 @@ bool stop_now(const UpdateInputs& in, bool end_of_mini_batch) {
   return end_of_mini_batch && stop_agreed(*in.comm);
 }
 
-// The micro-batches of rows [first, last) (none on a rank without rows) and, unless aborted, one
-// optimizer step on the gradients summed over ranks.
 // The sharded optimizer's parameter owners (empty: not sharded).
 const std::vector<std::int64_t>& owners(const UpdateInputs& in) {
   static const std::vector<std::int64_t> none;
   return in.param_owners != nullptr ? *in.param_owners : none;
 }
 
+// The micro-batches of rows [first, last) (none on a rank without rows) and, unless aborted, one
+// optimizer step on the gradients summed over ranks (or reduced to their owners).
 MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const std::vector<double>& adv,
                            std::int64_t first, std::int64_t last, double lr, bool may_abort) {
   MiniBatchResult r;

@@ -19,6 +19,7 @@
 
 #include "config/load.h"
 #include "data/dataset.h"
+#include "support/eval_fixture.h"
 #include "support/test_support.h"
 #include "train/eval_compare.h"
 #include "train/eval_scorecard.h"
@@ -34,33 +35,10 @@ const char* kRewards =
     "    linguistic: {scorer: judge_rating, judge: scene}\n"
     "  judges:\n    scene: {kind: scene}\n";
 
-struct Fixture {
-  fs::path dir, model, eval_data, cfg;
-};
+using Fixture = test::EvalFixture;
 
 // `eval_n` synthetic held-out scenes, a random tiny Qwen2.5-VL (seed 0), a config with the scene judge.
-Fixture make_fixture(const std::string& name, int eval_n) {
-  Fixture f;
-  f.dir = scratch_dir() / name;
-  fs::remove_all(f.dir);
-  fs::create_directories(f.dir);
-  CommandResult r = run_balcap("data synth --out " + shell_quote((f.dir / "data").string()) + " --n 1 --split-eval " +
-                               std::to_string(eval_n) + " --seed 3");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  f.eval_data = f.dir / "data" / "eval.jsonl";
-  f.model = f.dir / "model";
-  r = run_balcap("model init --template " +
-                 shell_quote((fs::path(kSourceDir) / "configs/models/tiny_qwen2_5_vl").string()) + " --tokenizer " +
-                 shell_quote(data_path("tokenizers/qwen").string()) + " --out " + shell_quote(f.model.string()));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  f.cfg = f.dir / "cfg.yaml";
-  write_file(f.cfg, "model:\n  path: '" + f.model.string() + "'\ndata:\n  train: '" + f.eval_data.string() +
-                        "'\n  eval: '" + f.eval_data.string() +
-                        "'\nsampling:\n  max_new_tokens: 6\n  cuda_graphs: false\n"
-                        "train:\n  dtype: float32\n  device: cpu\n  seed: 5\n" +
-                        kRewards);
-  return f;
-}
+Fixture make_fixture(const std::string& name, int eval_n) { return test::make_eval_fixture(name, eval_n, kRewards); }
 
 std::vector<nlohmann::json> read_jsonl(const fs::path& path) {
   std::vector<nlohmann::json> out;

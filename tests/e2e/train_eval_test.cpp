@@ -15,6 +15,7 @@
 #include "data/scene_grammar.h"
 #include "rewards/judge_factories.h"
 #include "train/evaluate.h"
+#include "support/eval_fixture.h"
 #include "support/test_support.h"
 
 namespace balcap::test {
@@ -28,32 +29,9 @@ const char* kRewards =
     "    linguistic: {scorer: judge_rating, judge: scene, weight: 1.0}\n"
     "  judges:\n    scene: {kind: scene}\n";
 
-struct EvalFixture {
-  fs::path dir, model, eval_data, cfg;
-};
+using test::EvalFixture;
 
-EvalFixture make_fixture(const std::string& name) {
-  EvalFixture f;
-  f.dir = scratch_dir() / name;
-  fs::remove_all(f.dir);
-  fs::create_directories(f.dir);
-  CommandResult r = run_balcap("data synth --out " + shell_quote((f.dir / "data").string()) +
-                               " --n 1 --split-eval 4 --seed 3");
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  f.eval_data = f.dir / "data" / "eval.jsonl";
-  f.model = f.dir / "model";
-  r = run_balcap("model init --template " + shell_quote((fs::path(kSourceDir) / "configs/models/tiny_qwen2_5_vl").string()) +
-                 " --tokenizer " + shell_quote(data_path("tokenizers/qwen").string()) + " --out " +
-                 shell_quote(f.model.string()));
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  f.cfg = f.dir / "cfg.yaml";
-  write_file(f.cfg, "model:\n  path: '" + f.model.string() + "'\ndata:\n  train: '" + f.eval_data.string() +
-                        "'\n  eval: '" + f.eval_data.string() +
-                        "'\nsampling:\n  max_new_tokens: 6\n  cuda_graphs: false\n"
-                        "train:\n  dtype: float32\n  device: cpu\n  seed: 5\n" +
-                        kRewards);
-  return f;
-}
+EvalFixture make_fixture(const std::string& name) { return test::make_eval_fixture(name, 4, kRewards); }
 
 // Scores of one caption by the scene objectives built directly (not through evaluate).
 std::map<std::string, nlohmann::json> direct_scores(const config::Config& cfg, const data::Record& record,

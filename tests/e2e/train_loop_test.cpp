@@ -45,7 +45,7 @@ std::string tiny_config(const fs::path& data, const fs::path& run_dir, const std
 std::string deterministic_part(nlohmann::json row) {
   for (auto it = row.begin(); it != row.end();) {
     const std::string& k = it.key();
-    it = (k.rfind("time/", 0) == 0 || k.rfind("perf/", 0) == 0) ? row.erase(it) : std::next(it);
+    it = (k.rfind("time/", 0) == 0 || k.rfind("perf/", 0) == 0 || k.rfind("memory/", 0) == 0) ? row.erase(it) : std::next(it);
   }
   return row.dump();
 }
@@ -153,6 +153,13 @@ TEST(TrainLoop, TinyRunLogsEveryObjectivesRewardEveryStep) {
     }
     EXPECT_TRUE(rows[i].at("loss").is_number());
     EXPECT_EQ(rows[i].at("captions"), 4);
+    // The reward phase split into scoring and advantages; b-CapScore beside the objectives; the
+    // process's peak memory (CPU: no device figure).
+    EXPECT_NEAR(rows[i].at("time/scoring_s").get<double>() + rows[i].at("time/advantage_s").get<double>(),
+                rows[i].at("time/reward_s").get<double>(), 1e-3);
+    EXPECT_TRUE(rows[i].at("reward/b_capscore").is_number());
+    EXPECT_GT(rows[i].at("memory/host_peak_mib").get<double>(), 10.0);
+    EXPECT_FALSE(rows[i].contains("memory/device_peak_mib"));
   }
   EXPECT_TRUE(rows[1].contains("samples"));  // samples_every 2
   EXPECT_TRUE(complete_checkpoint(dir / "run", 3));

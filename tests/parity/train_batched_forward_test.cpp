@@ -59,5 +59,69 @@ TEST(BatchedForward, CompletionLogprobsOfImagesOfDifferentSizesEqualEachRowAlone
   }
 }
 
+// Vision once per image (make_policy_batch shares a prompt's image between its rows, as the G captions of
+// one image in the RL loss): the same logprobs and the same gradients as one vision-tower run per row
+// (autograd sums the rows' uses of the shared features), with the tower trainable and frozen.
+void expect_shared_tower_gives_per_row_gradients(models::Policy& policy, const std::vector<models::LogprobRow>& rows) {
+  std::vector<std::pair<std::string, at::Tensor>> params;
+  for (const auto& p : policy.module().named_parameters()) {
+    if (p.value().requires_grad()) params.emplace_back(p.key(), p.value());
+  }
+  const auto gradients = [&](bool share) {
+    for (auto& [name, p] : params) p.mutable_grad() = at::Tensor();
+    models::PolicyLogprobsOptions options;
+    options.share_images = share;
+    const models::PolicyLogprobs lp = models::policy_logprobs(policy, rows, options);
+    // A loss that weights every token differently, as advantages do.
+    const at::Tensor weights = at::linspace(-1.0, 2.0, lp.logprobs.size(0));
+    (lp.logprobs * weights).sum().backward();
+    std::vector<at::Tensor> out{lp.logprobs.detach().clone()};
+    for (auto& [name, p] : params) out.push_back(p.grad().defined() ? p.grad().clone() : at::zeros_like(p));
+    return out;
+  };
+  const auto shared = gradients(true), per_row = gradients(false);
+  EXPECT_TRUE(at::allclose(shared[0], per_row[0], 1e-5, 1e-6)) << "logprobs";
+  int vision_with_grad = 0;
+  for (size_t k = 0; k < params.size(); ++k) {
+    const at::Tensor& a = shared[k + 1];
+    const at::Tensor& b = per_row[k + 1];
+    const double scale = b.abs().max().item<double>();
+    EXPECT_LE((a - b).abs().max().item<double>(), 1e-4 * scale + 1e-7) << params[k].first;
+    vision_with_grad += params[k].first.find("visual") != std::string::npos && scale > 0;
+  }
+  std::cout << params.size() << " trainable tensors compared, " << vision_with_grad << " of them in the vision tower\n";
+}
+
+TEST(BatchedForward, VisionOncePerImageGivesThePerRowGradientsWithTheTowerTrainableAndFrozen) {
+  auto& m = tiny_policy();
+  // Two groups (G = 3 and 2) and a lone row: rows 0-2 share image 0, rows 3-4 share image 1.
+  const std::vector<int> images{0, 0, 0, 1, 1, 2};
+  const std::vector<std::vector<int64_t>> completions{{32, 2518, 12671, 13}, {785, 2168}, {40, 3460, 6303},
+                                                      {9707, 13},            {32, 389}, {264, 14389, 151645}};
+  std::vector<models::LogprobRow> rows;
+  for (size_t i = 0; i < images.size(); ++i) rows.push_back(models::completion_row(m.prompts.at(images[i]), completions[i]));
+  const models::PolicyBatch batch = models::make_policy_batch({rows[0].ids, rows[1].ids, rows[3].ids},
+                                                              {rows[0].image, rows[1].image, rows[3].image}, at::kCPU);
+  EXPECT_EQ(batch.image_index, (std::vector<int64_t>{0, 0, 1}));  // the tower sees two images, not three
+  EXPECT_EQ(batch.vision_grid_thw.size(0), 2);
+  EXPECT_EQ(batch.image_grid_thw.size(0), 3);
+
+  m.policy->module().train();
+  expect_shared_tower_gives_per_row_gradients(*m.policy, rows);
+  // Frozen tower (train.freeze_vision): the projector and the language model still match.
+  std::vector<at::Tensor> frozen;
+  for (const auto& p : m.policy->module().named_parameters()) {
+    if (p.key().find("visual.blocks") != std::string::npos || p.key().find("visual.patch_embed") != std::string::npos) {
+      p.value().set_requires_grad(false);
+      frozen.push_back(p.value());
+    }
+  }
+  ASSERT_FALSE(frozen.empty());
+  expect_shared_tower_gives_per_row_gradients(*m.policy, rows);
+  for (at::Tensor& p : frozen) p.set_requires_grad(true);
+  for (const auto& p : m.policy->module().parameters()) p.mutable_grad() = at::Tensor();
+  m.policy->module().eval();
+}
+
 }  // namespace
 }  // namespace balcap::test
