@@ -24,7 +24,7 @@ namespace {
 constexpr const char* kDescription =
     "balcap: RL fine-tuning of multimodal LLMs for image captioning (BalCapRL).\n"
     "Start with scripts/demo.sh (SFT then BalCapRL on synthetic scenes; docs/demo.md).\n"
-    "Not built yet: multi-process training.";
+    "Many processes: scripts/launch --nproc N balcap train ... or torchrun --no-python (docs/distributed.md).";
 
 // `balcap help`: the top-level help (app.help() would render the selected subcommand's).
 void add_help_command(CLI::App& app) {
