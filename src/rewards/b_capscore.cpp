@@ -8,15 +8,19 @@ double b_capscore(double precision, double recall, double linguistic) {
   return 3.0 / (1.0 / precision + 1.0 / recall + 1.0 / linguistic);
 }
 
-std::optional<BCapScoreRoles> b_capscore_roles(const config::RewardsConfig& rewards) {
-  BCapScoreRoles roles;
-  int found[3] = {0, 0, 0};
+std::string objective_with_scorer(const config::RewardsConfig& rewards, const std::string& scorer) {
+  std::string found;
+  int n = 0;
   for (const auto& [name, objective] : rewards.objectives) {
-    if (objective.scorer == "claim_precision") roles.precision = name, ++found[0];
-    if (objective.scorer == "claim_recall") roles.recall = name, ++found[1];
-    if (objective.scorer == "judge_rating") roles.linguistic = name, ++found[2];
+    if (objective.scorer == scorer) found = name, ++n;
   }
-  if (found[0] != 1 || found[1] != 1 || found[2] != 1) return std::nullopt;
+  return n == 1 ? found : std::string();
+}
+
+std::optional<BCapScoreRoles> b_capscore_roles(const config::RewardsConfig& rewards) {
+  BCapScoreRoles roles{objective_with_scorer(rewards, "claim_precision"), objective_with_scorer(rewards, "claim_recall"),
+                       objective_with_scorer(rewards, "judge_rating")};
+  if (roles.precision.empty() || roles.recall.empty() || roles.linguistic.empty()) return std::nullopt;
   return roles;
 }
 

@@ -22,6 +22,9 @@ struct BCapScoreRoles {
   std::string precision, recall, linguistic;  // objective names (keys of rewards.objectives)
 };
 
+// The one objective scored by `scorer` ("claim_precision", ...), or "" when none or several are.
+std::string objective_with_scorer(const config::RewardsConfig& rewards, const std::string& scorer);
+
 // The objectives that play the three roles, or nullopt when the config lacks one or has two.
 std::optional<BCapScoreRoles> b_capscore_roles(const config::RewardsConfig& rewards);
 

@@ -159,19 +159,11 @@ std::vector<ExportCaption> export_input(const EvalReport& report, const std::vec
 
 }  // namespace
 
-ScorecardRoles scorecard_roles(const config::RewardsConfig& rewards) {
+ScorecardRoles scorecard_roles(const config::RewardsConfig& objectives) {
   ScorecardRoles roles;
-  const auto only = [&](const std::string& scorer) {
-    std::string found;
-    int n = 0;
-    for (const auto& [name, objective] : rewards.objectives) {
-      if (objective.scorer == scorer) found = name, ++n;
-    }
-    return n == 1 ? found : std::string();
-  };
-  roles.precision = only("claim_precision");
-  roles.recall = only("claim_recall");
-  roles.linguistic = only("judge_rating");
+  roles.precision = rewards::objective_with_scorer(objectives, "claim_precision");
+  roles.recall = rewards::objective_with_scorer(objectives, "claim_recall");
+  roles.linguistic = rewards::objective_with_scorer(objectives, "judge_rating");
   return roles;
 }
 
