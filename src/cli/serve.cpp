@@ -1,12 +1,14 @@
 // `balcap serve --model DIR --port P [--host 127.0.0.1] [--dtype float32|bfloat16] [--device cpu|cuda]
-//  [--served-model-name NAME] [--threads N] [--tls-cert PEM --tls-key PEM]`
+//  [--served-model-name NAME] [--threads N] [--tls-cert PEM --tls-key PEM] [--delay-ms MS]`
 // An OpenAI-compatible server (serve/openai_server.h) over any checkpoint balcap loads, so a judge
 // can run on other GPUs or machines (`kind: remote` judges, vLLM clients, curl). Prints
 // "balcap serve: listening on http://HOST:PORT/v1" (https with a certificate) on stdout once ready
 // (--port 0 picks a free port), runs until SIGINT/SIGTERM, then stops cleanly. docs/serve.md.
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <thread>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -23,6 +25,7 @@ struct ServeArgs {
   std::string model, host = "127.0.0.1", dtype = "float32", device = "cpu", name, tls_cert, tls_key;
   int port = 8000;
   int threads = 16;  // >= the concurrency of the judges using it: each keeps its connections open
+  int delay_ms = 0;  // added before every reply, outside the model lock: a remote API's latency
 };
 
 void run_serve(const ServeArgs& a) {
@@ -44,7 +47,11 @@ void run_serve(const ServeArgs& a) {
   options.threads = a.threads;
   options.tls_cert = a.tls_cert;
   options.tls_key = a.tls_key;
-  serve::HttpServer server(options, [&api](const serve::HttpRequest& r) { return api.handle(r); });
+  const std::chrono::milliseconds delay(a.delay_ms);
+  serve::HttpServer server(options, [&api, delay](const serve::HttpRequest& r) {
+    if (delay.count() > 0) std::this_thread::sleep_for(delay);  // concurrent requests wait side by side
+    return api.handle(r);
+  });
   server.start();
   spdlog::info("serving {} ({}, {} on {})", name, a.model, a.dtype, device.str());
   std::cout << "balcap serve: listening on " << server.url() << "/v1" << std::endl;
@@ -68,6 +75,11 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--threads", args->threads,
                   "Connections served at once; a remote judge keeps up to its `concurrency` open (model work is "
                   "serialised)")
+      ->capture_default_str();
+  cmd->add_option("--delay-ms", args->delay_ms,
+                  "Wait this long before answering each request (requests wait in parallel): a fixed latency like "
+                  "a hosted API's, for benchmarks of train.overlap_scoring")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cmd->add_option("--tls-cert", args->tls_cert, "PEM certificate (chain): serve https instead of http");
   cmd->add_option("--tls-key", args->tls_key, "PEM private key of --tls-cert");

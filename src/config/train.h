@@ -42,6 +42,7 @@ struct TrainConfig {
   bool freeze_vision = false;
   bool vision_once_per_image = false;
   bool freeze_projector = false;
+  std::int64_t overlap_scoring = 0;
   LoraConfig lora;
   std::string dtype = "auto";
   std::int64_t seed = 42;
@@ -72,6 +73,12 @@ struct TrainConfig {
             "Loss recomputation: run the vision tower once per image of a micro-batch and share its features "
             "between the image's caption rows (the same gradients as one run per row, tested). Off by default: "
             "on the CPU demo model it measured slower (docs/perf.md); not yet measured on a GPU.");
+    v.field("overlap_scoring", overlap_scoring,
+            "Score while sampling: each rank's images are sampled in this many chunks and a chunk's captions are "
+            "scored on a second thread while the next chunk is sampled (the same captions and rewards; the judges get "
+            "smaller batches). For judges that wait (remote endpoints): the step's rollout + scoring then takes about "
+            "max(rollout, scoring). 0 or 1 = off (score after the rollout). balcap's addition, not in the paper.",
+            Spec().at_least(0));
     v.field("freeze_projector", freeze_projector, "Do not train the vision-to-language projector / merger.");
     v.field("lora", lora, "LoRA adapters (off by default: full fine-tuning).");
     v.field("dtype", dtype, "Parameter dtype; `auto` = bfloat16 on GPU, float32 on CPU.",

@@ -6,7 +6,6 @@
 #include <map>
 
 #include "rewards/b_capscore.h"
-#include "rewards/score_captions.h"
 
 namespace balcap::train {
 
@@ -26,14 +25,6 @@ std::int64_t caption_tokens(const sampling::Sample& sample) {
 }
 
 namespace {
-
-std::vector<rewards::ScoredCaption> scored_captions(const Rollout& rollout) {
-  std::vector<rewards::ScoredCaption> out;
-  for (const sampling::Sample& s : rollout.samples) {
-    out.push_back({rollout.items.at(static_cast<std::size_t>(s.request)).record, s.text, caption_tokens(s)});
-  }
-  return out;
-}
 
 std::vector<algo::ObjectiveRewards> objective_rewards(const config::Config& config, const rewards::RewardMatrix& m) {
   std::vector<algo::ObjectiveRewards> out;
@@ -55,15 +46,13 @@ std::optional<double> batch_b_capscore(const config::Config& config, const algo:
 
 }  // namespace
 
-RewardOutcome reward_phase(const config::Config& config, const std::vector<std::unique_ptr<rewards::Objective>>& objectives,
+RewardOutcome reward_phase(const config::Config& config, const rewards::RewardMatrix& scores, double scoring_seconds,
                            const Rollout& rollout, ReferenceLengths& reference_lengths, dist::Communicator& comm) {
-  const auto t0 = std::chrono::steady_clock::now();
-  RewardOutcome out;
-  const rewards::RewardMatrix matrix = rewards::score_captions(objectives, scored_captions(rollout));
-  out.raw = objective_rewards(config, matrix);
-  out.objective_seconds = matrix.seconds;
   const auto t_scored = std::chrono::steady_clock::now();
-  out.scoring_seconds = std::chrono::duration<double>(t_scored - t0).count();
+  RewardOutcome out;
+  out.raw = objective_rewards(config, scores);
+  out.objective_seconds = scores.seconds;
+  out.scoring_seconds = scoring_seconds;
 
   std::vector<algo::SampleLength> lengths;
   for (const sampling::Sample& s : rollout.samples) {
@@ -75,7 +64,7 @@ RewardOutcome reward_phase(const config::Config& config, const std::vector<std::
   out.b_capscore = batch_b_capscore(config, out.advantage.stats);
   const auto t_end = std::chrono::steady_clock::now();
   out.advantage_seconds = std::chrono::duration<double>(t_end - t_scored).count();
-  out.seconds = std::chrono::duration<double>(t_end - t0).count();
+  out.seconds = out.scoring_seconds + out.advantage_seconds;
   return out;
 }
 

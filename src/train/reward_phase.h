@@ -1,6 +1,6 @@
 #pragma once
-// Private to src/train: Reward phase of a step (docs/architecture.md §1): every objective scores every caption (K x N raw scores),
-// the length mask gates the listed objectives by caption length vs the references' length, and
+// Private to src/train: Reward phase of a step (docs/architecture.md §1): the objectives' K x N raw
+// scores (scored by train/scoring_pipeline.h, during or after the rollout), the length mask gates the listed objectives by caption length vs the references' length, and
 // the advantage (GDPO / GRPO, batch statistics over all ranks) turns them into one number per
 // caption.
 #include <cstdint>
@@ -14,6 +14,7 @@
 #include "config/config.h"
 #include "dist/communicator.h"
 #include "rewards/objective.h"
+#include "rewards/score_captions.h"
 #include "text/tokenizer.h"
 #include "train/rollout.h"
 
@@ -37,7 +38,7 @@ struct RewardOutcome {
   std::vector<algo::ObjectiveRewards> raw;  // K objectives x N raw scores (before the mask)
   algo::AdvantageResult advantage;          // advantages [N], masked flags, stats
   std::vector<double> objective_seconds;    // [K]
-  double scoring_seconds = 0;               // every objective on every caption (judges)
+  double scoring_seconds = 0;               // every objective on every caption (judges; busy time when overlapped)
   double advantage_seconds = 0;             // length mask + advantages (with their all-reduces)
   // b-CapScore of the batch (rewards/b_capscore.h): the harmonic mean of the global raw means of the
   // precision, recall and linguistic objectives; nullopt when the config lacks one of them.
@@ -45,7 +46,7 @@ struct RewardOutcome {
   double seconds = 0;
 };
 
-RewardOutcome reward_phase(const config::Config& config, const std::vector<std::unique_ptr<rewards::Objective>>& objectives,
+RewardOutcome reward_phase(const config::Config& config, const rewards::RewardMatrix& scores, double scoring_seconds,
                            const Rollout& rollout, ReferenceLengths& reference_lengths, dist::Communicator& comm);
 
 }  // namespace balcap::train

@@ -1,6 +1,7 @@
 // Rollout phase; see src/train/rollout.h.
 #include "train/rollout.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/error.h"
@@ -34,7 +35,32 @@ std::vector<PromptedRecord> build_prompts(const RolloutInputs& in, const std::ve
   return out;
 }
 
-Rollout rollout_phase(const RolloutInputs& in, const std::vector<std::int64_t>& global_indices, std::int64_t step) {
+namespace {
+
+// Images [first, last) of the rollout sampled in one sampler call; their samples appended.
+void sample_chunk(const RolloutInputs& in, const sampling::SamplingParams& params, std::int64_t step, std::size_t first,
+                  std::size_t last, Rollout& r) {
+  std::vector<sampling::SampleRequest> requests;
+  for (std::size_t i = first; i < last; ++i) requests.push_back({r.items[i].prompt, r.items[i].record->index});
+  // Randomness keyed by (seed, step, image index), not by rank or chunk: any world size and any
+  // chunking sample the same captions.
+  const sampling::RolloutSeed seed{static_cast<std::uint64_t>(in.config->train.seed), step, 0};
+  std::vector<sampling::Sample> samples;
+  {
+    at::NoGradGuard no_grad;
+    samples = sampling::sample(*in.policy, *in.tokenizer, requests, params, seed);
+  }
+  for (sampling::Sample& s : samples) {
+    s.request += static_cast<std::int64_t>(first);  // the chunk's request -> the rollout's item
+    r.generated_tokens += static_cast<std::int64_t>(s.ids.size());
+    r.samples.push_back(std::move(s));
+  }
+}
+
+}  // namespace
+
+Rollout rollout_phase(const RolloutInputs& in, const std::vector<std::int64_t>& global_indices, std::int64_t step,
+                      std::int64_t chunks, const OnSampledChunk& on_chunk) {
   Rollout r;
   auto t0 = std::chrono::steady_clock::now();
   r.items = build_prompts(in, dist::rank_shard(global_indices, *in.comm), &r.images_skipped);
@@ -42,20 +68,18 @@ Rollout rollout_phase(const RolloutInputs& in, const std::vector<std::int64_t>& 
   if (r.items.empty()) return r;
 
   const config::Config& cfg = *in.config;
-  sampling::SamplingParams params =
+  const sampling::SamplingParams params =
       sampling::sampling_params_from(cfg.sampling, in.policy->generation_config(), cfg.train.group_size);
-  std::vector<sampling::SampleRequest> requests;
-  for (const PromptedRecord& item : r.items) requests.push_back({item.prompt, item.record->index});
-  t0 = std::chrono::steady_clock::now();
-  // Randomness keyed by (seed, step, image index), not by rank: any world size samples the same captions.
-  const sampling::RolloutSeed seed{static_cast<std::uint64_t>(cfg.train.seed), step, 0};
-  {
-    at::NoGradGuard no_grad;
-    r.samples = sampling::sample(*in.policy, *in.tokenizer, requests, params, seed);
+  const std::size_t n = r.items.size();
+  const std::size_t c = std::clamp<std::size_t>(static_cast<std::size_t>(std::max<std::int64_t>(chunks, 1)), 1, n);
+  for (std::size_t k = 0; k < c; ++k) {  // chunk k: images [k n / c, (k + 1) n / c)
+    const std::size_t begin = r.samples.size();
+    t0 = std::chrono::steady_clock::now();
+    sample_chunk(in, params, step, k * n / c, (k + 1) * n / c, r);
+    r.sample_seconds += seconds_since(t0);
+    if (on_chunk) on_chunk(r, begin, r.samples.size());
   }
-  r.sample_seconds = seconds_since(t0);
-  r.group_sizes.assign(r.items.size(), params.group_size);
-  for (const auto& s : r.samples) r.generated_tokens += static_cast<std::int64_t>(s.ids.size());
+  r.group_sizes.assign(n, params.group_size);
   return r;
 }
 

@@ -3,7 +3,9 @@
 // processed ONCE into prompts (the same tensors feed the sampler and the loss) -> G sampled
 // captions per image. An image that fails to decode is skipped and counted (data.on_bad_record:
 // skip) or stops the run (fail); the step goes on with the others.
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "config/config.h"
@@ -48,8 +50,14 @@ struct Rollout {
   std::int64_t generated_tokens = 0;
 };
 
+// Called after each sampled chunk with the samples [begin, end) it added (the scoring pipeline).
+using OnSampledChunk = std::function<void(const Rollout&, std::size_t begin, std::size_t end)>;
+
 // `global_indices`: the step's record indices (all ranks); this rank takes its shard.
-// Sampling is seeded by (train.seed, step, rank, record index) only.
-Rollout rollout_phase(const RolloutInputs& in, const std::vector<std::int64_t>& global_indices, std::int64_t step);
+// Sampling is seeded by (train.seed, step, record index) only, so the captions do not depend on
+// how the images are cut into chunks (`chunks`: this rank's images sampled in that many sampler
+// calls, on_chunk after each; 1 = one call for all).
+Rollout rollout_phase(const RolloutInputs& in, const std::vector<std::int64_t>& global_indices, std::int64_t step,
+                      std::int64_t chunks = 1, const OnSampledChunk& on_chunk = {});
 
 }  // namespace balcap::train

@@ -83,6 +83,8 @@ void add_times(nlohmann::json& row, const StepCounts& c, const StepTimes& t) {
   row["time/reward_s"] = t.reward;
   row["time/scoring_s"] = t.scoring;
   row["time/advantage_s"] = t.advantage;
+  row["time/rollout_scoring_s"] = t.rollout_scoring;
+  row["time/scoring_wait_s"] = t.scoring_wait;
   row["time/loss_s"] = t.update - t.optimizer;
   row["time/optimizer_s"] = t.optimizer;
   row["time/checkpoint_s"] = t.checkpoint;

@@ -19,6 +19,8 @@ namespace balcap::train {
 struct StepTimes {
   double preprocess = 0, sample = 0, reward = 0, update = 0, optimizer = 0, checkpoint = 0, step = 0;
   double scoring = 0, advantage = 0;  // the two parts of `reward`
+  double rollout_scoring = 0;         // wall time of sampling + scoring (less than their sum when overlapped)
+  double scoring_wait = 0;            // of which waiting for scoring after the last caption was sampled
   double host_peak_mib = 0, device_peak_mib = 0;  // train/peak_memory.h (device: this step's peak)
 };
 

@@ -11,6 +11,7 @@
 #include "train/peak_memory.h"
 #include "train/progress.h"
 #include "train/reward_phase.h"
+#include "train/scoring_pipeline.h"
 #include "train/step_metrics.h"
 #include "train/stop_signal.h"
 #include "train/update_phase.h"
@@ -75,13 +76,20 @@ StepEnd rl_step(Session& s, RlParts& parts, Progress& progress) {
   reset_device_peak(s.device);
   const StepSnapshot snap = snapshot(s);
   const std::vector<std::int64_t> indices = s.order->next(cfg.train.batch_size);
-  Rollout rollout = rollout_phase(s.rollout_inputs(), indices, s.step + 1);  // this rank's share of the batch
-  if (stop_agreed(*s.comm)) return restore(s, snap), StepEnd::kDropped;
+  // This rank's share of the batch, sampled and scored (overlapped with train.overlap_scoring > 1).
+  ScoringPipeline scoring(parts.objectives, cfg.train.overlap_scoring > 1);
+  const auto t_rollout = Clock::now();
+  Rollout rollout = rollout_phase(s.rollout_inputs(), indices, s.step + 1, cfg.train.overlap_scoring,
+                                  [&scoring](const Rollout& r, std::size_t b, std::size_t e) { scoring.add(r, b, e); });
+  const ScoredRollout scored = scoring.finish();
   StepTimes times{rollout.preprocess_seconds, rollout.sample_seconds};
+  times.rollout_scoring = since(t_rollout);
+  times.scoring_wait = scored.wait_seconds;
+  if (stop_agreed(*s.comm)) return restore(s, snap), StepEnd::kDropped;
   RewardOutcome rewards;
   UpdateOutcome update;
   if (any_rank_has_images(rollout, *s.comm)) {  // every rank runs the phases' collectives, rows or not
-    rewards = reward_phase(cfg, parts.objectives, rollout, *parts.reference_lengths, *s.comm);
+    rewards = reward_phase(cfg, scored.matrix, scored.busy_seconds, rollout, *parts.reference_lengths, *s.comm);
     times.reward = rewards.seconds;
     times.scoring = rewards.scoring_seconds;
     times.advantage = rewards.advantage_seconds;

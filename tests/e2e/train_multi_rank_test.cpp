@@ -57,51 +57,6 @@ void train_on(int ranks, const RankRun& run, const std::string& extra = "") {
   ASSERT_EQ(r.exit_code, 0) << cmd << "\n" << r.out << r.err;
 }
 
-// |a - b| / max(|a|, 0.01): quantities that are 0 by construction (the PPO loss of zero-mean
-// advantages, ~1e-7 here) are compared absolutely.
-double relative(double a, double b) { return std::abs(a - b) / std::max(std::abs(a), 1e-2); }
-
-// Every numeric field of step `step` (1-based) except wall-clock ones agrees within `tolerance`.
-void expect_same_row(const RankRun& a, const RankRun& b, int step, double tolerance) {
-  const auto ra = metrics_rows(a.run), rb = metrics_rows(b.run);
-  ASSERT_GE(ra.size(), static_cast<size_t>(step));
-  ASSERT_GE(rb.size(), static_cast<size_t>(step));
-  const nlohmann::json &x = ra[step - 1], &y = rb[step - 1];
-  int compared = 0;
-  for (const auto& [key, value] : x.items()) {
-    if (!value.is_number() || key.rfind("time/", 0) == 0 || key.rfind("perf/", 0) == 0 || key.rfind("memory/", 0) == 0) continue;
-    ASSERT_TRUE(y.contains(key)) << key;
-    EXPECT_LE(relative(value.get<double>(), y[key].get<double>()), tolerance)
-        << "step " << step << " " << key << ": " << value << " vs " << y[key];
-    ++compared;
-  }
-  EXPECT_GE(compared, 25);
-  for (const char* exact : {"images", "captions", "tokens/rollout", "tokens/update", "optimizer_steps"}) {
-    EXPECT_EQ(x[exact], y[exact]) << exact;
-  }
-}
-
-// The saved weights of step `step`: ||a - b|| <= tolerance x ||a|| for every tensor, and they moved.
-// (Elementwise, AdamW's normalisation turns the rounding of a near-zero gradient into a visible step.)
-void expect_same_weights(const RankRun& a, const RankRun& b, int step, double tolerance) {
-  const auto file = [&](const RankRun& r) {
-    return r.run / "checkpoints" / ("step-" + std::to_string(step)) / "model" / "model.safetensors";
-  };
-  const auto wa = io::load_safetensors(file(a)), wb = io::load_safetensors(file(b));
-  const auto base = io::load_safetensors(reference_path("train", "tiny_policy") / "model.safetensors");
-  double worst = 0, moved = 0;
-  std::string worst_name;
-  for (const auto& [name, t] : wa) {
-    const double d = ((t - wb.at(name)).norm() / t.norm()).item<double>();
-    if (d > worst) worst = d, worst_name = name;
-    moved = std::max(moved, ((t - base.at(name)).norm() / t.norm()).item<double>());
-  }
-  std::cout << "step " << step << " weights: largest ||a - b|| / ||a|| " << worst << " (" << worst_name
-            << "); largest change from the start " << moved << "\n";
-  EXPECT_LE(worst, tolerance) << worst_name;
-  EXPECT_GT(moved, 1e-3);
-}
-
 TEST(MultiRank, OneTwoAndFourRanksTakeTheSameStepsOnTheSameGlobalBatch) {
   const fs::path root = scratch_dir();
   const fs::path data = synth_data(root / "data", 4);
@@ -115,10 +70,10 @@ TEST(MultiRank, OneTwoAndFourRanksTakeTheSameStepsOnTheSameGlobalBatch) {
   train_on(2, after, "--set dist.overlap_grad_sync=false");  // all buckets after the backward pass
   for (const RankRun* other : {&two, &four, &accum, &after}) {
     SCOPED_TRACE(other->dir.filename().string());
-    expect_same_row(one, *other, 1, 1e-5);
-    expect_same_weights(one, *other, 1, 1e-5);
-    expect_same_row(one, *other, 2, 1e-4);
-    expect_same_weights(one, *other, 2, 1e-5);
+    expect_same_row(one.run, other->run, 1, 1e-5);
+    expect_same_weights(one.run, other->run, 1, 1e-5);
+    expect_same_row(one.run, other->run, 2, 1e-4);
+    expect_same_weights(one.run, other->run, 2, 1e-5);
   }
   // Rank 0 writes the run's files; every rank its own log.
   EXPECT_TRUE(fs::exists(four.run / "rank-3.log"));
@@ -141,12 +96,12 @@ TEST(MultiRank, ShardedOptimizerTakesTheSameStepsWithAFractionOfTheStatePerRank)
   train_on(2, two, sharded);
   train_on(2, back, sharded + " --max-steps 1");
   train_on(1, back, "--resume auto --resume-force");
-  expect_same_row(one, two, 1, 1e-5);
-  expect_same_weights(one, two, 1, 1e-5);
-  expect_same_row(one, two, 2, 1e-4);
-  expect_same_weights(one, two, 2, 1e-5);
-  expect_same_row(one, back, 2, 1e-4);
-  expect_same_weights(one, back, 2, 1e-5);
+  expect_same_row(one.run, two.run, 1, 1e-5);
+  expect_same_weights(one.run, two.run, 1, 1e-5);
+  expect_same_row(one.run, two.run, 2, 1e-4);
+  expect_same_weights(one.run, two.run, 2, 1e-5);
+  expect_same_row(one.run, back.run, 2, 1e-4);
+  expect_same_weights(one.run, back.run, 2, 1e-5);
   // Optimizer state bytes per rank: the one-process file split into `world` parts of about 1/world, or
   // of one parameter's state when a single parameter is larger (a parameter is never split: here the
   // tiny policy's 151936-row embedding is most of the model).
@@ -170,7 +125,7 @@ TEST(MultiRank, ShardedOptimizerTakesTheSameStepsWithAFractionOfTheStatePerRank)
   const std::string lora = "--set train.lora.enabled=true --set train.lora.r=4 --set train.lora.dropout=0 ";
   train_on(1, lora_one, lora);
   train_on(2, lora_two, lora + sharded);
-  expect_same_row(lora_one, lora_two, 2, 1e-4);
+  expect_same_row(lora_one.run, lora_two.run, 2, 1e-4);
   const std::int64_t lora_whole = bytes_of(optim(lora_one, 0));
   const std::int64_t lora_largest = std::max(bytes_of(optim(lora_two, 0)), bytes_of(optim(lora_two, 1)));
   std::cout << "LoRA, 2 ranks: optimizer state " << lora_whole << " bytes in one process, largest shard "
@@ -194,8 +149,8 @@ TEST(MultiRank, ResumeOnAnotherWorldSizeContinuesTheRun) {
   for (const RankRun* resumed : {&down, &up}) {
     SCOPED_TRACE(resumed->dir.filename().string());
     ASSERT_EQ(metrics_rows(resumed->run).size(), 2u);
-    expect_same_row(whole, *resumed, 2, 1e-4);
-    expect_same_weights(whole, *resumed, 2, 1e-5);
+    expect_same_row(whole.run, resumed->run, 2, 1e-4);
+    expect_same_weights(whole.run, resumed->run, 2, 1e-5);
   }
 }
 
@@ -270,7 +225,7 @@ TEST(MultiRank, ABadImageIsSkippedOnItsRankAndCountedGloballyWithoutADeadlock) {
   const std::string batch2 = "--set train.batch_size=2";  // one good and one broken image per step
   train_on(1, one, batch2);
   train_on(2, two, batch2);
-  for (int step : {1, 2}) expect_same_row(one, two, step, 1e-4);
+  for (int step : {1, 2}) expect_same_row(one.run, two.run, step, 1e-4);
   const auto rows = metrics_rows(two.run);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0].at("images_skipped"), 1);
@@ -315,8 +270,8 @@ TEST(MultiRank, TorchrunRunsTheSameJobAsScriptsLaunch) {
                                       std::to_string(free_port()) + " " + shell_quote(kBalcapBinary) +
                                       " train --config " + shell_quote(theirs.cfg.string()));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  for (int step : {1, 2}) expect_same_row(ours, theirs, step, 0.0);
-  expect_same_weights(ours, theirs, 2, 0.0);
+  for (int step : {1, 2}) expect_same_row(ours.run, theirs.run, step, 0.0);
+  expect_same_weights(ours.run, theirs.run, 2, 0.0);
 }
 
 }  // namespace
