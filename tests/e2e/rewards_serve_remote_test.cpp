@@ -5,6 +5,7 @@
 // OpenAI shapes (models, health, echo logprobs, errors).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <sstream>
 #include "rewards/build_objectives.h"
@@ -15,6 +16,7 @@
 #include "parity/rewards_reference.h"
 #include "serve/http_client.h"
 #include "support/serve_process.h"
+#include "support/train_runs.h"
 #include "support/tls_cert.h"
 
 namespace balcap::rewards {
@@ -268,6 +270,50 @@ TEST(BalcapServe, OverHttpsTheJudgeTrustsTheServerThroughSslCaOnly) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("TLS error"), std::string::npos) << msg;
     EXPECT_NE(msg.find("ssl_ca"), std::string::npos) << msg;
+  }
+}
+
+// train.overlap_scoring against a judge with a hosted API's latency (`balcap serve --delay-ms 200`,
+// requests waiting side by side): the linguistic objective is scored remotely (api: chat, one
+// request per caption), chunk by chunk,
+// while the next chunk is sampled, so sampling + scoring take about the longer of the two (within
+// 15%), not their sum. The policy is the tiny reference VLM; the other objectives are lexical.
+TEST(BalcapServe, ScoringWhileSamplingHidesARemoteJudgesLatency) {
+  const std::filesystem::path dir = test::scratch_dir();
+  ServeProcess serve(judge_model_dir("qwen2"), "--delay-ms 200", dir);
+  ASSERT_FALSE(serve.url().empty()) << serve.log();
+  std::ostringstream y;
+  y << "model:\n  path: '" << judge_model_dir("qwen_vl").string() << "'\n"
+    << "data:\n  train: '" << test::synth_data(dir / "data", 4).string() << "'\n"
+    << "sampling:\n  max_new_tokens: 16\n  cuda_graphs: false\n"
+    << "rewards:\n  objectives:\n"
+    << "    correctness: {scorer: claim_precision, judge: lexical}\n"
+    << "    coverage: {scorer: claim_recall, judge: lexical}\n"
+    << "    linguistic: {scorer: judge_rating, judge: served}\n"
+    << "  judges:\n    lexical: {kind: lexical}\n"
+    << "    served: {kind: remote, url: '" << serve.url() << "', api: chat, batch_size: 1, concurrency: 2, "
+    << "timeout_s: 60}\n"
+    // The random policy can write the text of a Qwen added token the tiny judge's embedding lacks
+    // (the server answers 400): such a caption's linguistic score is invalid, the run goes on.
+    << "  on_judge_failure: invalid\n"
+    << "train:\n  run_dir: '" << (dir / "run").string() << "'\n  max_steps: 3\n  save_every: 0\n  batch_size: 4\n"
+    << "  group_size: 2\n  micro_batch: 16\n  dtype: float32\n  device: cpu\n  overlap_scoring: 4\n"
+    << "logging:\n  tensorboard: false\n  progress: never\n";
+  const test::CommandResult r = test::run_balcap("train --config " + test::shell_quote(test::write_config(dir, y.str()).string()));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << serve.log();
+  const auto rows = test::metrics_rows(dir / "run");
+  ASSERT_EQ(rows.size(), 3u);
+  for (std::size_t i = 1; i < rows.size(); ++i) {  // step 1 warms up
+    const json& row = rows[i];
+    const double rollout = row.at("time/preprocess_s").get<double>() + row.at("time/sample_s").get<double>();
+    const double scoring = row.at("time/scoring_s").get<double>();
+    const double together = row.at("time/rollout_scoring_s").get<double>();
+    SCOPED_TRACE("step " + std::to_string(i + 1) + ": rollout " + std::to_string(rollout) + " s, scoring " +
+                 std::to_string(scoring) + " s, both " + std::to_string(together) + " s");
+    EXPECT_GT(row.at("reward/linguistic/valid_fraction").get<double>(), 0.0);  // measured 0.5
+    EXPECT_GE(scoring, 4 * 0.2);  // 8 captions (one chat request each), 2 at a time, 200 ms each
+    EXPECT_LE(together, 1.15 * std::max(rollout, scoring));
+    EXPECT_LT(together, rollout + scoring - 0.5 * rollout);  // at least half the rollout hidden under scoring
   }
 }
 
