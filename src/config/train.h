@@ -43,6 +43,7 @@ struct TrainConfig {
   bool vision_once_per_image = false;
   bool freeze_projector = false;
   std::int64_t overlap_scoring = 0;
+  std::int64_t logits_chunk_mib = 64;
   LoraConfig lora;
   std::string dtype = "auto";
   std::int64_t seed = 42;
@@ -79,6 +80,11 @@ struct TrainConfig {
             "smaller batches). For judges that wait (remote endpoints): the step's rollout + scoring then takes about "
             "max(rollout, scoring). 0 or 1 = off (score after the rollout). balcap's addition, not in the paper.",
             Spec().at_least(0));
+    v.field("logits_chunk_mib", logits_chunk_mib,
+            "Loss recomputation: float32 logits held at once by the fused log-probabilities (models/token_logprobs.h: "
+            "[rows of a chunk, vocabulary]; the full [rows, seq, vocab] tensor never exists). Smaller: less peak "
+            "memory, more passes over the output projection's weight (docs/perf.md).",
+            Spec().at_least(1));
     v.field("freeze_projector", freeze_projector, "Do not train the vision-to-language projector / merger.");
     v.field("lora", lora, "LoRA adapters (off by default: full fine-tuning).");
     v.field("dtype", dtype, "Parameter dtype; `auto` = bfloat16 on GPU, float32 on CPU.",

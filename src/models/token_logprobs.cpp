@@ -30,38 +30,45 @@ struct ChunkStats {
   at::Tensor top_values, top_ids;  // [c, k] or undefined
 };
 
-ChunkStats chunk_stats(const at::Tensor& z, const at::Tensor& targets, bool with_entropy, std::int64_t top_k) {
-  at::Tensor lse = z.logsumexp(-1);  // [c]
+// `z` is the chunk's logits and is overwritten (log-probabilities when the entropy is asked): at
+// most one more [c, V] buffer is alive, so a chunk costs two, not five.
+ChunkStats chunk_stats(at::Tensor& z, const at::Tensor& targets, bool with_entropy, std::int64_t top_k) {
+  at::Tensor lse = z.logsumexp(-1, /*keepdim=*/true);  // [c, 1]
   ChunkStats s;
-  s.logprob = z.gather(1, targets.unsqueeze(1)).squeeze(1) - lse;
+  s.logprob = z.gather(1, targets.unsqueeze(1)).squeeze(1) - lse.squeeze(1);
   if (top_k > 0) {
     std::tie(s.top_values, s.top_ids) = z.topk(top_k, -1);
-    s.top_values.sub_(lse.unsqueeze(1));
+    s.top_values.sub_(lse);
   }
   if (with_entropy) {
     // H = -E_p[log p] with log p = z - lse: no cancellation between two large terms (lse and E_p[z]
     // are each as large as the logits; their difference is the entropy, a few nats).
-    at::Tensor logp = z - lse.unsqueeze(1);
-    s.entropy = -(logp.exp() * logp).sum(-1);
+    at::Tensor& logp = z.sub_(lse);
+    s.entropy = logp.exp().mul_(logp).sum(-1).neg_();
   }
   return s;
 }
 
 // d(loss)/d(logits) of one chunk, [c, V] float32, from the gradients of its logprobs/entropies.
-at::Tensor chunk_logits_grad(const at::Tensor& z, const at::Tensor& targets, const at::Tensor& g_logprob,
+// `z` (the chunk's logits) is overwritten; without an entropy gradient the result is built in its
+// buffer, with one it takes a second [c, V] buffer (the softmax).
+//   d logprob / d z = onehot(target) - p
+//   d H / d z = -p (z - E_p[z]) = -p (log p - E_p[log p])
+//   so g = onehot * g_logprob - p * (g_logprob + g_entropy * (log p - E_p[log p]))
+at::Tensor chunk_logits_grad(at::Tensor& z, const at::Tensor& targets, const at::Tensor& g_logprob,
                              const at::Tensor& g_entropy, double temperature) {
-  at::Tensor p = (z - z.logsumexp(-1, true)).exp_();  // softmax [c, V]
-  at::Tensor g = at::zeros_like(z);
-  if (g_logprob.defined()) {
-    // d logprob / d z = onehot(target) - p
-    g.sub_(p * g_logprob.unsqueeze(1));
-    g.scatter_add_(1, targets.unsqueeze(1), g_logprob.unsqueeze(1));
+  at::Tensor& logp = z.sub_(z.logsumexp(-1, /*keepdim=*/true));
+  at::Tensor g;
+  if (!g_entropy.defined()) {
+    g = logp.exp_().mul_(g_logprob.unsqueeze(1)).neg_();  // -p * g_logprob, in z's buffer
+  } else {
+    at::Tensor p = logp.exp();
+    at::Tensor mean_logp = at::bmm(p.unsqueeze(1), logp.unsqueeze(2)).view({-1, 1});  // E_p[log p], [c, 1]
+    at::Tensor& coef = logp.sub_(mean_logp).mul_(g_entropy.unsqueeze(1));
+    if (g_logprob.defined()) coef.add_(g_logprob.unsqueeze(1));
+    g = p.mul_(coef).neg_();
   }
-  if (g_entropy.defined()) {
-    // d H / d z = -p (z - E_p[z])
-    at::Tensor mean_z = (p * z).sum(-1, true);
-    g.sub_(p * (z - mean_z) * g_entropy.unsqueeze(1));
-  }
+  if (g_logprob.defined()) g.scatter_add_(1, targets.unsqueeze(1), g_logprob.unsqueeze(1));
   if (temperature != 1.0) g.div_(temperature);  // z = raw / T
   return g;
 }
@@ -123,7 +130,11 @@ struct ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogpr
                                        temperature)
                          .to(weight.scalar_type());  // [c, V]
       if (want_hidden) grad_hidden.narrow(0, start, len).copy_(at::matmul(g, weight));
-      if (want_weight) grad_weight.add_(at::matmul(g.t(), h).to(at::kFloat));
+      if (want_weight && weight.scalar_type() == at::kFloat) {
+        grad_weight.addmm_(g.t(), h);  // accumulated by the GEMM itself: no [V, E] temporary per chunk
+      } else if (want_weight) {
+        grad_weight.add_(at::matmul(g.t(), h).to(at::kFloat));
+      }
     }
     out[0] = grad_hidden;
     if (want_weight) out[1] = grad_weight.to(weight.scalar_type());

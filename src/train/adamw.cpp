@@ -99,7 +99,9 @@ void AdamW::step(double lr) {
     const double bias_correction1 = 1 - std::pow(o.beta1, static_cast<double>(s.step));
     const double bias_correction2 = 1 - std::pow(o.beta2, static_cast<double>(s.step));
     const double step_size = lr_i / bias_correction1;
-    const auto denom = (s.exp_avg_sq.sqrt() / std::sqrt(bias_correction2)).add_(o.eps);
+    // One temporary the size of the parameter (the tied 151,936-row embedding is the largest), not two:
+    // the same values as torch's (sqrt(v) / sqrt(bc2)).add_(eps).
+    const auto denom = s.exp_avg_sq.sqrt().div_(std::sqrt(bias_correction2)).add_(o.eps);
     s.master.addcdiv_(s.exp_avg, denom, -step_size);
     if (s.separate) p.copy_(s.master);  // round the fp32 master into the bf16/f16 param
   }

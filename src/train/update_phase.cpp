@@ -75,6 +75,7 @@ at::Tensor reference_logprobs(const UpdateInputs& in, const MicroBatch& mb) {
   at::NoGradGuard no_grad;
   models::PolicyLogprobsOptions opt;
   opt.tokens.temperature = in.config->sampling.temperature;
+  opt.tokens.chunk_bytes = in.config->train.logits_chunk_mib << 20;
   return models::policy_logprobs(*in.reference, mb.rows, opt).logprobs;
 }
 
@@ -86,6 +87,7 @@ algo::PolicyLossOutput micro_step(const UpdateInputs& in, const MicroBatch& mb, 
   opt.tokens.temperature = cfg.sampling.temperature;
   opt.tokens.entropy = true;
   opt.tokens.entropy_grad = cfg.algo.entropy_coef > 0;
+  opt.tokens.chunk_bytes = cfg.train.logits_chunk_mib << 20;
   opt.share_images = cfg.train.vision_once_per_image;
   models::PolicyLogprobs lp = models::policy_logprobs(*in.policy, mb.rows, opt);
   const at::Device dev = lp.logprobs.device();
