@@ -71,7 +71,7 @@ Rollout rollout_phase(const RolloutInputs& in, const std::vector<std::int64_t>& 
   const sampling::SamplingParams params =
       sampling::sampling_params_from(cfg.sampling, in.policy->generation_config(), cfg.train.group_size);
   const std::size_t n = r.items.size();
-  const std::size_t c = std::clamp<std::size_t>(static_cast<std::size_t>(std::max<std::int64_t>(chunks, 1)), 1, n);
+  const auto c = static_cast<std::size_t>(std::clamp<std::int64_t>(chunks, 1, static_cast<std::int64_t>(n)));
   for (std::size_t k = 0; k < c; ++k) {  // chunk k: images [k n / c, (k + 1) n / c)
     const std::size_t begin = r.samples.size();
     t0 = std::chrono::steady_clock::now();
