@@ -1,0 +1,100 @@
+#include "core/fault_points.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "core/error.h"
+
+namespace balcap::fault {
+namespace {
+
+enum class Kind { kill, fail, nan };
+
+struct Arm {
+  Kind kind;
+  long hit = 1;  // fires at this hit only
+};
+
+struct Table {
+  std::map<std::string, Arm, std::less<>> arms;
+  std::map<std::string, long, std::less<>> hits;
+  std::mutex mutex;
+};
+
+Kind parse_kind(const std::string& action, const std::string& entry) {
+  if (action == "kill") return Kind::kill;
+  if (action == "fail") return Kind::fail;
+  if (action == "nan") return Kind::nan;
+  fail("BALCAP_FAULTS entry '{}': unknown action '{}'. HINT: use kill, fail or nan, e.g. checkpoint.files_written:kill@2",
+       entry, action);
+}
+
+// "point:action[@hit]" -> the table entry.
+void parse_entry(const std::string& entry, Table& t) {
+  const auto colon = entry.find(':');
+  BALCAP_CHECK(colon != std::string::npos && colon > 0,
+               "BALCAP_FAULTS entry '{}' is not <point>:<action>[@<hit>]. HINT: e.g. update.loss:nan@3", entry);
+  std::string action = entry.substr(colon + 1);
+  long hit = 1;
+  if (const auto at = action.find('@'); at != std::string::npos) {
+    char* end = nullptr;
+    hit = std::strtol(action.c_str() + at + 1, &end, 10);
+    BALCAP_CHECK(end != nullptr && *end == '\0' && hit >= 1 && at + 1 < action.size(),
+                 "BALCAP_FAULTS entry '{}': the hit after '@' must be a positive integer", entry);
+    action.resize(at);
+  }
+  t.arms[entry.substr(0, colon)] = Arm{parse_kind(action, entry), hit};
+}
+
+Table* load() {
+  const char* env = std::getenv("BALCAP_FAULTS");
+  if (env == nullptr || *env == '\0') return nullptr;
+  auto* t = new Table;  // lives for the process: points may be hit during static destruction
+  std::string spec(env);
+  std::size_t begin = 0;
+  while (begin <= spec.size()) {
+    const auto comma = std::min(spec.find(',', begin), spec.size());
+    if (comma > begin) parse_entry(spec.substr(begin, comma - begin), *t);
+    begin = comma + 1;
+  }
+  spdlog::warn("BALCAP_FAULTS = '{}': fault points armed (a test run, not a training run)", spec);
+  return t;
+}
+
+Table* table() {
+  static Table* t = load();
+  return t;
+}
+
+}  // namespace
+
+bool armed() { return table() != nullptr; }
+
+Action hit(std::string_view point) {
+  Table* t = table();
+  if (t == nullptr) return Action::none;
+  std::lock_guard lock(t->mutex);
+  const long n = ++t->hits[std::string(point)];
+  const auto it = t->arms.find(point);
+  if (it == t->arms.end() || it->second.hit != n) return Action::none;
+  switch (it->second.kind) {
+    case Kind::kill:
+      spdlog::default_logger()->flush();
+      ::kill(::getpid(), SIGKILL);
+      ::pause();  // SIGKILL is delivered before this returns
+      std::abort();
+    case Kind::fail:
+      return Action::fail;
+    case Kind::nan:
+      return Action::nan;
+  }
+  return Action::none;
+}
+
+}  // namespace balcap::fault
