@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/fault_points.h"
 #include "core/log.h"
 #include "io/atomic_file.h"
 
@@ -162,6 +163,7 @@ fs::path Checkpointer::save(int64_t step, const std::function<void(const fs::pat
   fs::create_directories(tmp);
   try {
     write(tmp);
+    fault::hit("checkpoint.files_written");  // reliability tests: a kill with the files written, not marked
     fsync_tree(tmp);
   } catch (...) {
     remove_quietly(tmp);
@@ -178,6 +180,7 @@ fs::path Checkpointer::save(int64_t step, const std::function<void(const fs::pat
   }
   fs::rename(tmp, final_dir);
   fsync_directory(root_);
+  fault::hit("checkpoint.renamed");  // reliability tests: a kill after the rename, before COMPLETE
   const nlohmann::json marker = {{"step", step}, {"files", file_manifest(final_dir)}};
   io::write_file_atomically(final_dir / kCompleteMarker, marker.dump(1) + "\n");
   fsync_directory(final_dir);

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "core/fault_points.h"
 
 namespace balcap::rewards {
 
@@ -13,6 +14,7 @@ RewardMatrix score_captions(const std::vector<std::unique_ptr<Objective>>& objec
   RewardMatrix m;
   for (const auto& objective : objectives) {
     auto start = std::chrono::steady_clock::now();
+    fault::hit("scoring.objective");  // reliability tests: a kill during scoring
     ObjectiveScores s = objective->score(captions);
     m.seconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     BALCAP_CHECK(s.score.size() == captions.size() && s.valid.size() == captions.size(),

@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/fault_points.h"
 #include "sampling/counter_rng.h"
 #include "sampling/decode_graph.h"
 #include "sampling/token_choice.h"
@@ -228,6 +229,7 @@ Generated decode_all(models::Policy& policy, Layout& layout, const SamplingParam
     if (t + 1 == p.max_new_tokens) break;
     if ((t + 1) % p.finish_check_every == 0 && all_finished_or_compact(rows, c.tokens)) break;
     if (rows.history.defined()) rows.history.select(1, layout.prompt_len + t).copy_(c.tokens);
+    fault::hit("sampling.decode_step");  // reliability tests: a kill during the rollout
     logits = decode_next(policy, rows, st, c.tokens, t);  // token t sits at cache index t
   }
   return out;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "algo/policy_loss.h"
+#include "core/fault_points.h"
 #include "core/log.h"
 #include "dist/grad_sync.h"
 #include "dist/param_shards.h"
@@ -149,6 +150,7 @@ MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const
     if (in.overlap != nullptr && m + 1 == parts.size()) in.overlap->arm();  // the last backward overlaps the sync
     MicroBatch mb = micro_batch(rollout, adv, first + a, first + b);
     sums.add(micro_step(in, mb, tokens, sequences));
+    fault::hit("update.micro_batch");  // reliability tests: a kill during the update
     r.tokens += static_cast<std::int64_t>(mb.advantages.size());
     if (may_abort && stop_now(in, false)) break;
   }
