@@ -39,6 +39,7 @@ struct CheckpointConfig {
   std::int64_t keep_last = 3;
   std::string resume = "auto";
   bool save_optimizer = true;
+  std::string on_save_failure = "stop";
 
   template <class V>
   void visit(V& v) {
@@ -48,6 +49,13 @@ struct CheckpointConfig {
             "otherwise a checkpoint directory path.",
             Spec().required());
     v.field("save_optimizer", save_optimizer, "Save optimizer state (needed for exact resume).");
+    v.field("on_save_failure", on_save_failure,
+            "A periodic checkpoint that cannot be written (full disk, I/O error; what it wrote is removed, older "
+            "checkpoints are untouched): `stop` ends the run with an error naming the directory and the reason; "
+            "`continue` logs that error, trains on and tries again at the next save_every step. The save at the "
+            "end, on SIGTERM or at train.max_skipped_steps must succeed either way. `continue` is balcap's "
+            "addition (in TRL and verl a failed save ends the run).",
+            Spec().one_of({"stop", "continue"}));
   }
   bool operator==(const CheckpointConfig&) const = default;
 };
@@ -60,6 +68,7 @@ struct LoggingConfig {
   std::string progress = "auto";
   std::int64_t samples_every = 10;
   std::int64_t samples_count = 4;
+  double peak_tflops = 0;
 
   template <class V>
   void visit(V& v) {
@@ -72,6 +81,10 @@ struct LoggingConfig {
     v.field("samples_every", samples_every, "Log sample captions with their scores every N steps; 0 = never.",
             Spec().at_least(0));
     v.field("samples_count", samples_count, "Captions logged each time.", Spec().at_least(0));
+    v.field("peak_tflops", peak_tflops,
+            "The device's dense peak TFLOP/s for `perf/mfu` (CUDA only); 0 = from balcap's table of GPUs "
+            "(H100, H200, A100, L40S, B200); an unknown GPU with 0 logs no MFU.",
+            Spec().at_least(0));
   }
   bool operator==(const LoggingConfig&) const = default;
 };
