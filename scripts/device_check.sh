@@ -5,9 +5,12 @@
 #      448 px, bf16, CUDA-graph decoding; eager too at 8 images) beside
 #      scripts/peer/hf_rollout_baseline.py (the peer baseline, transformers), and one profiled
 #      rollout (kineto: the heaviest kernels, a chrome trace in $OUT);
-#   2. two BalCapRL steps of a random-weight Qwen2.5-VL-3B (balcap model init from the hub config)
+#   2. scripts/bench_update at the same shape (balcap's update vs transformers + torch AdamW:
+#      speed and peak memory), micro-batch 8;
+#   3. two BalCapRL steps of a random-weight Qwen2.5-VL-3B (balcap model init from the hub config)
 #      in bf16 on the GPU, 8 images x G=8, 256 new tokens, scene objectives (cheap judges), with
-#      step time by phase from metrics.jsonl and the peak GPU memory (nvidia-smi polled).
+#      step time by phase and perf/mfu from metrics.jsonl and the peak GPU memory (nvidia-smi polled).
+#      TRL is not installed there (no network), so scripts/bench_step's TRL side runs on CPU only.
 # Usage there (from the repo root):
 #   scripts/device_check.sh [tests|bench|all]   (default all; carry .device_deps from scripts/device_deps.sh)
 # Writes logs to $OUT when set.
@@ -56,6 +59,10 @@ scripts/bench_rollout --shape 3b --images 8 --group 8 --max-new-tokens 64 --imag
   --dtype bf16 --repeat 1 --cuda-graphs on --skip-hf --profile "$out/rollout_3b_trace.json" 2>&1 |
   grep -E "impl=|profile:" | tee "$out/bench_profile.log"
 [ -f "$out/rollout_3b_trace.json" ] && gzip -f "$out/rollout_3b_trace.json"
+
+echo "== the update: balcap vs transformers + torch AdamW, Qwen2.5-VL-3B shape, bf16, 8 images x G=8 x 256 tokens =="
+scripts/bench_update --shape 3b --images 8 --group 8 --new-tokens 256 --image-size 448 --micro-batch 8 \
+  --device cuda --dtype bf16 --repeat 2 2>&1 | tail -6 | tee "$out/bench_update.log" || rc=1
 
 echo "== two BalCapRL steps, random Qwen2.5-VL-3B, bf16, 8 images x G=8 x 256 tokens =="
 work=build-device/rl_3b
