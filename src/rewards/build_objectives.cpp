@@ -7,6 +7,7 @@
 #include "rewards/claim_precision.h"
 #include "rewards/claim_recall.h"
 #include "rewards/judge_call_log.h"
+#include "rewards/judge_checks.h"
 #include "rewards/judge_factories.h"
 #include "rewards/judge_rating.h"
 #include "rewards/lexical_objectives.h"
@@ -15,7 +16,19 @@
 namespace balcap::rewards {
 namespace {
 
-// Model judges (local, remote), created on first use and shared.
+// What decides a judge's answers (not how it is reached or batched): call-log lines of another
+// judge configuration under the same name are never replayed for this one.
+std::string judge_identity(const config::JudgeConfig& c) {
+  const std::string text = c.kind == "local"
+                               ? fmt::format("local\x1f{}\x1f{}", c.model, c.dtype)
+                               : fmt::format("remote\x1f{}\x1f{}\x1f{}\x1f{}", c.url, c.api, c.model_name, c.vision);
+  std::uint64_t h = 14695981039346656037ull;  // FNV-1a 64
+  for (unsigned char ch : text) h = (h ^ ch) * 1099511628211ull;
+  return fmt::format("{:016x}", h);
+}
+
+// Model judges (local, remote), created on first use and shared; their answers checked
+// (judge_checks.h) and, with rewards.log_judge_calls, logged and replayed (judge_call_log.h).
 class JudgePool {
  public:
   JudgePool(const config::RewardsConfig& rewards, at::Device device) : rewards_(rewards), device_(device) {}
@@ -23,10 +36,14 @@ class JudgePool {
   std::shared_ptr<Judge> get(const std::string& name, const config::JudgeConfig& config) {
     auto it = judges_.find(name);
     if (it != judges_.end()) return it->second;
-    std::shared_ptr<Judge> judge = config.kind == "local"
-                                       ? std::shared_ptr<Judge>(make_local_judge(name, config, device_))
-                                       : std::shared_ptr<Judge>(make_remote_judge(name, config));
-    if (!rewards_.log_judge_calls.empty()) judge = with_call_log(judge, rewards_.log_judge_calls);
+    const bool local = config.kind == "local";
+    std::shared_ptr<Judge> judge = local ? std::shared_ptr<Judge>(make_local_judge(name, config, device_))
+                                         : std::shared_ptr<Judge>(make_remote_judge(name, config));
+    judge = with_answer_checks(judge, local ? config.model : config.url);
+    if (!rewards_.log_judge_calls.empty()) {
+      if (!log_) log_ = std::make_shared<JudgeCallLog>(rewards_.log_judge_calls);  // one file, loaded once
+      judge = with_call_log(judge, log_, judge_identity(config));
+    }
     judges_[name] = judge;
     return judge;
   }
@@ -35,6 +52,7 @@ class JudgePool {
   const config::RewardsConfig& rewards_;
   at::Device device_;
   std::map<std::string, std::shared_ptr<Judge>> judges_;
+  std::shared_ptr<JudgeCallLog> log_;
 };
 
 std::unique_ptr<Objective> judge_scorer(const std::string& name, const config::ObjectiveConfig& objective,
@@ -87,5 +105,7 @@ std::vector<std::unique_ptr<Objective>> build_objectives(const config::RewardsCo
   }
   return objectives;
 }
+
+std::int64_t replayed_judge_requests() { return replayed_judge_requests_total(); }
 
 }  // namespace balcap::rewards

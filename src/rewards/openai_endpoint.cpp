@@ -28,6 +28,26 @@ std::string server_message(const std::string& body) {
   return body.substr(0, 300);
 }
 
+// A reply `read` cannot use (a field missing, the wrong number of choices, no logprobs) is retried
+// like malformed JSON: a proxy or an overloaded server can send one odd reply, and a server that
+// never sends a usable one fails after the retries with read's message; `hint` gets read's HINT.
+serve::Verdict read_verdict(const nlohmann::json& reply, const std::string& where, const OpenAiEndpoint::Reader& read,
+                            std::string& hint) {
+  if (!read) return {};
+  std::string message;
+  try {
+    read(reply);
+    return {};
+  } catch (const JudgeError& e) {
+    message = e.what();
+  } catch (const nlohmann::json::exception& e) {  // a field of the wrong type
+    message = e.what();
+  }
+  const auto at = message.find("\nHINT: ");
+  hint = at == std::string::npos ? "" : message.substr(at + 7);  // after "\nHINT: "
+  return {serve::Verdict::Kind::retry, fmt::format("unusable reply from {}: {}", where, message.substr(0, at))};
+}
+
 }  // namespace
 
 OpenAiEndpoint::OpenAiEndpoint(std::string judge_name, const config::JudgeConfig& config)
@@ -63,9 +83,11 @@ OpenAiEndpoint::OpenAiEndpoint(std::string judge_name, const config::JudgeConfig
   }
 }
 
-nlohmann::json OpenAiEndpoint::call(const std::string& method, const std::string& path, const std::string& body) const {
+nlohmann::json OpenAiEndpoint::call(const std::string& method, const std::string& path, const std::string& body,
+                                    const Reader& read) const {
   const std::string where = fmt::format("{} {}{}", method, url_text_, path);
   nlohmann::json reply;
+  std::string reply_hint;
   auto check = [&](const serve::HttpResponse& r) -> serve::Verdict {
     if (r.status / 100 != 2) {
       serve::Verdict v = serve::status_verdict(r, where);
@@ -74,11 +96,11 @@ nlohmann::json OpenAiEndpoint::call(const std::string& method, const std::string
     }
     try {
       reply = nlohmann::json::parse(r.body);
-      return {};
     } catch (const nlohmann::json::exception& e) {
       return {serve::Verdict::Kind::retry,
               fmt::format("malformed JSON from {}: {} (body starts '{}')", where, e.what(), r.body.substr(0, 80))};
     }
+    return read_verdict(reply, where, read, reply_hint);
   };
   auto log_retry = [&](const serve::RetryNotice& n) {
     spdlog::warn("judge '{}': attempt {}/{} failed ({}); retrying in {:.3g} s{}", name_, n.failed_attempt, n.attempts,
@@ -88,11 +110,12 @@ nlohmann::json OpenAiEndpoint::call(const std::string& method, const std::string
     serve::send_with_retries(*client_, method, path, headers_, body, retry_, check, log_retry);
     return reply;
   } catch (const serve::RetryError& e) {
-    throw JudgeError(failure_text(where, e));
+    throw JudgeError(failure_text(where, e, reply_hint));
   }
 }
 
-std::string OpenAiEndpoint::failure_text(const std::string& where, const serve::RetryError& e) const {
+std::string OpenAiEndpoint::failure_text(const std::string& where, const serve::RetryError& e,
+                                         const std::string& reply_hint) const {
   using Reason = serve::RetryError::Reason;
   if (e.reason() == Reason::rejected && e.transport() == serve::TransportError::Kind::tls) {
     return fmt::format("judge '{}': {}\nHINT: for a server whose certificate is not signed by a system CA, set "
@@ -109,23 +132,41 @@ std::string OpenAiEndpoint::failure_text(const std::string& where, const serve::
   if (e.reason() == Reason::out_of_time) {
     return fmt::format(
         "judge '{}': {}\nHINT: rewards.judges.{}.total_timeout_s ({:.3g} s) bounds a request's attempts and retry "
-        "waits together: raise it to wait longer for a busy server, check that the server at {} is healthy, or set "
-        "rewards.on_judge_failure: invalid to mark these scores invalid instead of stopping",
-        name_, e.what(), name_, retry_.total_timeout_s, url_text_);
+        "waits together: raise it to wait longer for a busy server; {}",
+        name_, e.what(), name_, retry_.total_timeout_s, retry_hint(e.failure(), reply_hint));
   }
   return fmt::format(
       "judge '{}': {} failed after {} attempt(s) (timeout {:.3g} s each, backoff from {:.3g} s doubling); last "
-      "failure: {}\nHINT: check that the judge server is running and reachable at {} (e.g. `balcap serve --model "
-      "DIR --port P`); raise rewards.judges.{}.timeout_s / max_retries / total_timeout_s for a slow server, or set "
-      "rewards.on_judge_failure: invalid to mark these scores invalid instead of stopping",
-      name_, where, e.attempts(), client_->options().timeout_s, retry_.backoff_s, e.failure(), url_text_, name_);
+      "failure: {}\nHINT: {}",
+      name_, where, e.attempts(), client_->options().timeout_s, retry_.backoff_s, e.failure(),
+      retry_hint(e.failure(), reply_hint));
 }
 
-nlohmann::json OpenAiEndpoint::post(const std::string& path, const nlohmann::json& body) const {
-  return call("POST", path, body.dump());
+std::string OpenAiEndpoint::retry_hint(const std::string& failure, const std::string& reply_hint) const {
+  const std::string otherwise = "or set rewards.on_judge_failure: invalid to mark these scores invalid instead of "
+                                "stopping";
+  if (failure.rfind("HTTP 429", 0) == 0) {
+    return fmt::format("the server kept rate-limiting (HTTP 429): lower rewards.judges.{}.concurrency or batch_size, "
+                       "raise max_retries / backoff_s / total_timeout_s, {}",
+                       name_, otherwise);
+  }
+  if (failure.rfind("malformed JSON", 0) == 0 || failure.rfind("unusable reply", 0) == 0) {
+    return fmt::format("the server at {} answers, but not in the OpenAI form balcap reads{}: check that it is "
+                       "OpenAI-compatible and returns logprobs (api: completions also needs the prompt's, with "
+                       "echo: true), {}",
+                       url_text_, reply_hint.empty() ? "" : " (" + reply_hint + ")", otherwise);
+  }
+  return fmt::format("check that the judge server is running and reachable at {} (e.g. `balcap serve --model DIR "
+                     "--port P`); raise rewards.judges.{}.timeout_s / max_retries / total_timeout_s for a slow "
+                     "server, {}",
+                     url_text_, name_, otherwise);
 }
 
-nlohmann::json OpenAiEndpoint::get(const std::string& path) const { return call("GET", path, ""); }
+nlohmann::json OpenAiEndpoint::post(const std::string& path, const nlohmann::json& body, const Reader& read) const {
+  return call("POST", path, body.dump(), read);
+}
+
+nlohmann::json OpenAiEndpoint::get(const std::string& path) const { return call("GET", path, "", {}); }
 
 std::string OpenAiEndpoint::model() const {
   if (!configured_model_.empty()) return configured_model_;

@@ -24,12 +24,17 @@ class OpenAiEndpoint {
   // balcap::Error naming the variable (not its value). A bad url -> balcap::Error.
   OpenAiEndpoint(std::string judge_name, const config::JudgeConfig& config);
 
-  // POST url + path with `body`; the parsed JSON reply of a 2xx. Failures (transport errors,
-  // timeouts, 5xx / 408 / 429, a reply that is not JSON) are retried max_retries times, sleeping
-  // backoff_s, 2 backoff_s, 4 backoff_s, ... (+ jitter; a 429/503 Retry-After instead), all within
-  // total_timeout_s; then JudgeError naming the URL, the attempts, the last failure and a hint.
-  // Other 4xx replies (bad model name, bad parameter) and TLS errors -> JudgeError at once.
-  nlohmann::json post(const std::string& path, const nlohmann::json& body) const;
+  // Reads what the caller needs out of a parsed 2xx reply; throws JudgeError (or a JSON type
+  // error) when the reply lacks it.
+  using Reader = std::function<void(const nlohmann::json&)>;
+
+  // POST url + path with `body`; the parsed JSON reply of a 2xx, after `read` (when given) took
+  // what it needs from it. Failures (transport errors, timeouts, 5xx / 408 / 429, a reply that is
+  // not JSON or that `read` cannot use) are retried max_retries times, sleeping backoff_s,
+  // 2 backoff_s, 4 backoff_s, ... (+ jitter; a 429/503 Retry-After instead), all within
+  // total_timeout_s; then JudgeError naming the judge, the URL, the attempts, the last failure and a
+  // hint fitting it. Other 4xx replies (bad model name, bad parameter) and TLS errors -> JudgeError at once.
+  nlohmann::json post(const std::string& path, const nlohmann::json& body, const Reader& read = {}) const;
   nlohmann::json get(const std::string& path) const;
 
   // The `model` field to send: config.model_name, or the id of the server's only model
@@ -39,9 +44,13 @@ class OpenAiEndpoint {
   int64_t concurrency() const { return concurrency_; }
 
  private:
-  nlohmann::json call(const std::string& method, const std::string& path, const std::string& body) const;
-  // The JudgeError text for a call that failed for good.
-  std::string failure_text(const std::string& where, const serve::RetryError& e) const;
+  nlohmann::json call(const std::string& method, const std::string& path, const std::string& body,
+                      const Reader& read) const;
+  // The JudgeError text for a call that failed for good; `reply_hint`: the HINT of the last reply
+  // `read` could not use.
+  std::string failure_text(const std::string& where, const serve::RetryError& e, const std::string& reply_hint) const;
+  // What to do about a call that kept failing, by its last failure.
+  std::string retry_hint(const std::string& failure, const std::string& reply_hint) const;
 
   std::string name_;
   std::string url_text_;

@@ -63,6 +63,33 @@ const json& field(const json& j, const char* key, const std::string& where) {
   return j[key];
 }
 
+const json& string_field(const json& j, const char* key, const std::string& where) {
+  const json& value = field(j, key, where);
+  if (!value.is_string()) {
+    throw JudgeError(fmt::format("{}: '{}' is not text (got {})", where, key, value.dump().substr(0, 200)));
+  }
+  return value;
+}
+
+// A chat reply's top_logprobs: a non-empty list of {token: text, logprob: number} (an empty one
+// would score every choice 0, probability 1).
+const json& top_logprobs_field(const json& j, const std::string& where) {
+  const json& top = field(j, "top_logprobs", where);
+  if (!top.is_array() || top.empty()) {
+    throw JudgeError(fmt::format("{}: the first token has no top_logprobs\nHINT: the server must support "
+                                 "logprobs: true with top_logprobs (vLLM, SGLang and `balcap serve` do)",
+                                 where));
+  }
+  for (const json& t : top) {
+    if (!t.is_object() || !t.contains("token") || !t["token"].is_string() || !t.contains("logprob") ||
+        !t["logprob"].is_number()) {
+      throw JudgeError(fmt::format("{}: a top_logprobs entry is not {{token, logprob}} (got {})", where,
+                                   t.dump().substr(0, 200)));
+    }
+  }
+  return top;
+}
+
 }  // namespace
 
 size_t utf8_length(std::string_view text) {
@@ -218,6 +245,7 @@ std::vector<std::vector<double>> RemoteJudge::choice_logprobs(const std::vector<
 std::vector<std::string> RemoteJudge::completions_generate(const std::vector<JudgeRequest>& requests,
                                                            int64_t max_new_tokens) {
   const std::string model = endpoint_.model();
+  const std::string where = fmt::format("judge '{}': {}/completions", name_, endpoint_.url());
   std::vector<std::string> prompts, keys;
   for (const auto& r : requests) {
     prompts.push_back(text::chatml_judge_prompt(r.system, r.user));
@@ -226,9 +254,11 @@ std::vector<std::string> RemoteJudge::completions_generate(const std::vector<Jud
   auto values = answer(keys, batch_size_, [&](const std::vector<size_t>& idx) {
     json body = {{"model", model}, {"max_tokens", max_new_tokens}, {"temperature", 0}, {"stop", {kEndOfTurn}}};
     for (size_t i : idx) body["prompt"].push_back(prompts[i]);
-    auto choices = completion_choices(endpoint_.post("/completions", body), idx.size());
     std::vector<json> texts;
-    for (auto& c : choices) texts.push_back(field(c, "text", name_ + ": " + endpoint_.url() + "/completions"));
+    endpoint_.post("/completions", body, [&](const json& reply) {  // read inside the retries: an unusable reply is retried
+      texts.clear();
+      for (auto& c : completion_choices(reply, idx.size())) texts.push_back(string_field(c, "text", where));
+    });
     return texts;
   });
   std::vector<std::string> out;
@@ -253,12 +283,15 @@ std::vector<std::vector<double>> RemoteJudge::completions_choices(const std::vec
   auto values = answer(keys, batch_size_, [&](const std::vector<size_t>& idx) {
     json body = {{"model", model}, {"max_tokens", 1}, {"temperature", 0}, {"echo", true}, {"logprobs", 0}};
     for (size_t i : idx) body["prompt"].push_back(texts[i]);
-    auto replies = completion_choices(endpoint_.post("/completions", body), idx.size());
     std::vector<json> sums;
-    for (size_t k = 0; k < idx.size(); ++k) {
-      const auto& [p, f] = spans[idx[k]];
-      sums.push_back(echoed_continuation_logprob(field(replies[k], "logprobs", where), p, f, where));
-    }
+    endpoint_.post("/completions", body, [&](const json& reply) {  // read inside the retries: an unusable reply is retried
+      sums.clear();
+      auto replies = completion_choices(reply, idx.size());
+      for (size_t k = 0; k < idx.size(); ++k) {
+        const auto& [p, f] = spans[idx[k]];
+        sums.push_back(echoed_continuation_logprob(field(replies[k], "logprobs", where), p, f, where));
+      }
+    });
     return sums;
   });
   std::vector<std::vector<double>> out(requests.size(), std::vector<double>(choices.size()));
@@ -285,13 +318,17 @@ std::vector<std::string> RemoteJudge::chat_generate(const std::vector<JudgeReque
     keys.push_back(hash_key("chat\x1fgen\x1f" + bodies.back().dump()));
   }
   auto values = answer(keys, 1, [&](const std::vector<size_t>& idx) {
-    json reply = endpoint_.post("/chat/completions", bodies[idx[0]]);
-    const json& choices = field(reply, "choices", where);
-    if (!choices.is_array() || choices.empty()) throw JudgeError(where + ": reply has no choices");
-    return std::vector<json>{field(field(choices[0], "message", where), "content", where)};
+    std::vector<json> content;
+    endpoint_.post("/chat/completions", bodies[idx[0]], [&](const json& reply) {
+      const json& choices = field(reply, "choices", where);
+      if (!choices.is_array() || choices.empty()) throw JudgeError(where + ": reply has no choices");
+      // null content (a refusal, a tool call) is no answer, not an empty claim list
+      content.assign(1, string_field(field(choices[0], "message", where), "content", where));
+    });
+    return content;
   });
   std::vector<std::string> out;
-  for (auto& v : values) out.push_back(v.is_string() ? v.get<std::string>() : "");
+  for (auto& v : values) out.push_back(v.get<std::string>());
   return out;
 }
 
@@ -307,12 +344,15 @@ std::vector<std::vector<double>> RemoteJudge::chat_choices(const std::vector<Jud
     keys.push_back(hash_key("chat\x1ftop\x1f" + bodies.back().dump()));
   }
   auto values = answer(keys, 1, [&](const std::vector<size_t>& idx) {
-    json reply = endpoint_.post("/chat/completions", bodies[idx[0]]);
-    const json& list = field(reply, "choices", where);
-    if (!list.is_array() || list.empty()) throw JudgeError(where + ": reply has no choices");
-    const json& content = field(field(list[0], "logprobs", where), "content", where);
-    if (!content.is_array() || content.empty()) throw JudgeError(where + ": reply has no token logprobs");
-    return std::vector<json>{field(content[0], "top_logprobs", where)};
+    std::vector<json> top;
+    endpoint_.post("/chat/completions", bodies[idx[0]], [&](const json& reply) {
+      const json& list = field(reply, "choices", where);
+      if (!list.is_array() || list.empty()) throw JudgeError(where + ": reply has no choices");
+      const json& content = field(field(list[0], "logprobs", where), "content", where);
+      if (!content.is_array() || content.empty()) throw JudgeError(where + ": reply has no token logprobs");
+      top.assign(1, top_logprobs_field(content[0], where));
+    });
+    return top;
   });
   std::vector<std::vector<double>> out(requests.size());
   for (size_t r = 0; r < requests.size(); ++r) {

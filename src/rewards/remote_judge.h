@@ -15,7 +15,9 @@
 //                scores the best listed token equal to it, else the longest listed token that is
 //                a prefix of it (so "10" is scored by "1"); a choice matching no listed token gets
 //                the smallest listed logprob (an upper bound). Use `completions` for ratings.
-// Transport (openai_endpoint.h): timeout, retries with backoff, API key, concurrency. Identical
+// Transport (openai_endpoint.h): timeout, retries with backoff, API key, concurrency; a reply is read
+// inside the retries, so one without what was asked (no choices, no logprobs, null text) is retried
+// like a transport failure and, if it persists, ends in a JudgeError with the reason. Identical
 // items (same endpoint, model, parameters and text) are answered once and cached per judge when
 // `cache: true`.
 #include <cstdint>

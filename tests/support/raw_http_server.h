@@ -140,16 +140,18 @@ class RawServer {
  public:
   using Script = std::function<void(RawConnection&, int index)>;
 
-  explicit RawServer(Script script) : script_(std::move(script)) {
+  // port 0: any free port; a given port lets a test bring a server back where a stopped one was.
+  explicit RawServer(Script script, int port = 0) : script_(std::move(script)) {
     listener_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int one = 1;
     ::setsockopt(listener_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
     if (::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || ::listen(listener_, 64) != 0) {
-      throw std::runtime_error("RawServer: cannot listen on 127.0.0.1");
+      ::close(listener_);
+      throw std::runtime_error("RawServer: cannot listen on 127.0.0.1:" + std::to_string(port));
     }
     socklen_t len = sizeof(addr);
     ::getsockname(listener_, reinterpret_cast<sockaddr*>(&addr), &len);

@@ -4,7 +4,10 @@
 // success, always failing -> JudgeError after the retry budget with backoff, 400 not retried, the
 // cache, bounded concurrency, and the API key never appearing in errors or logs; 429 with
 // Retry-After waits what the server asks, total_timeout_s bounds a call, and sequential requests
-// reuse one keep-alive connection.
+// reuse one keep-alive connection. Issue 18's judge faults: a server down for the whole run, one that
+// dies mid-run and comes back, a reply slower than the timeout, a dead server under a call of many
+// requests, 429 storms (with and without Retry-After, ending or not), and replies that are JSON but
+// lack what was asked (retried, then a loud error with the reason).
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +19,7 @@
 #include <thread>
 
 #include "rewards/remote_judge.h"
+#include "rewards_completions_server.h"
 #include "support/raw_http_server.h"
 
 namespace balcap::rewards {
@@ -37,7 +41,7 @@ config::JudgeConfig remote_config(const RawServer& server) {
 }
 
 // A well-behaved /v1/completions: generation = "echo:" + the prompt's last 5 characters.
-void answer_completions(test::RawConnection& s) {
+void answer_completions(balcap::test::RawConnection& s) {
   auto request = RawServer::read_request(s);
   json body = json::parse(request.body);
   json choices = json::array();
@@ -68,7 +72,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 TEST(RemoteJudge, CompletionsSendsChatMlPromptsGreedyWithTheEndOfTurnStop) {
   json seen;
   std::mutex m;
-  RawServer server([&](test::RawConnection& s, int) {
+  RawServer server([&](balcap::test::RawConnection& s, int) {
     auto request = RawServer::read_request(s);
     {
       std::lock_guard lock(m);
@@ -92,7 +96,7 @@ TEST(RemoteJudge, CompletionsSendsChatMlPromptsGreedyWithTheEndOfTurnStop) {
 TEST(RemoteJudge, ChoiceLogprobsSumTheEchoedTokensAfterThePrompt) {
   json seen;
   std::mutex m;
-  RawServer server([&](test::RawConnection& s, int) {
+  RawServer server([&](balcap::test::RawConnection& s, int) {
     auto request = RawServer::read_request(s);
     json body = json::parse(request.body);
     {
@@ -144,7 +148,7 @@ TEST(RemoteJudge, ChatChoicesUseTheFirstTokensTopLogprobs) {
 }
 
 TEST(RemoteJudge, HangingServerTimesOutAndFailsAfterTheRetryBudget) {
-  RawServer server([](test::RawConnection& s, int) { RawServer::hang(s); });
+  RawServer server([](balcap::test::RawConnection& s, int) { RawServer::hang(s); });
   auto config = remote_config(server);
   config.timeout_s = 0.2;
   config.max_retries = 1;
@@ -164,7 +168,7 @@ TEST(RemoteJudge, HangingServerTimesOutAndFailsAfterTheRetryBudget) {
 }
 
 TEST(RemoteJudge, DroppedConnectionIsRetriedAndThenAnswers) {
-  RawServer server([](test::RawConnection& s, int index) {
+  RawServer server([](balcap::test::RawConnection& s, int index) {
     if (index == 0) {
       RawServer::read_request(s);
       return;  // closes without a reply
@@ -178,7 +182,7 @@ TEST(RemoteJudge, DroppedConnectionIsRetriedAndThenAnswers) {
 }
 
 TEST(RemoteJudge, Http500IsRetriedThenSucceeds) {
-  RawServer server([](test::RawConnection& s, int index) {
+  RawServer server([](balcap::test::RawConnection& s, int index) {
     if (index == 0) {
       RawServer::read_request(s);
       RawServer::reply(s, 500, R"({"error":{"message":"CUDA out of memory"}})");
@@ -192,7 +196,7 @@ TEST(RemoteJudge, Http500IsRetriedThenSucceeds) {
 }
 
 TEST(RemoteJudge, MalformedJsonIsRetriedAndNamedInTheFinalError) {
-  RawServer server([](test::RawConnection& s, int) {
+  RawServer server([](balcap::test::RawConnection& s, int) {
     RawServer::read_request(s);
     RawServer::reply(s, 200, "{\"choices\": [ oops");
   });
@@ -206,7 +210,7 @@ TEST(RemoteJudge, AlwaysFailingServerBacksOffExponentially) {
   std::vector<double> arrivals;
   std::mutex m;
   auto t0 = std::chrono::steady_clock::now();
-  RawServer server([&](test::RawConnection& s, int) {
+  RawServer server([&](balcap::test::RawConnection& s, int) {
     RawServer::read_request(s);
     {
       std::lock_guard lock(m);
@@ -236,7 +240,7 @@ TEST(RemoteJudge, TooManyRequestsWaitsTheServersRetryAfter) {
   std::vector<double> arrivals;
   std::mutex m;
   auto t0 = std::chrono::steady_clock::now();
-  RawServer server([&](test::RawConnection& s, int index) {
+  RawServer server([&](balcap::test::RawConnection& s, int index) {
     RawServer::read_request(s);
     {
       std::lock_guard lock(m);
@@ -265,7 +269,7 @@ TEST(RemoteJudge, TooManyRequestsWaitsTheServersRetryAfter) {
 }
 
 TEST(RemoteJudge, TotalTimeoutBoundsRetriesAndLongRetryAfter) {
-  RawServer server([](test::RawConnection& s, int) {
+  RawServer server([](balcap::test::RawConnection& s, int) {
     RawServer::read_request(s);
     RawServer::reply(s, 503, R"({"error":{"message":"overloaded"}})");
   });
@@ -286,7 +290,7 @@ TEST(RemoteJudge, TotalTimeoutBoundsRetriesAndLongRetryAfter) {
   EXPECT_LE(server.connections(), 4);
 
   // A Retry-After longer than what is left is not waited for.
-  RawServer slow_down([](test::RawConnection& s, int) {
+  RawServer slow_down([](balcap::test::RawConnection& s, int) {
     RawServer::read_request(s);
     s.reply(429, R"({"error":{"message":"slow down"}})", {"Retry-After: 30"});
   });
@@ -301,7 +305,7 @@ TEST(RemoteJudge, TotalTimeoutBoundsRetriesAndLongRetryAfter) {
 
 TEST(RemoteJudge, SequentialRequestsReuseOneKeepAliveConnection) {
   std::atomic<int> requests{0};
-  RawServer server([&](test::RawConnection& s, int) {
+  RawServer server([&](balcap::test::RawConnection& s, int) {
     for (;;) {  // several requests on this connection, until the client closes it
       auto request = s.read_request();
       ++requests;
@@ -320,7 +324,7 @@ TEST(RemoteJudge, SequentialRequestsReuseOneKeepAliveConnection) {
 }
 
 TEST(RemoteJudge, ClientErrorsAreNotRetried) {
-  RawServer server([](test::RawConnection& s, int) {
+  RawServer server([](balcap::test::RawConnection& s, int) {
     RawServer::read_request(s);
     RawServer::reply(s, 404, R"({"error":{"message":"The model `tinyy` does not exist."}})");
   });
@@ -332,7 +336,7 @@ TEST(RemoteJudge, ClientErrorsAreNotRetried) {
 }
 
 TEST(RemoteJudge, CacheHitAvoidsASecondRequest) {
-  RawServer server([](test::RawConnection& s, int) { answer_completions(s); });
+  RawServer server([](balcap::test::RawConnection& s, int) { answer_completions(s); });
   auto config = remote_config(server);
   RemoteJudge judge("j", config);
   auto first = judge.generate(kTwo, 4);
@@ -350,7 +354,7 @@ TEST(RemoteJudge, CacheHitAvoidsASecondRequest) {
 
 TEST(RemoteJudge, ConcurrencyBoundsRequestsInFlight) {
   std::atomic<int> in_flight{0}, peak{0};
-  RawServer server([&](test::RawConnection& s, int) {
+  RawServer server([&](balcap::test::RawConnection& s, int) {
     auto request = RawServer::read_request(s);
     int now = ++in_flight;
     for (int p = peak; now > p && !peak.compare_exchange_weak(p, now);) {
@@ -373,7 +377,7 @@ TEST(RemoteJudge, ConcurrencyBoundsRequestsInFlight) {
 }
 
 TEST(RemoteJudge, EmptyModelNameAsksTheServerAndRefusesAmbiguity) {
-  RawServer one([](test::RawConnection& s, int index) {
+  RawServer one([](balcap::test::RawConnection& s, int index) {
     if (index == 0) {
       RawServer::read_request(s);
       RawServer::reply(s, 200, R"({"object":"list","data":[{"id":"served-judge","object":"model"}]})");
@@ -386,7 +390,7 @@ TEST(RemoteJudge, EmptyModelNameAsksTheServerAndRefusesAmbiguity) {
   auto config = remote_config(one);
   config.model_name = "";
   EXPECT_EQ(RemoteJudge("j", config).generate({kTwo[0]}, 2)[0], "ok");
-  RawServer two([](test::RawConnection& s, int) {
+  RawServer two([](balcap::test::RawConnection& s, int) {
     RawServer::read_request(s);
     RawServer::reply(s, 200, R"({"data":[{"id":"a"},{"id":"b"}]})");
   });
@@ -399,7 +403,7 @@ TEST(RemoteJudge, ApiKeyIsSentAsBearerButNeverLoggedOrInErrors) {
   const std::string secret = "sk-balcap-test-5ecret";
   ::setenv("BALCAP_TEST_JUDGE_KEY", secret.c_str(), 1);
   std::atomic<int> authorised{0};
-  RawServer server([&](test::RawConnection& s, int) {
+  RawServer server([&](balcap::test::RawConnection& s, int) {
     auto request = RawServer::read_request(s);
     if (request.headers.get("Authorization") == "Bearer " + secret) ++authorised;
     RawServer::reply(s, 500, R"({"error":{"message":"boom"}})");
@@ -425,12 +429,233 @@ TEST(RemoteJudge, ApiKeyIsSentAsBearerButNeverLoggedOrInErrors) {
 }
 
 TEST(RemoteJudge, ImagesNeedAVisionChatJudge) {
-  RawServer server([](test::RawConnection& s, int) { answer_completions(s); });
+  RawServer server([](balcap::test::RawConnection& s, int) { answer_completions(s); });
   RemoteJudge judge("j", remote_config(server));
   EXPECT_THROW(judge.generate({{"s", "u", std::string("x.png")}}, 2), Error);
   auto config = remote_config(server);
   config.vision = true;
   EXPECT_THROW(RemoteJudge("j", config), Error);  // vision needs api: chat
+}
+
+std::string loopback(int port) { return "http://127.0.0.1:" + std::to_string(port) + "/v1"; }
+
+TEST(RemoteJudge, ServerDownForTheWholeRunFailsAfterItsRetriesNamingTheJudgeAndUrl) {
+  const int port = test::refused_port();
+  auto config = test::quick_remote(loopback(port));
+  config.backoff_s = 0.05;
+  RemoteJudge judge("claims", config);
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string msg = judge_error_of([&] { judge.generate(kTwo, 4); });
+  const double elapsed = seconds_since(t0);
+  for (const std::string& part : {std::string("judge 'claims'"), loopback(port) + "/completions",
+                                  std::string("failed after 3 attempt(s)"), std::string("connection refused"),
+                                  std::string("HINT: check that the judge server is running and reachable")}) {
+    EXPECT_NE(msg.find(part), std::string::npos) << part << " in: " << msg;
+  }
+  EXPECT_GE(elapsed, 0.05 + 0.1);  // it waited between attempts
+  EXPECT_LT(elapsed, 1.5);
+}
+
+TEST(RemoteJudge, ServerThatDiesMidRunFailsTheNextCallAndIsUsedAgainOnceBack) {
+  auto first = std::make_unique<test::CompletionsServer>();
+  const int port = first->server.port();
+  auto config = test::quick_remote(first->server.url());
+  config.max_retries = 1;
+  RemoteJudge judge("j", config);
+  EXPECT_EQ(judge.generate(kTwo, 4).size(), 2u);
+  first.reset();  // the server dies between two calls
+  EXPECT_NE(judge_error_of([&] { judge.generate(kTwo, 5); }).find("connection refused"), std::string::npos);
+
+  // It comes back on the same port while a patient judge is still retrying.
+  config.max_retries = 8;
+  config.backoff_s = 0.1;
+  RemoteJudge patient("j", config);
+  std::unique_ptr<test::CompletionsServer> back;
+  std::string restart_error;
+  std::thread restart([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    try {
+      back = std::make_unique<test::CompletionsServer>(port);
+    } catch (const std::exception& e) {
+      restart_error = e.what();
+    }
+  });
+  std::vector<std::string> out;
+  try {
+    out = patient.generate(kTwo, 6);
+  } catch (const JudgeError& e) {
+    ADD_FAILURE() << e.what();
+  }
+  restart.join();
+  ASSERT_TRUE(back) << restart_error;
+  EXPECT_EQ(out.size(), 2u);
+  EXPECT_EQ(back->requests.load(), 1);  // the attempts before it came back were refused
+}
+
+TEST(RemoteJudge, SlowReplyBeyondTheTimeoutIsCutAndTheRetryAnswers) {
+  RawServer server([](balcap::test::RawConnection& s, int index) {
+    auto request = s.read_request();
+    if (index == 0) std::this_thread::sleep_for(std::chrono::milliseconds(700));  // the client gave up at 0.2 s
+    s.reply(200, test::completions_reply(json::parse(request.body)).dump());
+  });
+  auto config = remote_config(server);
+  config.timeout_s = 0.2;
+  config.max_retries = 1;
+  config.backoff_s = 0.05;
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(RemoteJudge("j", config).generate(kTwo, 4).size(), 2u);
+  const double elapsed = seconds_since(t0);
+  EXPECT_GE(elapsed, 0.2 + 0.05);
+  EXPECT_LT(elapsed, 0.7);  // it did not wait for the slow reply
+  EXPECT_EQ(server.connections(), 2);
+}
+
+// parallel_for starts no new request once one failed for good, so a dead server costs a call of many
+// requests about one request's budget, not one per wave of `concurrency` requests.
+TEST(RemoteJudge, ADeadServerFailsACallOfManyRequestsWithinAboutOneRequestsBudget) {
+  RawServer server([](balcap::test::RawConnection& s, int) { RawServer::hang(s); });
+  auto config = remote_config(server);
+  config.batch_size = 1;
+  config.concurrency = 2;
+  config.timeout_s = 0.2;
+  config.max_retries = 1;
+  config.backoff_s = 0.05;  // one request's budget: 0.2 + 0.05 + 0.2 s; six waves of two would take 2.7 s
+  std::vector<JudgeRequest> twelve;
+  for (int i = 0; i < 12; ++i) twelve.push_back({"s", "q" + std::to_string(i), {}});
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string msg = judge_error_of([&] { RemoteJudge("j", config).generate(twelve, 4); });
+  EXPECT_LT(seconds_since(t0), 1.2);
+  EXPECT_NE(msg.find("timed out"), std::string::npos) << msg;
+  EXPECT_LE(server.connections(), 4);
+}
+
+// Answers HTTP 429 (with `headers`) to its first `storm` requests, then like an OpenAI server.
+struct RateLimitedServer {
+  int storm;
+  std::vector<std::string> headers;
+  RawServer server;
+  RateLimitedServer(int storm_size, std::vector<std::string> extra_headers)
+      : storm(storm_size), headers(std::move(extra_headers)), server([this](balcap::test::RawConnection& s, int index) {
+          auto request = s.read_request();
+          if (index < storm) {
+            s.reply(429, R"({"error":{"message":"rate limit exceeded"}})", headers);
+            return;
+          }
+          s.reply(200, test::completions_reply(json::parse(request.body)).dump());
+        }) {}
+};
+
+TEST(RemoteJudge, ARateLimitStormWithoutRetryAfterBacksOffUntilTheServerAnswers) {
+  RateLimitedServer limited(5, {});
+  auto config = remote_config(limited.server);
+  config.max_retries = 6;
+  config.backoff_s = 0.02;  // 0.02 + 0.04 + 0.08 + 0.16 + 0.32 s (+ up to 25%)
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(RemoteJudge("j", config).generate(kTwo, 4).size(), 2u);
+  const double elapsed = seconds_since(t0);
+  EXPECT_GE(elapsed, 0.62);
+  EXPECT_LT(elapsed, 2.0);
+  EXPECT_EQ(limited.server.connections(), 6);
+}
+
+TEST(RemoteJudge, ARateLimitStormWithRetryAfterWaitsWhatTheServerAsksEachTime) {
+  RateLimitedServer limited(3, {"Retry-After: 0.3"});
+  auto config = remote_config(limited.server);
+  config.max_retries = 5;
+  config.backoff_s = 0.001;  // the backoff alone would be over in ~10 ms
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(RemoteJudge("j", config).generate(kTwo, 4).size(), 2u);
+  const double elapsed = seconds_since(t0);
+  EXPECT_GE(elapsed, 0.9);
+  EXPECT_LT(elapsed, 2.0);
+  EXPECT_EQ(limited.server.connections(), 4);
+}
+
+TEST(RemoteJudge, ARateLimitStormOnConcurrentRequestsIsRiddenOutByEachRequest) {
+  RateLimitedServer limited(12, {});
+  auto config = remote_config(limited.server);
+  config.batch_size = 1;
+  config.concurrency = 4;
+  config.max_retries = 12;  // one request may meet every 429 of the storm
+  config.backoff_s = 0.01;
+  config.total_timeout_s = 30;
+  std::vector<JudgeRequest> eight;
+  for (int i = 0; i < 8; ++i) eight.push_back({"s", "q" + std::to_string(i), {}});
+  EXPECT_EQ(RemoteJudge("j", config).generate(eight, 4).size(), 8u);
+  EXPECT_EQ(limited.server.connections(), 12 + 8);
+}
+
+TEST(RemoteJudge, ARateLimitStormThatNeverEndsFailsLoudlyNamingTheJudgeAndTheRateLimit) {
+  RateLimitedServer limited(1000, {});
+  auto config = remote_config(limited.server);
+  config.max_retries = 3;
+  RemoteJudge judge("rated", config);
+  const std::string msg = judge_error_of([&] { judge.generate(kTwo, 4); });
+  for (const std::string& part :
+       {std::string("judge 'rated'"), limited.server.url("/v1/completions"), std::string("failed after 4 attempt(s)"),
+        std::string("HTTP 429"), std::string("rate limit exceeded"), std::string("HINT: the server kept rate-limiting"),
+        std::string("rewards.judges.rated.concurrency")}) {
+    EXPECT_NE(msg.find(part), std::string::npos) << part << " in: " << msg;
+  }
+  EXPECT_EQ(limited.server.connections(), 4);
+}
+
+TEST(RemoteJudge, AReplyWithoutWhatWasAskedIsRetriedAndTheNextOneIsUsed) {
+  RawServer server([](balcap::test::RawConnection& s, int index) {
+    auto request = s.read_request();
+    if (index == 0) {
+      s.reply(200, R"({"object":"error","message":"upstream timed out"})");  // a proxy's 200
+      return;
+    }
+    s.reply(200, test::completions_reply(json::parse(request.body)).dump());
+  });
+  EXPECT_EQ(RemoteJudge("j", remote_config(server)).choice_logprobs({kTwo[0]}, {"Yes", "No"}).size(), 1u);
+  EXPECT_EQ(server.connections(), 2);
+}
+
+// Each reply is JSON but lacks what the judge asked for: retried, then a JudgeError with the reason.
+TEST(RemoteJudge, RepliesThatNeverCarryWhatWasAskedFailLoudlyWithTheReason) {
+  struct Case {
+    std::string api, call, reply, reason, hint = "";  // hint: the reader's own HINT, passed on
+  };
+  const std::vector<Case> cases = {
+      {"completions", "generate", R"({"id":"x"})", "reply has no 'choices' field", "is the server OpenAI-compatible?"},
+      {"completions", "generate", R"({"choices":[{"index":0,"text":"a"}]})", "expected 2 choices (one per prompt), got 1"},
+      {"completions", "generate", R"({"choices":[{"index":0,"text":null},{"index":1,"text":"b"}]})",
+       "'text' is not text"},
+      {"completions", "choices", R"({"choices":[{"index":0,"text":""}]})", "reply has no 'logprobs' field"},
+      {"completions", "choices",
+       R"({"choices":[{"index":0,"logprobs":{"token_logprobs":[null,-1.0],"text_offset":["0","9"]}}]})",
+       "type must be number"},
+      {"chat", "generate", R"({"choices":[{"message":{"role":"assistant","content":null}}]})", "'content' is not text"},
+      {"chat", "choices", R"({"choices":[{"logprobs":{"content":[{"token":"Yes","top_logprobs":[]}]}}]})",
+       "the first token has no top_logprobs", "(the server must support logprobs: true with top_logprobs"},
+      {"chat", "choices",
+       R"({"choices":[{"logprobs":{"content":[{"token":"Yes","top_logprobs":[{"token":"Yes","logprob":null}]}]}}]})",
+       "is not {token, logprob}"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.api + " " + c.call + ": " + c.reply);
+    RawServer server([&](balcap::test::RawConnection& s, int) {
+      s.read_request();
+      s.reply(200, c.reply);
+    });
+    auto config = remote_config(server);
+    config.api = c.api;
+    config.max_retries = 1;
+    RemoteJudge judge("odd", config);
+    const std::string msg = judge_error_of([&] {
+      if (c.call == "generate") judge.generate(c.api == "chat" ? std::vector<JudgeRequest>{kTwo[0]} : kTwo, 4);
+      if (c.call == "choices") judge.choice_logprobs({kTwo[0]}, {"Yes"});
+    });
+    for (const std::string& part : {std::string("judge 'odd'"), std::string("failed after 2 attempt(s)"),
+                                    std::string("unusable reply"), c.reason, c.hint,
+                                    std::string("HINT: the server at " + server.url() + " answers, but not in the "
+                                                "OpenAI form balcap reads")}) {
+      EXPECT_NE(msg.find(part), std::string::npos) << part << " in: " << msg;
+    }
+    EXPECT_EQ(server.connections(), 2);  // one request, tried twice
+  }
 }
 
 }  // namespace
