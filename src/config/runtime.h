@@ -64,7 +64,6 @@ struct LoggingConfig {
   std::string level = "info";
   bool metrics_jsonl = true;
   bool tensorboard = true;
-  bool log_judge_calls = false;
   std::string progress = "auto";
   std::int64_t samples_every = 10;
   std::int64_t samples_count = 4;
@@ -75,7 +74,6 @@ struct LoggingConfig {
     v.field("level", level, "Console/file log level.", Spec().one_of({"trace", "debug", "info", "warn", "error"}));
     v.field("metrics_jsonl", metrics_jsonl, "Write one JSON object per step to run_dir/metrics.jsonl.");
     v.field("tensorboard", tensorboard, "Write TensorBoard scalars to run_dir/tensorboard/.");
-    v.field("log_judge_calls", log_judge_calls, "Log every judge prompt and answer (large).");
     v.field("progress", progress, "Progress bar: `auto` (on a terminal), `always`, `never`.",
             Spec().one_of({"auto", "always", "never"}));
     v.field("samples_every", samples_every, "Log sample captions with their scores every N steps; 0 = never.",
