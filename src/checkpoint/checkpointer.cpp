@@ -70,7 +70,58 @@ void remove_quietly(const fs::path& p) {
   if (ec) spdlog::warn("checkpoint: could not remove {}: {}", p.string(), ec.message());
 }
 
+bool is_temporary_dir_name(const std::string& name) {
+  return name.rfind(".step-", 0) == 0 && name.find(kTmpInfix) != std::string::npos;
+}
+
+// An error's text without its own HINT: the save's error gives one HINT for the whole failure.
+std::string without_hint(const std::string& what) {
+  const auto hint = what.find(" HINT:");
+  std::string out = hint == std::string::npos ? what : what.substr(0, hint);
+  while (!out.empty() && (out.back() == '.' || out.back() == ' ' || out.back() == '\n')) out.pop_back();
+  return out;
+}
+
+// Creates `dir` and writes, syncs and removes a probe file in it; the failure's text, or "" when fine.
+std::string write_probe(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return fmt::format("cannot create {}: {}", dir.string(), ec.message());
+  std::string name = (dir / ".balcap-write-check-XXXXXX").string();
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0) return fmt::format("cannot create a file in {}: {}", dir.string(), std::strerror(errno));
+  const bool ok = ::write(fd, "x", 1) == 1 && ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  ::unlink(name.c_str());
+  return ok ? "" : fmt::format("cannot write a file in {}: {}", dir.string(), std::strerror(err));
+}
+
+// After a failed save of `step`: its temporary files and directories (.step-<N>.*) and an unmarked
+// step-<N>/ are not a checkpoint; removed, they neither hold the space a later save needs nor
+// confuse a reader. A complete step-<N>/ (saved before) stays.
+void remove_leftovers(const fs::path& root, int64_t step) {
+  const std::string prefix = fmt::format(".step-{}.", step);
+  std::error_code ec;
+  for (auto it = fs::directory_iterator(root, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().filename().string().rfind(prefix, 0) == 0) remove_quietly(it->path());
+  }
+  const fs::path final_dir = root / fmt::format("step-{}", step);
+  if (fs::exists(final_dir, ec) && !is_complete(final_dir)) remove_quietly(final_dir);
+}
+
 }  // namespace
+
+void require_writable_run_dir(const fs::path& run_dir) {
+  for (const fs::path& dir : {run_dir, run_dir / "checkpoints"}) {
+    const std::string problem = write_probe(dir);
+    if (problem.empty()) continue;
+    fail("run directory {}: {}. Nothing was started. HINT: the run directory must be writable (checkpoints, "
+         "metrics.jsonl, logs): point --run-dir (train.run_dir, sft.run_dir) at a directory on a writable file "
+         "system with free space, or remount this one read-write",
+         run_dir.string(), problem);
+  }
+}
 
 void fsync_directory(const fs::path& dir) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -129,23 +180,31 @@ Checkpointer::Checkpointer(fs::path run_dir, int64_t keep_last)
 
 fs::path Checkpointer::step_dir(int64_t step) const { return root_ / fmt::format("step-{}", step); }
 
-std::vector<CheckpointInfo> Checkpointer::list_complete() const {
-  std::vector<CheckpointInfo> out;
+CheckpointScan Checkpointer::scan() const {
+  CheckpointScan out;
   std::error_code ec;
   if (!fs::is_directory(root_, ec)) return out;
   for (const auto& entry : fs::directory_iterator(root_)) {
-    const auto step = parse_step_dir_name(entry.path().filename().string());
+    const std::string name = entry.path().filename().string();
+    if (is_temporary_dir_name(name)) {
+      out.skipped.push_back({entry.path(), "a temporary directory of a save that did not finish"});
+      continue;
+    }
+    const auto step = parse_step_dir_name(name);
     if (!step || !entry.is_directory()) continue;
     std::string why;
     if (is_complete(entry.path(), &why)) {
-      out.push_back({*step, entry.path()});
+      out.complete.push_back({*step, entry.path()});
     } else {
-      spdlog::debug("checkpoint: ignoring {}: {}", entry.path().string(), why);
+      out.skipped.push_back({entry.path(), why});
     }
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+  std::sort(out.complete.begin(), out.complete.end(), [](const auto& a, const auto& b) { return a.step < b.step; });
+  std::sort(out.skipped.begin(), out.skipped.end(), [](const auto& a, const auto& b) { return a.dir < b.dir; });
   return out;
 }
+
+std::vector<CheckpointInfo> Checkpointer::list_complete() const { return scan().complete; }
 
 std::optional<CheckpointInfo> Checkpointer::latest_complete() const {
   auto all = list_complete();
@@ -155,20 +214,35 @@ std::optional<CheckpointInfo> Checkpointer::latest_complete() const {
 
 fs::path Checkpointer::save(int64_t step, const std::function<void(const fs::path&)>& write) {
   BALCAP_CHECK(step >= 0, "checkpoint: step {} must be >= 0", step);
+  try {
+    return write_and_mark(step, write);
+  } catch (const std::exception& e) {
+    remove_leftovers(root_, step);
+    const auto kept = latest_complete();
+    fail("{}: the checkpoint of step {} could not be written: {}. What it wrote was removed; {}. HINT: make room "
+         "on that file system (df -h {}) or need less of it (checkpoint.keep_last, checkpoint.save_optimizer), and "
+         "check that it is still writable; `--resume auto` resumes from the newest complete checkpoint",
+         step_dir(step).string(), step, without_hint(e.what()),
+         kept ? fmt::format("the newest complete checkpoint, {}, is untouched", kept->dir.string())
+              : std::string("there is no complete checkpoint yet"),
+         root_.string());
+  }
+}
+
+fs::path Checkpointer::write_and_mark(int64_t step, const std::function<void(const fs::path&)>& write) {
   fs::create_directories(root_);
   const auto name = fmt::format("step-{}", step);
   const auto tmp = root_ / fmt::format(".{}{}{}", name, kTmpInfix, ::getpid());
   const auto final_dir = root_ / name;
   remove_quietly(tmp);
   fs::create_directories(tmp);
-  try {
-    write(tmp);
-    fault::hit("checkpoint.files_written");  // reliability tests: a kill with the files written, not marked
-    fsync_tree(tmp);
-  } catch (...) {
-    remove_quietly(tmp);
-    throw;
+  write(tmp);
+  // reliability tests: kill = a crash with the files written, not marked; fail = a write that hit a full disk
+  if (fault::hit("checkpoint.files_written") == fault::Action::fail) {
+    fail("{}: writing failed: {} (injected by BALCAP_FAULTS checkpoint.files_written:fail)", tmp.string(),
+         std::strerror(ENOSPC));
   }
+  fsync_tree(tmp);
   // An older step-<N>/ (e.g. a run resumed from an earlier step) goes aside first: rename() does not
   // replace a non-empty directory. A crash in between leaves step-<N>/ without COMPLETE: ignored.
   std::error_code ec;
@@ -198,7 +272,7 @@ void Checkpointer::prune(int64_t keep_step) {
     const auto step = parse_step_dir_name(name);
     const bool later = step && *step > keep_step;
     const bool partial = step && *step < keep_step && !is_complete(entry.path());
-    const bool stale_tmp = name.rfind(".step-", 0) == 0 && name.find(kTmpInfix) != std::string::npos;
+    const bool stale_tmp = is_temporary_dir_name(name);
     if (later || partial || stale_tmp) {
       spdlog::info("checkpoint: removing {} ({})", entry.path().string(),
                    later ? "after the step just saved: an abandoned trajectory" : "incomplete");

@@ -18,7 +18,8 @@
 // aside first), fsync of the directories, COMPLETE written last through a temp file + fsync + rename.
 // A directory is "complete" only when COMPLETE parses, names its own step and every listed file
 // exists with its recorded size: a crash at any point leaves either the previous state or a
-// directory that is ignored (and later pruned).
+// directory that is ignored (and later pruned). A save that fails (full disk, I/O error) removes
+// what it wrote and throws; the caller decides whether the run stops (checkpoint.on_save_failure).
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -43,6 +44,19 @@ struct CheckpointInfo {
   fs::path dir;
 };
 
+// A directory under checkpoints/ that is not a usable checkpoint, and why (for the resume log).
+struct SkippedCheckpoint {
+  fs::path dir;
+  std::string why;
+};
+
+// What checkpoints/ holds: the complete checkpoints (ascending step) and everything else that looks
+// like one: incomplete step-<N>/ directories and temporary directories of unfinished saves.
+struct CheckpointScan {
+  std::vector<CheckpointInfo> complete;
+  std::vector<SkippedCheckpoint> skipped;
+};
+
 // "step-<N>" -> N; anything else (temp dirs, other files) -> nullopt.
 std::optional<int64_t> parse_step_dir_name(const std::string& name);
 
@@ -58,12 +72,16 @@ class Checkpointer {
   const fs::path& root() const { return root_; }  // <run_dir>/checkpoints
   fs::path step_dir(int64_t step) const;          // <root>/step-<step>
 
-  // Complete checkpoints, ascending step. Incomplete ones are skipped (with a debug log line).
+  // Complete checkpoints, ascending step, and the directories passed over with the reason.
+  CheckpointScan scan() const;
+  // scan().complete.
   std::vector<CheckpointInfo> list_complete() const;
   std::optional<CheckpointInfo> latest_complete() const;
 
-  // Writes step-<step>/ as described above and prunes; returns its final path. If `write` throws,
-  // the temporary directory is removed and the exception propagates (nothing else changes).
+  // Writes step-<step>/ as described above and prunes; returns its final path. When anything fails
+  // (`write` throws, the disk is full, a rename or fsync fails) the temporary directory and an
+  // unmarked step-<step>/ are removed, the other checkpoints are untouched, and balcap::Error names
+  // the directory, the reason and the newest complete checkpoint left, with a HINT.
   fs::path save(int64_t step, const std::function<void(const fs::path& tmp_dir)>& write);
 
   // Removes complete checkpoints beyond keep_last (oldest first, never step `keep_step`),
@@ -73,9 +91,17 @@ class Checkpointer {
   void prune(int64_t keep_step);
 
  private:
+  fs::path write_and_mark(int64_t step, const std::function<void(const fs::path& tmp_dir)>& write);
+
   fs::path root_;
   int64_t keep_last_;
 };
+
+// Refuses a run directory this process cannot write in, before a run spends time loading a model:
+// creates `run_dir` and its checkpoints/ and writes, syncs and removes a probe file in each.
+// Failure (read-only file system, permissions, full disk) -> balcap::Error naming the directory
+// and the reason, with a HINT.
+void require_writable_run_dir(const fs::path& run_dir);
 
 // fsync of a directory (so a rename/creation inside it survives a crash); errors -> balcap::Error.
 void fsync_directory(const fs::path& dir);

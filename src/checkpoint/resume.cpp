@@ -23,16 +23,23 @@ config::Config without_run_control(config::Config c) {
   c.train.run_dir = d.train.run_dir;
   c.train.save_every = d.train.save_every;
   c.train.device = d.train.device;
+  c.train.max_skipped_steps = d.train.max_skipped_steps;  // when to give up, not what is computed
   c.checkpoint = d.checkpoint;
   c.logging = d.logging;
   c.dist.timeout_s = d.dist.timeout_s;
   return c;
 }
 
+// The newest complete checkpoint of a run; every directory passed over is logged with the reason
+// (a save cut short by a crash, a full disk or a kill), so that a resume from an older step than
+// expected explains itself.
 std::optional<fs::path> newest_in(const fs::path& run_dir) {
-  const auto latest = Checkpointer(run_dir, 0).latest_complete();
-  if (!latest) return std::nullopt;
-  return latest->dir;
+  const CheckpointScan scan = Checkpointer(run_dir, 0).scan();
+  for (const SkippedCheckpoint& s : scan.skipped) {
+    spdlog::warn("resume: skipping {}: {}; it is not a checkpoint (removed at the next save)", s.dir.string(), s.why);
+  }
+  if (scan.complete.empty()) return std::nullopt;
+  return scan.complete.back().dir;
 }
 
 }  // namespace

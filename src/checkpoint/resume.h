@@ -8,7 +8,8 @@
 //   state.config_hash = resume_config_hash(cfg);                           // what save() must store
 //
 // The hash compares the config with its run-control keys reset (they do not change what the run
-// computes): train.run_dir, train.save_every, train.device, checkpoint.*, logging.*, dist.timeout_s.
+// computes): train.run_dir, train.save_every, train.device, train.max_skipped_steps, checkpoint.*,
+// logging.*, dist.timeout_s.
 // Everything else (model, data, sampling, rewards, algo, optim, train.max_steps -- it shapes a
 // cosine schedule --, seeds, batch sizes) must match, or be forced.
 #include <filesystem>
@@ -21,7 +22,8 @@
 
 namespace balcap::checkpoint {
 
-// "auto": the newest complete checkpoint under <run_dir>/checkpoints (nullopt when there is none);
+// "auto": the newest complete checkpoint under <run_dir>/checkpoints (nullopt when there is none;
+// each incomplete or temporary directory passed over is logged with the reason);
 // "none" or "": nullopt; otherwise a path: a complete step-<N>/ directory, or a run directory /
 // checkpoints directory whose newest complete checkpoint is taken. A path that does not exist, is
 // incomplete, or holds no complete checkpoint -> balcap::Error naming it (and why) with a HINT.

@@ -47,7 +47,7 @@ struct TrainConfig {
   LoraConfig lora;
   std::string dtype = "auto";
   std::int64_t seed = 42;
-  std::int64_t max_bad_steps = 5;
+  std::int64_t max_skipped_steps = 5;
   std::string device = "auto";
 
   template <class V>
@@ -91,8 +91,9 @@ struct TrainConfig {
             Spec().one_of({"auto", "float32", "bfloat16", "float16"}));
     v.field("seed", seed, "Seeds data order, sampling (with step, rank and image) and initialisation.",
             Spec().at_least(0));
-    v.field("max_bad_steps", max_bad_steps,
-            "Consecutive steps with a non-finite loss or gradient (skipped) before checkpoint and stop.",
+    v.field("max_skipped_steps", max_skipped_steps,
+            "Consecutive steps that skipped an optimizer update (non-finite loss or gradient, logged with the step "
+            "and the tensor) before the run saves a checkpoint and stops with an error. Was train.max_bad_steps.",
             Spec().at_least(1));
     v.field("device", device, "`auto` (CUDA when available, else CPU), `cpu`, `cuda` or `cuda:N`.", Spec().device());
   }

@@ -80,6 +80,7 @@ void set_gradient_checkpointing(torch::nn::Module& module, bool on) {
 
 Session::Session(config::Config cfg, const RunArgs& args, std::int64_t updates_per_step) : config(std::move(cfg)) {
   run_dir = config.train.run_dir;
+  checkpoint::require_writable_run_dir(run_dir);  // before minutes of model loading, and before rank logs go there
   World world = join_world(config, resolve_device(config.train.device));
   comm = std::move(world.comm);
   device = world.device;
@@ -176,15 +177,34 @@ fs::path Session::staged_optimizer_shard(std::int64_t rank) const {
 double Session::save_checkpoint() {
   const auto t0 = std::chrono::steady_clock::now();
   const bool sharded = !param_owners.empty() && config.checkpoint.save_optimizer;
-  if (!writes_run_files(*comm)) {  // rank 0 writes the checkpoint; the others only their optimizer shard
-    if (sharded) save_optimizer_state(*optimizer, staged_optimizer_shard(comm->rank()));
-    if (sharded) comm->barrier();  // shards staged
-    comm->barrier();               // checkpoint complete
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::string error;  // this rank's failure
+  const auto attempt = [&error](const auto& work) {
+    try {
+      work();
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  };
+  // Rank 0 writes the checkpoint; the others only stage their optimizer shard.
+  if (sharded && !writes_run_files(*comm)) {
+    attempt([&] { save_optimizer_state(*optimizer, staged_optimizer_shard(comm->rank())); });
   }
   if (sharded) comm->barrier();  // every shard is staged before the checkpoint (and its COMPLETE) is written
+  if (writes_run_files(*comm)) attempt([&] { spdlog::info("checkpoint {}", write_checkpoint(sharded).string()); });
+  // Every rank learns whether the save worked (and goes on only once it is complete), so that all
+  // stop or all continue.
+  std::vector<double> failed{error.empty() ? 0.0 : 1.0};
+  comm->all_reduce_sum(failed);
+  if (!error.empty() && comm->world_size() > 1) spdlog::error("{}", error);  // into rank-R.log, which the others name
+  if (!error.empty()) fail("{}", error);
+  BALCAP_CHECK(failed[0] == 0, "the checkpoint of step {} failed on another rank. HINT: {} names the directory and "
+               "the reason", step, (run_dir / "rank-0.log").string());
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::filesystem::path Session::write_checkpoint(bool sharded) {
   const checkpoint::TrainerState state = trainer_state();
-  const fs::path dir = checkpointer->save(step, [&](const fs::path& tmp) {
+  return checkpointer->save(step, [&](const fs::path& tmp) {
     if (lora) {
       lora->save_peft(checkpoint::adapter_dir(tmp), policy->source_dir().string());
     } else {
@@ -199,14 +219,22 @@ double Session::save_checkpoint() {
     config::save_config(config, checkpoint::config_file(tmp));
     checkpoint::save_trainer_state(checkpoint::trainer_state_file(tmp), state);
   });
-  spdlog::info("checkpoint {}", dir.string());
-  comm->barrier();  // the other ranks go on only once the checkpoint is complete
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 double Session::maybe_save(std::int64_t save_every) {
   if (save_every <= 0 || step % save_every != 0) return 0.0;
-  return save_checkpoint();
+  try {
+    return save_checkpoint();
+  } catch (const Error& e) {
+    if (config.checkpoint.on_save_failure != "continue") {
+      spdlog::error("step {}: the checkpoint failed and checkpoint.on_save_failure is stop: the run ends here", step);
+      throw;
+    }
+    spdlog::error("{}", e.what());
+    spdlog::warn("step {}: training goes on without this checkpoint (checkpoint.on_save_failure: continue); the next "
+                 "save is at step {}", step, step + save_every);
+    return 0.0;
+  }
 }
 
 void Session::write_metrics(const nlohmann::json& row) {

@@ -84,7 +84,7 @@ class Session {
 
   std::int64_t step = 0;           // steps completed
   std::int64_t updates = 0;        // optimizer steps applied (the schedule's position)
-  std::int64_t bad_in_a_row = 0;   // consecutive steps with a skipped optimizer step
+  std::int64_t bad_in_a_row = 0;   // consecutive steps with a skipped optimizer step (train.max_skipped_steps)
   nlohmann::json totals = nlohmann::json::object();  // cumulative counters (images skipped, ...)
   std::optional<std::int64_t> resumed_from;
 
@@ -92,8 +92,11 @@ class Session {
   // The state an exact resume needs, as of now (call at a step boundary).
   checkpoint::TrainerState trainer_state() const;
   // Writes checkpoints/step-<step>/ (model, optimizer, config, trainer state); returns seconds taken.
+  // A save that fails on any rank throws balcap::Error on every rank (rank 0's text names the
+  // directory, the reason and the checkpoint left).
   double save_checkpoint();
-  // save_checkpoint() when save_every divides step; returns seconds taken (0 when not saved).
+  // save_checkpoint() when save_every divides step; returns seconds taken (0 when not saved). Under
+  // checkpoint.on_save_failure: continue a failed save is logged and the run goes on.
   double maybe_save(std::int64_t save_every);
   // One metrics row: metrics.jsonl (+ TensorBoard scalars of its numeric fields).
   void write_metrics(const nlohmann::json& row);
@@ -104,6 +107,8 @@ class Session {
   void build_optimizer(std::int64_t updates_per_step);
   void resume(const std::filesystem::path& checkpoint_dir, bool force);
   void restore_state(const checkpoint::TrainerState& state);
+  // Rank 0: writes the checkpoint directory and returns it.
+  std::filesystem::path write_checkpoint(bool sharded);
   void load_weights_from(const std::filesystem::path& checkpoint_dir);
   void load_adapters_from(const std::filesystem::path& checkpoint_dir);
   // Where rank `rank` stages its optimizer shard of this step before rank 0 moves it into the checkpoint.

@@ -98,6 +98,7 @@ void sft_update(Session& s, const std::vector<SftRow>& rows, SftStep& out) {
     models::PolicyLogprobs lp = models::policy_logprobs(*s.policy, batch);
     at::Tensor w = algo::aggregation_weights(lp.counts, "token_mean", total_tokens, 1).to(lp.logprobs.device());
     at::Tensor loss = -(w * lp.logprobs).sum();
+    loss_fault_point(loss);
     loss.backward();
     loss_sum = loss_sum.defined() ? loss_sum + loss.detach() : loss.detach();
     out.tokens += static_cast<std::int64_t>(w.numel());
@@ -111,6 +112,7 @@ void sft_update(Session& s, const std::vector<SftRow>& rows, SftStep& out) {
   s.comm->all_reduce_sum(v);
   out.loss = v[0];
   out.tokens = static_cast<std::int64_t>(v[1]);
+  gradient_fault_point(*s.optimizer);
   const GradNorm g =
       s.optimizer->clip_grad_norm(s.config.optim.grad_clip, s.param_owners.empty() ? nullptr : s.comm.get());
   out.grad_norm = g.norm;
@@ -121,8 +123,8 @@ void sft_update(Session& s, const std::vector<SftRow>& rows, SftStep& out) {
     ++s.updates;
     out.applied = true;
   } else {
-    spdlog::warn("SFT step {}: non-finite loss ({}) or gradient norm ({}): optimizer step skipped", s.step + 1,
-                 out.loss, g.norm);
+    spdlog::warn("SFT step {}: optimizer step skipped, nothing applied: {} (gradient norm {})", s.step + 1,
+                 non_finite_tensors(out.loss, *s.optimizer), g.norm);
   }
   s.optimizer->zero_grad();
 }
@@ -190,11 +192,13 @@ int run_sft(const config::Config& config, const RunArgs& args) {
     s.maybe_save(phase.train.save_every);
     progress.update(s.step, fmt::format("loss {:.4f}", r.loss));
     if (stop_agreed(*s.comm)) break;
-    if (s.bad_in_a_row >= phase.train.max_bad_steps) {
+    if (s.bad_in_a_row >= phase.train.max_skipped_steps) {
       if (!checkpoint::is_complete(s.checkpointer->step_dir(s.step))) s.save_checkpoint();
-      fail("SFT: {} steps in a row had a non-finite loss or gradient (train.max_bad_steps = {}); stopped after step "
-           "{} with a checkpoint in {}. HINT: lower sft.lr, check the references; resume with --resume auto.",
-           s.bad_in_a_row, phase.train.max_bad_steps, s.step, s.checkpointer->step_dir(s.step).string());
+      fail("SFT stopped after step {}: {} steps in a row skipped their optimizer update because of a non-finite loss "
+           "or gradient (train.max_skipped_steps = {}; the log names each step and tensor); checkpoint {} saved. "
+           "HINT: lower sft.lr, clip harder (a smaller optim.grad_clip), check the references; then resume with "
+           "--resume auto",
+           s.step, s.bad_in_a_row, phase.train.max_skipped_steps, s.checkpointer->step_dir(s.step).string());
     }
   }
   if (!checkpoint::is_complete(s.checkpointer->step_dir(s.step))) s.save_checkpoint();

@@ -95,7 +95,7 @@ StepEnd rl_step(Session& s, RlParts& parts, Progress& progress) {
     times.advantage = rewards.advantage_seconds;
     if (stop_agreed(*s.comm)) return restore(s, snap), StepEnd::kDropped;
     UpdateInputs in{&cfg,          s.policy.get(),   parts.reference.get(), s.optimizer.get(),
-                    s.schedule.get(), s.comm.get(), &s.param_owners,    parts.overlap.get()};
+                    s.schedule.get(), s.comm.get(), &s.param_owners,    parts.overlap.get(), s.step + 1};
     update = update_phase(in, rollout, rewards.advantage.advantages, s.updates);
     if (update.aborted) return restore(s, snap), StepEnd::kDropped;
     times.update = update.seconds;
@@ -133,13 +133,16 @@ void save_unless_saved(Session& s) {
   if (!saved_at_current_step(s)) s.save_checkpoint();
 }
 
-void check_bad_steps(Session& s) {
-  if (s.bad_in_a_row < s.config.train.max_bad_steps) return;
+// train.max_skipped_steps steps in a row that skipped an update: a checkpoint of the run as it is, then
+// an error (exit 1), so that a diverged run neither goes on silently nor loses its last state.
+void check_skipped_steps(Session& s) {
+  if (s.bad_in_a_row < s.config.train.max_skipped_steps) return;
   save_unless_saved(s);
-  fail("{} steps in a row had a non-finite loss or gradient (train.max_bad_steps = {}); stopped after step {} "
-       "with a checkpoint in {}. HINT: lower optim.lr, check the data and rewards, or raise optim.grad_clip "
-       "clipping (smaller value); resume with --resume auto once fixed.",
-       s.bad_in_a_row, s.config.train.max_bad_steps, s.step, s.checkpointer->step_dir(s.step).string());
+  fail("stopped after step {}: {} steps in a row skipped their optimizer update because of a non-finite loss or "
+       "gradient (train.max_skipped_steps = {}; the log names each step and tensor); checkpoint {} saved. HINT: "
+       "lower optim.lr, clip harder (a smaller optim.grad_clip), check the data and rewards; then resume with "
+       "--resume auto, or from an earlier checkpoint with --resume PATH",
+       s.step, s.bad_in_a_row, s.config.train.max_skipped_steps, s.checkpointer->step_dir(s.step).string());
 }
 
 }  // namespace
@@ -164,7 +167,7 @@ int run_training(const config::Config& config, const RunArgs& args) {
                    s.step, s.checkpointer->step_dir(s.step).string());
       return 0;
     }
-    check_bad_steps(s);
+    check_skipped_steps(s);
   }
   save_unless_saved(s);
   progress.finish();

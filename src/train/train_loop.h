@@ -7,8 +7,9 @@
 // every logging.samples_every steps) -> checkpoint every save_every steps and at the end.
 // SIGTERM / SIGINT: the current micro-step finishes; a step with no optimizer update yet is
 // dropped (it is redone on resume), then a checkpoint is saved and the run exits 0.
-// Non-finite loss or gradient: that optimizer step is skipped and counted; train.max_bad_steps
-// steps in a row with a skip -> checkpoint and a balcap::Error.
+// Non-finite loss or gradient: that optimizer step is skipped, logged (step, tensor) and counted;
+// train.max_skipped_steps steps in a row with a skip -> checkpoint and a balcap::Error.
+// A periodic checkpoint that fails: checkpoint.on_save_failure (stop: balcap::Error; continue: logged).
 #include "config/config.h"
 #include "train/session.h"
 

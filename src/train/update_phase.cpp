@@ -1,8 +1,11 @@
 // Update phase; see src/train/update_phase.h.
 #include "train/update_phase.h"
 
+#include <fmt/ranges.h>
+
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 #include "algo/policy_loss.h"
 #include "core/fault_points.h"
@@ -38,6 +41,41 @@ std::vector<std::pair<std::int64_t, std::int64_t>> split_evenly(std::int64_t n, 
 std::int64_t micro_batch_count(const config::TrainConfig& train, std::int64_t n) {
   if (train.grad_accum > 0) return train.grad_accum;
   return (n + train.micro_batch - 1) / train.micro_batch;
+}
+
+std::string non_finite_tensors(double loss, const AdamW& optimizer) {
+  std::vector<std::string> found;
+  if (!std::isfinite(loss)) found.push_back(fmt::format("the loss is {}", loss));
+  std::string first;
+  std::int64_t count = 0;
+  for (const auto& [name, param] : optimizer.params()) {
+    const at::Tensor& g = param.grad();
+    if (!g.defined() || at::isfinite(g).all().item<bool>()) continue;
+    if (count++ == 0) first = name;
+  }
+  if (count == 1) found.push_back(fmt::format("the gradient of {} is non-finite", first));
+  if (count > 1) {
+    found.push_back(fmt::format("the gradients of {} and {} more parameters are non-finite", first, count - 1));
+  }
+  // Sharded optimizer: the norm is global, but this rank holds only the gradients it owns.
+  if (found.empty()) found.push_back("a gradient held by another rank is non-finite");
+  return fmt::format("{}", fmt::join(found, "; "));
+}
+
+void loss_fault_point(at::Tensor& loss) {
+  if (fault::hit("update.loss") == fault::Action::nan) loss = loss * std::numeric_limits<double>::quiet_NaN();
+}
+
+void gradient_fault_point(const AdamW& optimizer) {
+  if (fault::hit("update.grad") != fault::Action::nan) return;
+  const auto& params = optimizer.params();
+  for (auto it = params.rbegin(); it != params.rend(); ++it) {
+    at::Tensor g = it->second.grad();
+    if (!g.defined()) continue;
+    g.fill_(std::numeric_limits<double>::quiet_NaN());
+    spdlog::warn("BALCAP_FAULTS update.grad: the gradient of {} was made NaN", it->first);
+    return;
+  }
 }
 
 namespace {
@@ -100,6 +138,7 @@ algo::PolicyLossOutput micro_step(const UpdateInputs& in, const MicroBatch& mb, 
   x.weights = algo::aggregation_weights(lp.counts, cfg.algo.loss_aggregation, total_tokens, total_sequences).to(dev);
   x.ref_logprobs = reference_logprobs(in, mb);
   algo::PolicyLossOutput out = algo::policy_loss(x, algo::policy_loss_options_from(cfg.algo));
+  loss_fault_point(out.loss);
   out.loss.backward();
   return out;
 }
@@ -116,6 +155,7 @@ std::pair<std::int64_t, std::int64_t> global_counts(const UpdateInputs& in, cons
 struct MiniBatchResult {
   double loss = 0, pg = 0, kl = 0, entropy = 0, clip = 0, approx_kl = 0, grad_norm = 0;
   bool finite = true, applied = false, aborted = false;
+  std::string non_finite;  // when not applied: which tensor was non-finite
   std::int64_t tokens = 0;
   double optimizer_seconds = 0;
 };
@@ -172,6 +212,7 @@ MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const
                         item_or_zero(sums.entropy), item_or_zero(sums.clip), item_or_zero(sums.approx_kl)};
   in.comm->all_reduce_sum(v);  // each rank's sums carry the global weights: the sum is the global value
   r.loss = v[0], r.pg = v[1], r.kl = v[2], r.entropy = v[3], r.clip = v[4], r.approx_kl = v[5];
+  gradient_fault_point(*in.optimizer);
   const auto t0 = Clock::now();
   const GradNorm g = in.optimizer->clip_grad_norm(in.config->optim.grad_clip, owners(in).empty() ? nullptr : in.comm);
   r.grad_norm = g.norm;
@@ -180,6 +221,8 @@ MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const
     in.optimizer->step(lr);
     if (!owners(in).empty()) dist::broadcast_from_owners(in.optimizer->tensors(), owners(in), *in.comm);
     r.applied = true;
+  } else {
+    r.non_finite = non_finite_tensors(r.loss, *in.optimizer);  // before zero_grad drops the evidence
   }
   in.optimizer->zero_grad();
   r.optimizer_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -205,7 +248,8 @@ UpdateOutcome update_phase(const UpdateInputs& in, const Rollout& rollout, const
   std::int64_t mini_batches_run = 0;
   in.policy->module().train();
   for (std::int64_t epoch = 0; epoch < cfg.algo.ppo_epochs; ++epoch) {
-    for (auto [first, last] : mini_batch_ranges(n, cfg.algo.mini_batches, *in.comm)) {
+    const auto ranges = mini_batch_ranges(n, cfg.algo.mini_batches, *in.comm);
+    for (auto [first, last] : ranges) {
       const double lr = in.schedule->lr_at(updates_done);
       MiniBatchResult r = mini_batch(in, rollout, advantages, first, last, lr, out.optimizer_steps == 0);
       out.tokens += r.tokens;
@@ -223,7 +267,9 @@ UpdateOutcome update_phase(const UpdateInputs& in, const Rollout& rollout, const
         ++out.optimizer_steps, ++updates_done, out.lr = lr;
       } else {
         ++out.skipped_steps;
-        spdlog::warn("non-finite loss ({}) or gradient norm ({}): optimizer step skipped", r.loss, r.grad_norm);
+        spdlog::warn("step {}: optimizer step {} of {} skipped, nothing applied: {} (gradient norm {})", in.step,
+                     mini_batches_run, cfg.algo.ppo_epochs * static_cast<std::int64_t>(ranges.size()), r.non_finite,
+                     r.grad_norm);
       }
     }
   }

@@ -5,8 +5,9 @@
 // accumulate. Per micro-batch: completion logprobs with grad (chunked, no [T, V] logits), the
 // reference policy's (only when algo.kl_coef > 0), the PPO loss with the mini-batch's aggregation
 // weights. Per mini-batch: global-norm clip, AdamW at the schedule's lr; a non-finite loss or
-// gradient skips that optimizer step (logged, counted).
+// gradient skips that optimizer step (logged with the step and the tensor, counted).
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "config/config.h"
@@ -28,6 +29,7 @@ struct UpdateInputs {
   dist::Communicator* comm = nullptr;
   const std::vector<std::int64_t>* param_owners = nullptr;  // sharded optimizer: each param's owner rank
   dist::OverlappedGradSync* overlap = nullptr;  // dist.overlap_grad_sync on several ranks; else null
+  std::int64_t step = 0;  // the step being run (1-based): named by the log line of a skipped update
 };
 
 struct UpdateOutcome {
@@ -61,5 +63,17 @@ std::vector<std::pair<std::int64_t, std::int64_t>> mini_batch_ranges(std::int64_
 
 // Micro-batches of one mini-batch of n rows: train.grad_accum parts when set, else ceil(n / micro_batch).
 std::int64_t micro_batch_count(const config::TrainConfig& train, std::int64_t n);
+
+// Why an optimizer step is skipped, for its log line: "the loss is nan", "the gradient of <param> is
+// non-finite" (the first trainable parameter in order, and how many more), or both. Reads every
+// gradient: call it only once the loss or the gradient norm was found non-finite.
+std::string non_finite_tensors(double loss, const AdamW& optimizer);
+
+// Fault points of the reliability tests (core/fault_points.h), reached by the RL and SFT updates:
+// update.loss (nan): a micro-batch's loss becomes NaN before its backward (so do its gradients);
+// update.grad (nan): once per optimizer step, after the gradients are summed over the micro-batches
+// and ranks and before clipping, the last trainable parameter's gradient becomes NaN.
+void loss_fault_point(at::Tensor& loss);
+void gradient_fault_point(const AdamW& optimizer);
 
 }  // namespace balcap::train
