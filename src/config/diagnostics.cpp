@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
 #include "core/error.h"
 
@@ -49,6 +50,20 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+std::string unknown_key_message(const std::string& full_key, const std::string& closest_full_key) {
+  // Keys of earlier balcap versions: a config written for one gets told what the key is now.
+  static const std::map<std::string, std::string> kFormerKeys{
+      {"train.max_bad_steps", "renamed to 'train.max_skipped_steps' (the same meaning)"},
+      {"logging.log_judge_calls", "removed (it was never read): set 'rewards.log_judge_calls' to a file path"},
+      {"logging.metrics_jsonl", "removed (it was never read): run_dir/metrics.jsonl is always written"},
+  };
+  if (auto it = kFormerKeys.find(full_key); it != kFormerKeys.end()) {
+    return fmt::format("unknown key '{}': {}", full_key, it->second);
+  }
+  return fmt::format("unknown key '{}'{}", full_key,
+                     closest_full_key.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", closest_full_key));
+}
 
 std::string closest_key(const std::string& word, const std::vector<std::string>& candidates) {
   std::string best;

@@ -24,4 +24,8 @@ struct Diagnostics {
 // Closest candidate to `word` by edit distance, or "" when none is plausibly meant.
 std::string closest_key(const std::string& word, const std::vector<std::string>& candidates);
 
+// "unknown key 'K' ..." for the full key K: what became of it when balcap renamed or removed it,
+// else "did you mean" the closest known key (`closest_full_key`, "" for none).
+std::string unknown_key_message(const std::string& full_key, const std::string& closest_full_key);
+
 }  // namespace balcap::config::detail

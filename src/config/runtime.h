@@ -62,7 +62,6 @@ struct CheckpointConfig {
 
 struct LoggingConfig {
   std::string level = "info";
-  bool metrics_jsonl = true;
   bool tensorboard = true;
   std::string progress = "auto";
   std::int64_t samples_every = 10;
@@ -72,7 +71,6 @@ struct LoggingConfig {
   template <class V>
   void visit(V& v) {
     v.field("level", level, "Console/file log level.", Spec().one_of({"trace", "debug", "info", "warn", "error"}));
-    v.field("metrics_jsonl", metrics_jsonl, "Write one JSON object per step to run_dir/metrics.jsonl.");
     v.field("tensorboard", tensorboard, "Write TensorBoard scalars to run_dir/tensorboard/.");
     v.field("progress", progress, "Progress bar: `auto` (on a terminal), `always`, `never`.",
             Spec().one_of({"auto", "always", "never"}));

@@ -41,6 +41,7 @@ struct TrainConfig {
   bool grad_checkpointing = false;
   bool freeze_vision = false;
   bool vision_once_per_image = false;
+  bool length_buckets = false;
   bool freeze_projector = false;
   std::int64_t overlap_scoring = 0;
   std::int64_t logits_chunk_mib = 64;
@@ -68,6 +69,11 @@ struct TrainConfig {
             "Micro-batches accumulated per optimizer step; 0 = derived from batch_size * group_size / "
             "algo.mini_batches / world size / micro_batch.",
             Spec().at_least(0));
+    v.field("length_buckets", length_buckets,
+            "Loss recomputation: micro-batches take a mini-batch's rows shortest first, so each pads its rows "
+            "to a similar length (`tokens/padding_share` in the metrics); the same loss up to fp32 rounding "
+            "(tested). Only matters with several micro-batches per mini-batch. balcap's addition (like verl's "
+            "dynamic batch sizes), off by default.");
     v.field("grad_checkpointing", grad_checkpointing, "Recompute decoder-layer activations in backward.");
     v.field("freeze_vision", freeze_vision, "Do not train the vision tower.");
     v.field("vision_once_per_image", vision_once_per_image,

@@ -34,10 +34,7 @@ void YamlReader::check_keys(const YAML::Node& node, const std::string& path, con
     }
     if (std::find(keys.begin(), keys.end(), name) == keys.end()) {
       std::string suggestion = closest_key(name, keys);
-      diag_.add(origin_.where(key),
-                fmt::format("unknown key '{}'{}", full,
-                            suggestion.empty() ? std::string()
-                                               : fmt::format(" (did you mean '{}'?)", join_key(path, suggestion))));
+      diag_.add(origin_.where(key), unknown_key_message(full, suggestion.empty() ? "" : join_key(path, suggestion)));
       continue;
     }
     diag_.locations[full] = origin_.where(key);

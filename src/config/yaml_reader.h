@@ -238,10 +238,8 @@ void OverrideApplier::apply(T& section, std::size_t index, const std::string& pa
   section.visit(matcher);
   if (matcher.found) return;
   std::string suggestion = closest_key(wanted, section_keys(section));
-  reader_.diag().add(reader_.origin().name, fmt::format("unknown key '{}'{}", join_key(path, wanted),
-                                                        suggestion.empty() ? std::string()
-                                                                           : fmt::format(" (did you mean '{}'?)",
-                                                                                         join_key(path, suggestion))));
+  reader_.diag().add(reader_.origin().name, unknown_key_message(join_key(path, wanted),
+                                                                suggestion.empty() ? "" : join_key(path, suggestion)));
 }
 
 }  // namespace balcap::config::detail

@@ -28,7 +28,7 @@ fs::path metrics_file(const fs::path& run) {
   const fs::path file = fs::is_directory(run, ec) ? run / "metrics.jsonl" : run;
   BALCAP_CHECK(fs::is_regular_file(file, ec),
                "plot: {} not found\nHINT: pass a run directory written by `balcap train` or `balcap sft` "
-               "(runtime.metrics_jsonl must be on)",
+               "(they write metrics.jsonl after their first step)",
                file.string());
   return file;
 }

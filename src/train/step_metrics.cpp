@@ -38,10 +38,11 @@ LengthStats length_stats(const Rollout& rollout, ReferenceLengths& reference_len
 StepCounts step_counts(const Rollout& rollout, const UpdateOutcome& update, dist::Communicator& comm) {
   std::vector<double> v{static_cast<double>(rollout.items.size()), static_cast<double>(rollout.images_skipped),
                         static_cast<double>(rollout.samples.size()), static_cast<double>(rollout.generated_tokens),
-                        static_cast<double>(update.tokens)};
+                        static_cast<double>(update.tokens), static_cast<double>(update.positions),
+                        static_cast<double>(update.padding)};
   comm.all_reduce_sum(v);
   auto i = [&](std::size_t k) { return static_cast<std::int64_t>(v[k]); };
-  return {i(0), i(1), i(2), i(3), i(4)};
+  return {i(0), i(1), i(2), i(3), i(4), i(5), i(6)};
 }
 
 namespace {
@@ -75,6 +76,8 @@ void add_update(nlohmann::json& row, const UpdateOutcome& u, const StepCounts& c
   row["optimizer_steps"] = u.optimizer_steps;
   row["skipped_steps"] = u.skipped_steps;
   row["tokens/update"] = c.update_tokens;
+  const auto forward = static_cast<double>(c.update_positions + c.update_padding);
+  row["tokens/padding_share"] = forward > 0 ? static_cast<double>(c.update_padding) / forward : 0.0;
 }
 
 void add_times(nlohmann::json& row, const StepCounts& c, const StepTimes& t) {

@@ -33,6 +33,7 @@ LengthStats length_stats(const Rollout& rollout, ReferenceLengths& reference_len
 // The step's counts summed over ranks.
 struct StepCounts {
   std::int64_t images = 0, images_skipped = 0, captions = 0, rollout_tokens = 0, update_tokens = 0;
+  std::int64_t update_positions = 0, update_padding = 0;  // the loss forwards' positions and their right padding
 };
 StepCounts step_counts(const Rollout& rollout, const UpdateOutcome& update, dist::Communicator& comm);
 

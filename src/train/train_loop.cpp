@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "models/load_policy.h"
 #include "rewards/build_objectives.h"
+#include "train/mfu.h"
 #include "train/peak_memory.h"
 #include "train/progress.h"
 #include "train/reward_phase.h"
@@ -31,7 +32,22 @@ struct RlParts {
   std::unique_ptr<ReferenceLengths> reference_lengths;
   std::unique_ptr<dist::OverlappedGradSync> overlap;  // several ranks with dist.overlap_grad_sync
   double last_checkpoint_seconds = 0;
+  std::optional<double> peak_flops;  // the device's dense peak FLOP/s (CUDA with a known GPU): perf/mfu
+  ParamCounts params;                // the policy's parameters by part, for perf/mfu
 };
+
+// perf/mfu: the step's model FLOPs (all ranks) over (step seconds x peak x ranks); src/train/mfu.h.
+void add_mfu(nlohmann::json& row, const RlParts& parts, const Rollout& rollout, const config::Config& cfg,
+             double step_seconds, dist::Communicator& comm) {
+  StepWork w = rank_step_work(rollout, cfg.algo.ppo_epochs, cfg.train.vision_once_per_image, parts.reference != nullptr);
+  std::vector<double> v{w.prompt_tokens,   w.generated_tokens,    w.rollout_patches,
+                        w.loss_row_tokens, w.loss_caption_tokens, w.loss_patches};
+  comm.all_reduce_sum(v);
+  w.prompt_tokens = v[0], w.generated_tokens = v[1], w.rollout_patches = v[2];
+  w.loss_row_tokens = v[3], w.loss_caption_tokens = v[4], w.loss_patches = v[5];
+  const double ranks = static_cast<double>(comm.world_size());
+  row["perf/mfu"] = step_model_flops(parts.params, w) / (step_seconds * *parts.peak_flops * ranks);
+}
 
 std::unique_ptr<models::Policy> load_reference(const Session& s) {
   if (s.config.algo.kl_coef <= 0) return nullptr;  // no reference model at all
@@ -116,6 +132,7 @@ StepEnd rl_step(Session& s, RlParts& parts, Progress& progress) {
   nlohmann::json row = step_metrics(s.step, s.order->cursor().epoch, counts, rewards, update,
                                     length_stats(rollout, *parts.reference_lengths, *s.comm), times);
   row["images_skipped_total"] = s.totals["images_skipped"];
+  if (parts.peak_flops) add_mfu(row, parts, rollout, cfg, times.step, *s.comm);
   if (cfg.logging.samples_every > 0 && s.step % cfg.logging.samples_every == 0 && !rollout.samples.empty()) {
     row["samples"] = caption_samples(rollout, rewards, cfg.logging.samples_count);
     for (const auto& c : row["samples"]) spdlog::info("step {} sample {}: {}", s.step, c.at("id").get<std::string>(), c.dump());
@@ -154,6 +171,13 @@ int run_training(const config::Config& config, const RunArgs& args) {
   parts.objectives = rewards::build_objectives(config.rewards, s.device);
   parts.reference = load_reference(s);
   parts.reference_lengths = std::make_unique<ReferenceLengths>(*s.tokenizer);
+  parts.peak_flops = peak_flops(s.device, s.dtype, config.logging.peak_tflops);
+  if (parts.peak_flops) {
+    parts.params = count_params(s.policy->module(), static_cast<double>(s.policy->output_weight().numel()));
+  } else if (s.device.is_cuda()) {
+    spdlog::info("perf/mfu is not logged: this GPU is not in balcap's table (src/train/mfu.cpp); set "
+                 "logging.peak_tflops to its dense peak");
+  }
   if (s.comm->world_size() > 1 && config.dist.overlap_grad_sync) {
     parts.overlap = std::make_unique<dist::OverlappedGradSync>(
         s.optimizer->tensors(), *s.comm, config.dist.bucket_bytes(), s.param_owners);

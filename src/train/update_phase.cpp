@@ -3,8 +3,10 @@
 
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <numeric>
 #include <limits>
 
 #include "algo/policy_loss.h"
@@ -82,20 +84,46 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Per-token inputs of rows [first, last): old logprobs, advantages; and the rows themselves.
+// Per-token inputs of some rows: old logprobs, advantages; and the rows themselves.
 struct MicroBatch {
   std::vector<models::LogprobRow> rows;  // prompt + caption, every caption token scored
   std::vector<float> old_logprobs, advantages;
+  std::int64_t padding = 0;  // right-padding positions of the forward: rows x longest - their lengths
 };
 
-MicroBatch micro_batch(const Rollout& rollout, const std::vector<double>& adv, std::int64_t first, std::int64_t last) {
+std::int64_t row_length(const Rollout& rollout, std::int64_t i) {
+  const sampling::Sample& s = rollout.samples.at(static_cast<std::size_t>(i));
+  return static_cast<std::int64_t>(rollout.items.at(static_cast<std::size_t>(s.request)).prompt.ids.size() + s.ids.size());
+}
+
+// The rows of a mini-batch [first, last) in the order its micro-batches take them: as sampled, or with
+// train.length_buckets shortest first (a stable sort: rows of equal length keep their order).
+std::vector<std::int64_t> row_order(const config::TrainConfig& train, const Rollout& rollout, std::int64_t first,
+                                    std::int64_t last) {
+  std::vector<std::int64_t> order(static_cast<std::size_t>(last - first));
+  std::iota(order.begin(), order.end(), first);
+  if (train.length_buckets) {
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::int64_t a, std::int64_t b) { return row_length(rollout, a) < row_length(rollout, b); });
+  }
+  return order;
+}
+
+// Rows order[a .. b).
+MicroBatch micro_batch(const Rollout& rollout, const std::vector<double>& adv, const std::vector<std::int64_t>& order,
+                       std::int64_t a, std::int64_t b) {
   MicroBatch mb;
-  for (std::int64_t i = first; i < last; ++i) {
+  std::int64_t longest = 0, total = 0;
+  for (std::int64_t k = a; k < b; ++k) {
+    const std::int64_t i = order.at(static_cast<std::size_t>(k));
     const sampling::Sample& s = rollout.samples.at(static_cast<std::size_t>(i));
     mb.rows.push_back(models::completion_row(rollout.items.at(static_cast<std::size_t>(s.request)).prompt, s.ids));
     mb.old_logprobs.insert(mb.old_logprobs.end(), s.logprobs.begin(), s.logprobs.end());
     mb.advantages.insert(mb.advantages.end(), s.ids.size(), static_cast<float>(adv.at(static_cast<std::size_t>(i))));
+    longest = std::max(longest, row_length(rollout, i));
+    total += row_length(rollout, i);
   }
+  mb.padding = (b - a) * longest - total;
   return mb;
 }
 
@@ -157,6 +185,7 @@ struct MiniBatchResult {
   bool finite = true, applied = false, aborted = false;
   std::string non_finite;  // when not applied: which tensor was non-finite
   std::int64_t tokens = 0;
+  std::int64_t positions = 0, padding = 0;  // forward positions of the rows, and of their right padding
   double optimizer_seconds = 0;
 };
 
@@ -185,13 +214,16 @@ MiniBatchResult mini_batch(const UpdateInputs& in, const Rollout& rollout, const
   const std::int64_t rows = last - first;
   const auto parts = rows > 0 ? split_evenly(rows, micro_batch_count(in.config->train, rows))
                               : std::vector<std::pair<std::int64_t, std::int64_t>>{};
+  const std::vector<std::int64_t> order = row_order(in.config->train, rollout, first, last);
   for (std::size_t m = 0; m < parts.size(); ++m) {
     const auto [a, b] = parts[m];
     if (in.overlap != nullptr && m + 1 == parts.size()) in.overlap->arm();  // the last backward overlaps the sync
-    MicroBatch mb = micro_batch(rollout, adv, first + a, first + b);
+    MicroBatch mb = micro_batch(rollout, adv, order, a, b);
     sums.add(micro_step(in, mb, tokens, sequences));
     fault::hit("update.micro_batch");  // reliability tests: a kill during the update
     r.tokens += static_cast<std::int64_t>(mb.advantages.size());
+    r.padding += mb.padding;
+    for (const models::LogprobRow& row : mb.rows) r.positions += static_cast<std::int64_t>(row.ids.size());
     if (may_abort && stop_now(in, false)) break;
   }
   if (in.overlap != nullptr) {
@@ -252,7 +284,7 @@ UpdateOutcome update_phase(const UpdateInputs& in, const Rollout& rollout, const
     for (auto [first, last] : ranges) {
       const double lr = in.schedule->lr_at(updates_done);
       MiniBatchResult r = mini_batch(in, rollout, advantages, first, last, lr, out.optimizer_steps == 0);
-      out.tokens += r.tokens;
+      out.tokens += r.tokens, out.positions += r.positions, out.padding += r.padding;
       if (r.aborted) {
         out.aborted = true;
         in.policy->module().eval();

@@ -41,6 +41,8 @@ struct UpdateOutcome {
   std::int64_t optimizer_steps = 0;  // applied
   std::int64_t skipped_steps = 0;    // non-finite loss or gradient
   std::int64_t tokens = 0;           // completion tokens processed (forward + backward), all passes
+  std::int64_t positions = 0;        // forward positions of the loss rows (prompt + caption), all passes
+  std::int64_t padding = 0;          // right-padding positions beside them (micro-batches pad to their longest row)
   double seconds = 0;
   double optimizer_seconds = 0;
   bool aborted = false;  // a stop signal came before the first optimizer step: nothing was changed

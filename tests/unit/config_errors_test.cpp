@@ -50,6 +50,15 @@ TEST(ConfigErrors, UnrelatedUnknownKeyGetsNoSuggestion) {
   EXPECT_EQ(msg.find("did you mean"), std::string::npos) << msg;
 }
 
+TEST(ConfigErrors, ARenamedKeyInTheFileOrInSetNamesItsNewName) {
+  std::string msg = load_error(kMinimal + "train:\n  max_bad_steps: 3\n");
+  EXPECT_NE(msg.find("unknown key 'train.max_bad_steps': renamed to 'train.max_skipped_steps'"), std::string::npos)
+      << msg;
+  msg = load_error(kMinimal, {"logging.log_judge_calls=true"});
+  EXPECT_NE(msg.find("unknown key 'logging.log_judge_calls': removed"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("rewards.log_judge_calls"), std::string::npos) << msg;
+}
+
 TEST(ConfigErrors, WrongTypeNamesPathLineExpectedTypeAndValue) {
   std::string msg = load_error(kMinimal + "train:\n  seed: 1\n  group_size: eight\n");
   EXPECT_NE(msg.find("c.yaml:7: 'train.group_size' expects an int, found 'eight'"), std::string::npos) << msg;
