@@ -7,6 +7,7 @@
 
 #include "core/allocator.h"
 #include "core/error.h"
+#include "core/fault_points.h"
 #include "core/log.h"
 #include "commands.h"
 
@@ -74,6 +75,7 @@ int main(int argc, char** argv) {
   std::stable_sort(commands.begin(), commands.end(), [](const auto& a, const auto& b) { return a.order < b.order; });
   for (const auto& command : commands) command.add(app);
   try {
+    balcap::fault::check_armed_points();  // a test run's BALCAP_FAULTS: wrong before anything loads
     check_known_words(app, argc, argv);
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

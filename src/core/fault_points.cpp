@@ -1,9 +1,11 @@
 #include "core/fault_points.h"
 
 #include <signal.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -79,6 +81,31 @@ Table* table() {
 }  // namespace
 
 bool armed() { return table() != nullptr; }
+
+const std::vector<std::string_view>& placed_points() {
+  static const std::vector<std::string_view> points{
+      "sampling.decode_step",      // sampling/sampler.cpp: each decode step (kill: during the rollout)
+      "scoring.objective",         // rewards/score_captions.cpp: each objective of a step (kill: during scoring)
+      "update.micro_batch",        // train/update_phase.cpp: after each micro-batch's backward (kill)
+      "update.loss",               // train/update_phase.cpp: nan poisons a micro-batch's loss
+      "update.grad",               // train/update_phase.cpp: nan poisons one parameter's gradient
+      "checkpoint.files_written",  // checkpoint/checkpointer.cpp: files written, not marked (kill, fail)
+      "checkpoint.renamed",        // checkpoint/checkpointer.cpp: renamed, before COMPLETE (kill)
+  };
+  return points;
+}
+
+void check_armed_points() {
+  Table* t = table();
+  if (t == nullptr) return;
+  const auto& known = placed_points();
+  for (const auto& [point, arm] : t->arms) {
+    BALCAP_CHECK(std::find(known.begin(), known.end(), point) != known.end(),
+                 "BALCAP_FAULTS names the point '{}', which balcap does not have (it would never fire).\n"
+                 "HINT: the points are {}",
+                 point, fmt::join(known, ", "));
+  }
+}
 
 Action hit(std::string_view point) {
   Table* t = table();

@@ -12,6 +12,7 @@
 //           (default 1); the other hits pass.
 // The points (each documented where it is reached): docs/reliability.md lists them.
 #include <string_view>
+#include <vector>
 
 namespace balcap::fault {
 
@@ -23,5 +24,13 @@ Action hit(std::string_view point);
 
 // True when BALCAP_FAULTS arms anything (parsed once per process).
 bool armed();
+
+// The points placed in balcap (each documented where it is reached; docs/reliability.md).
+const std::vector<std::string_view>& placed_points();
+
+// Parses BALCAP_FAULTS now and checks that every armed point is a placed one: the CLI calls it at
+// start, so a malformed entry or a misspelt point fails before any model loads instead of arming
+// nothing. Throws balcap::Error naming the entry and listing the points.
+void check_armed_points();
 
 }  // namespace balcap::fault

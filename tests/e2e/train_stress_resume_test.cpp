@@ -74,5 +74,16 @@ TEST(StressResume, AMalformedFaultEntryStopsTheRunNamingIt) {
   EXPECT_TRUE(metrics_rows(dir / "run").empty());
 }
 
+// A misspelt point would arm nothing and a stress run would pass without its kill: refused at start.
+TEST(StressResume, AFaultPointBalcapDoesNotHaveIsRefusedBeforeAnythingLoads) {
+  const fs::path dir = scratch_dir();
+  const fs::path cfg = one_step_config(dir);
+  const CommandResult r = train_with_faults(cfg, "update.microbatch:kill@3");
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("names the point 'update.microbatch', which balcap does not have"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("update.micro_batch"), std::string::npos) << r.err;  // the HINT lists the real ones
+  EXPECT_FALSE(fs::exists(dir / "run" / "checkpoints")) << "the run started before the check";
+}
+
 }  // namespace
 }  // namespace balcap::test
