@@ -95,7 +95,7 @@ struct TrainConfig {
     v.field("lora", lora, "LoRA adapters (off by default: full fine-tuning).");
     v.field("dtype", dtype, "Parameter dtype; `auto` = bfloat16 on GPU, float32 on CPU.",
             Spec().one_of({"auto", "float32", "bfloat16", "float16"}));
-    v.field("seed", seed, "Seeds data order, sampling (with step, rank and image) and initialisation.",
+    v.field("seed", seed, "Seeds data order, sampling (with step and image) and initialisation.",
             Spec().at_least(0));
     v.field("max_skipped_steps", max_skipped_steps,
             "Consecutive steps that skipped an optimizer update (non-finite loss or gradient, logged with the step "
