@@ -144,7 +144,7 @@ bool read_line(const std::string& text, std::int64_t line, const fs::path& base,
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range 406: a number past double's range (1e400)
     bad.problems.push_back(fmt::format("bad JSON: {}", e.what()));
     return false;
   }

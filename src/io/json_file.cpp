@@ -36,6 +36,11 @@ nlohmann::json parse_json_text(const std::string& text, const std::string& what)
     fail("{}: invalid JSON at line {}, column {}: {}. HINT: fix the syntax there (a trailing comma, a "
          "missing quote or bracket, or a truncated file)",
          what, line, column, detail);
+  } catch (const nlohmann::json::out_of_range& e) {  // a number past double's range, e.g. 1e400 (error 406)
+    std::string detail = e.what();
+    const auto bracket = detail.find("] ");
+    if (bracket != std::string::npos) detail = detail.substr(bracket + 2);
+    fail("{}: invalid JSON: {} (beyond the range of a double). HINT: fix or remove that number", what, detail);
   }
 }
 

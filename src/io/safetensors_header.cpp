@@ -45,6 +45,9 @@ nlohmann::json parse_header_json(const std::string& file, const std::string& tex
     fail("{}: the safetensors header is not valid JSON (byte {} of the header: {}). HINT: the file is "
          "corrupt or not a safetensors file; {}",
          file, e.byte, e.what(), kCorruptHint);
+  } catch (const nlohmann::json::out_of_range& e) {  // a number past double's range, e.g. 1e400 (error 406)
+    fail("{}: the safetensors header is not valid JSON ({}). HINT: the file is corrupt or not a safetensors file; {}",
+         file, e.what(), kCorruptHint);
   }
   if (!duplicate.empty()) {
     fail("{}: tensor '{}' appears twice in the safetensors header. HINT: the file is corrupt; {}", file,

@@ -6,24 +6,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/log.h"
+#include "serve/openai_request.h"
 
 namespace balcap::serve {
 namespace {
 
 using nlohmann::json;
-
-constexpr int64_t kMaxTopLogprobs = 20;
-
-// A request the client got wrong: answered with `status` and the message.
-struct ApiError : std::runtime_error {
-  int status;
-  ApiError(int s, const std::string& m) : std::runtime_error(m), status(s) {}
-};
-
-template <typename... Args>
-[[noreturn]] void bad_request(fmt::format_string<Args...> format, Args&&... args) {
-  throw ApiError(400, fmt::format(format, std::forward<Args>(args)...));
-}
 
 // Number of Unicode code points in UTF-8 text (how vLLM counts text_offset).
 size_t utf8_length(std::string_view text) {
@@ -39,48 +27,25 @@ int64_t unix_time() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-// A number field within [lo, hi] or its default.
-template <class T>
-T number(const json& body, const char* key, T fallback, double lo, double hi) {
-  if (!body.contains(key) || body[key].is_null()) return fallback;
-  if (!body[key].is_number()) bad_request("'{}' must be a number, got {}", key, body[key].dump());
-  double v = body[key].get<double>();
-  if (v < lo || v > hi) bad_request("'{}' = {} is outside [{}, {}]", key, v, lo, hi);
-  return body[key].get<T>();
-}
-
-std::vector<std::string> string_or_list(const json& body, const char* key) {
-  std::vector<std::string> out;
-  if (!body.contains(key) || body[key].is_null()) return out;
-  const json& v = body[key];
-  if (v.is_string()) return {v.get<std::string>()};
-  if (!v.is_array()) bad_request("'{}' must be a string or a list of strings", key);
-  for (const auto& s : v) {
-    if (!s.is_string()) bad_request("'{}' must hold strings only (token-id prompts are not supported), got {}", key,
-                                    s.dump().substr(0, 40));
-    out.push_back(s.get<std::string>());
-  }
-  return out;
-}
-
 struct Generation {
   sampling::SamplingParams params;
   std::vector<std::string> stop_strings;  // cut from the text after generation
   uint64_t seed = 0;
 };
 
-Generation parse_generation(const json& body, int64_t default_max_tokens, const ServedModel& model, bool chat) {
+// The request's sampling fields with its stop strings resolved against the model's tokenizer.
+Generation resolve_generation(const GenerationFields& f, const ServedModel& model, bool chat) {
   Generation g;
   auto& p = g.params;
-  p.max_new_tokens = number<int64_t>(body, "max_tokens", default_max_tokens, 0, 1 << 20);
-  p.temperature = number<double>(body, "temperature", 1.0, 0.0, 100.0);
-  p.top_p = number<double>(body, "top_p", 1.0, 1e-9, 1.0);
-  p.group_size = number<int64_t>(body, "n", 1, 1, 64);
+  p.max_new_tokens = f.max_tokens;
+  p.temperature = f.temperature;
+  p.top_p = f.top_p;
+  p.group_size = f.n;
   p.greedy = p.temperature == 0.0;
   if (p.greedy) p.temperature = 1.0;
-  g.seed = number<uint64_t>(body, "seed", 0, 0, 1.8e19);
+  g.seed = f.seed;
   p.stop_ids = model.stop_ids(chat);
-  for (const std::string& s : string_or_list(body, "stop")) {
+  for (const std::string& s : f.stop) {
     auto id = model.tokenizer().token_to_id(s);  // e.g. "<|im_end|>": stop on the token itself
     if (id && model.tokenizer().is_special(*id)) {
       p.stop_ids.push_back(*id);
@@ -98,47 +63,6 @@ bool cut_at_stop(std::string& text, const std::vector<std::string>& stops) {
   if (cut == std::string::npos) return false;
   text.resize(cut);
   return true;
-}
-
-std::string base64_decode(std::string_view in) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-  };
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r') continue;
-    int v = value(c);
-    if (v < 0) bad_request("image_url: invalid base64 character '{}'", c);
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return out;
-}
-
-vision::Image load_image_url(const std::string& url) {
-  if (url.rfind("data:", 0) == 0) {
-    auto comma = url.find(',');
-    if (comma == std::string::npos || url.substr(0, comma).find(";base64") == std::string::npos) {
-      bad_request("image_url: only base64 data: URLs are supported (data:image/png;base64,...)");
-    }
-    std::string bytes = base64_decode(std::string_view(url).substr(comma + 1));
-    return vision::decode_image_bytes({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, "image_url data");
-  }
-  if (url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0) {
-    bad_request("image_url '{}': remote URLs are not fetched; send a data: URL or a file path on the server", url);
-  }
-  return vision::decode_image_file(url.rfind("file://", 0) == 0 ? url.substr(7) : url);
 }
 
 // Token text as vLLM lists it: the token decoded alone.
@@ -218,48 +142,6 @@ json chat_logprobs(const text::Tokenizer& tok, size_t prompt_len, const sampling
   return {{"content", content}};
 }
 
-// One system and one user message (text parts, and images in the user message).
-struct ChatTurn {
-  std::string system, user;
-  std::vector<vision::Image> images;
-};
-
-ChatTurn parse_messages(const json& body) {
-  if (!body.contains("messages") || !body["messages"].is_array() || body["messages"].empty()) {
-    bad_request("'messages' must be a non-empty list");
-  }
-  ChatTurn turn;
-  int users = 0;
-  for (const auto& m : body["messages"]) {
-    const std::string role = m.value("role", "");
-    if (role != "system" && role != "user") {
-      bad_request("message role '{}' is not supported: balcap serve takes one system and one user message", role);
-    }
-    std::string& text = role == "system" ? turn.system : turn.user;
-    users += role == "user";
-    const json& content = m.contains("content") ? m["content"] : json("");
-    if (content.is_string()) {
-      text += content.get<std::string>();
-      continue;
-    }
-    if (!content.is_array()) bad_request("message content must be a string or a list of parts");
-    for (const auto& part : content) {
-      const std::string type = part.value("type", "");
-      if (type == "text") {
-        text += part.value("text", "");
-      } else if (type == "image_url") {
-        if (role != "user") bad_request("images go in the user message");
-        const json& iu = part.contains("image_url") ? part["image_url"] : json(nullptr);
-        turn.images.push_back(load_image_url(iu.is_string() ? iu.get<std::string>() : iu.value("url", "")));
-      } else {
-        bad_request("content part type '{}' is not supported (text, image_url)", type);
-      }
-    }
-  }
-  if (users != 1) bad_request("{} user messages: balcap serve takes exactly one user message", users);
-  return turn;
-}
-
 json reply_json(const char* id_prefix, const char* object, const std::string& model, json choices,
                 int64_t prompt_tokens, int64_t completion_tokens) {
   return {{"id", next_id(id_prefix)}, {"object", object}, {"created", unix_time()}, {"model", model},
@@ -305,13 +187,12 @@ HttpResponse OpenAiServer::handle(const HttpRequest& request) {
 }
 
 HttpResponse OpenAiServer::completions(const json& body) {
-  if (!body.contains("prompt")) bad_request("'prompt' is required");
-  const std::vector<std::string> prompts = string_or_list(body, "prompt");
-  if (prompts.empty()) bad_request("'prompt' is empty");
-  Generation g = parse_generation(body, 16, model_, /*chat=*/false);
-  const bool echo = body.value("echo", false);
-  const bool want_logprobs = body.contains("logprobs") && !body["logprobs"].is_null();
-  const int64_t top_k = want_logprobs ? number<int64_t>(body, "logprobs", 0, 0, kMaxTopLogprobs) : 0;
+  const CompletionRequest request = parse_completion_request(body);
+  const std::vector<std::string>& prompts = request.prompts;
+  Generation g = resolve_generation(request.generation, model_, /*chat=*/false);
+  const bool echo = request.echo;
+  const bool want_logprobs = request.want_logprobs;
+  const int64_t top_k = request.top_logprobs;
 
   std::vector<models::PolicyPrompt> encoded;
   for (const auto& p : prompts) encoded.push_back(model_.encode_text(p));
@@ -347,13 +228,14 @@ HttpResponse OpenAiServer::completions(const json& body) {
 }
 
 HttpResponse OpenAiServer::chat(const json& body) {
-  ChatTurn turn = parse_messages(body);
-  Generation g = parse_generation(body, 256, model_, /*chat=*/true);
-  if (g.params.max_new_tokens < 1) bad_request("'max_tokens' must be at least 1");
-  const bool want_logprobs = body.value("logprobs", false);
-  const int64_t top_k = want_logprobs ? number<int64_t>(body, "top_logprobs", 0, 0, kMaxTopLogprobs) : 0;
+  const ChatRequest request = parse_chat_request(body);
+  Generation g = resolve_generation(request.generation, model_, /*chat=*/true);
+  const bool want_logprobs = request.want_logprobs;
+  const int64_t top_k = request.top_logprobs;
+  std::vector<vision::Image> images;
+  for (const auto& url : request.image_urls) images.push_back(load_image_url(url));
 
-  std::vector<models::PolicyPrompt> prompt = {model_.encode_chat(turn.system, turn.user, turn.images)};
+  std::vector<models::PolicyPrompt> prompt = {model_.encode_chat(request.system, request.user, images)};
   std::lock_guard lock(model_.mutex());
   std::vector<sampling::Sample> samples = model_.generate(prompt, g.params, g.seed);
   std::vector<std::vector<PositionLogprob>> lp;

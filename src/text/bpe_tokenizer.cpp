@@ -89,6 +89,11 @@ void BpeTokenizer::load_model(const nlohmann::json& model, const std::string& wh
     check_id(id, token, where);
     max_id = std::max(max_id, id.get<int32_t>());
   }
+  // One slot per id up to the largest: a few entries must not ask for millions of slots (fuzzing:
+  // {"a": 16777215} took 0.7 GB). Real vocabularies run from 0 with at most small gaps.
+  BALCAP_CHECK(max_id < 2 * static_cast<int64_t>(vocab.size()) + 1024,
+               "{}: model.vocab has {} tokens but ids up to {}\nHINT: the tokenizer.json is damaged; vocabulary ids "
+               "run from 0 without large gaps", where, vocab.size(), max_id);
   std::vector<std::string> tokens(static_cast<size_t>(max_id + 1));
   for (const auto& [token, id] : vocab.items()) tokens[static_cast<size_t>(id.get<int32_t>())] = token;
   std::vector<std::pair<std::string, std::string>> merges;

@@ -31,7 +31,12 @@ SentencePieceTokenizer::SentencePieceTokenizer(const std::filesystem::path& mode
     : sp_(std::make_unique<sentencepiece::SentencePieceProcessor>()), path_(model_file.string()) {
   BALCAP_CHECK(std::filesystem::is_regular_file(model_file),
                "sentencepiece model {} does not exist\nHINT: pass the tokenizer.model file or its directory", path_);
-  auto status = sp_->Load(path_);
+  sentencepiece::util::Status status;
+  try {
+    status = sp_->Load(path_);
+  } catch (const std::exception& e) {  // darts-clone, the trie inside, throws on some damaged models
+    status = sentencepiece::util::Status(sentencepiece::util::StatusCode::kInternal, e.what());
+  }
   BALCAP_CHECK(status.ok(), "{}: cannot load sentencepiece model: {}\nHINT: the file must be a sentencepiece "
                "ModelProto (tokenizer.model); copy it again if truncated", path_, status.ToString());
   vocab_size_ = sp_->GetPieceSize();

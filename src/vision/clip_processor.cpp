@@ -2,6 +2,9 @@
 // crop, normalise).
 #include "vision/clip_processor.h"
 
+#include <algorithm>
+#include <tuple>
+
 #include "core/error.h"
 #include "vision/resample.h"
 #include "processor_common.h"
@@ -71,33 +74,36 @@ ClipProcessorConfig ClipProcessorConfig::from_json(const nlohmann::json& object,
 
 ProcessedImage ClipImageProcessor::process(const Image& image) const {
   const ClipProcessorConfig& c = config_;
-  Image resized = image;
+  int64_t H = image.height, W = image.width;  // the resized image's size
   if (c.do_resize) {
-    const auto [height, width] = resize_size(c, image.height, image.width);
-    BALCAP_CHECK(int64_t(height) * width <= kMaxImagePixels,
+    std::tie(H, W) = resize_size(c, image.height, image.width);
+    BALCAP_CHECK(H * W <= kMaxImagePixels,
                  "CLIP processor: a {}x{} image would be resized to {}x{} (its short side to {}), over the limit "
                  "of {} pixels. HINT: crop extreme aspect ratios before preprocessing", image.width, image.height,
-                 width, height, c.shortest_edge, kMaxImagePixels);
-    resized = resize_bicubic(image, int(width), int(height));
+                 W, H, c.shortest_edge, kMaxImagePixels);
   }
   // Centre crop; where the image is smaller than the crop, HF pads it with zeros (centred, the
   // extra pixel at the end) before cropping, so out-of-image pixels are 0 before normalising.
-  const int64_t H = resized.height, W = resized.width;
+  // The crop's first row and column in the resized image (negative where it pads).
   const int64_t out_h = c.do_center_crop ? c.crop_height : H, out_w = c.do_center_crop ? c.crop_width : W;
-  const int64_t pad_top = c.do_center_crop ? (std::max(out_h, H) - H + 1) / 2 : 0;
-  const int64_t pad_left = c.do_center_crop ? (std::max(out_w, W) - W + 1) / 2 : 0;
-  const int64_t top = c.do_center_crop ? floor_div2(H - out_h) + pad_top : 0;
-  const int64_t left = c.do_center_crop ? floor_div2(W - out_w) + pad_left : 0;
+  const int64_t top = c.do_center_crop ? floor_div2(H - out_h) : 0;
+  const int64_t left = c.do_center_crop ? floor_div2(W - out_w) : 0;
+  // Only the part of the resized image the crop keeps is resized (the same pixels, bit for bit):
+  // rows [y0, y1), columns [x0, x1).
+  const int64_t y0 = std::clamp<int64_t>(top, 0, H), y1 = std::clamp<int64_t>(top + out_h, 0, H);
+  const int64_t x0 = std::clamp<int64_t>(left, 0, W), x1 = std::clamp<int64_t>(left + out_w, 0, W);
+  const Image kept = resize_bicubic_window(image, int(W), int(H), int(x0), int(y0), int(x1 - x0), int(y1 - y0));
   at::Tensor pixels = at::empty({1, 3, out_h, out_w}, at::kFloat);
   float* out = pixels.data_ptr<float>();
   const detail::PixelNormalizer normalize(c.do_rescale, c.rescale_factor, c.do_normalize, c.image_mean, c.image_std);
   for (int ch = 0; ch < 3; ++ch) {
     for (int64_t y = 0; y < out_h; ++y) {
-      const int64_t sy = top + y - pad_top;  // row in the resized image
+      const int64_t sy = top + y;  // row in the resized image
       for (int64_t x = 0; x < out_w; ++x) {
-        const int64_t sx = left + x - pad_left;
-        const bool inside = sy >= 0 && sy < H && sx >= 0 && sx < W;
-        out[(ch * out_h + y) * out_w + x] = normalize(inside ? resized.rgb[(sy * W + sx) * 3 + ch] : 0, ch);
+        const int64_t sx = left + x;
+        const bool inside = sy >= y0 && sy < y1 && sx >= x0 && sx < x1;
+        out[(ch * out_h + y) * out_w + x] =
+            normalize(inside ? kept.rgb[((sy - y0) * kept.width + (sx - x0)) * 3 + ch] : 0, ch);
       }
     }
   }

@@ -39,21 +39,21 @@ int orientation_of(const detail::DecodedImage& decoded) {
 }  // namespace
 
 namespace detail {
-void check_image_size(int64_t width, int64_t height, const std::string& name) {
-  BALCAP_CHECK(width * height <= kMaxImagePixels,
+void check_image_size(int64_t width, int64_t height, int64_t max_pixels, const std::string& name) {
+  BALCAP_CHECK(width * height <= max_pixels,
                "image {}: {}x{} pixels exceeds the limit of {} pixels (possible decompression bomb). HINT: "
-               "downscale the image before training", name, width, height, kMaxImagePixels);
+               "downscale the image before training", name, width, height, max_pixels);
 }
 }  // namespace detail
 
-Image decode_image_bytes(std::span<const uint8_t> bytes, const std::string& name) {
+Image decode_image_bytes(std::span<const uint8_t> bytes, const std::string& name, int64_t max_pixels) {
   BALCAP_CHECK(!bytes.empty(), "image {}: the file is empty (0 bytes). HINT: re-copy or re-download the image",
                name);
   detail::DecodedImage decoded;
   if (starts_with(bytes, "\x89PNG\r\n\x1a\n"sv)) {
-    decoded = detail::decode_png(bytes, name);
+    decoded = detail::decode_png(bytes, name, max_pixels);
   } else if (starts_with(bytes, "\xFF\xD8\xFF"sv)) {
-    decoded = detail::decode_jpeg(bytes, name);
+    decoded = detail::decode_jpeg(bytes, name, max_pixels);
   } else if (const char* format = other_format(bytes)) {
     fail("image {}: {} images are not supported (only PNG and JPEG). HINT: convert it to PNG or JPEG", name,
          format);
@@ -66,13 +66,18 @@ Image decode_image_bytes(std::span<const uint8_t> bytes, const std::string& name
   return std::move(decoded.image);
 }
 
-Image decode_image_file(const std::filesystem::path& path) {
+Image decode_image_file(const std::filesystem::path& path, int64_t max_pixels) {
+  // Regular files only: a device or FIFO (/dev/zero, /dev/stdin) would be read forever.
+  std::error_code ec;  // a name too long or a component without permission: "cannot open" below
+  BALCAP_CHECK(std::filesystem::is_regular_file(path, ec) || !std::filesystem::exists(path, ec),
+               "image {}: cannot open: not a regular file (a directory, device or pipe). HINT: point at an image file",
+               path.string());
   std::ifstream file(path, std::ios::binary);
-  BALCAP_CHECK(file.good() && !std::filesystem::is_directory(path),
-               "image {}: cannot open the file. HINT: check that the path exists and is readable", path.string());
+  BALCAP_CHECK(file.good(), "image {}: cannot open the file. HINT: check that the path exists and is readable",
+               path.string());
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   BALCAP_CHECK(!file.bad(), "image {}: read error. HINT: check the file system", path.string());
-  return decode_image_bytes(bytes, path.string());
+  return decode_image_bytes(bytes, path.string(), max_pixels);
 }
 
 }  // namespace balcap::vision

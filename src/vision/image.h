@@ -33,16 +33,19 @@ struct Image {
 inline constexpr int64_t kMaxImagePixels = 178956970;
 
 // Reads and decodes `path`. Missing, empty, truncated, corrupt, oversized or non-image files ->
-// balcap::Error naming the file, what is wrong and a HINT.
-Image decode_image_file(const std::filesystem::path& path);
+// balcap::Error naming the file, what is wrong and a HINT. max_pixels: as decode_image_bytes.
+Image decode_image_file(const std::filesystem::path& path, int64_t max_pixels = kMaxImagePixels);
 
-// Decodes an in-memory file; `name_for_errors` names it in error messages.
-Image decode_image_bytes(std::span<const uint8_t> bytes, const std::string& name_for_errors);
+// Decodes an in-memory file; `name_for_errors` names it in error messages. Images of more than
+// `max_pixels` pixels are refused before their pixels are allocated (the fuzz harness passes a
+// smaller bound so that a valid huge image counts as refused rather than as out-of-memory).
+Image decode_image_bytes(std::span<const uint8_t> bytes, const std::string& name_for_errors,
+                         int64_t max_pixels = kMaxImagePixels);
 
 namespace detail {
 // For the format decoders (png_decode.h, jpeg_decode.h): throws the decompression-bomb error when
-// width * height exceeds kMaxImagePixels.
-void check_image_size(int64_t width, int64_t height, const std::string& name);
+// width * height exceeds max_pixels.
+void check_image_size(int64_t width, int64_t height, int64_t max_pixels, const std::string& name);
 }  // namespace detail
 
 }  // namespace balcap::vision

@@ -25,6 +25,7 @@ struct JpegState {
   jpeg_error_mgr manager;  // first member: libjpeg hands back a pointer to it
   jmp_buf jump;
   std::string error;
+  int64_t max_pixels = 0;  // the bomb check's bound (decode_image_bytes)
   bool oversized = false;
   int width = 0, height = 0, components = 0;
   std::vector<uint8_t> pixels;  // [height, width, components] as libjpeg outputs them
@@ -81,7 +82,7 @@ bool read_jpeg(std::span<const uint8_t> bytes, JpegState& state) {
   collect_markers(&cinfo, state);
   state.width = int(cinfo.image_width);
   state.height = int(cinfo.image_height);
-  if (int64_t(state.width) * state.height > kMaxImagePixels) {
+  if (int64_t(state.width) * state.height > state.max_pixels) {
     state.oversized = true;
     longjmp(state.jump, 1);
   }
@@ -123,10 +124,11 @@ void cmyk_to_rgb(const uint8_t* cmyk, uint8_t* rgb) {
 
 }  // namespace
 
-DecodedImage decode_jpeg(std::span<const uint8_t> bytes, const std::string& name) {
+DecodedImage decode_jpeg(std::span<const uint8_t> bytes, const std::string& name, int64_t max_pixels) {
   JpegState state;
+  state.max_pixels = max_pixels;
   if (!read_jpeg(bytes, state)) {
-    if (state.oversized) check_image_size(state.width, state.height, name);
+    if (state.oversized) check_image_size(state.width, state.height, max_pixels, name);
     fail("image {}: cannot decode JPEG: {}. HINT: the file is corrupt or truncated; re-export it or remove it "
          "from the dataset", name, state.error);
   }

@@ -9,7 +9,7 @@
 
 namespace balcap::vision::detail {
 
-// Throws balcap::Error naming `name` on any malformed input.
-DecodedImage decode_jpeg(std::span<const uint8_t> bytes, const std::string& name);
+// Throws balcap::Error naming `name` on any malformed input, and on more than max_pixels pixels.
+DecodedImage decode_jpeg(std::span<const uint8_t> bytes, const std::string& name, int64_t max_pixels);
 
 }  // namespace balcap::vision::detail

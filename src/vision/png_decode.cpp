@@ -65,6 +65,7 @@ struct PngState {
   int channels = 0;               // after the transforms: 1 G or palette index, 2 GA, 3 RGB, 4 RGBA
   std::vector<uint8_t> pixels;    // [height, width, channels]
   std::vector<png_bytep> rows;
+  int64_t max_pixels = 0;         // the bomb check's bound (decode_image_bytes)
   std::string size_error;         // set by the bomb check, reported as our own error
   int color_type = 0, bit_depth = 0;  // as stored in the file
   bool has_trns = false;          // the last raw tRNS chunk, as PIL's chunk_tRNS sees it (on_chunk)
@@ -175,7 +176,7 @@ void configure(png_structp png, png_infop info, PngState& state) {
   png_read_info(png, info);
   state.width = png_get_image_width(png, info);
   state.height = png_get_image_height(png, info);
-  if (int64_t(state.width) * int64_t(state.height) > kMaxImagePixels) {
+  if (int64_t(state.width) * int64_t(state.height) > state.max_pixels) {
     state.size_error = "oversized";
     png_error(png, "image too large");
   }
@@ -259,12 +260,13 @@ void to_rgb(const PngState& state, uint8_t* rgb) {
 
 }  // namespace
 
-DecodedImage decode_png(std::span<const uint8_t> bytes, const std::string& name) {
+DecodedImage decode_png(std::span<const uint8_t> bytes, const std::string& name, int64_t max_pixels) {
   PngState state;
   state.bytes = bytes;
+  state.max_pixels = max_pixels;
   DecodedImage out;
   if (!read_png(state, out.exif, out.xmp)) {
-    if (!state.size_error.empty()) check_image_size(state.width, state.height, name);
+    if (!state.size_error.empty()) check_image_size(state.width, state.height, max_pixels, name);
     fail("image {}: cannot decode PNG: {}. HINT: the file is corrupt or truncated; re-export it or remove "
          "it from the dataset", name, state.error);
   }

@@ -11,5 +11,9 @@ namespace balcap::vision {
 
 // image [H, W, 3] -> [height, width, 3]. width, height >= 1.
 Image resize_bicubic(const Image& image, int width, int height);
+// The window [x0, x0 + w) x [y0, y0 + h) of resize_bicubic(image, width, height), bit for bit, at
+// the cost of the window: a centre crop of an extreme aspect ratio (CLIP resizes 1 x 1000 pixels to
+// 336 x 336000, then keeps 336 x 336) need not resize the whole image. The window lies inside.
+Image resize_bicubic_window(const Image& image, int width, int height, int x0, int y0, int w, int h);
 
 }  // namespace balcap::vision
