@@ -2,6 +2,7 @@
 
 #include <ATen/detail/CUDAHooksInterface.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -76,7 +77,13 @@ void restore_generator_state(at::Generator& generator, const std::string& base64
                bytes.size(), generator.device().str(), expected);
   auto state = at::empty({expected}, at::kByte);
   std::memcpy(state.data_ptr<uint8_t>(), bytes.data(), bytes.size());
-  generator.set_state(state);
+  try {
+    generator.set_state(state);
+  } catch (const c10::Error& e) {  // the right size, not a state the generator accepts
+    fail("{}: the saved RNG state is not a valid {} generator state ({}). HINT: the checkpoint's "
+         "trainer_state.json is damaged; resume from another checkpoint",
+         what, generator.device().str(), e.what_without_backtrace());
+  }
 }
 
 std::map<std::string, std::string> default_generator_states() {
@@ -97,7 +104,10 @@ void restore_default_generator_states(const std::map<std::string, std::string>& 
       auto gen = at::detail::getDefaultCPUGenerator();
       restore_generator_state(gen, state, name);
     } else if (name.rfind("torch_cuda:", 0) == 0) {
-      const int index = std::stoi(name.substr(11));
+      const std::string digits = name.substr(11);
+      BALCAP_CHECK(!digits.empty() && digits.size() < 4 && std::all_of(digits.begin(), digits.end(), ::isdigit),
+                   "RNG state '{}': not torch_cuda:<index>. HINT: the checkpoint's trainer_state.json is damaged", name);
+      const int index = std::stoi(digits);
       BALCAP_CHECK(at::globalContext().hasCUDA() && index < at::detail::getCUDAHooks().getNumGPUs(),
                    "RNG state '{}': this process has no such CUDA device. HINT: resume on the same device setup", name);
       auto gen = at::globalContext().defaultGenerator(at::Device(at::kCUDA, static_cast<int8_t>(index)));

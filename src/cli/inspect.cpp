@@ -198,7 +198,7 @@ void run_advantage(bool with_stats) {
   json in;
   try {
     in = json::parse(ss.str());
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for a number beyond a double (1e400)
     usage_fail("inspect advantage: stdin is not valid JSON ({})\n{}", e.what(), kHint);
   }
   Parsed p = parse(in);

@@ -94,12 +94,26 @@ nlohmann::json DataOrder::state() const {
           {"shuffle", shuffle_}, {"epoch", cursor_.epoch},      {"position", cursor_.position}};
 }
 
+namespace {
+
+// state[key] as an integer: a float (1e200 would not convert) or anything else is an error.
+std::int64_t integer_at(const nlohmann::json& state, const char* key) {
+  const nlohmann::json& v = state.at(key);
+  BALCAP_CHECK(v.is_number_integer(),
+               "data order state: '{}' = {} is not an integer. HINT: pass the trainer_state.json written by this "
+               "version of balcap",
+               key, v.dump());
+  return v.get<std::int64_t>();
+}
+
+}  // namespace
+
 void DataOrder::restore(const nlohmann::json& state) {
   const char* hint = "HINT: pass the trainer_state.json written by this version of balcap";
   try {
-    BALCAP_CHECK(state.value("version", 0) == 1, "data order state: unknown version {}. {}", state.value("version", 0),
-                 hint);
-    auto n = state.at("num_records").get<std::int64_t>();
+    const std::int64_t version = state.contains("version") ? integer_at(state, "version") : 0;
+    BALCAP_CHECK(version == 1, "data order state: unknown version {}. {}", version, hint);
+    auto n = integer_at(state, "num_records");
     BALCAP_CHECK(n == num_records_,
                  "data order state: the checkpoint was made with {} records, the dataset now has {}. HINT: resume "
                  "with the same data.train file and data.max_records (the saved cursor indexes those records)",
@@ -112,7 +126,7 @@ void DataOrder::restore(const nlohmann::json& state) {
           "continuing the checkpoint's order",
           seed, shuffle, seed_, shuffle_);
     }
-    DataCursor c{state.at("epoch").get<std::int64_t>(), state.at("position").get<std::int64_t>()};
+    DataCursor c{integer_at(state, "epoch"), integer_at(state, "position")};
     BALCAP_CHECK(c.epoch >= 0 && c.position >= 0 && c.position < num_records_,
                  "data order state: cursor (epoch {}, position {}) is out of range for {} records. {}", c.epoch,
                  c.position, num_records_, hint);

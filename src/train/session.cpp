@@ -273,13 +273,24 @@ void Session::restore_state(const checkpoint::TrainerState& state) {
   updates = LrSchedule::step_from_state(state.lr_schedule, "trainer_state.json lr_schedule");
   order->restore(state.data_cursor);
   at::Generator cpu = cpu_generator();
+  BALCAP_CHECK(state.rng.count("torch_cpu") == 1,
+               "trainer_state.json has no 'torch_cpu' RNG state. HINT: the checkpoint is damaged; resume from another");
   checkpoint::restore_generator_state(cpu, state.rng.at("torch_cpu"), "torch_cpu");
   if (device.is_cuda() && state.rng.count("torch_cuda")) {
     at::Generator cuda = at::globalContext().defaultGenerator(device);
     checkpoint::restore_generator_state(cuda, state.rng.at("torch_cuda"), "torch_cuda");
   }
-  bad_in_a_row = state.extra.value("bad_in_a_row", std::int64_t{0});
-  totals = state.extra.value("totals", nlohmann::json::object());
+  const nlohmann::json& extra = state.extra;
+  const bool counts_ok = extra.is_object() && (!extra.contains("bad_in_a_row") || extra["bad_in_a_row"].is_number_integer()) &&
+                         (!extra.contains("totals") || extra["totals"].is_object());
+  BALCAP_CHECK(counts_ok, "trainer_state.json 'extra' = {} lacks integer counters. HINT: the checkpoint is damaged; "
+               "resume from another", extra.dump());
+  bad_in_a_row = extra.value("bad_in_a_row", std::int64_t{0});
+  totals = extra.value("totals", nlohmann::json::object());
+  for (const auto& [key, value] : totals.items()) {
+    BALCAP_CHECK(value.is_number_integer(), "trainer_state.json extra.totals.{} = {} is not an integer. HINT: the "
+                 "checkpoint is damaged; resume from another", key, value.dump());
+  }
 }
 
 void Session::load_weights_from(const fs::path& checkpoint_dir) {

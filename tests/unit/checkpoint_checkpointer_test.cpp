@@ -235,6 +235,20 @@ TEST(RngState, RestoredCpuGeneratorContinuesTheSameStream) {
   EXPECT_THROW(restore_generator_state(other, base64_encode("short"), "torch_cpu"), Error);
 }
 
+// Found by fuzzing: a state of the right size that the generator refuses (all zero bytes) is a
+// clear error naming the state, not torch's exception ("internal error").
+TEST(RngState, AStateOfTheRightSizeTheGeneratorRefusesIsAClearError) {
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(1);
+  const std::string zeros(static_cast<std::size_t>(gen.get_state().numel()), '\0');
+  try {
+    restore_generator_state(gen, base64_encode(zeros), "torch_cpu");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("torch_cpu: the saved RNG state is not a valid"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("HINT"), std::string::npos) << e.what();
+  }
+}
+
 TEST(RngState, DefaultGeneratorStatesRestoreDropoutMasks) {
   const auto states = default_generator_states();
   ASSERT_EQ(states.count("torch_cpu"), 1u);

@@ -129,5 +129,22 @@ TEST(DataOrder, RestoringIntoADatasetOfAnotherSizeIsAnErrorWithAHint) {
   EXPECT_THROW(DataOrder(0, 1), Error);
 }
 
+// Found by fuzzing the trainer state: a float where the cursor holds an integer (1e200 does not
+// convert: undefined behaviour) is refused, naming the key.
+TEST(DataOrder, ACursorWithAFloatWhereAnIntegerBelongsIsAnErrorNamingTheKey) {
+  DataOrder b(12, 1);
+  for (const char* key : {"epoch", "position", "num_records", "version"}) {
+    auto bad = DataOrder(12, 1).state();
+    bad[key] = 1e200;
+    try {
+      b.restore(bad);
+      ADD_FAILURE() << key << ": expected an error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("'") + key + "' = 1e+200 is not an integer"), std::string::npos)
+          << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace balcap::data
