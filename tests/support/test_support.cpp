@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -26,10 +27,35 @@ fs::path reference_path(const std::string& area, const std::string& relative) {
   return p;
 }
 
-fs::path scratch_dir() {
-  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+namespace {
+
+fs::path scratch_dir_of(const ::testing::TestInfo* info) {
   std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "scratch";
-  fs::path dir = fs::path(kBinaryDir) / "test_scratch" / name;
+  return fs::path(kBinaryDir) / "test_scratch" / name;
+}
+
+// Removes a test's scratch directory when the test passed: the training tests write checkpoints of
+// 50-500 MB each, and the suite's 180 tests would otherwise leave ~10 GB behind on a disk that CI
+// shares. A failed or skipped test keeps its files to look at; BALCAP_KEEP_SCRATCH=1 keeps them all.
+class RemoveScratchOfPassedTests : public ::testing::EmptyTestEventListener {
+  void OnTestEnd(const ::testing::TestInfo& info) override {
+    const char* keep = std::getenv("BALCAP_KEEP_SCRATCH");
+    if ((keep && std::string(keep) == "1") || !info.result()->Passed() || info.result()->Skipped()) return;
+    std::error_code ignored;
+    fs::remove_all(scratch_dir_of(&info), ignored);
+  }
+};
+
+// Registered before gtest_main's main() runs (the listener list outlives InitGoogleTest).
+[[maybe_unused]] const bool kScratchCleanupRegistered = [] {
+  ::testing::UnitTest::GetInstance()->listeners().Append(new RemoveScratchOfPassedTests);
+  return true;
+}();
+
+}  // namespace
+
+fs::path scratch_dir() {
+  fs::path dir = scratch_dir_of(::testing::UnitTest::GetInstance()->current_test_info());
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;

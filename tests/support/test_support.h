@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 fs::path data_path(const std::string& relative);
 // build/reference/<area>/<relative>; fails the test (throws) with a hint when missing.
 fs::path reference_path(const std::string& area, const std::string& relative);
-// A fresh empty directory under the build tree, unique per test, removed at the next run.
+// A fresh empty directory under the build tree, unique per test; removed when the test passes
+// (kept when it fails or is skipped, or under BALCAP_KEEP_SCRATCH=1), and at the test's next run.
 fs::path scratch_dir();
 
 struct CommandResult {
