@@ -1,6 +1,9 @@
 // PPO clipped surrogate + KL + entropy; see src/algo/policy_loss.h.
 #include "algo/policy_loss.h"
 
+#include <ATen/core/grad_mode.h>
+#include <torch/csrc/autograd/autograd.h>
+
 #include "core/error.h"
 
 namespace balcap::algo {
@@ -93,6 +96,26 @@ PolicyLossOutput policy_loss(const PolicyLossInputs& in, const PolicyLossOptions
   at::Tensor back = -log_ratio.detach();  // log(old / new)
   out.approx_kl = (w * (back.exp() - back - 1.0)).sum();
   return out;
+}
+
+std::pair<at::Tensor, at::Tensor> policy_loss_token_gradient(const PolicyLossInputs& in, std::int64_t start,
+                                                             const at::Tensor& logprobs, const at::Tensor& entropy,
+                                                             const PolicyLossOptions& options) {
+  at::AutoGradMode grad(true);  // called from inside a forward pass, where grad mode is off
+  const std::int64_t c = logprobs.size(0);
+  auto slice = [&](const at::Tensor& t) { return t.defined() ? t.narrow(0, start, c) : t; };
+  PolicyLossInputs x;
+  x.logprobs = logprobs.detach().requires_grad_(true);
+  x.old_logprobs = slice(in.old_logprobs);
+  x.advantages = slice(in.advantages);
+  x.weights = slice(in.weights);
+  x.ref_logprobs = slice(in.ref_logprobs);
+  const bool entropy_grad = entropy.defined() && options.entropy_coef > 0;
+  if (entropy.defined()) x.entropy = entropy_grad ? entropy.detach().requires_grad_(true) : entropy.detach();
+  std::vector<at::Tensor> wrt{x.logprobs};
+  if (entropy_grad) wrt.push_back(x.entropy);
+  const std::vector<at::Tensor> g = torch::autograd::grad({policy_loss(x, options).loss}, wrt);
+  return {g[0], entropy_grad ? g[1] : at::Tensor()};
 }
 
 }  // namespace balcap::algo

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "config/algo.h"
@@ -58,6 +59,16 @@ struct PolicyLossOutput {
 
 // Throws balcap::Error on mismatched shapes or a missing reference with kl_coef > 0.
 PolicyLossOutput policy_loss(const PolicyLossInputs& in, const PolicyLossOptions& options);
+
+// The loss's gradient with respect to tokens [start, start + c)'s log-probabilities `logprobs` [c]
+// and entropies `entropy` [c] (undefined when not computed): {d loss / d logprobs [c], d loss /
+// d entropy [c], undefined unless entropy_coef > 0}. `in` gives the other inputs of all N tokens
+// (its logprobs and entropy are not read). Exact because the loss is a sum of per-token terms: a
+// slice's gradient is the slice of the whole loss's gradient. What the head's fused forward pass
+// needs (models::TokenLogprobsOptions::gradient_in_forward).
+std::pair<at::Tensor, at::Tensor> policy_loss_token_gradient(const PolicyLossInputs& in, std::int64_t start,
+                                                             const at::Tensor& logprobs, const at::Tensor& entropy,
+                                                             const PolicyLossOptions& options);
 
 // Schulman's KL estimators of KL(current || reference) per token from log-probabilities.
 at::Tensor kl_estimate(const at::Tensor& logprobs, const at::Tensor& ref_logprobs, const std::string& estimator);

@@ -45,6 +45,7 @@ struct TrainConfig {
   bool freeze_projector = false;
   std::int64_t overlap_scoring = 0;
   std::int64_t logits_chunk_mib = 64;
+  bool head_grad_in_forward = true;
   LoraConfig lora;
   std::string dtype = "auto";
   std::int64_t seed = 42;
@@ -91,6 +92,12 @@ struct TrainConfig {
             "[rows of a chunk, vocabulary]; the full [rows, seq, vocab] tensor never exists). Smaller: less peak "
             "memory, more passes over the output projection's weight (docs/perf.md).",
             Spec().at_least(1));
+    v.field("head_grad_in_forward", head_grad_in_forward,
+            "Loss recomputation: compute the output projection's gradients in the forward pass, chunk by chunk, "
+            "from the PPO loss's per-token gradient (the loss is a sum of per-token terms), instead of recomputing "
+            "each chunk's logits in backward: 3 GEMMs of [tokens, hidden] x [hidden, vocabulary] instead of 4 "
+            "(docs/perf.md). The same gradients within fp32 rounding (tested); backward checks the gradient it "
+            "receives and recomputes when it is not the predicted one. balcap's optimisation, on by default.");
     v.field("freeze_projector", freeze_projector, "Do not train the vision-to-language projector / merger.");
     v.field("lora", lora, "LoRA adapters (off by default: full fine-tuning).");
     v.field("dtype", dtype, "Parameter dtype; `auto` = bfloat16 on GPU, float32 on CPU.",

@@ -22,9 +22,10 @@ void check_row(const LogprobRow& row, size_t r) {
   }
 }
 
-// Rows [begin, end) in one forward: the hidden states of the asked positions, scored.
+// Rows [begin, end) in one forward: the hidden states of the asked positions, scored. `first`: the
+// index of their first query among all rows' (where gradient_in_forward's row indices start).
 TokenLogprobs forward_rows(Policy& policy, const std::vector<LogprobRow>& rows, size_t begin, size_t end,
-                           const PolicyLogprobsOptions& options) {
+                           std::int64_t first, const PolicyLogprobsOptions& options) {
   std::vector<std::vector<int64_t>> ids;
   std::vector<const PolicyPrompt*> images;
   for (size_t r = begin; r < end; ++r) {
@@ -41,7 +42,14 @@ TokenLogprobs forward_rows(Policy& policy, const std::vector<LogprobRow>& rows, 
   }
   const at::Tensor picked =
       hidden.reshape({-1, hidden.size(2)}).index_select(0, at::tensor(flat, at::kLong).to(device));  // [M, E]
-  return token_logprobs(picked, policy.output_weight(), at::tensor(targets, at::kLong).to(device), options.tokens);
+  TokenLogprobsOptions tokens = options.tokens;
+  if (tokens.gradient_in_forward && first > 0) {
+    tokens.gradient_in_forward = [first, all = options.tokens.gradient_in_forward](
+                                     std::int64_t start, const at::Tensor& logprob, const at::Tensor& entropy) {
+      return all(first + start, logprob, entropy);
+    };
+  }
+  return token_logprobs(picked, policy.output_weight(), at::tensor(targets, at::kLong).to(device), tokens);
 }
 
 // Concatenates the batches' tensors (undefined stays undefined).
@@ -72,8 +80,10 @@ PolicyLogprobs policy_logprobs(Policy& policy, const std::vector<LogprobRow>& ro
   }
   const size_t step = options.rows_per_forward > 0 ? static_cast<size_t>(options.rows_per_forward) : rows.size();
   std::vector<at::Tensor> logprobs, entropy, top_logprobs, top_ids;
+  std::int64_t first = 0;  // queries of the rows before `begin`
   for (size_t begin = 0; begin < rows.size(); begin += step) {
-    TokenLogprobs lp = forward_rows(policy, rows, begin, std::min(rows.size(), begin + step), options);
+    TokenLogprobs lp = forward_rows(policy, rows, begin, std::min(rows.size(), begin + step), first, options);
+    first += lp.logprobs.size(0);
     logprobs.push_back(lp.logprobs);
     entropy.push_back(lp.entropy);
     top_logprobs.push_back(lp.top_logprobs);

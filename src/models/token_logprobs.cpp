@@ -5,9 +5,11 @@
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <algorithm>
+#include <mutex>
 #include <tuple>
 
 #include "core/error.h"
+#include "core/log.h"
 
 namespace balcap::models {
 
@@ -49,21 +51,29 @@ ChunkStats chunk_stats(at::Tensor& z, const at::Tensor& targets, bool with_entro
   return s;
 }
 
-// d(loss)/d(logits) of one chunk, [c, V] float32, from the gradients of its logprobs/entropies.
-// `z` (the chunk's logits) is overwritten; without an entropy gradient the result is built in its
-// buffer, with one it takes a second [c, V] buffer (the softmax).
+// E_p[log p] per row, [c, 1], summed as chunk_stats sums the entropy (a [c, V] temporary for a
+// moment): a BLAS dot product (bmm) over 151,936 terms is off by ~2e-4 relative, which the entropy
+// gradient turns into a spurious component along p; the reduction's error is ~1e-7.
+at::Tensor expected_logp(const at::Tensor& p, const at::Tensor& logp) {
+  return at::mul(p, logp).sum(-1, /*keepdim=*/true);
+}
+
+// d(loss)/d(logits) of one chunk, [c, V] float32, from the gradients of its logprobs/entropies,
+// given log p (`logp` = log_softmax of the logits, overwritten), and optionally p = softmax (`p`,
+// overwritten when given) and E_p[log p] (`mean_logp` [c, 1]). Without an entropy gradient the
+// result is built in one of those buffers; with one it takes p's (made here when not given).
 //   d logprob / d z = onehot(target) - p
 //   d H / d z = -p (z - E_p[z]) = -p (log p - E_p[log p])
 //   so g = onehot * g_logprob - p * (g_logprob + g_entropy * (log p - E_p[log p]))
-at::Tensor chunk_logits_grad(at::Tensor& z, const at::Tensor& targets, const at::Tensor& g_logprob,
-                             const at::Tensor& g_entropy, double temperature) {
-  at::Tensor& logp = z.sub_(z.logsumexp(-1, /*keepdim=*/true));
+at::Tensor logits_grad(at::Tensor& logp, at::Tensor p, at::Tensor mean_logp, const at::Tensor& targets,
+                       const at::Tensor& g_logprob, const at::Tensor& g_entropy, double temperature) {
   at::Tensor g;
   if (!g_entropy.defined()) {
-    g = logp.exp_().mul_(g_logprob.unsqueeze(1)).neg_();  // -p * g_logprob, in z's buffer
+    at::Tensor& probs = p.defined() ? p : logp.exp_();
+    g = probs.mul_(g_logprob.unsqueeze(1)).neg_();  // -p * g_logprob
   } else {
-    at::Tensor p = logp.exp();
-    at::Tensor mean_logp = at::bmm(p.unsqueeze(1), logp.unsqueeze(2)).view({-1, 1});  // E_p[log p], [c, 1]
+    if (!p.defined()) p = logp.exp();
+    if (!mean_logp.defined()) mean_logp = expected_logp(p, logp);
     at::Tensor& coef = logp.sub_(mean_logp).mul_(g_entropy.unsqueeze(1));
     if (g_logprob.defined()) coef.add_(g_logprob.unsqueeze(1));
     g = p.mul_(coef).neg_();
@@ -73,34 +83,157 @@ at::Tensor chunk_logits_grad(at::Tensor& z, const at::Tensor& targets, const at:
   return g;
 }
 
+// The same from the chunk's logits `z` (overwritten): the backward pass's recomputation.
+at::Tensor chunk_logits_grad(at::Tensor& z, const at::Tensor& targets, const at::Tensor& g_logprob,
+                             const at::Tensor& g_entropy, double temperature) {
+  at::Tensor& logp = z.sub_(z.logsumexp(-1, /*keepdim=*/true));
+  return logits_grad(logp, {}, {}, targets, g_logprob, g_entropy, temperature);
+}
+
+// The head's gradients of one chunk (rows [start, start + c), hidden rows `h`) from its logits'
+// gradient `g` [c, V]: grad_hidden rows = g W, grad_weight += g^T h (float32 accumulation).
+void add_head_grads(const at::Tensor& logits_g, const at::Tensor& h, const at::Tensor& weight, std::int64_t start,
+                    at::Tensor& grad_hidden, at::Tensor& grad_weight) {
+  const at::Tensor g = logits_g.to(weight.scalar_type());
+  if (grad_hidden.defined()) grad_hidden.narrow(0, start, h.size(0)).copy_(at::matmul(g, weight));
+  if (grad_weight.defined() && weight.scalar_type() == at::kFloat) {
+    grad_weight.addmm_(g.t(), h);  // accumulated by the GEMM itself: no [V, E] temporary per chunk
+  } else if (grad_weight.defined()) {
+    grad_weight.add_(at::matmul(g.t(), h).to(at::kFloat));
+  }
+}
+
+// Zero-filled gradient buffers for the inputs that want one (undefined for the others); the
+// weight's is float32 even for bf16 weights (one rounding at the end).
+std::pair<at::Tensor, at::Tensor> head_grad_buffers(const at::Tensor& hidden, const at::Tensor& weight,
+                                                    bool want_hidden, bool want_weight) {
+  return {want_hidden ? at::empty_like(hidden) : at::Tensor(),
+          want_weight ? at::zeros(weight.sizes(), weight.options().dtype(at::kFloat)) : at::Tensor()};
+}
+
+// Whether the gradient backward received is the one the forward predicted: both absent, or equal
+// within fp32 rounding (the prediction ran on chunk slices, whose vectorised tails may round
+// differently by an ulp).
+bool same_gradient(const at::Tensor& received, const at::Tensor& predicted) {
+  if (!received.defined() || !predicted.defined()) return received.defined() == predicted.defined();
+  if (received.sizes() != predicted.sizes()) return false;
+  const double scale = predicted.numel() > 0 ? predicted.abs().max().item<double>() : 0.0;
+  const double diff = predicted.numel() > 0 ? (received - predicted).abs().max().item<double>() : 0.0;
+  return diff <= 1e-5 * scale;
+}
+
+// A prediction that misses costs a recomputation, not a wrong gradient; said once per process so
+// that a run that always misses (a loss that is not a sum of per-token terms) does not go unseen.
+void warn_mispredicted_once() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    spdlog::warn("token_logprobs: the gradient backward received is not the one predicted in the forward pass "
+                 "(gradient_in_forward); the head's gradients were recomputed. HINT: the loss must be the sum of "
+                 "per-token terms the prediction differentiates; train.head_grad_in_forward=false skips the "
+                 "prediction");
+  });
+}
+
+// The forward's outputs, filled chunk by chunk.
+struct ForwardOutputs {
+  at::Tensor logprobs, entropy, top_values, top_ids;
+  ForwardOutputs(std::int64_t n, bool with_entropy, std::int64_t top_k, const at::TensorOptions& f32)
+      : logprobs(at::empty({n}, f32)),
+        entropy(at::empty({with_entropy ? n : 0}, f32)),
+        top_values(at::empty({n, top_k}, f32)),
+        top_ids(at::empty({n, top_k}, f32.dtype(at::kLong))) {}
+  void put(std::int64_t start, const ChunkStats& s) {
+    const std::int64_t len = s.logprob.size(0);
+    logprobs.narrow(0, start, len).copy_(s.logprob);
+    if (s.entropy.defined()) entropy.narrow(0, start, len).copy_(s.entropy);
+    if (s.top_values.defined()) {
+      top_values.narrow(0, start, len).copy_(s.top_values);
+      top_ids.narrow(0, start, len).copy_(s.top_ids);
+    }
+  }
+};
+
+// Gradients computed in the forward pass (TokenLogprobsOptions::gradient_in_forward).
+struct ForwardGradients {
+  at::Tensor grad_hidden, grad_weight;  // undefined for an input without grad
+  at::Tensor g_logprob, g_entropy;      // [N] the predicted gradients of the outputs
+};
+
+// One chunk with its gradient: the logits once, log p and p from them, the stats, the predicted
+// output gradient and the head's gradients (3 GEMMs and two passes of exp over [c, V]; with the
+// entropy, three [c, V] buffers at the peak).
+void chunk_with_gradient(const at::Tensor& h, const at::Tensor& weight, const at::Tensor& targets, std::int64_t start,
+                         double temperature, bool with_entropy, std::int64_t top_k, const HeadGradient& predict,
+                         ChunkStats& s, ForwardGradients& fg) {
+  at::Tensor z = chunk_logits(h, weight, temperature);
+  const at::Tensor lse = z.logsumexp(-1, /*keepdim=*/true);
+  s.logprob = z.gather(1, targets.unsqueeze(1)).squeeze(1) - lse.squeeze(1);
+  if (top_k > 0) {
+    std::tie(s.top_values, s.top_ids) = z.topk(top_k, -1);
+    s.top_values.sub_(lse);
+  }
+  at::Tensor& logp = z.sub_(lse);
+  at::Tensor p, mean_logp;
+  if (with_entropy) {
+    p = logp.exp();
+    mean_logp = expected_logp(p, logp);
+    s.entropy = mean_logp.view({-1}).neg();
+  }
+  auto [g_logprob, g_entropy] = predict(start, s.logprob, s.entropy);
+  const std::int64_t len = h.size(0);
+  if (g_logprob.defined()) fg.g_logprob.narrow(0, start, len).copy_(g_logprob);
+  if (g_entropy.defined()) {
+    if (!fg.g_entropy.defined()) fg.g_entropy = at::zeros_like(fg.g_logprob);
+    fg.g_entropy.narrow(0, start, len).copy_(g_entropy);
+  }
+  if (!g_logprob.defined() && !g_entropy.defined()) {  // no gradient through this chunk
+    if (fg.grad_hidden.defined()) fg.grad_hidden.narrow(0, start, len).zero_();
+    return;
+  }
+  const at::Tensor g = logits_grad(logp, p, mean_logp, targets, g_logprob, g_entropy, temperature);
+  add_head_grads(g, h, weight, start, fg.grad_hidden, fg.grad_weight);
+}
+
 struct ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogprobs> {
   // Returns {logprobs [N], entropy [N] (empty [0] when not computed), top values and ids [N, top_k]}.
+  // With `predict` and an input that wants a gradient, the head's gradients are computed here.
   static variable_list forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
                                const at::Tensor& targets, std::int64_t chunk_rows, double temperature,
-                               bool with_entropy, bool entropy_grad, std::int64_t top_k) {
+                               bool with_entropy, bool entropy_grad, std::int64_t top_k, const HeadGradient* predict,
+                               bool want_hidden, bool want_weight) {
     const std::int64_t n = hidden.size(0);
-    const auto f32 = hidden.options().dtype(at::kFloat);
-    at::Tensor logprobs = at::empty({n}, f32);
-    at::Tensor entropy = at::empty({with_entropy ? n : 0}, f32);
-    at::Tensor top_values = at::empty({n, top_k}, f32), top_ids = at::empty({n, top_k}, f32.dtype(at::kLong));
+    ForwardOutputs o(n, with_entropy, top_k, hidden.options().dtype(at::kFloat));
+    const bool fused = predict != nullptr && *predict && (want_hidden || want_weight);
+    ForwardGradients fg;
+    if (fused) {
+      std::tie(fg.grad_hidden, fg.grad_weight) = head_grad_buffers(hidden, weight, want_hidden, want_weight);
+      fg.g_logprob = at::zeros({n}, o.logprobs.options());
+    }
     for (std::int64_t start = 0; start < n; start += chunk_rows) {
       const std::int64_t len = std::min(chunk_rows, n - start);
-      at::Tensor z = chunk_logits(hidden.narrow(0, start, len), weight, temperature);
-      ChunkStats s = chunk_stats(z, targets.narrow(0, start, len), with_entropy, top_k);
-      logprobs.narrow(0, start, len).copy_(s.logprob);
-      if (with_entropy) entropy.narrow(0, start, len).copy_(s.entropy);
-      if (top_k > 0) {
-        top_values.narrow(0, start, len).copy_(s.top_values);
-        top_ids.narrow(0, start, len).copy_(s.top_ids);
+      const at::Tensor h = hidden.narrow(0, start, len), t = targets.narrow(0, start, len);
+      ChunkStats s;
+      if (fused) {
+        chunk_with_gradient(h, weight, t, start, temperature, with_entropy, top_k, *predict, s, fg);
+      } else {
+        at::Tensor z = chunk_logits(h, weight, temperature);
+        s = chunk_stats(z, t, with_entropy, top_k);
       }
+      o.put(start, s);
     }
     ctx->save_for_backward({hidden, weight, targets});
     ctx->saved_data["chunk_rows"] = chunk_rows;
     ctx->saved_data["temperature"] = temperature;
+    if (fused) {
+      ctx->saved_data["grad_hidden"] = fg.grad_hidden;
+      ctx->saved_data["grad_weight"] = fg.grad_weight;
+      ctx->saved_data["g_logprob"] = fg.g_logprob;
+      ctx->saved_data["g_entropy"] = fg.g_entropy;
+    }
     ctx->set_materialize_grads(false);
-    ctx->mark_non_differentiable({top_values, top_ids});
-    if (!(with_entropy && entropy_grad)) ctx->mark_non_differentiable({entropy});
-    return {logprobs, entropy, top_values, top_ids};
+    ctx->mark_non_differentiable({o.top_values, o.top_ids});
+    if (!(with_entropy && entropy_grad)) ctx->mark_non_differentiable({o.entropy});
+    return {o.logprobs, o.entropy, o.top_values, o.top_ids};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -113,28 +246,29 @@ struct ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogpr
     const at::Tensor& g_logprob = grads[0];
     const at::Tensor g_entropy = grads[1].defined() && grads[1].numel() > 0 ? grads[1] : at::Tensor();
     const bool want_hidden = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
-    variable_list out(8);
+    variable_list out(11);
     if ((!g_logprob.defined() && !g_entropy.defined()) || (!want_hidden && !want_weight)) return out;
-
-    at::Tensor grad_hidden = want_hidden ? at::empty_like(hidden) : at::Tensor();
-    // Accumulated over chunks in float32 even for bf16 weights (one rounding at the end).
-    at::Tensor grad_weight = want_weight ? at::zeros(weight.sizes(), weight.options().dtype(at::kFloat)) : at::Tensor();
+    if (ctx->saved_data.count("g_logprob") > 0 &&
+        same_gradient(g_logprob, ctx->saved_data["g_logprob"].toTensor()) &&
+        same_gradient(g_entropy, ctx->saved_data["g_entropy"].toTensor())) {
+      // Taken out of the context, so that autograd can adopt them as .grad without a copy.
+      if (want_hidden) out[0] = ctx->saved_data["grad_hidden"].toTensor();
+      if (want_weight) out[1] = ctx->saved_data["grad_weight"].toTensor().to(weight.scalar_type());
+      for (const char* key : {"grad_hidden", "grad_weight", "g_logprob", "g_entropy"}) ctx->saved_data.erase(key);
+      return out;
+    }
+    if (ctx->saved_data.count("g_logprob") > 0) warn_mispredicted_once();
+    auto [grad_hidden, grad_weight] = head_grad_buffers(hidden, weight, want_hidden, want_weight);
     const std::int64_t n = hidden.size(0);
     for (std::int64_t start = 0; start < n; start += chunk_rows) {
       const std::int64_t len = std::min(chunk_rows, n - start);
-      at::Tensor h = hidden.narrow(0, start, len);
+      const at::Tensor h = hidden.narrow(0, start, len);
       at::Tensor z = chunk_logits(h, weight, temperature);
-      at::Tensor g = chunk_logits_grad(z, targets.narrow(0, start, len),
-                                       g_logprob.defined() ? g_logprob.narrow(0, start, len) : at::Tensor(),
-                                       g_entropy.defined() ? g_entropy.narrow(0, start, len) : at::Tensor(),
-                                       temperature)
-                         .to(weight.scalar_type());  // [c, V]
-      if (want_hidden) grad_hidden.narrow(0, start, len).copy_(at::matmul(g, weight));
-      if (want_weight && weight.scalar_type() == at::kFloat) {
-        grad_weight.addmm_(g.t(), h);  // accumulated by the GEMM itself: no [V, E] temporary per chunk
-      } else if (want_weight) {
-        grad_weight.add_(at::matmul(g.t(), h).to(at::kFloat));
-      }
+      const at::Tensor g = chunk_logits_grad(z, targets.narrow(0, start, len),
+                                             g_logprob.defined() ? g_logprob.narrow(0, start, len) : at::Tensor(),
+                                             g_entropy.defined() ? g_entropy.narrow(0, start, len) : at::Tensor(),
+                                             temperature);  // [c, V]
+      add_head_grads(g, h, weight, start, grad_hidden, grad_weight);
     }
     out[0] = grad_hidden;
     if (want_weight) out[1] = grad_weight.to(weight.scalar_type());
@@ -182,9 +316,12 @@ TokenLogprobs token_logprobs(const at::Tensor& hidden, const at::Tensor& weight,
                "token_logprobs: top_k {} must be in [0, {}] (the vocabulary). HINT: ask for at most 20 as OpenAI "
                "servers do.",
                options.top_k, weight.size(0));
-  variable_list out =
-      ChunkedTokenLogprobs::apply(hidden, weight, targets.to(hidden.device()), rows, options.temperature,
-                                  options.entropy, options.entropy_grad, options.top_k);
+  // The forward pass runs with grad mode off: whether a backward can follow is decided here.
+  const bool grad = at::GradMode::is_enabled();
+  variable_list out = ChunkedTokenLogprobs::apply(
+      hidden, weight, targets.to(hidden.device()), rows, options.temperature, options.entropy, options.entropy_grad,
+      options.top_k, options.gradient_in_forward ? &options.gradient_in_forward : nullptr,
+      grad && hidden.requires_grad(), grad && weight.requires_grad());
   TokenLogprobs result;
   result.logprobs = out[0];
   if (options.entropy) result.entropy = options.entropy_grad ? out[1] : out[1].detach();

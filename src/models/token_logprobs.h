@@ -10,12 +10,25 @@
 //   top[n]     = the top_k largest logits[n, v] - logsumexp(logits[n]) and their ids (no grad)
 //
 // Gradients (d logprob / d logits = onehot - p; d entropy / d logits = -p (logits - E_p[logits]))
-// flow into `hidden` and `weight` exactly as autograd through a full log_softmax would.
+// flow into `hidden` and `weight` exactly as autograd through a full log_softmax would; computed
+// in backward from recomputed logits, or in forward when the loss's per-token gradient is known
+// there (TokenLogprobsOptions::gradient_in_forward).
 #include <ATen/ATen.h>
 
 #include <cstdint>
+#include <functional>
+#include <utility>
 
 namespace balcap::models {
+
+// The gradient of a loss that is a sum of per-token terms (the PPO loss is: w(t) loss(t), each term
+// a function of token t's log-probability and entropy only) with respect to rows [start, start + c):
+// given their log-probabilities [c] and entropies [c] (undefined when not computed), returns
+// {d loss / d logprob [c], d loss / d entropy [c] or undefined}. Called by the forward pass, chunk
+// by chunk, while the chunk's logits exist, with grad mode off (enable it to use autograd).
+using HeadGradient =
+    std::function<std::pair<at::Tensor, at::Tensor>(std::int64_t start, const at::Tensor& logprob,
+                                                    const at::Tensor& entropy)>;
 
 struct TokenLogprobsOptions {
   // Rows per chunk; 0 = as many as fit chunk_bytes of float32 logits (at least 1).
@@ -30,6 +43,12 @@ struct TokenLogprobsOptions {
   // Also return each row's top_k log-probabilities and their ids (what an OpenAI `logprobs`
   // answer lists); never differentiable.
   std::int64_t top_k = 0;
+  // Set: the head's gradients (hidden and weight) are computed in the forward pass from the
+  // gradient this predicts, 3 GEMMs per chunk instead of 4 (the chunk's logits are not recomputed
+  // in backward) and one softmax pass less. Backward checks that the gradient it receives is the
+  // predicted one (within fp32 rounding: the prediction sees chunk slices) and otherwise recomputes
+  // as without it, so a wrong prediction costs time, never a wrong gradient.
+  HeadGradient gradient_in_forward;
 };
 
 struct TokenLogprobs {

@@ -146,26 +146,42 @@ at::Tensor reference_logprobs(const UpdateInputs& in, const MicroBatch& mb) {
   return models::policy_logprobs(*in.reference, mb.rows, opt).logprobs;
 }
 
-// Forward + backward of one micro-batch; returns its loss parts.
+// Queries (trained tokens) of each row of a micro-batch.
+std::vector<std::int64_t> row_counts(const MicroBatch& mb) {
+  std::vector<std::int64_t> counts;
+  for (const models::LogprobRow& row : mb.rows) counts.push_back(static_cast<std::int64_t>(row.positions.size()));
+  return counts;
+}
+
+// Forward + backward of one micro-batch; returns its loss parts. The loss's inputs other than the
+// policy's own log-probabilities are known before the forward pass, so (train.head_grad_in_forward)
+// the head computes its gradients there from the loss's per-token gradient.
 algo::PolicyLossOutput micro_step(const UpdateInputs& in, const MicroBatch& mb, std::int64_t total_tokens,
                                   std::int64_t total_sequences) {
   const config::Config& cfg = *in.config;
+  const at::Device dev = in.policy->device();
+  const algo::PolicyLossOptions loss_options = algo::policy_loss_options_from(cfg.algo);
+  algo::PolicyLossInputs x;
+  x.old_logprobs = at::tensor(mb.old_logprobs).to(dev);
+  x.advantages = at::tensor(mb.advantages).to(dev);
+  x.weights = algo::aggregation_weights(row_counts(mb), cfg.algo.loss_aggregation, total_tokens, total_sequences).to(dev);
+  x.ref_logprobs = reference_logprobs(in, mb);
   models::PolicyLogprobsOptions opt;
   opt.tokens.temperature = cfg.sampling.temperature;
   opt.tokens.entropy = true;
   opt.tokens.entropy_grad = cfg.algo.entropy_coef > 0;
   opt.tokens.chunk_bytes = cfg.train.logits_chunk_mib << 20;
+  if (cfg.train.head_grad_in_forward) {
+    opt.tokens.gradient_in_forward = [&x, &loss_options](std::int64_t start, const at::Tensor& logprobs,
+                                                         const at::Tensor& entropy) {
+      return algo::policy_loss_token_gradient(x, start, logprobs, entropy, loss_options);
+    };
+  }
   opt.share_images = cfg.train.vision_once_per_image;
   models::PolicyLogprobs lp = models::policy_logprobs(*in.policy, mb.rows, opt);
-  const at::Device dev = lp.logprobs.device();
-  algo::PolicyLossInputs x;
   x.logprobs = lp.logprobs;
   x.entropy = lp.entropy;
-  x.old_logprobs = at::tensor(mb.old_logprobs).to(dev);
-  x.advantages = at::tensor(mb.advantages).to(dev);
-  x.weights = algo::aggregation_weights(lp.counts, cfg.algo.loss_aggregation, total_tokens, total_sequences).to(dev);
-  x.ref_logprobs = reference_logprobs(in, mb);
-  algo::PolicyLossOutput out = algo::policy_loss(x, algo::policy_loss_options_from(cfg.algo));
+  algo::PolicyLossOutput out = algo::policy_loss(x, loss_options);
   loss_fault_point(out.loss);
   out.loss.backward();
   return out;

@@ -120,6 +120,9 @@ config::Config bench_config(int64_t micro_batch, bool vision_once) {
   if (const char* mib = std::getenv("BALCAP_LOGITS_CHUNK_MIB"); mib != nullptr && *mib != '\0') {
     cfg.train.logits_chunk_mib = std::stoll(mib);  // scripts/bench_update --logits-chunk-mib
   }
+  if (const char* fwd = std::getenv("BALCAP_HEAD_GRAD_IN_FORWARD"); fwd != nullptr && *fwd != '\0') {
+    cfg.train.head_grad_in_forward = std::string(fwd) == "on";  // scripts/bench_update --head-grad-in-forward
+  }
   cfg.algo.ppo_epochs = 1, cfg.algo.mini_batches = 1;
   return cfg;
 }
@@ -187,11 +190,12 @@ int run(char** argv) {
   const auto rows = static_cast<int64_t>(rollout.samples.size());
   const int64_t tokens = rows * static_cast<int64_t>(rollout.samples[0].ids.size());
   std::printf(
-      "impl=balcap rows=%lld micro_batch=%lld vision_once=%d logits_chunk_mib=%lld tokens_per_step=%lld repeat=%d s_per_step=%.4f "
+      "impl=balcap rows=%lld micro_batch=%lld vision_once=%d head_grad_in_forward=%d logits_chunk_mib=%lld tokens_per_step=%lld repeat=%d s_per_step=%.4f "
       "tokens_per_s=%.1f peak_mib=%.1f mem=%s base_mib=%.1f base_file_mib=%.1f peak_total_mib=%.1f optimizer_s=%.4f "
       "loss_first=%.9g loss_last=%.9g grad_norm_first=%.6g\n",
       static_cast<long long>(rows), static_cast<long long>(cfg.train.micro_batch),
-      cfg.train.vision_once_per_image ? 1 : 0, static_cast<long long>(cfg.train.logits_chunk_mib),
+      cfg.train.vision_once_per_image ? 1 : 0, cfg.train.head_grad_in_forward ? 1 : 0,
+      static_cast<long long>(cfg.train.logits_chunk_mib),
       static_cast<long long>(tokens), repeat, seconds,
       static_cast<double>(tokens) / seconds, peak_mib(device) - mem.base_mib, memory_kind(device, mem), mem.base_mib,
       mem.base_file_mib, peak_mib(device), last.optimizer_seconds, first.loss, last.loss, first.grad_norm);

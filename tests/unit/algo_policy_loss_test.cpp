@@ -2,6 +2,7 @@
 // and random micro-batches against torch autograd (tests/reference/ref_algo_loss.py).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -83,24 +84,44 @@ at::Tensor json_vec(const nlohmann::json& j) { return vec(j.get<std::vector<doub
 // A leaf the loss did not read (entropy with coefficient 0) has no .grad: torch reports zeros.
 at::Tensor grad_or_zero(const at::Tensor& t) { return t.grad().defined() ? t.grad() : at::zeros_like(t); }
 
-TEST(PolicyLoss, RandomMicroBatchesMatchTorchAutograd) {
+// One random case of tests/reference/ref_algo_loss.py: its options, and its inputs with the
+// weights made by aggregation_weights (logprobs and entropy as given, without grad).
+struct LossCase {
+  PolicyLossOptions options;
+  PolicyLossInputs x;
+  std::int64_t tokens = 0;
+};
+
+LossCase loss_case(const nlohmann::json& c) {
+  const auto& o = c.at("options");
+  LossCase k;
+  k.options = {o.at("clip_low"), o.at("clip_high"), o.at("kl_coef"), o.at("kl_estimator"), o.at("entropy_coef")};
+  const auto lengths = c.at("lengths").get<std::vector<std::int64_t>>();
+  for (auto n : lengths) k.tokens += n;
+  k.x.logprobs = json_vec(c.at("logprobs"));
+  k.x.old_logprobs = json_vec(c.at("old_logprobs"));
+  k.x.ref_logprobs = json_vec(c.at("ref_logprobs"));
+  k.x.advantages = json_vec(c.at("advantages"));
+  k.x.entropy = json_vec(c.at("entropy"));
+  k.x.weights =
+      aggregation_weights(lengths, o.at("aggregation"), k.tokens, static_cast<std::int64_t>(lengths.size()));
+  return k;
+}
+
+nlohmann::json loss_cases() {
   std::ifstream in(test::reference_path("algo", "policy_loss_cases.json"));
-  nlohmann::json cases = nlohmann::json::parse(in);
+  return nlohmann::json::parse(in);
+}
+
+TEST(PolicyLoss, RandomMicroBatchesMatchTorchAutograd) {
+  nlohmann::json cases = loss_cases();
   ASSERT_GE(cases.size(), 20u);
   for (const auto& c : cases) {
-    const auto& o = c.at("options");
-    PolicyLossOptions opt{o.at("clip_low"), o.at("clip_high"), o.at("kl_coef"), o.at("kl_estimator"),
-                          o.at("entropy_coef")};
-    const auto lengths = c.at("lengths").get<std::vector<std::int64_t>>();
-    std::int64_t total = 0;
-    for (auto n : lengths) total += n;
-    PolicyLossInputs x;
-    x.logprobs = json_vec(c.at("logprobs")).requires_grad_(true);
-    x.old_logprobs = json_vec(c.at("old_logprobs"));
-    x.ref_logprobs = json_vec(c.at("ref_logprobs"));
-    x.advantages = json_vec(c.at("advantages"));
-    x.entropy = json_vec(c.at("entropy")).requires_grad_(true);
-    x.weights = aggregation_weights(lengths, o.at("aggregation"), total, static_cast<std::int64_t>(lengths.size()));
+    LossCase k = loss_case(c);
+    const PolicyLossOptions& opt = k.options;
+    PolicyLossInputs& x = k.x;
+    x.logprobs.requires_grad_(true);
+    x.entropy.requires_grad_(true);
     ASSERT_TRUE(at::allclose(x.weights, json_vec(c.at("weights")), 0, 1e-7));
     PolicyLossOutput out = policy_loss(x, opt);
     out.loss.backward();
@@ -113,6 +134,31 @@ TEST(PolicyLoss, RandomMicroBatchesMatchTorchAutograd) {
     EXPECT_NEAR(out.approx_kl.item<double>(), e.at("approx_kl").get<double>(), 1e-5);
     EXPECT_LE((x.logprobs.grad() - json_vec(c.at("grad_logprobs"))).abs().max().item<double>(), 1e-5);
     EXPECT_LE((grad_or_zero(x.entropy) - json_vec(c.at("grad_entropy"))).abs().max().item<double>(), 1e-5);
+  }
+}
+
+// The fused head's per-token gradient (models::TokenLogprobsOptions::gradient_in_forward): each
+// slice of 3 tokens, given only its own log-probabilities and entropies, gets the slice of the
+// whole loss's gradient that torch autograd computed.
+TEST(PolicyLoss, TokenGradientOfEachSliceIsThatSliceOfTorchAutogradsGradient) {
+  for (const auto& c : loss_cases()) {
+    const LossCase k = loss_case(c);
+    const PolicyLossOptions& opt = k.options;
+    const std::int64_t total = k.tokens;
+    const at::Tensor logprobs = k.x.logprobs, entropy = k.x.entropy;
+    const at::Tensor want_logprob = json_vec(c.at("grad_logprobs")), want_entropy = json_vec(c.at("grad_entropy"));
+    for (std::int64_t start = 0; start < total; start += 3) {
+      const std::int64_t n = std::min<std::int64_t>(3, total - start);
+      auto [g_logprob, g_entropy] =
+          policy_loss_token_gradient(k.x, start, logprobs.narrow(0, start, n), entropy.narrow(0, start, n), opt);
+      EXPECT_LE((g_logprob - want_logprob.narrow(0, start, n)).abs().max().item<double>(), 1e-5) << start;
+      if (opt.entropy_coef > 0) {
+        EXPECT_LE((g_entropy - want_entropy.narrow(0, start, n)).abs().max().item<double>(), 1e-5) << start;
+      } else {
+        EXPECT_FALSE(g_entropy.defined()) << "no entropy bonus, no entropy gradient";
+        EXPECT_EQ(want_entropy.abs().max().item<double>(), 0.0);
+      }
+    }
   }
 }
 

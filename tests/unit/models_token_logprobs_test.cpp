@@ -55,7 +55,12 @@ double logits_scale(const at::Tensor& hidden, const at::Tensor& weight, double t
   return at::matmul(hidden.to(at::kDouble), weight.to(at::kDouble).t()).abs().max().item<double>() / temperature;
 }
 
-void check_against_reference(const std::string& prefix, double temperature) {
+// How the head's gradient is computed: recomputed in backward; in the forward pass from the
+// loss's per-token gradient, predicted right; or predicted wrong (twice the real one), which
+// backward must notice and recompute.
+enum class HeadGrad { in_backward, in_forward, mispredicted };
+
+void check_against_reference(const std::string& prefix, double temperature, HeadGrad head = HeadGrad::in_backward) {
   io::SafetensorsFile ref(test::reference_path("models", "token_logprobs.safetensors"));
   auto t = [&](const std::string& name) { return ref.tensor(prefix + name).clone(); };
   at::Tensor hidden = t("hidden").requires_grad_(true);
@@ -65,6 +70,17 @@ void check_against_reference(const std::string& prefix, double temperature) {
   opt.temperature = temperature;
   opt.entropy = true;
   opt.entropy_grad = true;
+  int predictions = 0;
+  if (head != HeadGrad::in_backward) {
+    // The loss below is sum(g_logprob logprob + g_entropy entropy): its per-token gradient is known.
+    const double scale = head == HeadGrad::in_forward ? 1.0 : 2.0;
+    opt.gradient_in_forward = [&, scale](std::int64_t start, const at::Tensor& logprob, const at::Tensor& entropy) {
+      ++predictions;
+      EXPECT_TRUE(entropy.defined());
+      const std::int64_t n = logprob.size(0);
+      return std::make_pair(scale * t("g_logprob").narrow(0, start, n), scale * t("g_entropy").narrow(0, start, n));
+    };
+  }
   models::TokenLogprobs r = models::token_logprobs(hidden, weight, t("targets"), opt);
   (t("g_logprob") * r.logprobs + t("g_entropy") * r.entropy).sum().backward();
   const double z = logits_scale(t("hidden"), t("weight"), temperature);
@@ -72,11 +88,35 @@ void check_against_reference(const std::string& prefix, double temperature) {
   EXPECT_LE(max_abs_diff(r.entropy, t("entropy")), tolerance(t("entropy"), z));
   EXPECT_LE(max_abs_diff(hidden.grad(), t("grad_hidden")), tolerance(t("grad_hidden"), z));
   EXPECT_LE(max_abs_diff(weight.grad(), t("grad_weight")), tolerance(t("grad_weight"), z));
+  EXPECT_EQ(predictions, head == HeadGrad::in_backward ? 0 : 5) << "one prediction per chunk";
 }
 
 TEST(TokenLogprobs, ValuesAndGradientsMatchAutogradThroughFullLogSoftmax) { check_against_reference("t1.", 1.0); }
 
 TEST(TokenLogprobs, TemperatureScaledValuesAndGradientsMatchAutograd) { check_against_reference("t07.", 0.7); }
+
+TEST(TokenLogprobs, GradientsComputedInTheForwardPassMatchAutograd) {
+  check_against_reference("t1.", 1.0, HeadGrad::in_forward);
+  check_against_reference("t07.", 0.7, HeadGrad::in_forward);
+}
+
+TEST(TokenLogprobs, AMispredictedGradientIsRecomputedInBackwardAndStillMatchesAutograd) {
+  check_against_reference("t07.", 0.7, HeadGrad::mispredicted);
+}
+
+// A frozen head (LoRA): the prediction is not even asked for when no input wants a gradient.
+TEST(TokenLogprobs, NoPredictionIsAskedWhenNothingWantsAGradient) {
+  at::Tensor hidden = at::randn({5, 4}), weight = at::randn({7, 4});
+  models::TokenLogprobsOptions opt;
+  int predictions = 0;
+  opt.gradient_in_forward = [&](std::int64_t, const at::Tensor& logprob, const at::Tensor&) {
+    ++predictions;
+    return std::make_pair(at::ones_like(logprob), at::Tensor());
+  };
+  models::TokenLogprobs r = models::token_logprobs(hidden, weight, at::tensor({0, 1, 2, 3, 4}, at::kLong), opt);
+  EXPECT_EQ(predictions, 0);
+  EXPECT_FALSE(r.logprobs.requires_grad());
+}
 
 TEST(TokenLogprobs, EntropyWithoutGradIsADetachedMetric) {
   io::SafetensorsFile ref(test::reference_path("models", "token_logprobs.safetensors"));
