@@ -170,7 +170,11 @@ nlohmann::json OpenAiEndpoint::get(const std::string& path) const { return call(
 
 std::string OpenAiEndpoint::model() const {
   if (!configured_model_.empty()) return configured_model_;
-  std::call_once(model_once_, [this] {
+  // A mutex, not std::call_once: a failed GET (server down) throws, and an exception leaving
+  // call_once leaves its flag locked where pthread_once cannot unwind (GCC bug 66146; it hung the
+  // next record's call under ThreadSanitizer). Held across the GET: parallel requests ask once.
+  std::lock_guard<std::mutex> lock(model_mutex_);
+  if (model_.empty()) {
     auto reply = get("/models");
     std::vector<std::string> ids;
     if (reply.contains("data") && reply["data"].is_array()) {
@@ -185,7 +189,7 @@ std::string OpenAiEndpoint::model() const {
           name_, url_text_, ids.size(), fmt::join(ids, ", "), name_));
     }
     model_ = ids[0];
-  });
+  }
   return model_;
 }
 

@@ -59,8 +59,8 @@ class OpenAiEndpoint {
   serve::Headers headers_;  // Content-Type and, with a key, Authorization
   int64_t concurrency_;
   std::string configured_model_;  // config.model_name
-  mutable std::once_flag model_once_;
-  mutable std::string model_;  // the server's only model (set inside model_once_)
+  mutable std::mutex model_mutex_;
+  mutable std::string model_;  // the server's only model, once asked (guarded by model_mutex_)
 };
 
 // Runs task(0) .. task(n-1) on at most `concurrency` threads (the calling thread included) and
