@@ -103,8 +103,9 @@ void add_head_grads(const at::Tensor& logits_g, const at::Tensor& h, const at::T
   }
 }
 
-// Zero-filled gradient buffers for the inputs that want one (undefined for the others); the
-// weight's is float32 even for bf16 weights (one rounding at the end).
+// Gradient buffers for the inputs that want one (undefined for the others): the hidden states'
+// uninitialised (every chunk writes its rows), the weight's zero-filled and float32 even for bf16
+// weights (accumulated over chunks, one rounding at the end).
 std::pair<at::Tensor, at::Tensor> head_grad_buffers(const at::Tensor& hidden, const at::Tensor& weight,
                                                     bool want_hidden, bool want_weight) {
   return {want_hidden ? at::empty_like(hidden) : at::Tensor(),
