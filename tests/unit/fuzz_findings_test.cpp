@@ -14,6 +14,7 @@
 #include "data/dataset.h"
 #include "io/json_file.h"
 #include "io/safetensors_reader.h"
+#include "support/error_of.h"
 #include "support/test_support.h"
 #include "text/tokenizer.h"
 #include "vision/image.h"
@@ -26,16 +27,7 @@ namespace fs = std::filesystem;
 
 fs::path finding(const std::string& relative) { return test::data_path("fuzz/" + relative); }
 
-// The balcap::Error message of `body`; fails the test when it returns or throws anything else.
-std::string error_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a balcap::Error";
-  return "";
-}
+using test::error_of;
 
 void expect_contains(const std::string& message, const std::vector<std::string>& parts) {
   for (const auto& part : parts) EXPECT_NE(message.find(part), std::string::npos) << part << " not in: " << message;

@@ -9,6 +9,7 @@
 #include "io/generation_config.h"
 #include "io/hf_config.h"
 #include "io/model_family.h"
+#include "support/error_of.h"
 #include "support/test_support.h"
 
 namespace balcap {
@@ -168,15 +169,7 @@ TEST(GenerationConfig, EosAsIntOrListAndSamplingFieldsMatchTransformers) {
 
 // --- bad input: the message names the file and key ---
 
-std::string error_of(const std::function<void()>& load) {
-  try {
-    load();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected a balcap::Error";
-  return "";
-}
+using test::error_of;
 
 fs::path write_config(const std::string& text, const std::string& file = "config.json") {
   const fs::path dir = test::scratch_dir();

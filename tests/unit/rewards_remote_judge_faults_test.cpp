@@ -20,6 +20,7 @@
 
 #include "rewards/remote_judge.h"
 #include "rewards_completions_server.h"
+#include "support/error_of.h"
 #include "support/raw_http_server.h"
 
 namespace balcap::rewards {
@@ -56,13 +57,7 @@ const std::vector<JudgeRequest> kTwo = {{"sys", "first question", {}}, {"sys", "
 
 template <class Fn>
 std::string judge_error_of(Fn fn) {
-  try {
-    fn();
-  } catch (const JudgeError& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no JudgeError";
-  return "";
+  return balcap::test::error_of<JudgeError>(fn);
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
