@@ -92,8 +92,8 @@ BALCAP_INLINE vfloat exp_step(vfloat x, float inv_t, float m, vfloat& mass, vflo
   return e;
 }
 
-// One row's statistics (softmax_rows.h); with to_exp the row becomes e = exp(x - m).
-BALCAP_INLINE RowStats row_stats_body(float* z, std::int64_t V, float inv_t, std::int64_t target, bool to_exp) {
+// max_v z_v of one row.
+BALCAP_INLINE float row_max(const float* z, std::int64_t V) {
   const std::int64_t whole = V - V % kLanes;
   vfloat top = splat(kNegInf);
   for (std::int64_t v = 0; v < whole; v += kLanes) {
@@ -102,7 +102,13 @@ BALCAP_INLINE RowStats row_stats_body(float* z, std::int64_t V, float inv_t, std
   }
   float m = hmax(top);
   for (std::int64_t v = whole; v < V; ++v) m = z[v] > m ? z[v] : m;
-  m *= inv_t;
+  return m;
+}
+
+// One row's statistics (softmax_rows.h); with to_exp the row becomes e = exp(x - m).
+BALCAP_INLINE RowStats row_stats_body(float* z, std::int64_t V, float inv_t, std::int64_t target, bool to_exp) {
+  const std::int64_t whole = V - V % kLanes;
+  const float m = row_max(z, V) * inv_t;
   const float target_x = z[target] * inv_t;
   vfloat mass = splat(0.0f), moment = splat(0.0f);
   for (std::int64_t v = 0; v < whole; v += kLanes) {
@@ -141,7 +147,26 @@ BALCAP_INLINE void row_grad_body(float* z, std::int64_t V, float inv_t, std::int
   z[target] += a * inv_t;
 }
 
+// One row's block masses (softmax_block_masses); returns m.
+BALCAP_INLINE float row_masses_body(const float* z, std::int64_t V, float inv_t, std::int64_t width, float* mass) {
+  const float m = row_max(z, V) * inv_t;
+  vfloat unused = splat(0.0f);
+  for (std::int64_t first = 0, b = 0; first < V; first += width, ++b) {
+    const std::int64_t last = first + width < V ? first + width : V;
+    const std::int64_t whole = last - (last - first) % kLanes;
+    vfloat sum = splat(0.0f);
+    for (std::int64_t v = first; v < whole; v += kLanes) exp_step(load(z + v), inv_t, m, sum, unused);
+    if (whole < last) exp_step(load_tail(z + whole, last - whole, kNegInf), inv_t, m, sum, unused);
+    mass[b] = hsum(sum);
+  }
+  return m;
+}
+
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx2,fma"))) float row_masses_avx2(const float* z, std::int64_t V, float inv_t,
+                                                           std::int64_t width, float* mass) {
+  return row_masses_body(z, V, inv_t, width, mass);
+}
 __attribute__((target("avx2,fma"))) RowStats row_stats_avx2(float* z, std::int64_t V, float inv_t,
                                                              std::int64_t target, bool to_exp) {
   return row_stats_body(z, V, inv_t, target, to_exp);
@@ -163,6 +188,13 @@ RowStats row_stats(float* z, std::int64_t V, float inv_t, std::int64_t target, b
   if (cpu_has_avx2()) return row_stats_avx2(z, V, inv_t, target, to_exp);
 #endif
   return row_stats_body(z, V, inv_t, target, to_exp);
+}
+
+float row_masses(const float* z, std::int64_t V, float inv_t, std::int64_t width, float* mass) {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+  if (cpu_has_avx2()) return row_masses_avx2(z, V, inv_t, width, mass);
+#endif
+  return row_masses_body(z, V, inv_t, width, mass);
 }
 
 void row_grad(float* z, std::int64_t V, float inv_t, std::int64_t target, float lse, float a, float b, float h) {
@@ -237,6 +269,22 @@ void softmax_logits_grad_(at::Tensor& z, const at::Tensor& targets, double tempe
                hp != nullptr ? hp[r] : 0.0f);
     }
   });
+}
+
+SoftmaxBlockMasses softmax_block_masses(const at::Tensor& z, double temperature, std::int64_t width) {
+  BALCAP_CHECK(softmax_rows_apply(z) && width > 0 && width % kLanes == 0,
+               "softmax_block_masses: logits {} ({}) must be a contiguous float32 CPU [c, V] and the block width {} "
+               "a positive multiple of {}. HINT: check softmax_rows_apply first.",
+               c10::str(z.sizes()), c10::toString(z.scalar_type()), width, kLanes);
+  const std::int64_t c = z.size(0), V = z.size(1), blocks = (V + width - 1) / width;
+  SoftmaxBlockMasses out{at::empty({c, 1}, z.options()), at::empty({c, blocks}, z.options())};
+  const float* zp = z.data_ptr<float>();
+  float *shift = out.shift.data_ptr<float>(), *mass = out.mass.data_ptr<float>();
+  const auto inv_t = static_cast<float>(1.0 / temperature);
+  at::parallel_for(0, c, 1, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) shift[r] = row_masses(zp + r * V, V, inv_t, width, mass + r * blocks);
+  });
+  return out;
 }
 
 }  // namespace balcap::models

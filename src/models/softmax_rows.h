@@ -1,10 +1,10 @@
 #pragma once
-// Private to src/models: the output head's softmax over a block of logit rows, fused for float32 on
-// the CPU. ATen spends five to nine passes over a [c, V] block for a log-softmax, its entropy and
+// The output head's softmax over a block of logit rows, fused for float32 on the CPU. ATen spends five to nine passes over a [c, V] block for a log-softmax, its entropy and
 // its gradient (max, subtract, exp, sum, log, multiply, ...), each a trip to memory for V =
 // 151,936 (608 KB a row). Here each row is read from memory once for its statistics (a max, then
 // an exp-sum while the row sits in the L2 cache) and, when the full gradient is asked, once more.
-// Used by token_logprobs (the loss's chunks); other devices and dtypes keep ATen's ops.
+// Used by token_logprobs (the loss's chunks) and the sampler's draw (block masses); other devices
+// and dtypes keep ATen's ops.
 //
 // With x = z / T (z: raw logits, T: temperature), m = max x, e_v = exp(x_v - m), s = sum_v e_v:
 //   logsumexp = m + log s,   logprob(t) = x_t - m - log s,
@@ -38,5 +38,14 @@ SoftmaxRowStats softmax_row_stats(at::Tensor& z, const at::Tensor& targets, doub
 // g_entropy needs stats.entropy.
 void softmax_logits_grad_(at::Tensor& z, const at::Tensor& targets, double temperature, const SoftmaxRowStats& stats,
                           const at::Tensor& g_logprob, const at::Tensor& g_entropy);
+
+struct SoftmaxBlockMasses {
+  at::Tensor shift;  // [c, 1] m = max_v z_v / T
+  at::Tensor mass;   // [c, ceil(V / width)] sum of e_v over each block of `width` columns (the last block partial)
+};
+
+// The sampler's stage-1 weights (sampling/token_choice.h) from raw logits `z` [c, V], left as they
+// are: one max pass and one exp pass per row, nothing of size [c, V] written. `width`: a multiple of 8.
+SoftmaxBlockMasses softmax_block_masses(const at::Tensor& z, double temperature, std::int64_t width);
 
 }  // namespace balcap::models

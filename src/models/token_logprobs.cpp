@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "models/softmax_rows.h"
 
 namespace balcap::models {
 
@@ -18,12 +19,14 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// One chunk's logits in float32: [c, E] x [V, E]^T -> [c, V], divided by the temperature.
-at::Tensor chunk_logits(const at::Tensor& hidden, const at::Tensor& weight, double temperature) {
-  at::Tensor z = at::matmul(hidden, weight.t()).to(at::kFloat);
-  if (temperature != 1.0) z.div_(temperature);
-  return z;
+// One chunk's raw logits in float32: [c, E] x [V, E]^T -> [c, V] (not divided by the temperature).
+at::Tensor raw_logits(const at::Tensor& hidden, const at::Tensor& weight) {
+  return at::matmul(hidden, weight.t()).to(at::kFloat);
 }
+
+// Whether a chunk's raw logits `z` take the fused CPU rows (softmax_rows.h): float32 on the CPU,
+// and no top-k asked (an OpenAI logprobs answer, never on the training path).
+bool fused_rows(const at::Tensor& z, std::int64_t top_k) { return top_k == 0 && softmax_rows_apply(z); }
 
 // Per-row statistics of one chunk: logprob of the target, entropy and top-k (when asked).
 struct ChunkStats {
@@ -160,13 +163,72 @@ struct ForwardGradients {
   at::Tensor g_logprob, g_entropy;      // [N] the predicted gradients of the outputs
 };
 
-// One chunk with its gradient: the logits once, log p and p from them, the stats, the predicted
-// output gradient and the head's gradients (3 GEMMs and two passes of exp over [c, V]; with the
-// entropy, three [c, V] buffers at the peak).
-void chunk_with_gradient(const at::Tensor& h, const at::Tensor& weight, const at::Tensor& targets, std::int64_t start,
-                         double temperature, bool with_entropy, std::int64_t top_k, const HeadGradient& predict,
-                         ChunkStats& s, ForwardGradients& fg) {
-  at::Tensor z = chunk_logits(h, weight, temperature);
+// The head's gradients of one chunk when only the logprobs carry gradient, from e = exp(z / T - m)
+// (softmax_row_stats with to_exp) [c, V]: d/dz = (onehot(t) - e / s) a / T, so the [c, V] gradient
+// is never formed; its two GEMMs take e, and the row scales go to the [c, E] side:
+//   grad_hidden = -(a / (s T)) (e W) + (a / T) W[t]
+//   grad_weight += e^T (-(a / (s T)) h) + onehot(t)^T ((a / T) h)
+void add_head_grads_from_exp(const at::Tensor& e, const SoftmaxRowStats& st, const at::Tensor& g_logprob,
+                             const at::Tensor& targets, const at::Tensor& h, const at::Tensor& weight,
+                             double temperature, std::int64_t start, at::Tensor& grad_hidden, at::Tensor& grad_weight) {
+  const std::int64_t len = h.size(0);
+  if (!g_logprob.defined()) {  // no gradient through this chunk's logprobs
+    if (grad_hidden.defined()) grad_hidden.narrow(0, start, len).zero_();
+    return;
+  }
+  const at::Tensor spread = g_logprob.div(st.log_mass.exp()).div_(-temperature).unsqueeze(1);  // [c, 1]
+  const at::Tensor own = g_logprob.div(temperature).unsqueeze(1);                              // [c, 1]
+  const at::Tensor ew = e.to(weight.scalar_type());
+  if (grad_hidden.defined()) {
+    grad_hidden.narrow(0, start, len)
+        .copy_(at::matmul(ew, weight).mul_(spread).add_(weight.index_select(0, targets).mul(own)));
+  }
+  if (grad_weight.defined()) {
+    const at::Tensor hs = h.mul(spread).to(h.scalar_type());
+    if (weight.scalar_type() == at::kFloat) {
+      grad_weight.addmm_(ew.t(), hs);
+    } else {
+      grad_weight.add_(at::matmul(ew.t(), hs).to(at::kFloat));
+    }
+    grad_weight.index_add_(0, targets, h.to(at::kFloat).mul(own));
+  }
+}
+
+// The head's gradients of one chunk from its raw logits `z` (overwritten) on the fused CPU rows:
+// from e when only the logprobs carry gradient, else from the full gradient formed in place.
+void fused_head_grads(at::Tensor& z, const at::Tensor& targets, const at::Tensor& h, const at::Tensor& weight,
+                      double temperature, const at::Tensor& g_logprob, const at::Tensor& g_entropy, std::int64_t start,
+                      at::Tensor& grad_hidden, at::Tensor& grad_weight) {
+  if (!g_entropy.defined()) {
+    const SoftmaxRowStats st = softmax_row_stats(z, targets, temperature, false, /*to_exp=*/true);
+    add_head_grads_from_exp(z, st, g_logprob, targets, h, weight, temperature, start, grad_hidden, grad_weight);
+    return;
+  }
+  const SoftmaxRowStats st = softmax_row_stats(z, targets, temperature, true, /*to_exp=*/false);
+  softmax_logits_grad_(z, targets, temperature, st, g_logprob, g_entropy);
+  add_head_grads(z, h, weight, start, grad_hidden, grad_weight);
+}
+
+// Records the gradient predicted for rows [start, start + len) (backward compares it with what it
+// receives); false when none flows through them (their hidden rows' gradient is then zeroed).
+bool record_prediction(const at::Tensor& g_logprob, const at::Tensor& g_entropy, std::int64_t start, std::int64_t len,
+                       ForwardGradients& fg) {
+  if (g_logprob.defined()) fg.g_logprob.narrow(0, start, len).copy_(g_logprob);
+  if (g_entropy.defined()) {
+    if (!fg.g_entropy.defined()) fg.g_entropy = at::zeros_like(fg.g_logprob);
+    fg.g_entropy.narrow(0, start, len).copy_(g_entropy);
+  }
+  if (g_logprob.defined() || g_entropy.defined()) return true;
+  if (fg.grad_hidden.defined()) fg.grad_hidden.narrow(0, start, len).zero_();
+  return false;
+}
+
+// One chunk with its gradient on ATen's ops (`z`: the chunk's logits divided by T): log p and p
+// from them, the stats, the predicted output gradient and the head's gradients (3 GEMMs and two
+// passes of exp over [c, V]; with the entropy, three [c, V] buffers at the peak).
+void aten_chunk_with_gradient(at::Tensor& z, const at::Tensor& h, const at::Tensor& weight, const at::Tensor& targets,
+                              std::int64_t start, double temperature, bool with_entropy, std::int64_t top_k,
+                              const HeadGradient& predict, ChunkStats& s, ForwardGradients& fg) {
   const at::Tensor lse = z.logsumexp(-1, /*keepdim=*/true);
   s.logprob = z.gather(1, targets.unsqueeze(1)).squeeze(1) - lse.squeeze(1);
   if (top_k > 0) {
@@ -181,18 +243,50 @@ void chunk_with_gradient(const at::Tensor& h, const at::Tensor& weight, const at
     s.entropy = mean_logp.view({-1}).neg();
   }
   auto [g_logprob, g_entropy] = predict(start, s.logprob, s.entropy);
-  const std::int64_t len = h.size(0);
-  if (g_logprob.defined()) fg.g_logprob.narrow(0, start, len).copy_(g_logprob);
-  if (g_entropy.defined()) {
-    if (!fg.g_entropy.defined()) fg.g_entropy = at::zeros_like(fg.g_logprob);
-    fg.g_entropy.narrow(0, start, len).copy_(g_entropy);
-  }
-  if (!g_logprob.defined() && !g_entropy.defined()) {  // no gradient through this chunk
-    if (fg.grad_hidden.defined()) fg.grad_hidden.narrow(0, start, len).zero_();
-    return;
-  }
+  if (!record_prediction(g_logprob, g_entropy, start, h.size(0), fg)) return;
   const at::Tensor g = logits_grad(logp, p, mean_logp, targets, g_logprob, g_entropy, temperature);
   add_head_grads(g, h, weight, start, fg.grad_hidden, fg.grad_weight);
+}
+
+// One chunk with its gradient: the logits once, the stats, the predicted output gradient and the
+// head's gradients: 3 GEMMs. On the fused CPU rows, when the entropy carries no gradient, one
+// [c, V] buffer (the logits, then e) and no pass over it after the statistics.
+void chunk_with_gradient(const at::Tensor& h, const at::Tensor& weight, const at::Tensor& targets, std::int64_t start,
+                         double temperature, bool with_entropy, bool entropy_grad, std::int64_t top_k,
+                         const HeadGradient& predict, ChunkStats& s, ForwardGradients& fg) {
+  at::Tensor z = raw_logits(h, weight);
+  if (!fused_rows(z, top_k)) {
+    if (temperature != 1.0) z.div_(temperature);
+    aten_chunk_with_gradient(z, h, weight, targets, start, temperature, with_entropy, top_k, predict, s, fg);
+    return;
+  }
+  const bool to_exp = !entropy_grad;  // the entropy is a metric: d/dz needs only e
+  const SoftmaxRowStats st = softmax_row_stats(z, targets, temperature, with_entropy || entropy_grad, to_exp);
+  s.logprob = st.logprob;
+  if (with_entropy) s.entropy = st.entropy;
+  auto [g_logprob, g_entropy] = predict(start, s.logprob, s.entropy);
+  if (!record_prediction(g_logprob, g_entropy, start, h.size(0), fg)) return;
+  if (to_exp) {
+    // A predicted entropy gradient here has nowhere to go (the entropy is not differentiable):
+    // backward receives none, sees the mismatch and recomputes.
+    add_head_grads_from_exp(z, st, g_logprob, targets, h, weight, temperature, start, fg.grad_hidden,
+                            fg.grad_weight);
+    return;
+  }
+  softmax_logits_grad_(z, targets, temperature, st, g_logprob, g_entropy);
+  add_head_grads(z, h, weight, start, fg.grad_hidden, fg.grad_weight);
+}
+
+// One chunk's statistics without gradient.
+ChunkStats chunk_without_gradient(const at::Tensor& h, const at::Tensor& weight, const at::Tensor& targets,
+                                  double temperature, bool with_entropy, std::int64_t top_k) {
+  at::Tensor z = raw_logits(h, weight);
+  if (fused_rows(z, top_k)) {
+    const SoftmaxRowStats st = softmax_row_stats(z, targets, temperature, with_entropy, /*to_exp=*/false);
+    return {st.logprob, st.entropy, {}, {}};
+  }
+  if (temperature != 1.0) z.div_(temperature);
+  return chunk_stats(z, targets, with_entropy, top_k);
 }
 
 struct ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogprobs> {
@@ -215,10 +309,9 @@ struct ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogpr
       const at::Tensor h = hidden.narrow(0, start, len), t = targets.narrow(0, start, len);
       ChunkStats s;
       if (fused) {
-        chunk_with_gradient(h, weight, t, start, temperature, with_entropy, top_k, *predict, s, fg);
+        chunk_with_gradient(h, weight, t, start, temperature, with_entropy, entropy_grad, top_k, *predict, s, fg);
       } else {
-        at::Tensor z = chunk_logits(h, weight, temperature);
-        s = chunk_stats(z, t, with_entropy, top_k);
+        s = chunk_without_gradient(h, weight, t, temperature, with_entropy, top_k);
       }
       o.put(start, s);
     }
@@ -263,12 +356,16 @@ struct ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogpr
     const std::int64_t n = hidden.size(0);
     for (std::int64_t start = 0; start < n; start += chunk_rows) {
       const std::int64_t len = std::min(chunk_rows, n - start);
-      const at::Tensor h = hidden.narrow(0, start, len);
-      at::Tensor z = chunk_logits(h, weight, temperature);
-      const at::Tensor g = chunk_logits_grad(z, targets.narrow(0, start, len),
-                                             g_logprob.defined() ? g_logprob.narrow(0, start, len) : at::Tensor(),
-                                             g_entropy.defined() ? g_entropy.narrow(0, start, len) : at::Tensor(),
-                                             temperature);  // [c, V]
+      const at::Tensor h = hidden.narrow(0, start, len), t = targets.narrow(0, start, len);
+      const at::Tensor a = g_logprob.defined() ? g_logprob.narrow(0, start, len) : at::Tensor();
+      const at::Tensor b = g_entropy.defined() ? g_entropy.narrow(0, start, len) : at::Tensor();
+      at::Tensor z = raw_logits(h, weight);
+      if (fused_rows(z, 0)) {
+        fused_head_grads(z, t, h, weight, temperature, a, b, start, grad_hidden, grad_weight);
+        continue;
+      }
+      if (temperature != 1.0) z.div_(temperature);
+      const at::Tensor g = chunk_logits_grad(z, t, a, b, temperature);  // [c, V]
       add_head_grads(g, h, weight, start, grad_hidden, grad_weight);
     }
     out[0] = grad_hidden;

@@ -6,7 +6,8 @@ torch autograd on the full [N, V] log_softmax (what balcap avoids materialising)
 Writes OUT_DIR/token_logprobs.safetensors (float32 inputs; expected values computed in float64): per
 case (prefix `t1.` temperature 1, `t07.` temperature 0.7) the inputs hidden [N, E], weight [V, E],
 targets [N], upstream gradients of the logprobs and entropies, and the expected logprobs, entropy,
-top-5 logprobs and ids, grad_hidden, grad_weight of sum(g_lp * logprob + g_ent * entropy).
+top-5 logprobs and ids, grad_hidden, grad_weight of sum(g_lp * logprob + g_ent * entropy), and both
+gradients of sum(g_lp * logprob) alone (`*_logprob_only`: the entropy as a metric).
 Deterministic, offline.
 """
 import os
@@ -29,14 +30,14 @@ def logprob_case(gen, n, v, e, temperature):
     logp = torch.log_softmax(logits, dim=-1)
     lp = logp.gather(1, targets[:, None]).squeeze(1)
     ent = -(logp.exp() * logp).sum(-1)
-    grad_h_lp_only, = torch.autograd.grad((g_lp.double() * lp).sum(), h, retain_graph=True)
+    grad_h_lp_only, grad_w_lp_only = torch.autograd.grad((g_lp.double() * lp).sum(), (h, w), retain_graph=True)
     (g_lp.double() * lp + g_ent.double() * ent).sum().backward()
     f = lambda t: t.detach().float()
     top_values, top_ids = logp.detach().topk(5, dim=-1)
     return {"top_logprobs": f(top_values), "top_ids": top_ids,
             "hidden": hidden, "weight": weight, "targets": targets, "g_logprob": g_lp, "g_entropy": g_ent,
             "logprobs": f(lp), "entropy": f(ent), "grad_hidden": f(h.grad), "grad_weight": f(w.grad),
-            "grad_hidden_logprob_only": f(grad_h_lp_only)}
+            "grad_hidden_logprob_only": f(grad_h_lp_only), "grad_weight_logprob_only": f(grad_w_lp_only)}
 
 
 def main(out_dir):

@@ -83,6 +83,20 @@ TEST(SoftmaxRows, GradientOfTheLogprobAloneIsOnehotMinusSoftmax) {
   EXPECT_LT(max_abs_diff(z, ref), 1e-6);
 }
 
+TEST(SoftmaxRows, BlockMassesMatchFloat64ExpSumsPerBlock) {
+  // 1003 columns in blocks of 64: 15 whole blocks and a partial one of 43 (not a multiple of 8).
+  const at::Tensor z = logits();
+  const models::SoftmaxBlockMasses m = models::softmax_block_masses(z, kTemperature, 64);
+  const at::Tensor x = z.to(at::kDouble) / kTemperature;
+  const at::Tensor top = x.amax(-1, /*keepdim=*/true);
+  const at::Tensor e = at::constant_pad_nd((x - top).exp(), {0, 16 * 64 - 1003});
+  const at::Tensor ref = e.view({5, 16, 64}).sum(-1);
+  ASSERT_EQ(m.mass.sizes(), ref.sizes());
+  EXPECT_LT(max_abs_diff(m.shift, top), 1e-5);
+  EXPECT_LT(max_abs_diff(m.mass, ref), 1e-5 * ref.max().item<double>());
+  EXPECT_TRUE(at::equal(z, logits())) << "the logits are only read";
+}
+
 TEST(SoftmaxRows, RefusesWhatItCannotTakeWithAHint) {
   at::Tensor half = logits().to(at::kHalf);
   EXPECT_FALSE(models::softmax_rows_apply(half));

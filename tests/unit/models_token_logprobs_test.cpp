@@ -104,6 +104,41 @@ TEST(TokenLogprobs, AMispredictedGradientIsRecomputedInBackwardAndStillMatchesAu
   check_against_reference("t07.", 0.7, HeadGrad::mispredicted);
 }
 
+// The training default: the entropy is a metric and only the logprobs carry gradient (on the CPU
+// the head's gradients then come from e = exp(z / T - m), the [c, V] gradient never formed).
+void check_logprob_only(const std::string& prefix, double temperature, HeadGrad head) {
+  io::SafetensorsFile ref(test::reference_path("models", "token_logprobs.safetensors"));
+  auto t = [&](const std::string& name) { return ref.tensor(prefix + name).clone(); };
+  at::Tensor hidden = t("hidden").requires_grad_(true);
+  at::Tensor weight = t("weight").requires_grad_(true);
+  models::TokenLogprobsOptions opt;
+  opt.chunk_rows = 8;
+  opt.temperature = temperature;
+  opt.entropy = true;
+  if (head != HeadGrad::in_backward) {
+    const double scale = head == HeadGrad::in_forward ? 1.0 : 2.0;
+    opt.gradient_in_forward = [&, scale](std::int64_t start, const at::Tensor& logprob, const at::Tensor&) {
+      return std::make_pair(scale * t("g_logprob").narrow(0, start, logprob.size(0)), at::Tensor());
+    };
+  }
+  models::TokenLogprobs r = models::token_logprobs(hidden, weight, t("targets"), opt);
+  (t("g_logprob") * r.logprobs).sum().backward();
+  const double z = logits_scale(t("hidden"), t("weight"), temperature);
+  EXPECT_LE(max_abs_diff(r.entropy, t("entropy")), tolerance(t("entropy"), z)) << prefix;
+  EXPECT_LE(max_abs_diff(hidden.grad(), t("grad_hidden_logprob_only")), tolerance(t("grad_hidden_logprob_only"), z))
+      << prefix;
+  EXPECT_LE(max_abs_diff(weight.grad(), t("grad_weight_logprob_only")), tolerance(t("grad_weight_logprob_only"), z))
+      << prefix;
+}
+
+TEST(TokenLogprobs, LogprobOnlyGradientsMatchAutogradInBackwardInTheForwardPassAndWhenMispredicted) {
+  for (const auto& [prefix, temperature] : {std::pair{"t1.", 1.0}, std::pair{"t07.", 0.7}}) {
+    check_logprob_only(prefix, temperature, HeadGrad::in_backward);
+    check_logprob_only(prefix, temperature, HeadGrad::in_forward);
+    check_logprob_only(prefix, temperature, HeadGrad::mispredicted);
+  }
+}
+
 // A frozen head (LoRA): the prediction is not even asked for when no input wants a gradient.
 TEST(TokenLogprobs, NoPredictionIsAskedWhenNothingWantsAGradient) {
   at::Tensor hidden = at::randn({5, 4}), weight = at::randn({7, 4});

@@ -80,6 +80,25 @@ TEST(TokenChoice, TwoStageDrawsFollowTheDistributionAcrossBlocks) {
   }
 }
 
+TEST(TokenChoice, TemperedDrawsFollowTheTemperedDistribution) {
+  // T = 2 over masses 0.5 / 0.3 / 0.2: p ~ sqrt(mass) = 0.4155 / 0.3218 / 0.2628.
+  at::Tensor logits = at::full({1, 1200}, -1e9f);
+  logits[0][7] = std::log(0.5f);
+  logits[0][900] = std::log(0.3f);
+  logits[0][1100] = std::log(0.2f);
+  const double norm = std::sqrt(0.5) + std::sqrt(0.3) + std::sqrt(0.2);
+  const int64_t n = 20000;
+  const auto counts = draw_counts(logits, n, {2.0, 0, 1.0});
+  for (const auto& [token, mass] : {std::pair{7, 0.5}, std::pair{900, 0.3}, std::pair{1100, 0.2}}) {
+    const double p = std::sqrt(mass) / norm;
+    EXPECT_NEAR(counts[token], p * n, 5 * std::sqrt(n * p * (1 - p))) << "token " << token;
+  }
+  const TokenChoice c = choose_sampled(logits, step_keys(at::zeros({1}, at::kLong), 0), {2.0, 0, 1.0});
+  const int64_t token = c.tokens[0].item<int64_t>();
+  const double mass = token == 7 ? 0.5 : token == 900 ? 0.3 : 0.2;
+  EXPECT_NEAR(c.logprobs[0].item<float>(), std::log(std::sqrt(mass) / norm), 1e-5);
+}
+
 TEST(TokenChoice, RoundingSizedLogitChangesAlmostNeverChangeTheDraw) {
   // A flat-ish distribution over the Qwen vocabulary (where an inverse CDF would flip often).
   const int64_t n = 64;
