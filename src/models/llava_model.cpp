@@ -3,6 +3,7 @@
 #include "models/llava_model.h"
 
 #include "core/error.h"
+#include "models/head_projection.h"
 
 namespace balcap::models {
 
@@ -71,8 +72,7 @@ at::Tensor LlavaForConditionalGenerationImpl::embed_inputs(const at::Tensor& inp
 }
 
 at::Tensor LlavaForConditionalGenerationImpl::project(const at::Tensor& hidden) {
-  if (lm_head) return lm_head->forward(hidden);
-  return at::linear(hidden, model->language_model->embed_tokens->weight);
+  return project_head(hidden, lm_head ? lm_head->weight : model->language_model->embed_tokens->weight);
 }
 
 at::Tensor LlavaForConditionalGenerationImpl::forward(const at::Tensor& input_ids, const at::Tensor& pixel_values,

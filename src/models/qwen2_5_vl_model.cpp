@@ -5,6 +5,7 @@
 #include "models/policy.h"
 
 #include "core/error.h"
+#include "models/head_projection.h"
 #include "models/attention.h"
 #include "models/qwen2_5_vl_rope_index.h"
 
@@ -61,8 +62,7 @@ at::Tensor Qwen2_5_VLForConditionalGenerationImpl::embed_inputs(const at::Tensor
 }
 
 at::Tensor Qwen2_5_VLForConditionalGenerationImpl::project(const at::Tensor& hidden) {
-  if (lm_head) return lm_head->forward(hidden);
-  return at::linear(hidden, model->language_model->embed_tokens->weight);
+  return project_head(hidden, lm_head ? lm_head->weight : model->language_model->embed_tokens->weight);
 }
 
 at::Tensor Qwen2_5_VLForConditionalGenerationImpl::forward(const at::Tensor& input_ids, const at::Tensor& pixel_values,

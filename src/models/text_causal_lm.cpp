@@ -9,6 +9,7 @@
 #include "io/json_file.h"
 #include "io/model_family.h"
 #include "io/safetensors_checkpoint.h"
+#include "models/head_projection.h"
 #include "models/weight_loading.h"
 
 namespace balcap::models {
@@ -55,7 +56,7 @@ at::Tensor TextCausalLMImpl::forward(const at::Tensor& input_ids, const at::Tens
   return project(hidden_states(input_ids, attention_mask));
 }
 
-at::Tensor TextCausalLMImpl::project(const at::Tensor& hidden) { return at::linear(hidden, output_weight()); }
+at::Tensor TextCausalLMImpl::project(const at::Tensor& hidden) { return project_head(hidden, output_weight()); }
 
 at::Tensor TextCausalLMImpl::output_weight() { return lm_head ? lm_head->weight : model->embed_tokens->weight; }
 

@@ -10,6 +10,8 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "models/head_projection.h"
+#include "models/head_gradients.h"
 #include "models/softmax_rows.h"
 
 namespace balcap::models {
@@ -21,7 +23,7 @@ using torch::autograd::variable_list;
 
 // One chunk's raw logits in float32: [c, E] x [V, E]^T -> [c, V] (not divided by the temperature).
 at::Tensor raw_logits(const at::Tensor& hidden, const at::Tensor& weight) {
-  return at::matmul(hidden, weight.t()).to(at::kFloat);
+  return head_logits(hidden, weight).to(at::kFloat);
 }
 
 // Whether a chunk's raw logits `z` take the fused CPU rows (softmax_rows.h): float32 on the CPU,
@@ -52,67 +54,6 @@ ChunkStats chunk_stats(at::Tensor& z, const at::Tensor& targets, bool with_entro
     s.entropy = logp.exp().mul_(logp).sum(-1).neg_();
   }
   return s;
-}
-
-// E_p[log p] per row, [c, 1], summed as chunk_stats sums the entropy (a [c, V] temporary for a
-// moment): a BLAS dot product (bmm) over 151,936 terms is off by ~2e-4 relative, which the entropy
-// gradient turns into a spurious component along p; the reduction's error is ~1e-7.
-at::Tensor expected_logp(const at::Tensor& p, const at::Tensor& logp) {
-  return at::mul(p, logp).sum(-1, /*keepdim=*/true);
-}
-
-// d(loss)/d(logits) of one chunk, [c, V] float32, from the gradients of its logprobs/entropies,
-// given log p (`logp` = log_softmax of the logits, overwritten), and optionally p = softmax (`p`,
-// overwritten when given) and E_p[log p] (`mean_logp` [c, 1]). Without an entropy gradient the
-// result is built in one of those buffers; with one it takes p's (made here when not given).
-//   d logprob / d z = onehot(target) - p
-//   d H / d z = -p (z - E_p[z]) = -p (log p - E_p[log p])
-//   so g = onehot * g_logprob - p * (g_logprob + g_entropy * (log p - E_p[log p]))
-at::Tensor logits_grad(at::Tensor& logp, at::Tensor p, at::Tensor mean_logp, const at::Tensor& targets,
-                       const at::Tensor& g_logprob, const at::Tensor& g_entropy, double temperature) {
-  at::Tensor g;
-  if (!g_entropy.defined()) {
-    at::Tensor& probs = p.defined() ? p : logp.exp_();
-    g = probs.mul_(g_logprob.unsqueeze(1)).neg_();  // -p * g_logprob
-  } else {
-    if (!p.defined()) p = logp.exp();
-    if (!mean_logp.defined()) mean_logp = expected_logp(p, logp);
-    at::Tensor& coef = logp.sub_(mean_logp).mul_(g_entropy.unsqueeze(1));
-    if (g_logprob.defined()) coef.add_(g_logprob.unsqueeze(1));
-    g = p.mul_(coef).neg_();
-  }
-  if (g_logprob.defined()) g.scatter_add_(1, targets.unsqueeze(1), g_logprob.unsqueeze(1));
-  if (temperature != 1.0) g.div_(temperature);  // z = raw / T
-  return g;
-}
-
-// The same from the chunk's logits `z` (overwritten): the backward pass's recomputation.
-at::Tensor chunk_logits_grad(at::Tensor& z, const at::Tensor& targets, const at::Tensor& g_logprob,
-                             const at::Tensor& g_entropy, double temperature) {
-  at::Tensor& logp = z.sub_(z.logsumexp(-1, /*keepdim=*/true));
-  return logits_grad(logp, {}, {}, targets, g_logprob, g_entropy, temperature);
-}
-
-// The head's gradients of one chunk (rows [start, start + c), hidden rows `h`) from its logits'
-// gradient `g` [c, V]: grad_hidden rows = g W, grad_weight += g^T h (float32 accumulation).
-void add_head_grads(const at::Tensor& logits_g, const at::Tensor& h, const at::Tensor& weight, std::int64_t start,
-                    at::Tensor& grad_hidden, at::Tensor& grad_weight) {
-  const at::Tensor g = logits_g.to(weight.scalar_type());
-  if (grad_hidden.defined()) grad_hidden.narrow(0, start, h.size(0)).copy_(at::matmul(g, weight));
-  if (grad_weight.defined() && weight.scalar_type() == at::kFloat) {
-    grad_weight.addmm_(g.t(), h);  // accumulated by the GEMM itself: no [V, E] temporary per chunk
-  } else if (grad_weight.defined()) {
-    grad_weight.add_(at::matmul(g.t(), h).to(at::kFloat));
-  }
-}
-
-// Gradient buffers for the inputs that want one (undefined for the others): the hidden states'
-// uninitialised (every chunk writes its rows), the weight's zero-filled and float32 even for bf16
-// weights (accumulated over chunks, one rounding at the end).
-std::pair<at::Tensor, at::Tensor> head_grad_buffers(const at::Tensor& hidden, const at::Tensor& weight,
-                                                    bool want_hidden, bool want_weight) {
-  return {want_hidden ? at::empty_like(hidden) : at::Tensor(),
-          want_weight ? at::zeros(weight.sizes(), weight.options().dtype(at::kFloat)) : at::Tensor()};
 }
 
 // Whether the gradient backward received is the one the forward predicted: both absent, or equal
@@ -162,52 +103,6 @@ struct ForwardGradients {
   at::Tensor grad_hidden, grad_weight;  // undefined for an input without grad
   at::Tensor g_logprob, g_entropy;      // [N] the predicted gradients of the outputs
 };
-
-// The head's gradients of one chunk when only the logprobs carry gradient, from e = exp(z / T - m)
-// (softmax_row_stats with to_exp) [c, V]: d/dz = (onehot(t) - e / s) a / T, so the [c, V] gradient
-// is never formed; its two GEMMs take e, and the row scales go to the [c, E] side:
-//   grad_hidden = -(a / (s T)) (e W) + (a / T) W[t]
-//   grad_weight += e^T (-(a / (s T)) h) + onehot(t)^T ((a / T) h)
-void add_head_grads_from_exp(const at::Tensor& e, const SoftmaxRowStats& st, const at::Tensor& g_logprob,
-                             const at::Tensor& targets, const at::Tensor& h, const at::Tensor& weight,
-                             double temperature, std::int64_t start, at::Tensor& grad_hidden, at::Tensor& grad_weight) {
-  const std::int64_t len = h.size(0);
-  if (!g_logprob.defined()) {  // no gradient through this chunk's logprobs
-    if (grad_hidden.defined()) grad_hidden.narrow(0, start, len).zero_();
-    return;
-  }
-  const at::Tensor spread = g_logprob.div(st.log_mass.exp()).div_(-temperature).unsqueeze(1);  // [c, 1]
-  const at::Tensor own = g_logprob.div(temperature).unsqueeze(1);                              // [c, 1]
-  const at::Tensor ew = e.to(weight.scalar_type());
-  if (grad_hidden.defined()) {
-    grad_hidden.narrow(0, start, len)
-        .copy_(at::matmul(ew, weight).mul_(spread).add_(weight.index_select(0, targets).mul(own)));
-  }
-  if (grad_weight.defined()) {
-    const at::Tensor hs = h.mul(spread).to(h.scalar_type());
-    if (weight.scalar_type() == at::kFloat) {
-      grad_weight.addmm_(ew.t(), hs);
-    } else {
-      grad_weight.add_(at::matmul(ew.t(), hs).to(at::kFloat));
-    }
-    grad_weight.index_add_(0, targets, h.to(at::kFloat).mul(own));
-  }
-}
-
-// The head's gradients of one chunk from its raw logits `z` (overwritten) on the fused CPU rows:
-// from e when only the logprobs carry gradient, else from the full gradient formed in place.
-void fused_head_grads(at::Tensor& z, const at::Tensor& targets, const at::Tensor& h, const at::Tensor& weight,
-                      double temperature, const at::Tensor& g_logprob, const at::Tensor& g_entropy, std::int64_t start,
-                      at::Tensor& grad_hidden, at::Tensor& grad_weight) {
-  if (!g_entropy.defined()) {
-    const SoftmaxRowStats st = softmax_row_stats(z, targets, temperature, false, /*to_exp=*/true);
-    add_head_grads_from_exp(z, st, g_logprob, targets, h, weight, temperature, start, grad_hidden, grad_weight);
-    return;
-  }
-  const SoftmaxRowStats st = softmax_row_stats(z, targets, temperature, true, /*to_exp=*/false);
-  softmax_logits_grad_(z, targets, temperature, st, g_logprob, g_entropy);
-  add_head_grads(z, h, weight, start, grad_hidden, grad_weight);
-}
 
 // Records the gradient predicted for rows [start, start + len) (backward compares it with what it
 // receives); false when none flows through them (their hidden rows' gradient is then zeroed).
