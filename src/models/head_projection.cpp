@@ -56,6 +56,15 @@ constexpr std::size_t kCacheEntries = 4;
 
 class PackCache {
  public:
+  // The context held for `w`, if any and not stale.
+  std::optional<c10::IValue> find(const at::Tensor& w) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& p : entries_) {
+      if (p.holds(w)) return p.context;
+    }
+    return std::nullopt;
+  }
+
   // The context for `w`, packed now if it is not held (or is stale). Throws what XNNPACK throws.
   c10::IValue context(const at::Tensor& w, const XnnpackOps& ops) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -69,6 +78,7 @@ class PackCache {
     // XNNPACK refuses a weight that requires grad; the detached alias shares storage and version.
     torch::jit::Stack stack{w.detach(), c10::IValue(), c10::IValue(), c10::IValue()};
     ops.prepack.callBoxed(&stack);
+    spdlog::debug("head_logits: packed the [{}, {}] head (version {}) for XNNPACK", w.size(0), w.size(1), w._version());
     entries_.push_back({c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(w.getIntrusivePtr()),
                         w.data_ptr(), w._version(), stack.at(0)});
     return entries_.back().context;
@@ -95,14 +105,16 @@ bool head_logits_packed(const at::Tensor& weight) {
          weight.is_contiguous() && xnnpack_ops().has_value();
 }
 
-at::Tensor head_logits(const at::Tensor& hidden, const at::Tensor& weight) {
+at::Tensor head_logits(const at::Tensor& hidden, const at::Tensor& weight, HeadPacking packing) {
   at::NoGradGuard no_grad;
   if (!head_logits_packed(weight) || hidden.scalar_type() != at::kFloat || !hidden.device().is_cpu()) {
     return at::linear(hidden, weight);
   }
   try {
-    const c10::IValue context = pack_cache().context(weight, *xnnpack_ops());
-    torch::jit::Stack stack{hidden.contiguous(), context};
+    std::optional<c10::IValue> context = pack_cache().find(weight);
+    if (!context && packing == HeadPacking::reuse) return at::linear(hidden, weight);
+    if (!context) context = pack_cache().context(weight, *xnnpack_ops());
+    torch::jit::Stack stack{hidden.contiguous(), *context};
     xnnpack_ops()->run.callBoxed(&stack);
     return stack.at(0).toTensor();
   } catch (const std::exception& e) {

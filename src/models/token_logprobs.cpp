@@ -21,9 +21,10 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// One chunk's raw logits in float32: [c, E] x [V, E]^T -> [c, V] (not divided by the temperature).
+// One chunk's raw logits in float32: [c, E] x [V, E]^T -> [c, V] (not divided by the temperature),
+// on the rollout's packed head when it made one for these weights (head_projection.h).
 at::Tensor raw_logits(const at::Tensor& hidden, const at::Tensor& weight) {
-  return head_logits(hidden, weight).to(at::kFloat);
+  return head_logits(hidden, weight, HeadPacking::reuse).to(at::kFloat);
 }
 
 // Whether a chunk's raw logits `z` take the fused CPU rows (softmax_rows.h): float32 on the CPU,

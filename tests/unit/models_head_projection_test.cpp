@@ -40,6 +40,14 @@ TEST(HeadProjection, AnUpdatedWeightIsPackedAgain) {
   EXPECT_LT(max_abs_diff(models::head_logits(hidden, weight), before * 2), 1e-4);
 }
 
+TEST(HeadProjection, TheLossReusesTheRolloutsPackingButNeverPacksItself) {
+  const at::Tensor weight = at::randn({700, 64}), hidden = at::randn({5, 64});
+  EXPECT_TRUE(at::equal(models::head_logits(hidden, weight, models::HeadPacking::reuse), at::linear(hidden, weight)))
+      << "nothing packed yet: the plain GEMM";
+  const at::Tensor packed = models::head_logits(hidden, weight, models::HeadPacking::pack);
+  EXPECT_TRUE(at::equal(models::head_logits(hidden, weight, models::HeadPacking::reuse), packed));
+}
+
 TEST(HeadProjection, ProjectHeadKeepsAutogradWhenAGradientCanFlow) {
   const at::Tensor weight = at::randn({50, 8}).requires_grad_(true), hidden = at::randn({2, 8});
   const at::Tensor z = models::project_head(hidden, weight);
