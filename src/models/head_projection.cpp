@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <vector>
@@ -39,11 +40,18 @@ const std::optional<XnnpackOps>& xnnpack_ops() {
 
 // One packed weight: valid while the tensor lives (the weak reference keeps its address from being
 // reused) with the same storage and version.
+// A packing and the lock its runs take: an XNNPACK operator is set up and run in place, so two
+// threads (a sampler and an overlapped local judge on the same weights) must not run one at once.
+struct Packing {
+  c10::IValue context;
+  std::shared_ptr<std::mutex> run_mu;
+};
+
 struct Packed {
   c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> impl;
   const void* data = nullptr;
   std::int64_t version = -1;
-  c10::IValue context;
+  Packing packing;
 
   bool holds(const at::Tensor& w) const {
     if (impl.expired()) return false;
@@ -56,20 +64,20 @@ constexpr std::size_t kCacheEntries = 4;
 
 class PackCache {
  public:
-  // The context held for `w`, if any and not stale.
-  std::optional<c10::IValue> find(const at::Tensor& w) {
+  // The packing held for `w`, if any and not stale.
+  std::optional<Packing> find(const at::Tensor& w) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& p : entries_) {
-      if (p.holds(w)) return p.context;
+      if (p.holds(w)) return p.packing;
     }
     return std::nullopt;
   }
 
-  // The context for `w`, packed now if it is not held (or is stale). Throws what XNNPACK throws.
-  c10::IValue context(const at::Tensor& w, const XnnpackOps& ops) {
+  // The packing for `w`, made now if it is not held (or is stale). Throws what XNNPACK throws.
+  Packing packing(const at::Tensor& w, const XnnpackOps& ops) {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& p : entries_) {
-      if (p.holds(w)) return p.context;
+      if (p.holds(w)) return p.packing;
     }
     std::erase_if(entries_, [&](const Packed& p) {
       return p.impl.expired() || p.impl._unsafe_get_target() == w.unsafeGetTensorImpl();
@@ -80,8 +88,8 @@ class PackCache {
     ops.prepack.callBoxed(&stack);
     spdlog::debug("head_logits: packed the [{}, {}] head (version {}) for XNNPACK", w.size(0), w.size(1), w._version());
     entries_.push_back({c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl>(w.getIntrusivePtr()),
-                        w.data_ptr(), w._version(), stack.at(0)});
-    return entries_.back().context;
+                        w.data_ptr(), w._version(), Packing{stack.at(0), std::make_shared<std::mutex>()}});
+    return entries_.back().packing;
   }
 
  private:
@@ -111,10 +119,11 @@ at::Tensor head_logits(const at::Tensor& hidden, const at::Tensor& weight, HeadP
     return at::linear(hidden, weight);
   }
   try {
-    std::optional<c10::IValue> context = pack_cache().find(weight);
-    if (!context && packing == HeadPacking::reuse) return at::linear(hidden, weight);
-    if (!context) context = pack_cache().context(weight, *xnnpack_ops());
-    torch::jit::Stack stack{hidden.contiguous(), *context};
+    std::optional<Packing> packed = pack_cache().find(weight);
+    if (!packed && packing == HeadPacking::reuse) return at::linear(hidden, weight);
+    if (!packed) packed = pack_cache().packing(weight, *xnnpack_ops());
+    torch::jit::Stack stack{hidden.contiguous(), packed->context};
+    std::lock_guard<std::mutex> lock(*packed->run_mu);
     xnnpack_ops()->run.callBoxed(&stack);
     return stack.at(0).toTensor();
   } catch (const std::exception& e) {
