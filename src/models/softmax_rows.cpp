@@ -204,6 +204,17 @@ void row_grad(float* z, std::int64_t V, float inv_t, std::int64_t target, float 
   row_grad_body(z, V, inv_t, target, lse, a, b, h);
 }
 
+// The targets as contiguous CPU int64, each checked to lie in [0, V) (the kernels index rows by them).
+at::Tensor checked_targets(const at::Tensor& targets, std::int64_t V) {
+  const at::Tensor ids = targets.to(at::kCPU, at::kLong).contiguous();
+  if (ids.numel() > 0) {
+    const std::int64_t lo = ids.min().item<std::int64_t>(), hi = ids.max().item<std::int64_t>();
+    BALCAP_CHECK(lo >= 0 && hi < V, "softmax_rows: target id {} outside the vocabulary [0, {}). HINT: the ids must "
+                 "belong to the head these logits come from.", lo < 0 ? lo : hi, V);
+  }
+  return ids;
+}
+
 // A [c] float32 tensor's values as contiguous CPU floats (undefined -> empty).
 at::Tensor row_values(const at::Tensor& t) {
   return t.defined() ? t.to(at::kCPU, at::kFloat).contiguous() : at::Tensor();
@@ -222,7 +233,7 @@ SoftmaxRowStats softmax_row_stats(at::Tensor& z, const at::Tensor& targets, doub
                "HINT: check softmax_rows_apply first.",
                c10::str(z.sizes()), c10::toString(z.scalar_type()), c10::str(targets.sizes()));
   const std::int64_t c = z.size(0), V = z.size(1);
-  const at::Tensor ids = targets.to(at::kCPU, at::kLong).contiguous();
+  const at::Tensor ids = checked_targets(targets, V);
   const auto opts = z.options();
   SoftmaxRowStats s{at::empty({c}, opts), at::empty({c}, opts), at::empty({c}, opts),
                     entropy ? at::empty({c}, opts) : at::Tensor()};
@@ -252,7 +263,7 @@ void softmax_logits_grad_(at::Tensor& z, const at::Tensor& targets, double tempe
                c10::str(z.sizes()), c10::toString(z.scalar_type()), c10::str(targets.sizes()), g_entropy.defined(),
                stats.entropy.defined());
   const std::int64_t c = z.size(0), V = z.size(1);
-  const at::Tensor ids = targets.to(at::kCPU, at::kLong).contiguous();
+  const at::Tensor ids = checked_targets(targets, V);
   const at::Tensor a = row_values(g_logprob), b = row_values(g_entropy);
   const at::Tensor lse = stats.shift + stats.log_mass;
   const at::Tensor h = b.defined() ? row_values(stats.entropy) : at::Tensor();
