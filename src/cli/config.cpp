@@ -16,13 +16,13 @@
 namespace balcap::cli {
 namespace {
 
-struct CheckArgs {
+struct ConfigCheckArgs {
   std::string file;
   std::vector<std::string> overrides;
 };
 
 void add_check(CLI::App& config) {
-  auto args = std::make_shared<CheckArgs>();
+  auto args = std::make_shared<ConfigCheckArgs>();
   auto* check = config.add_subcommand("check", "Validate a config and print it fully resolved as YAML");
   check->add_option("file", args->file, "Experiment config (YAML)")->required();
   check->add_option("--set", args->overrides, "Override a key: --set a.b=VALUE (VALUE is YAML; repeatable)")

@@ -23,7 +23,7 @@ struct SynthArgs {
   std::int64_t eval = 0;
 };
 
-struct CheckArgs {
+struct DataCheckArgs {
   std::string file;
   bool decode = false;
   std::size_t limit = 0;
@@ -40,7 +40,7 @@ void run_synth(const SynthArgs& a) {
   std::cout << line.dump() << "\n";
 }
 
-void run_check(const CheckArgs& a) {
+void run_check(const DataCheckArgs& a) {
   data::LoadOptions options;
   options.decode_images = a.decode;
   auto ds = data::read_dataset(a.file, options);
@@ -66,7 +66,7 @@ void add_data_command(CLI::App& app) {
   s->add_option("--split-eval", synth->eval, "Also write M held-out records to eval.jsonl");
   s->callback([synth] { run_synth(*synth); });
 
-  auto check = std::make_shared<CheckArgs>();
+  auto check = std::make_shared<DataCheckArgs>();
   auto* c = cmd->add_subcommand("check", "Validate a JSONL dataset and print the report with line numbers");
   c->add_option("file", check->file, "The JSONL file")->required();
   c->add_flag("--decode", check->decode, "Decode every image fully (default: check headers only)");

@@ -106,7 +106,7 @@ TokenChoice draw(const BlockMasses& b, int64_t K, int64_t width, const at::Tenso
 TokenChoice choose_sampled(const at::Tensor& logits, const at::Tensor& step_keys, const WarpSettings& w) {
   const int64_t V = logits.size(-1), width = std::min(V, kDrawBlock);
   const bool cut = (w.top_k > 0 && w.top_k < V) || w.top_p < 1.0;
-  if (!cut && width % 8 == 0 && models::softmax_rows_apply(logits)) {
+  if (!cut && width % 8 == 0 && models::softmax_rows_apply(logits)) {  // 8: the fused kernel's lanes
     // Temperature only, float32 on the CPU: the masses in one fused pass over each row (scores
     // s = z * (1 / T), as the fused loss computes them), the scores of a block's columns gathered.
     const models::SoftmaxBlockMasses m = models::softmax_block_masses(logits, w.temperature, width);
