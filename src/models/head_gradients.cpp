@@ -76,15 +76,14 @@ void add_head_grads_from_exp(const at::Tensor& e, const SoftmaxRowStats& st, con
   }
 }
 
-void fused_head_grads(at::Tensor& z, const at::Tensor& targets, const at::Tensor& h, const at::Tensor& weight,
-                      double temperature, const at::Tensor& g_logprob, const at::Tensor& g_entropy, std::int64_t start,
-                      at::Tensor& grad_hidden, at::Tensor& grad_weight) {
-  if (!g_entropy.defined()) {
-    const SoftmaxRowStats st = softmax_row_stats(z, targets, temperature, false, /*to_exp=*/true);
+void fused_head_grads(at::Tensor& z, bool z_is_exp, const SoftmaxRowStats& st, const at::Tensor& targets,
+                      const at::Tensor& h, const at::Tensor& weight, double temperature, const at::Tensor& g_logprob,
+                      const at::Tensor& g_entropy, std::int64_t start, at::Tensor& grad_hidden,
+                      at::Tensor& grad_weight) {
+  if (z_is_exp) {
     add_head_grads_from_exp(z, st, g_logprob, targets, h, weight, temperature, start, grad_hidden, grad_weight);
     return;
   }
-  const SoftmaxRowStats st = softmax_row_stats(z, targets, temperature, true, /*to_exp=*/false);
   softmax_logits_grad_(z, targets, temperature, st, g_logprob, g_entropy);
   add_head_grads(z, h, weight, start, grad_hidden, grad_weight);
 }

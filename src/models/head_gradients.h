@@ -52,10 +52,12 @@ void add_head_grads_from_exp(const at::Tensor& e, const SoftmaxRowStats& st, con
                              const at::Tensor& targets, const at::Tensor& h, const at::Tensor& weight,
                              double temperature, std::int64_t start, at::Tensor& grad_hidden, at::Tensor& grad_weight);
 
-// The head's gradients of one chunk from its raw logits `z` (overwritten) on the fused CPU rows:
-// from e when only the logprobs carry gradient, else from the full gradient formed in place.
-void fused_head_grads(at::Tensor& z, const at::Tensor& targets, const at::Tensor& h, const at::Tensor& weight,
-                      double temperature, const at::Tensor& g_logprob, const at::Tensor& g_entropy, std::int64_t start,
-                      at::Tensor& grad_hidden, at::Tensor& grad_weight);
+// The head's gradients of one chunk on the fused CPU rows, given its statistics `st`: from e when
+// `z` holds e (`z_is_exp`: softmax_row_stats with to_exp; a g_entropy then has nowhere to go and is
+// ignored), else from the full gradient formed in place over the raw logits `z`.
+void fused_head_grads(at::Tensor& z, bool z_is_exp, const SoftmaxRowStats& st, const at::Tensor& targets,
+                      const at::Tensor& h, const at::Tensor& weight, double temperature, const at::Tensor& g_logprob,
+                      const at::Tensor& g_entropy, std::int64_t start, at::Tensor& grad_hidden,
+                      at::Tensor& grad_weight);
 
 }  // namespace balcap::models

@@ -162,15 +162,10 @@ void chunk_with_gradient(const at::Tensor& h, const at::Tensor& weight, const at
   if (with_entropy) s.entropy = st.entropy;
   auto [g_logprob, g_entropy] = predict(start, s.logprob, s.entropy);
   if (!record_prediction(g_logprob, g_entropy, start, h.size(0), fg)) return;
-  if (to_exp) {
-    // A predicted entropy gradient here has nowhere to go (the entropy is not differentiable):
-    // backward receives none, sees the mismatch and recomputes.
-    add_head_grads_from_exp(z, st, g_logprob, targets, h, weight, temperature, start, fg.grad_hidden,
-                            fg.grad_weight);
-    return;
-  }
-  softmax_logits_grad_(z, targets, temperature, st, g_logprob, g_entropy);
-  add_head_grads(z, h, weight, start, fg.grad_hidden, fg.grad_weight);
+  // With to_exp a predicted entropy gradient has nowhere to go (the entropy is not differentiable):
+  // backward receives none, sees the mismatch and recomputes.
+  fused_head_grads(z, to_exp, st, targets, h, weight, temperature, g_logprob, g_entropy, start, fg.grad_hidden,
+                   fg.grad_weight);
 }
 
 // One chunk's statistics without gradient.
@@ -257,7 +252,10 @@ struct ChunkedTokenLogprobs : public torch::autograd::Function<ChunkedTokenLogpr
       const at::Tensor b = g_entropy.defined() ? g_entropy.narrow(0, start, len) : at::Tensor();
       at::Tensor z = raw_logits(h, weight);
       if (fused_rows(z, 0)) {
-        fused_head_grads(z, t, h, weight, temperature, a, b, start, grad_hidden, grad_weight);
+        // Only the logprobs carry gradient: the row becomes e and no [c, V] gradient is formed.
+        const bool to_exp = !b.defined();
+        const SoftmaxRowStats st = softmax_row_stats(z, t, temperature, !to_exp, to_exp);
+        fused_head_grads(z, to_exp, st, t, h, weight, temperature, a, b, start, grad_hidden, grad_weight);
         continue;
       }
       if (temperature != 1.0) z.div_(temperature);
