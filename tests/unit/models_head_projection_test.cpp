@@ -2,13 +2,12 @@
 #include <gtest/gtest.h>
 
 #include "models/head_projection.h"
+#include "support/max_abs_diff.h"
 
 namespace balcap {
 namespace {
 
-double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
-  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
-}
+using test::max_abs_diff;
 
 TEST(HeadProjection, Float32OnTheCpuTakesThePackedGemm) {
   EXPECT_TRUE(models::head_logits_packed(at::randn({1000, 24})));

@@ -6,6 +6,7 @@
 
 #include "models/softmax_rows.h"
 #include "core/error.h"
+#include "support/max_abs_diff.h"
 
 namespace balcap {
 namespace {
@@ -23,9 +24,7 @@ at::Tensor logits() {
 
 at::Tensor targets() { return at::tensor({3L, 500L, 1002L, 0L, 999L}); }
 
-double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
-  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
-}
+using test::max_abs_diff;
 
 TEST(SoftmaxRows, StatisticsMatchFloat64LogSoftmax) {
   at::Tensor z = logits();

@@ -9,13 +9,12 @@
 #include "core/error.h"
 #include "io/safetensors_reader.h"
 #include "support/test_support.h"
+#include "support/max_abs_diff.h"
 
 namespace balcap {
 namespace {
 
-double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
-  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
-}
+using test::max_abs_diff;
 
 // float32 tolerance against the float64 reference: 5e-5 x the larger of the tensor's scale and the
 // logits' scale (|z| reaches ~14 here; at temperature 0.7, ~20). The logits come from a float32 GEMM
